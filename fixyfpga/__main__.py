@@ -1,0 +1,5 @@
+import sys
+
+from fixyfpga.cli import main
+
+sys.exit(main())

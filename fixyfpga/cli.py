@@ -1,0 +1,120 @@
+"""`fixyfpga` command line. Every user error is printed as one line starting with 'error:' and exits
+non-zero (2: bad input, 3: C-sim mismatch, 4: a tool failed); tracebacks mean a bug in the kit."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from fixyfpga.errors import CsimMismatchError, FixyError, ToolError
+
+DEFAULT_CONFIG = "configs/default.yaml"
+
+
+def _summary(rep, project):
+    fe, be, pipe = rep["frontend"], rep["backend"], rep["pipeline"]["csim"]
+    lines = [f"fixyfpga: {rep['model']} on {rep['board']} ({rep['part']}), split after '{rep['split']}'",
+             f"  front-end: {len(fe['layers'])} layers with weights, "
+             f"{sum(layer['macs'] for layer in fe['layers']):,} MACs/image, "
+             f"{sum(layer['nonzero_weights'] for layer in fe['layers'])} nonzero constant weights, reuse factor 1",
+             f"  engine:    {len(be['layers'])} layers, weights as ports, reuse factors "
+             + ", ".join(f"{layer['name']}={layer['reuse_factor']}" for layer in be["layers"])
+             + f" (~{be['engine_dsps_estimate']} DSPs)",
+             f"  C-sim on {pipe['inputs']} images ({rep['csim_image_source']}):",
+             f"    front-end {fe['csim']['mismatched_elements']} / back-end {be['csim']['mismatched_elements']} / "
+             f"pipeline {pipe['mismatched_elements']} mismatched elements; top-1 agreement "
+             f"{pipe['top1_agreement']:.2%}"]
+    syn = rep["synthesis"]
+    if syn["status"] == "skipped":
+        lines.append(f"  synthesis skipped: {syn['reason']}.")
+        for cmd in syn.get("commands", []):
+            lines.append(f"    run on a machine with the tools: {cmd}")
+    else:
+        lines.append(f"  synthesis: {syn['status']} with {syn.get('tool')}")
+    for w in rep.get("warnings", []):
+        lines.append(f"  warning: {w}")
+    lines.append(f"  report: {project / 'build_report.json'} ({rep['timings_s']['total']:.1f} s)")
+    return "\n".join(lines)
+
+
+def cmd_hls(args):
+    from fixyfpga.boards import load_board
+    from fixyfpga.config import load_config
+    from fixyfpga.flow import BuildConfig, build
+    exp = load_config(args.config)
+    board = load_board(args.board or exp.board)
+    images = None
+    if args.images:
+        import numpy as np
+        images = np.load(args.images)
+    cfg = BuildConfig(experiment=exp, board=board, force=args.force, synthesis=not args.no_synth, images=images)
+    if args.out:
+        cfg.out_root = Path(args.out)
+    if args.data_dir is not None:
+        cfg.data_dir = Path(args.data_dir) if args.data_dir else None
+    print(f"fixyfpga: building '{exp.name}' for {board.name}")
+    rep, project = build(cfg)
+    print(_summary(rep, project))
+    return 0
+
+
+def cmd_boards(args):
+    from fixyfpga.boards import list_boards, load_board
+    for name in list_boards():
+        b = load_board(name)
+        r = b.resources
+        print(f"{name:10s} {b.part:24s} {b.clock_mhz:5.0f} MHz  LUT {r.lut:7d}  DSP {r.dsp:5d}  BRAM36 {r.bram36:4d}"
+              f"  power: {b.power.source}")
+    return 0
+
+
+def cmd_split_points(args):
+    from fixyfpga.config import load_config
+    from fixyfpga.modelstore import load_model
+    from fixyfpga.split import split_points
+    exp = load_config(args.config)
+    model, _ = load_model(exp.model_dir())
+    print("\n".join(split_points(model)))
+    return 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="fixyfpga", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    h = sub.add_parser("hls", help="convert, C-simulate and (with the tools) synthesize both IPs for a board")
+    h.add_argument("--config", default=DEFAULT_CONFIG)
+    h.add_argument("--board", help="board name (boards/<name>.yaml); default: the config's")
+    h.add_argument("--out", help="output root (default hls_projects/)")
+    h.add_argument("--data-dir", help="folder of dataset .npz files for C-sim images ('' for none)")
+    h.add_argument("--images", help=".npy file of uint8 images (N, H, W, C) to C-simulate instead")
+    h.add_argument("--force", action="store_true", help="build even if the design does not fit the board")
+    h.add_argument("--no-synth", action="store_true", help="stop after C-simulation")
+    h.set_defaults(func=cmd_hls)
+
+    b = sub.add_parser("boards", help="list the boards in boards/")
+    b.set_defaults(func=cmd_boards)
+
+    s = sub.add_parser("split-points", help="list the layers a model can be cut after")
+    s.add_argument("--config", default=DEFAULT_CONFIG)
+    s.set_defaults(func=cmd_split_points)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CsimMismatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except ToolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    except FixyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

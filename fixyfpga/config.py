@@ -1,0 +1,70 @@
+"""Experiment configuration: one YAML file per experiment (model, split point, board, conversion and
+C-simulation settings). Unknown keys are errors that name the key and suggest the closest one."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fixyfpga import REPO_ROOT
+from fixyfpga.errors import FixyError
+from fixyfpga.schema import build, read_yaml
+
+STRATEGIES = ("latency", "resource")
+
+
+@dataclass
+class FrontendConfig:
+    # The front-end is fully unrolled: one multiplier per weight, constants folded into the logic.
+    reuse_factor: int = 1
+    strategy: str = "latency"
+
+
+@dataclass
+class BackendConfig:
+    strategy: str = "resource"
+    dsp_fraction: float = 0.5          # share of the board's DSPs the engine may use
+    target_cycles: int = 0             # cycles per image the engine should keep up with; 0 = the front-end's
+    reuse_factors: dict = field(default_factory=dict)   # layer name -> reuse factor (overrides the choice)
+    classes: int = 0                   # engine outputs; 0 = the model's classes (issue: size for many tasks)
+
+
+@dataclass
+class CsimConfig:
+    inputs: int = 1000
+    dataset: str = "cifar10_jpeg"      # real test images from the data folder; photo crops if absent
+    seed: int = 0
+
+
+@dataclass
+class ExperimentConfig:
+    name: str
+    model: str                         # folder with model.yaml and weights.h5, relative to the repo root
+    board: str = "pynq-z2"
+    split: str = ""                    # layer to cut after; empty = the model record's split
+    frontend: FrontendConfig = field(default_factory=FrontendConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    csim: CsimConfig = field(default_factory=CsimConfig)
+
+    def model_dir(self):
+        path = Path(self.model)
+        return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_config(path):
+    path = Path(path)
+    cfg = build(ExperimentConfig, read_yaml(path), str(path))
+    where = str(path)
+    if cfg.frontend.reuse_factor != 1:
+        raise FixyError(f"{where}: frontend.reuse_factor must be 1 (the front-end is fully unrolled); "
+                        f"share resources in the back-end instead")
+    for section, strategy in (("frontend", cfg.frontend.strategy), ("backend", cfg.backend.strategy)):
+        if strategy not in STRATEGIES:
+            raise FixyError(f"{where}: {section}.strategy must be one of {', '.join(STRATEGIES)}")
+    if cfg.frontend.strategy != "latency":
+        raise FixyError(f"{where}: frontend.strategy must be 'latency' (constant weights, fully unrolled)")
+    if not 0 < cfg.backend.dsp_fraction <= 1:
+        raise FixyError(f"{where}: backend.dsp_fraction must be in (0, 1]")
+    if cfg.csim.inputs < 1:
+        raise FixyError(f"{where}: csim.inputs must be at least 1")
+    if not isinstance(cfg.backend.reuse_factors, dict):
+        raise FixyError(f"{where}: backend.reuse_factors must map layer names to reuse factors")
+    return cfg

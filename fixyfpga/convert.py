@@ -1,0 +1,252 @@
+"""Conversion of the two halves with hls4ml (Vitis backend, io_stream).
+
+- front-end: ReuseFactor 1 and the Latency strategy in every layer, weights compiled in as constants:
+  a fully unrolled, pipelined feature extractor in which zero weights cost nothing;
+- back-end: the Resource strategy with a reuse factor per layer (valid values only) sized to the
+  board's DSP budget, and every weight and bias a top-level port (BramFactor 0), so tasks are loaded
+  at run time into one compiled engine.
+
+Every precision is set explicitly from `fixyfpga.plan`; nothing is left to hls4ml's defaults, which
+are not bit-exact to QKeras.
+"""
+
+import contextlib
+import io
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fixyfpga.errors import FixyError
+
+# A top-level port for every weight array: any size > 0 is above the threshold.
+ALL_WEIGHTS_AS_PORTS = 0
+# No weight array is that large: every weight stays a constant in the generated code.
+NO_WEIGHT_PORTS = 1_000_000_000
+
+
+@dataclass
+class HlsDesign:
+    """A converted half: the hls4ml model, its plan and the per-layer implementation choices."""
+    role: str                 # frontend | backend
+    hls_model: object
+    plans: list
+    reuse_factors: dict       # layer name -> reuse factor
+    strategy: str
+    weights_as_ports: bool
+    project_name: str
+    output_dir: str
+    weight_ports: list = field(default_factory=list)   # [(layer, 'weight'|'bias', hls var name, FixedType, size)]
+
+
+def _mults_and_calls(plan):
+    """(multipliers at reuse factor 1, calls per image) of a linear layer in io_stream."""
+    if plan.kind == "dense":
+        return plan.kernel.size, 1
+    n_mult = plan.kernel.size                          # per output pixel, all channels
+    return n_mult, int(np.prod(plan.out_shape[:-1]))
+
+
+def _layer_dims(plan):
+    """(n_in, n_out) of the matrix-vector product hls4ml builds for a layer."""
+    k = plan.kernel
+    if plan.kind == "depthwise":
+        return k.shape[0] * k.shape[1], k.shape[2]
+    return int(np.prod(k.shape[:-1])), k.shape[-1]
+
+
+def valid_reuse_factors(n_in, n_out):
+    from hls4ml.backends import get_backend
+    return get_backend("Vitis").get_valid_reuse_factors(n_in, n_out)
+
+
+def choose_reuse_factors(plans, dsp_budget, target_cycles, overrides=None):
+    """Pick a valid reuse factor per linear layer of the engine.
+
+    Each layer first gets the largest valid factor that keeps its work per image under `target_cycles`
+    (the front-end's cycles per image, so the engine keeps up); then the factors of the layers with the
+    most multipliers are raised until the total fits `dsp_budget`. `overrides` (layer -> factor) are
+    honoured as given, after checking they are valid.
+    """
+    overrides = dict(overrides or {})
+    chosen = {}
+    options = {}
+    for p in plans:
+        if not p.has_weights:
+            continue
+        n_in, n_out = _layer_dims(p)
+        valid = valid_reuse_factors(n_in, n_out)
+        options[p.name] = valid
+        if p.name in overrides:
+            rf = overrides.pop(p.name)
+            if rf not in valid:
+                near = sorted(valid, key=lambda v: abs(v - rf))[:4]
+                raise FixyError(f"reuse factor {rf} is not valid for layer '{p.name}' ({n_in}x{n_out}); "
+                                f"nearest valid: {', '.join(map(str, sorted(near)))}")
+            chosen[p.name] = rf
+            continue
+        _, calls = _mults_and_calls(p)
+        fitting = [rf for rf in valid if rf * calls <= target_cycles]
+        chosen[p.name] = max(fitting) if fitting else valid[0]
+    if overrides:
+        raise FixyError(f"reuse_factors names layers not in the back-end: {', '.join(overrides)}")
+
+    def dsps():
+        return sum(math.ceil(_mults_and_calls(p)[0] / chosen[p.name]) for p in plans if p.has_weights)
+
+    while dsps() > dsp_budget:
+        candidates = [p for p in plans if p.has_weights and chosen[p.name] != options[p.name][-1]]
+        if not candidates:
+            break
+        worst = max(candidates, key=lambda p: _mults_and_calls(p)[0] / chosen[p.name])
+        larger = [rf for rf in options[worst.name] if rf > chosen[worst.name]]
+        chosen[worst.name] = larger[0]
+    return chosen, dsps()
+
+
+def _layer_precisions(plans):
+    """hls4ml 'LayerName' precision entries for every layer of the plan (and hls4ml's helper layers)."""
+    out = {}
+    for p in plans:
+        if p.kind == "input":
+            out[p.name] = {"result": p.out_type.hls()}
+        elif p.kind == "activation":
+            out[p.name] = {"result": p.out_type.hls()}
+        elif p.kind in ("pool", "flatten"):
+            out[p.name] = {"result": p.out_type.hls(), "accum": p.out_type.hls()}
+        else:
+            prec = {"weight": p.weight_type.hls(), "bias": p.bias_type.hls(), "accum": p.accum_type.hls(),
+                    "result": p.accum_type.hls()}
+            if p.kind == "depthwise":
+                # hls4ml keeps the depthwise kernel under its own key (see upstream #1472).
+                prec["depthwise"] = p.weight_type.hls()
+            out[p.name] = prec
+            # QKeras layers without activation get an explicit linear layer in hls4ml: keep it exact.
+            out[f"{p.name}_linear"] = {"result": p.accum_type.hls()}
+    return out
+
+
+def hls_config(model, plans, strategy, reuse_factors, bram_factor):
+    import hls4ml
+    with contextlib.redirect_stdout(io.StringIO()):
+        cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    cfg["Model"]["Precision"] = {"default": "fixed<32,16>"}
+    cfg["Model"]["ReuseFactor"] = 1
+    cfg["Model"]["Strategy"] = strategy
+    cfg["Model"]["BramFactor"] = bram_factor
+    precisions = _layer_precisions(plans)
+    for name, layer_cfg in cfg["LayerName"].items():
+        if name in precisions:
+            layer_cfg["Precision"] = dict(precisions[name])
+        layer_cfg["ReuseFactor"] = reuse_factors.get(name, 1)
+        if name in reuse_factors:
+            layer_cfg["Strategy"] = strategy
+    return cfg
+
+
+def with_quantized_weights(model, plans):
+    """A copy of `model` whose kernels and biases hold their quantized values.
+
+    hls4ml then sees values already on the weight grid, whether or not it applies each layer's
+    quantizer (it did not for QDepthwiseConv2D, upstream #1472)."""
+    from tensorflow import keras
+    from fixyfpga.split import custom_objects
+    clone = keras.models.clone_model(model)
+    with keras.utils.custom_object_scope(custom_objects()):
+        clone.set_weights(model.get_weights())
+    for p in plans:
+        if p.has_weights:
+            clone.get_layer(p.name).set_weights([p.kernel.astype(np.float32), p.bias.astype(np.float32)])
+    return clone
+
+
+def convert(model, plans, role, output_dir, project_name, board, reuse_factors=None, strategy="Latency",
+            weights_as_ports=False):
+    """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled)."""
+    import hls4ml
+    reuse_factors = reuse_factors or {}
+    cfg = hls_config(model, plans, strategy, reuse_factors,
+                     ALL_WEIGHTS_AS_PORTS if weights_as_ports else NO_WEIGHT_PORTS)
+    quantized = with_quantized_weights(model, plans)
+    with contextlib.redirect_stdout(io.StringIO()) as log:
+        try:
+            hls_model = hls4ml.converters.convert_from_keras_model(
+                quantized, hls_config=cfg, output_dir=str(output_dir), project_name=project_name,
+                backend="Vitis", io_type="io_stream", part=board.part, clock_period=board.clock_period_ns,
+                write_weights_txt=False)
+            hls_model.write()
+        except Exception as exc:  # hls4ml raises bare exceptions; give the user the layer context
+            raise FixyError(f"hls4ml could not convert the {role} ({exc.__class__.__name__}: {exc}); "
+                            f"conversion log:\n{log.getvalue()[-2000:]}") from exc
+    design = HlsDesign(role=role, hls_model=hls_model, plans=plans, reuse_factors=dict(reuse_factors),
+                       strategy=strategy, weights_as_ports=weights_as_ports, project_name=project_name,
+                       output_dir=str(output_dir))
+    check_conversion(design)
+    return design
+
+
+@dataclass(frozen=True)
+class WeightPort:
+    """One run-time weight port of the engine: which layer it feeds, its type and its element order.
+
+    Port element i is `np.transpose(keras_array, transpose).ravel()[i]`."""
+    layer: str
+    kind: str                 # weight | bias
+    var: str                  # the C++ argument name hls4ml gave it
+    type: object              # FixedType
+    size: int
+    keras_shape: tuple
+    transpose: tuple
+
+    def pack(self, keras_array):
+        """Raw port contents (int64) for a Keras-layout array; checks shape, grid and range."""
+        arr = np.asarray(keras_array, dtype=np.float64)
+        if arr.shape != self.keras_shape:
+            raise FixyError(f"{self.layer}.{self.kind}: shape {arr.shape} does not match the engine's "
+                            f"{self.keras_shape}")
+        return self.type.to_raw(np.transpose(arr, self.transpose).ravel(), f"{self.layer}.{self.kind}")
+
+    def to_dict(self):
+        return {"layer": self.layer, "kind": self.kind, "var": self.var, "type": self.type.to_dict(),
+                "size": self.size, "keras_shape": list(self.keras_shape), "transpose": list(self.transpose)}
+
+
+def hls_layout(layer, ndim):
+    """Axis order of hls4ml's weight array relative to Keras's: the Resource strategy transposes
+    dense kernels to (out, in) and convolution kernels to (F, H, W, C)."""
+    if layer.get_attr("_weights_transposed", False):
+        return (1, 0) if ndim == 2 else (3, 0, 1, 2)
+    return tuple(range(ndim))
+
+
+def check_conversion(design):
+    """Verify what hls4ml made: weight values and types equal the plan, ports are where they belong."""
+    from fixyfpga.fixedpoint import FixedType
+    plans = {p.name: p for p in design.plans}
+    ports = []
+    for layer in design.hls_model.get_layers():
+        plan = plans.get(layer.name)
+        for key, var in layer.weights.items():
+            if plan is None or not plan.has_weights:
+                raise FixyError(f"hls4ml created weights '{var.name}' in layer '{layer.name}' that the model "
+                                f"does not have; this layer arrangement is not supported")
+            want_t = plan.bias_type if key == "bias" else plan.weight_type
+            want = plan.bias if key == "bias" else plan.kernel
+            prec = var.type.precision
+            got_t = FixedType(prec.width, prec.integer, prec.signed)
+            if got_t != want_t:
+                raise FixyError(f"hls4ml typed {layer.name}.{key} as {got_t.hls()} instead of {want_t.hls()}")
+            perm = hls_layout(layer, want.ndim) if key != "bias" else (0,)
+            data = np.asarray(var.data, dtype=np.float64).ravel()
+            if not np.array_equal(data, np.transpose(want, perm).ravel()):
+                raise FixyError(f"hls4ml changed the values of {layer.name}.{key}; refusing to build an IP that "
+                                f"differs from the model")
+            is_port = var.storage.lower() == "bram"
+            if is_port != design.weights_as_ports:
+                raise FixyError(f"{design.role}: weights of '{layer.name}' should "
+                                f"{'' if design.weights_as_ports else 'not '}be top-level ports")
+            if is_port:
+                ports.append(WeightPort(layer=layer.name, kind="bias" if key == "bias" else "weight",
+                                        var=var.name, type=want_t, size=int(data.size),
+                                        keras_shape=tuple(want.shape), transpose=tuple(perm)))
+    design.weight_ports = ports

@@ -1,0 +1,126 @@
+"""Fixed-point types as hls4ml and the board see them, and exact conversion to and from raw integers.
+
+A value v of a type with F fractional bits is carried everywhere outside the QKeras model as its raw
+integer v * 2**F (int64): C-sim bridges, task files, DMA buffers. Conversions check that values lie on
+the type's grid and in its range, so an inexact conversion is an error, never a silent rounding.
+"""
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from fixyfpga.errors import FixyError
+
+
+@dataclass(frozen=True)
+class FixedType:
+    width: int
+    integer: int
+    signed: bool = True
+    # Quantizing casts (activations) round half to even and saturate, like QKeras's tf.round + clip.
+    rounding: str = "TRN"
+    saturation: str = "WRAP"
+
+    @property
+    def frac(self):
+        return self.width - self.integer
+
+    @property
+    def lsb(self):
+        return 2.0 ** -self.frac
+
+    @property
+    def raw_min(self):
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def raw_max(self):
+        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
+
+    @property
+    def min_value(self):
+        return self.raw_min * self.lsb
+
+    @property
+    def max_value(self):
+        return self.raw_max * self.lsb
+
+    def hls(self):
+        """hls4ml precision string, e.g. 'ufixed<8,3,RND_CONV,SAT>'."""
+        base = "fixed" if self.signed else "ufixed"
+        if self.rounding == "TRN" and self.saturation == "WRAP":
+            return f"{base}<{self.width},{self.integer}>"
+        return f"{base}<{self.width},{self.integer},{self.rounding},{self.saturation}>"
+
+    def c_type(self):
+        """The ap_types spelling used in generated C++."""
+        base = "ap_fixed" if self.signed else "ap_ufixed"
+        if self.rounding == "TRN" and self.saturation == "WRAP":
+            return f"{base}<{self.width},{self.integer}>"
+        rnd = {"RND_CONV": "AP_RND_CONV", "TRN": "AP_TRN"}[self.rounding]
+        sat = {"SAT": "AP_SAT", "WRAP": "AP_WRAP"}[self.saturation]
+        return f"{base}<{self.width},{self.integer},{rnd},{sat}>"
+
+    def storage_bits(self):
+        """Bits per value when packed into bytes (task files, DMA words): next power of two >= width, min 8."""
+        return max(8, 1 << math.ceil(math.log2(self.width)))
+
+    def to_raw(self, values, what="values"):
+        """Exact float -> raw int64; raises if any value is off-grid or out of range."""
+        values = np.asarray(values, dtype=np.float64)
+        scaled = values * (2.0 ** self.frac)
+        raw = np.rint(scaled)
+        if not np.array_equal(raw, scaled):
+            bad = np.flatnonzero(raw.ravel() != scaled.ravel())[0]
+            raise FixyError(f"{what}: value {values.ravel()[bad]!r} is not on the grid of {self.hls()}")
+        if raw.size and (raw.min() < self.raw_min or raw.max() > self.raw_max):
+            raise FixyError(f"{what}: values span [{values.min()}, {values.max()}], outside {self.hls()} "
+                            f"[{self.min_value}, {self.max_value}]")
+        return raw.astype(np.int64)
+
+    def from_raw(self, raw):
+        return np.asarray(raw, dtype=np.float64) * self.lsb
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**d)
+
+
+def signed_covering(lo, hi, frac):
+    """Smallest signed type with `frac` fractional bits that holds every value in [lo, hi]."""
+    integer = 1
+    while -(2.0 ** (integer - 1)) > lo or (2.0 ** (integer - 1)) - 2.0 ** -frac < hi:
+        integer += 1
+    return FixedType(width=integer + frac, integer=integer, signed=True)
+
+
+def quantizer_type(quantizer, where):
+    """The fixed-point type whose grid and range equal a QKeras quantizer's output.
+
+    Supported: quantized_bits with alpha 1 (or None), quantized_relu without slope or sigmoid.
+    """
+    name = type(quantizer).__name__
+    cfg = quantizer.get_config() if hasattr(quantizer, "get_config") else {}
+    if name == "quantized_bits":
+        alpha = cfg.get("alpha")
+        if alpha not in (None, 1, 1.0):
+            raise FixyError(f"{where}: quantized_bits with alpha={alpha!r} scales per channel, which hls4ml cannot "
+                            f"reproduce bit-exactly; use alpha=1")
+        if cfg.get("use_stochastic_rounding"):
+            raise FixyError(f"{where}: stochastic rounding cannot be reproduced in hardware; turn it off")
+        bits, integer = int(cfg["bits"]), int(cfg["integer"])
+        if cfg.get("keep_negative", True):
+            return FixedType(bits, integer + 1, True, "RND_CONV", "SAT")
+        return FixedType(bits, integer, False, "RND_CONV", "SAT")
+    if name == "quantized_relu":
+        if cfg.get("negative_slope", 0) or cfg.get("use_sigmoid", 0) or cfg.get("relu_upper_bound"):
+            raise FixyError(f"{where}: quantized_relu with negative_slope, use_sigmoid or relu_upper_bound is not "
+                            f"supported; use plain quantized_relu(bits, integer)")
+        if cfg.get("use_stochastic_rounding"):
+            raise FixyError(f"{where}: stochastic rounding cannot be reproduced in hardware; turn it off")
+        return FixedType(int(cfg["bits"]), int(cfg["integer"]), False, "RND_CONV", "SAT")
+    raise FixyError(f"{where}: quantizer {name} is not supported; use quantized_bits(alpha=1) or quantized_relu")

@@ -1,0 +1,305 @@
+"""The build flow behind `make hls`: one config dataclass, a list of named step functions, artefacts
+per step in the project folder.
+
+The project is assembled in a staging folder and moved into hls_projects/<board>/<model>/ only once
+C-simulation has passed, so bad input never leaves a half-written project behind. Synthesis, when the
+tools exist, runs on the installed project.
+"""
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fixyfpga import REPO_ROOT
+from fixyfpga.errors import CsimMismatchError, FixyError
+
+DEFAULT_OUT = REPO_ROOT / "hls_projects"
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "datasets"
+
+
+@dataclass
+class BuildConfig:
+    experiment: object            # ExperimentConfig
+    board: object                 # Board
+    out_root: Path = DEFAULT_OUT
+    data_dir: Path = DEFAULT_DATA_DIR
+    force: bool = False           # build even if the fit check fails
+    synthesis: bool = True        # run synthesis when the tools are on PATH
+    images: np.ndarray = None     # explicit uint8 C-sim images (tests, the CLI's --images)
+
+    @property
+    def project_dir(self):
+        return Path(self.out_root) / self.board.name / self.experiment.name
+
+
+@dataclass
+class BuildState:
+    staging: Path = None
+    model: object = None
+    record: dict = None
+    split: object = None
+    frontend_plans: list = None
+    backend_plans: list = None
+    reuse_factors: dict = None
+    engine_dsps: int = 0
+    fit: dict = None
+    frontend: object = None       # HlsDesign
+    backend: object = None
+    libs: list = None
+    design: dict = None
+    images: np.ndarray = None
+    image_source: str = ""
+    csim: dict = field(default_factory=dict)
+    synthesis: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+
+
+def step_load_model(cfg, st):
+    from fixyfpga.modelstore import load_model
+    from fixyfpga.split import split_model, widen_classifier
+    st.model, st.record = load_model(cfg.experiment.model_dir())
+    at = cfg.experiment.split or st.record["split"]
+    st.split = split_model(st.model, at)
+    classes = cfg.experiment.backend.classes
+    if classes:
+        st.split.backend = widen_classifier(st.split.backend, classes)
+
+
+def step_plan(cfg, st):
+    from fixyfpga.convert import choose_reuse_factors
+    from fixyfpga.plan import float32_warnings, plan_model
+    sp = st.split
+    st.frontend_plans = plan_model(sp.frontend, sp.input_type)
+    st.backend_plans = plan_model(sp.backend, sp.interface.type, runtime_weights=True)
+    bcfg = cfg.experiment.backend
+    # Keep up with the front-end, which takes one input pixel per cycle.
+    target = bcfg.target_cycles or int(np.prod(st.frontend_plans[0].out_shape[:-1]))
+    budget = int(cfg.board.resources.dsp * bcfg.dsp_fraction)
+    st.reuse_factors, st.engine_dsps = choose_reuse_factors(st.backend_plans, budget, target, bcfg.reuse_factors)
+    st.warnings += float32_warnings(st.frontend_plans + st.backend_plans)
+
+
+def step_fit_check(cfg, st):
+    from fixyfpga.vivado.fit import check_fit, estimate
+    st.fit = estimate({"frontend": st.frontend_plans, "backend": st.backend_plans,
+                       "reuse_factors": st.reuse_factors}, cfg.board)
+    check_fit(st.fit, cfg.board, force=cfg.force)
+
+
+def step_convert(cfg, st):
+    from fixyfpga.convert import convert
+    from fixyfpga.design import ENGINE_TOP, FRONTEND_TOP
+    sp = st.split
+    st.frontend = convert(sp.frontend, st.frontend_plans, "frontend", st.staging / "frontend", FRONTEND_TOP,
+                          cfg.board, strategy="Latency")
+    st.backend = convert(sp.backend, st.backend_plans, "backend", st.staging / "backend", ENGINE_TOP, cfg.board,
+                         reuse_factors=st.reuse_factors, strategy="Resource", weights_as_ports=True)
+
+
+def step_compile(cfg, st):
+    from fixyfpga.csim import compile_designs
+    st.libs = compile_designs([st.frontend, st.backend])
+
+
+def step_images(cfg, st):
+    st.images, st.image_source = csim_images(cfg, tuple(st.frontend_plans[0].out_shape))
+
+
+def csim_images(cfg, shape):
+    """Real uint8 images for C-sim: explicit ones, the configured dataset's test split, or photo crops."""
+    n = cfg.experiment.csim.inputs
+    if cfg.images is not None:
+        images = np.asarray(cfg.images)
+        if images.dtype != np.uint8 or images.shape[1:] != shape:
+            raise FixyError(f"C-sim images must be uint8 of shape (N, {', '.join(map(str, shape))}); got "
+                            f"{images.dtype} {images.shape}; resize them or pick a model with that input")
+        return images[:n], f"{len(images[:n])} given images"
+    name = cfg.experiment.csim.dataset
+    if name and cfg.data_dir and (Path(cfg.data_dir) / f"{name}.npz").is_file():
+        from fixyfpga.data import load_dataset, to_model_input
+        ds = load_dataset(name, cfg.data_dir)
+        return to_model_input(ds.x_test[:n], shape), f"{name} test split ({Path(cfg.data_dir) / name}.npz)"
+    from fixyfpga.sample_images import photo_crops
+    return photo_crops(n, shape, seed=cfg.experiment.csim.seed), "crops of matplotlib's sample photographs"
+
+
+def _compare(got, want):
+    return {"inputs": int(got.shape[0]), "mismatched_elements": int(np.count_nonzero(got != want)),
+            "elements": int(got.size)}
+
+
+def step_csim(cfg, st):
+    """Both IPs and the chained pipeline against QKeras, element by element, on raw integers."""
+    from fixyfpga.csim import write_tb_data
+    sp = st.split
+    fe_lib, be_lib = st.libs
+    x = st.images.astype(np.float32) / 256.0
+    n = len(x)
+    ref_iface = sp.frontend.predict(x, verbose=0, batch_size=256)
+    ref_iface_raw = sp.interface.type.to_raw(ref_iface, "QKeras front-end output").reshape(n, -1)
+    out_type = st.backend_plans[-1].out_type
+    ref_be_raw = out_type.to_raw(sp.backend.predict(ref_iface, verbose=0, batch_size=256),
+                                 "QKeras back-end output").reshape(n, -1)
+    full_raw = out_type.to_raw(_full_reference(sp, x), "QKeras model output").reshape(n, -1)
+
+    fe_raw = fe_lib.run(st.images.reshape(n, -1).astype(np.int64))
+    ports = engine_ports_from_model(st.backend.weight_ports, sp.backend)
+    for i, raw in enumerate(ports):
+        be_lib.set_port(i, raw)
+    be_raw = be_lib.run(ref_iface_raw)
+    pipe_raw = be_lib.run(fe_raw)
+
+    classes = st.record["params"].get("num_classes", pipe_raw.shape[1])
+    st.csim = {
+        "frontend": _compare(fe_raw, ref_iface_raw),
+        "backend": _compare(be_raw, ref_be_raw),
+        "pipeline": {**_compare(pipe_raw, full_raw),
+                     "top1_agreement": float(np.mean(np.argmax(pipe_raw[:, :classes], 1)
+                                                     == np.argmax(full_raw[:, :classes], 1)))},
+        "image_source": st.image_source,
+    }
+    write_tb_data(st.frontend.output_dir, st.images.reshape(n, -1), ref_iface_raw)
+    write_tb_data(st.backend.output_dir, ref_iface_raw, ref_be_raw, ports=ports)
+
+
+def _full_reference(sp, x):
+    """The whole model's outputs; with a widened engine, the model's logits padded with the zeros the
+    extra (masked) outputs produce."""
+    full = sp.full.predict(x, verbose=0, batch_size=256)
+    width = int(sp.backend.output.shape[-1])
+    if full.shape[1] < width:
+        full = np.concatenate([full, np.zeros((len(full), width - full.shape[1]), full.dtype)], axis=1)
+    return full
+
+
+def engine_ports_from_model(weight_ports, backend_model):
+    """Raw contents of every engine weight port for a Keras back-end."""
+    out = []
+    for port in weight_ports:
+        kernel, bias = quantized_weights(backend_model.get_layer(port.layer))
+        out.append(port.pack(kernel if port.kind == "weight" else bias))
+    return out
+
+
+def quantized_weights(layer):
+    kernel_attr, q_attr = (("depthwise_kernel", "depthwise_quantizer_internal")
+                           if hasattr(layer, "depthwise_kernel") else ("kernel", "kernel_quantizer_internal"))
+    kernel = getattr(layer, q_attr)(getattr(layer, kernel_attr)).numpy()
+    bias = layer.bias_quantizer_internal(layer.bias).numpy()
+    return kernel, bias
+
+
+def step_testbench(cfg, st):
+    """Run the project testbenches (the same C++ Vitis HLS runs in csim_design) with plain g++."""
+    from fixyfpga.csim import run_testbench
+    st.csim["testbench"] = {d.role: run_testbench(d.output_dir) for d in (st.frontend, st.backend)}
+
+
+def step_design(cfg, st):
+    from fixyfpga.design import describe
+    from fixyfpga.vivado.hls import write_hls_tcl
+    classes = int(st.split.backend.output.shape[-1])
+    st.design = describe(cfg.board, cfg.experiment.name, st.split, st.frontend, st.backend, classes,
+                         st.record["params"].get("num_classes", classes))
+    if st.fit is not None:
+        st.design["estimate"] = st.fit
+    (st.staging / "design.json").write_text(json.dumps(st.design, indent=1))
+    for d in (st.frontend, st.backend):
+        write_hls_tcl(d.output_dir, d.project_name, cfg.board)
+
+
+def step_synthesis(cfg, st):
+    from fixyfpga.tools import find_hls_tool
+    from fixyfpga.vivado.hls import hls_command_line, run_hls
+    tool = find_hls_tool()
+    prj = cfg.project_dir
+    if not cfg.synthesis:
+        st.synthesis = {"status": "skipped", "reason": "synthesis turned off (--no-synth)"}
+        return
+    if tool is None:
+        st.synthesis = {"status": "skipped", "reason": "neither vitis_hls nor vivado_hls is on PATH",
+                        "commands": [hls_command_line(prj / "frontend", "vitis_hls"),
+                                     hls_command_line(prj / "backend", "vitis_hls")]}
+        return
+    st.synthesis = {"status": "done", "tool": tool,
+                    "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}
+
+
+def report(cfg, st):
+    """build_report.json content."""
+    def half(design, plans, csim, ports):
+        return {"top": design.project_name, "layers": [
+            {"name": p.name, "type": p.keras_class, "macs": int(p.macs), "weights": p.weights,
+             "nonzero_weights": p.nonzero_weights, "reuse_factor": design.reuse_factors.get(p.name, 1),
+             "strategy": design.strategy.lower(), "accum_type": p.accum_type.hls(), "weight_type":
+             p.weight_type.hls(), "output_type": p.out_type.hls()} for p in plans if p.has_weights],
+            "weights_as_ports": ports, "csim": csim}
+    return {
+        "board": cfg.board.name,
+        "part": cfg.board.part,
+        "model": cfg.experiment.name,
+        "split": st.split.interface.layer,
+        "interface": st.split.interface.to_dict(),
+        "frontend": half(st.frontend, st.frontend_plans, st.csim.get("frontend"), False),
+        "backend": {**half(st.backend, st.backend_plans, st.csim.get("backend"), True),
+                    "engine_dsps_estimate": st.engine_dsps, "signature": st.design["engine"]["signature"]},
+        "pipeline": {"csim": st.csim.get("pipeline")},
+        "csim_image_source": st.csim.get("image_source"),
+        "testbench": st.csim.get("testbench"),
+        "fit": st.fit,
+        "synthesis": st.synthesis,
+        "warnings": st.warnings,
+        "timings_s": {k: round(v, 2) for k, v in st.timings.items()},
+    }
+
+
+BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
+                  step_testbench, step_design]
+AFTER_INSTALL = [step_synthesis]
+
+
+def _run_steps(steps, cfg, st, log):
+    for step in steps:
+        name = step.__name__.removeprefix("step_")
+        log(f"  {name} ...")
+        t0 = time.perf_counter()
+        step(cfg, st)
+        st.timings[name] = time.perf_counter() - t0
+
+
+def build(cfg, log=print):
+    """Run the whole flow; returns (report dict, project dir). Raises FixyError (CsimMismatchError if
+    C-sim differs from QKeras)."""
+    final = cfg.project_dir
+    final.parent.mkdir(parents=True, exist_ok=True)
+    st = BuildState(staging=final.parent / f".{final.name}.staging")
+    shutil.rmtree(st.staging, ignore_errors=True)
+    st.staging.mkdir()
+    t_start = time.perf_counter()
+    try:
+        _run_steps(BEFORE_INSTALL, cfg, st, log)
+    except BaseException:
+        shutil.rmtree(st.staging, ignore_errors=True)
+        raise
+    mismatched = {k: st.csim[k]["mismatched_elements"] for k in ("frontend", "backend", "pipeline")}
+    if any(mismatched.values()):
+        failed = final.parent / f"{final.name}.failed"
+        shutil.rmtree(failed, ignore_errors=True)
+        st.staging.rename(failed)
+        (failed / "build_report.json").write_text(json.dumps(report(cfg, st), indent=1))
+        raise CsimMismatchError(f"C-simulation differs from QKeras (mismatched elements: {mismatched}); the "
+                                f"project is kept for debugging in {failed}")
+    shutil.rmtree(final, ignore_errors=True)
+    st.staging.rename(final)
+    for d in (st.frontend, st.backend):       # paths now point into the installed project
+        d.output_dir = str(final / Path(d.output_dir).name)
+    _run_steps(AFTER_INSTALL, cfg, st, log)
+    st.timings["total"] = time.perf_counter() - t_start
+    rep = report(cfg, st)
+    (final / "build_report.json").write_text(json.dumps(rep, indent=1))
+    return rep, final

@@ -1,0 +1,291 @@
+"""The overlay description: the one module that reads an overlay folder's JSON.
+
+An overlay folder holds `<name>.bit`, `<name>.hwh` and `<name>.json` (written by the Vivado build,
+`fixyfpga.vivado`), or, for the simulated board, `<name>.json` and `<name>.hwh` written by
+`fixyfpga.runtime.sim.make_sim_overlay` from a C-simulated project. Everything else in the runtime
+works on the `OverlaySpec` returned by `read_overlay`, so a change of the JSON layout is absorbed here.
+
+JSON layout ("fixyfpga-overlay/1"; keys marked * are optional):
+
+    format        "fixyfpga-overlay/1"
+    name          stem of the .bit/.hwh files (default: the JSON's stem)
+    board, model, clock_mhz*
+    signature     engine signature (design.json engine.signature): task files must carry the same
+    classes       number of engine outputs (a task may use fewer: the rest are masked)
+    design*       path (relative to the folder) of a copy of design.json
+    dma           {"name": instance, "max_transfer_bytes"*: int}
+    ips           {"frontend": {"name", "vlnv"*}, "engine": {"name", "vlnv"*}}   ap_ctrl_hs over AXI-lite
+    streams       {"in":  {"shape": [H, W, C], "dtype": "uint8", "image_bytes"*},
+                   "out": {"elems": int, "elem_bits": 8|16|32|64, "type": FixedType dict, "image_bytes"*},
+                   "tlast"*: "image" (the output stream ends a packet after every image: one receive
+                             transfer per image, the default) | "batch" (one packet per transfer)}
+    weights       one entry per engine weight port, in port order:
+                  {"port": i, "layer", "kind", "size": values, "type": FixedType dict,
+                   "memory": instance name of the AXI BRAM controller (or memory) holding it,
+                   "offset"*: byte offset in that memory (0), "word_bits"*: 32, "elem_bits"*: storage bits,
+                   "elems_per_word"*: word_bits // elem_bits}
+                  value i lives in word offset/4 + i // elems_per_word, bits (i % elems_per_word) * elem_bits
+                  upwards, two's complement, little-endian words.
+    simulated*    true for a simulated overlay
+    sim*          {"frontend_lib", "engine_lib", "project"}: C-sim libraries (simulated overlays only)
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fixyfpga.errors import FixyError
+from fixyfpga.fixedpoint import FixedType
+
+FORMAT = "fixyfpga-overlay/1"
+TLAST_MODES = ("image", "batch")
+DEFAULT_MAX_TRANSFER = (1 << 23) - 1      # AXI DMA with the default 23-bit buffer length register
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """Where one engine weight port lives in the processor's address space and how it is packed."""
+    port: int
+    layer: str
+    kind: str
+    size: int
+    type: FixedType
+    memory: str
+    offset: int = 0
+    word_bits: int = 32
+    elem_bits: int = 8
+    elems_per_word: int = 4
+
+    @property
+    def words(self):
+        return -(-self.size // self.elems_per_word)
+
+    @property
+    def nbytes(self):
+        return self.words * self.word_bits // 8
+
+    @property
+    def label(self):
+        return f"port {self.port} ({self.layer}.{self.kind})"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    in_shape: tuple
+    in_dtype: str
+    in_image_bytes: int
+    out_elems: int
+    out_elem_bits: int
+    out_type: FixedType
+    out_image_bytes: int
+    tlast: str = "image"
+
+    @property
+    def out_dtype(self):
+        return f"{'int' if self.out_type.signed else 'uint'}{self.out_elem_bits}"
+
+
+@dataclass
+class OverlaySpec:
+    folder: Path
+    json_path: Path
+    name: str
+    board: str
+    model: str
+    signature: str
+    classes: int
+    dma: str
+    max_transfer_bytes: int
+    frontend: str
+    engine: str
+    streams: StreamSpec
+    weights: list
+    clock_mhz: float = 0.0
+    frontend_vlnv: str = ""
+    engine_vlnv: str = ""
+    design_path: Path = None
+    simulated: bool = False
+    sim: dict = field(default_factory=dict)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def bitstream(self):
+        return self.folder / f"{self.name}.bit"
+
+    @property
+    def hwh(self):
+        return self.folder / f"{self.name}.hwh"
+
+    def design(self):
+        """The design.json dict copied into the overlay, or None."""
+        if self.design_path is None or not self.design_path.is_file():
+            return None
+        return json.loads(self.design_path.read_text())
+
+    def memories(self):
+        """Instance names of the weight memories, in first-use order."""
+        return list(dict.fromkeys(w.memory for w in self.weights))
+
+
+def find_overlay_json(folder):
+    """The overlay JSON in `folder` (the one whose format is fixyfpga-overlay/1)."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise FixyError(f"overlay folder {folder} does not exist; copy the overlay (<name>.bit, <name>.hwh, "
+                        f"<name>.json) there, or make a simulated one with fixyfpga.runtime.make_sim_overlay")
+    if folder.is_file():
+        if folder.suffix in (".bit", ".hwh", ".json"):
+            folder = folder.with_suffix(".json")
+            if folder.is_file():
+                return folder
+        raise FixyError(f"{folder}: give the overlay folder (or its .json)")
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            if json.loads(path.read_text()).get("format") == FORMAT:
+                found.append(path)
+        except (ValueError, OSError, AttributeError):
+            continue
+    if not found:
+        have = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+        raise FixyError(f"{folder}: no overlay JSON (a .json with format {FORMAT}); the folder holds: {have}. "
+                        f"Copy <name>.bit, <name>.hwh and <name>.json from the Vivado build")
+    if len(found) > 1:
+        raise FixyError(f"{folder}: several overlay JSON files ({', '.join(p.name for p in found)}); "
+                        f"give the one to use")
+    return found[0]
+
+
+def _need(d, key, where):
+    if key not in d:
+        raise FixyError(f"{where}: missing '{key}'; the overlay JSON is incomplete, rebuild the overlay")
+    return d[key]
+
+
+def _int(value, where):
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            raise FixyError(f"{where}: {value!r} is not an integer") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FixyError(f"{where}: {value!r} is not an integer")
+    return value
+
+
+def _instance(entry, where):
+    """An IP entry is either a name or {"name": ..., "vlnv": ...}."""
+    if isinstance(entry, str):
+        return entry, ""
+    if isinstance(entry, dict):
+        return str(_need(entry, "name", where)), str(entry.get("vlnv", ""))
+    raise FixyError(f"{where}: expected an instance name or {{'name': ...}}, got {entry!r}")
+
+
+def _type(d, where):
+    try:
+        return FixedType.from_dict(d)
+    except TypeError as exc:
+        raise FixyError(f"{where}: not a fixed-point type ({exc})") from None
+
+
+def _weight(d, i, where):
+    w = f"{where} weights[{i}]"
+    t = _type(_need(d, "type", w), f"{w}.type")
+    word_bits = _int(d.get("word_bits", 32), f"{w}.word_bits")
+    elem_bits = _int(d.get("elem_bits", t.storage_bits()), f"{w}.elem_bits")
+    if word_bits not in (32, 64) or elem_bits < t.width or elem_bits > word_bits:
+        raise FixyError(f"{w}: cannot hold {t.hls()} values of {elem_bits} bits in {word_bits}-bit words")
+    epw = _int(d.get("elems_per_word", word_bits // elem_bits), f"{w}.elems_per_word")
+    if epw < 1 or epw * elem_bits > word_bits:
+        raise FixyError(f"{w}: {epw} values of {elem_bits} bits do not fit a {word_bits}-bit word")
+    offset = _int(d.get("offset", 0), f"{w}.offset")
+    if offset % (word_bits // 8):
+        raise FixyError(f"{w}: offset {offset} is not word aligned")
+    port = _int(d.get("port", i), f"{w}.port")
+    if port != i:
+        raise FixyError(f"{w}: weights must be listed in engine port order (found port {port} at position {i})")
+    return WeightSpec(port=port, layer=str(d.get("layer", "")), kind=str(d.get("kind", "")),
+                      size=_int(_need(d, "size", w), f"{w}.size"), type=t, memory=str(_need(d, "memory", w)),
+                      offset=offset, word_bits=word_bits, elem_bits=elem_bits, elems_per_word=epw)
+
+
+def parse_overlay(data, json_path):
+    """OverlaySpec from the JSON dict `data` read from `json_path`."""
+    json_path = Path(json_path)
+    where = str(json_path)
+    if data.get("format") != FORMAT:
+        raise FixyError(f"{where}: format {data.get('format')!r} is not {FORMAT}; rebuild the overlay with this "
+                        f"version of the kit")
+    dma = _need(data, "dma", where)
+    dma_name, _ = _instance(dma, f"{where} dma")
+    ips = _need(data, "ips", where)
+    fe_name, fe_vlnv = _instance(_need(ips, "frontend", f"{where} ips"), f"{where} ips.frontend")
+    en_name, en_vlnv = _instance(_need(ips, "engine", f"{where} ips"), f"{where} ips.engine")
+    st = _need(data, "streams", where)
+    s_in, s_out = _need(st, "in", f"{where} streams"), _need(st, "out", f"{where} streams")
+    in_shape = tuple(_int(v, f"{where} streams.in.shape") for v in _need(s_in, "shape", f"{where} streams.in"))
+    in_dtype = str(s_in.get("dtype", "uint8"))
+    if in_dtype != "uint8":
+        raise FixyError(f"{where}: input stream dtype {in_dtype!r} is not supported (uint8 pixels only)")
+    in_bytes = int(_int(s_in.get("image_bytes", 0), "image_bytes") or _prod(in_shape))
+    out_type = _type(_need(s_out, "type", f"{where} streams.out"), f"{where} streams.out.type")
+    out_bits = _int(s_out.get("elem_bits", out_type.storage_bits()), f"{where} streams.out.elem_bits")
+    if out_bits not in (8, 16, 32, 64) or out_bits < out_type.width:
+        raise FixyError(f"{where}: streams.out.elem_bits {out_bits} cannot carry {out_type.hls()}")
+    out_elems = _int(_need(s_out, "elems", f"{where} streams.out"), f"{where} streams.out.elems")
+    out_bytes = int(_int(s_out.get("image_bytes", 0), "image_bytes") or out_elems * out_bits // 8)
+    if out_bytes < out_elems * out_bits // 8 or in_bytes < _prod(in_shape):
+        raise FixyError(f"{where}: streams image_bytes smaller than one image")
+    tlast = str(st.get("tlast", "image"))
+    if tlast not in TLAST_MODES:
+        raise FixyError(f"{where}: streams.tlast {tlast!r} is not one of {', '.join(TLAST_MODES)}")
+    streams = StreamSpec(in_shape=in_shape, in_dtype=in_dtype, in_image_bytes=in_bytes, out_elems=out_elems,
+                         out_elem_bits=out_bits, out_type=out_type, out_image_bytes=out_bytes, tlast=tlast)
+    weights = [_weight(w, i, where) for i, w in enumerate(_need(data, "weights", where))]
+    design = data.get("design")
+    return OverlaySpec(
+        folder=json_path.parent, json_path=json_path, name=str(data.get("name") or json_path.stem),
+        board=str(data.get("board", "")), model=str(data.get("model", "")),
+        signature=str(_need(data, "signature", where)),
+        classes=_int(data.get("classes", out_elems), f"{where} classes"),
+        dma=dma_name,
+        max_transfer_bytes=_int(dma.get("max_transfer_bytes", DEFAULT_MAX_TRANSFER)
+                                if isinstance(dma, dict) else DEFAULT_MAX_TRANSFER, f"{where} dma.max_transfer_bytes"),
+        frontend=fe_name, engine=en_name, frontend_vlnv=fe_vlnv, engine_vlnv=en_vlnv,
+        streams=streams, weights=weights, clock_mhz=float(data.get("clock_mhz") or 0.0),
+        design_path=(json_path.parent / design) if design else None,
+        simulated=bool(data.get("simulated", False)), sim=dict(data.get("sim") or {}), raw=data)
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def read_overlay(folder, need_bitstream=True):
+    """Read and check an overlay folder; every missing file is named in one error."""
+    json_path = find_overlay_json(folder)
+    try:
+        data = json.loads(json_path.read_text())
+    except ValueError as exc:
+        raise FixyError(f"{json_path}: not valid JSON ({exc}); copy the overlay again") from None
+    spec = parse_overlay(data, json_path)
+    missing = []
+    if need_bitstream and not spec.simulated and not spec.bitstream.is_file():
+        missing.append(spec.bitstream.name)
+    if not spec.hwh.is_file():
+        missing.append(spec.hwh.name)
+    if spec.design_path is not None and not spec.design_path.is_file():
+        missing.append(spec.design_path.name)
+    if missing:
+        raise FixyError(f"overlay {spec.folder}: missing {', '.join(missing)} next to {json_path.name}; the .bit, "
+                        f".hwh and .json of one build must be copied together")
+    if spec.simulated and need_bitstream:
+        raise FixyError(f"overlay {spec.folder} is a simulated overlay (made from C-sim libraries, no bitstream); "
+                        f"open it with backend='sim', or copy the Vivado build's overlay to the board")
+    if len(spec.weights) == 0:
+        raise FixyError(f"{json_path}: the engine has no weight memories; this is not a fixyfpga engine overlay")
+    return spec

@@ -1,0 +1,83 @@
+"""Train the kit's default model and save it to models/default/.
+
+    python -m fixyfpga.train_default [--data-dir DIR] [--out DIR] [--epochs N]
+
+The default model is zoo "mobilenet" (3 blocks, 8 stem filters, all 8-bit) split after "b1_pool",
+trained quantization-aware on the cifar10_jpeg train split; test accuracy is measured on its full test
+split and stored with everything needed to reproduce the run in models/default/model.yaml.
+"""
+
+import argparse
+import platform
+import sys
+
+from fixyfpga.data import DEFAULT_DATA_DIR, describe_preprocessing, load_dataset
+from fixyfpga.modelstore import MODELS_DIR, save_model
+
+ZOO = "mobilenet"
+PARAMS = {"input_shape": [32, 32, 3], "num_classes": 10, "blocks": 3, "stem_filters": 8, "width": 1.0}
+SPLIT = "b1_pool"
+DATASET = "cifar10_jpeg"
+EPOCHS = 50
+BATCH_SIZE = 128
+LR = 2e-3
+SEED = 0
+COMMAND = "python -m fixyfpga.train_default"
+
+
+def train_default(data_dir=DEFAULT_DATA_DIR, out_dir=MODELS_DIR / "default", epochs=EPOCHS, progress=True):
+    """Train, evaluate and save the default model; returns the record written to model.yaml."""
+    import qkeras
+    import tensorflow as tf
+
+    from fixyfpga.train import set_seed, train_model
+    from fixyfpga.zoo import build_model
+
+    dataset = load_dataset(DATASET, data_dir)
+    set_seed(SEED)
+    model = build_model(ZOO, **PARAMS)
+    result = train_model(model, dataset, epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=SEED, augment=True,
+                         progress=progress, desc="default")
+    command = COMMAND if epochs == EPOCHS else f"{COMMAND} --epochs {epochs}"
+    record = {
+        "zoo": ZOO,
+        "params": dict(PARAMS),
+        "split": SPLIT,
+        "dataset": DATASET,
+        "preprocessing": describe_preprocessing(dataset.image_shape, tuple(PARAMS["input_shape"])),
+        "augmentation": f"random shifts up to 2 px{', horizontal flips' if dataset.hflip_ok else ''}",
+        "epochs": int(epochs),
+        "batch_size": BATCH_SIZE,
+        "optimizer": f"Adam, cosine-decayed lr from {LR}",
+        "seed": SEED,
+        "train_images": int(len(dataset.y_train)),
+        "test_images": int(len(dataset.y_test)),
+        "test_accuracy": round(result["test_accuracy"], 4),
+        "train_seconds": round(result["seconds"], 1),
+        "command": command,
+        "trained_with": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                         "qkeras": getattr(qkeras, "__version__", "unknown")},
+    }
+    save_model(model, record, out_dir)
+    return record
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m fixyfpga.train_default", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="folder with cifar10_jpeg.npz")
+    parser.add_argument("--out", default=str(MODELS_DIR / "default"), help="model folder to write")
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    args = parser.parse_args(argv)
+    from fixyfpga.errors import FixyError
+    try:
+        record = train_default(args.data_dir, args.out, args.epochs)
+    except FixyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"saved {args.out}: test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs "
+          f"({record['train_seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Stand-in for AMD's vitis_hls, vivado_hls and vivado, for tests on machines without them.
+
+It runs the given TCL script under tclsh after defining stub procs for the tool's commands. Each stub
+appends its call as one JSON line to $FIXY_FAKE_RECORD (default: fake_calls.jsonl in the working
+folder) and creates the files the real command would (reports, IP catalog entries, .bit/.hwh).
+
+Test-only switches (environment):
+  FIXY_FAKE_FAIL=<tool>:<command>   that command prints an ERROR line and fails (tool exits non-zero);
+                                    for vivado, <command> may also be synth_1 or impl_1 (a failed run)
+  FIXY_FAKE_WNS=<ns>                worst negative slack in the fake timing report (default 0.512)
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STUBS = {"vitis_hls": "stubs_hls.tcl", "vivado_hls": "stubs_hls.tcl", "vivado": "stubs_vivado.tcl"}
+
+
+def tcl_quote(text):
+    return "{" + str(text) + "}" if not any(c in str(text) for c in "{}\\") else \
+        "".join("\\" + c if not c.isalnum() else c for c in str(text))
+
+
+def parse_args(tool, argv):
+    """(script, tclargs) from the command line the real tool would get."""
+    script, tclargs = None, []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if tool != "vivado" and arg == "-f":
+            script = argv[i + 1]
+            i += 2
+        elif tool == "vivado" and arg == "-source":
+            script = argv[i + 1]
+            i += 2
+        elif tool == "vivado" and arg == "-tclargs":
+            tclargs = argv[i + 1:]
+            break
+        elif tool == "vivado" and arg in ("-mode", "-log", "-journal"):
+            i += 2
+        else:
+            i += 1
+    if script is None:
+        print(f"ERROR: fake {tool}: no script given in {argv}", file=sys.stderr)
+        sys.exit(2)
+    return script, tclargs
+
+
+def main(tool):
+    if tool not in STUBS:
+        print(f"ERROR: fake tool called as unknown name {tool}", file=sys.stderr)
+        return 2
+    script, tclargs = parse_args(tool, sys.argv[1:])
+    record = os.environ.get("FIXY_FAKE_RECORD", str(Path.cwd() / "fake_calls.jsonl"))
+    fail = os.environ.get("FIXY_FAKE_FAIL", "")
+    fail_tool, _, fail_cmd = fail.partition(":")
+    driver = "\n".join([
+        f"set ::fixy_fake(tool) {tcl_quote(tool)}",
+        f"set ::fixy_fake(record) {tcl_quote(record)}",
+        f"set ::fixy_fake(fail) {tcl_quote(fail_cmd if fail_tool == tool else '')}",
+        f"set ::fixy_fake(wns) {tcl_quote(os.environ.get('FIXY_FAKE_WNS', '0.512'))}",
+        f"source {tcl_quote(HERE / 'stubs_common.tcl')}",
+        f"source {tcl_quote(HERE / STUBS[tool])}",
+        f"set ::argv [list {' '.join(tcl_quote(a) for a in tclargs)}]",
+        f"set ::argc {len(tclargs)}",
+        f"if {{[catch {{source {tcl_quote(os.path.abspath(script))}}} message]}} {{",
+        "    puts \"ERROR: $message\"",
+        "    exit 1",
+        "}",
+        "exit 0",
+        "",
+    ])
+    print(f"****** fake {tool} (fixyfpga tests): running {script} under tclsh")
+    proc = subprocess.run(["tclsh"], input=driver, text=True)
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[0]).name))

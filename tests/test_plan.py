@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from fixyfpga.errors import FixyError
+from fixyfpga.plan import input_type_of, plan_model
+
+from helpers import small_mobilenet
+
+
+def test_accumulators_hold_every_reachable_sum():
+    """The derived constant-weight accumulator covers the worst-case inputs of each output channel."""
+    model = small_mobilenet(seed=3, weight_range=(-1, 1))
+    plans = plan_model(model, input_type_of(model))
+    stem = next(p for p in plans if p.name == "stem_conv")
+    k = stem.kernel.reshape(-1, stem.kernel.shape[-1])
+    x_max = 255 / 256
+    hi = (np.clip(k, 0, None) * x_max).sum(0) + stem.bias
+    lo = (np.clip(k, None, 0) * x_max).sum(0) + stem.bias
+    acc = stem.accum_type
+    assert acc.min_value <= lo.min() and hi.max() <= acc.max_value
+    # ...and is minimal: one integer bit fewer would not hold the extremes.
+    assert acc.integer == 1 or not (-(2.0 ** (acc.integer - 2)) <= lo.min() and hi.max() <= 2.0 ** (acc.integer - 2) - acc.lsb)
+    assert acc.frac == 8 + 7    # input ufixed<8,0> x weight fixed<8,1>
+
+
+def test_runtime_weights_size_for_any_task():
+    model = small_mobilenet(seed=3)
+    fixed = plan_model(model, input_type_of(model))
+    runtime = plan_model(model, input_type_of(model), runtime_weights=True)
+    for a, b in zip(fixed, runtime):
+        if a.accum_type is not None:
+            assert b.accum_type.integer >= a.accum_type.integer and b.accum_type.frac == a.accum_type.frac
+
+
+def test_unsupported_layer_is_named():
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
+    x_in = tf.keras.Input((8, 8, 3), name="image")
+    x = QActivation(quantized_relu(8, 0), name="q_input")(x_in)
+    x = QConv2D(4, 3, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1),
+                name="conv")(x)
+    x = tf.keras.layers.BatchNormalization(name="bn")(x)
+    model = tf.keras.Model(x_in, x)
+    with pytest.raises(FixyError, match=r"layer 'bn' \(BatchNormalization\) is not supported by fixyfpga; supported"):
+        plan_model(model, input_type_of(model))
+
+
+def test_unquantized_input_and_weights_are_rejected():
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, quantized_relu
+    x_in = tf.keras.Input((8, 8, 3))
+    model = tf.keras.Model(x_in, tf.keras.layers.Conv2D(4, 3)(x_in))
+    with pytest.raises(FixyError, match="must be a QActivation that quantizes the input"):
+        input_type_of(model)
+    x = QActivation(quantized_relu(8, 0))(x_in)
+    model = tf.keras.Model(x_in, QConv2D(4, 3, name="c")(x))
+    with pytest.raises(FixyError, match="layer 'c'.*must both be quantized"):
+        plan_model(model, input_type_of(model))
