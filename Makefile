@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force,)
 
-.PHONY: install hls csim test clean boards
+.PHONY: install hls csim test clean boards tasks
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ hls: $(STAMP)
 
 csim: $(STAMP)
 	$(PY) -m fixyfpga hls --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --no-synth $(FORCE_FLAG)
+
+# One engine, many tasks (issue 4): build once, fine-tune/pack a task per dataset, prove them in C-sim.
+TASKS_CONFIG ?= configs/tasks.yaml
+tasks: $(STAMP)
+	$(PY) -m fixyfpga tasks --config $(TASKS_CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' $(FORCE_FLAG)
 
 boards: $(STAMP)
 	$(PY) -m fixyfpga boards

@@ -98,11 +98,25 @@ def build_parser():
     s = sub.add_parser("split-points", help="list the layers a model can be cut after")
     s.add_argument("--config", default=DEFAULT_CONFIG)
     s.set_defaults(func=cmd_split_points)
+
+    from fixyfpga.tasks_cli import add_task_commands   # `task pack|info` and `tasks` (issue 4)
+    add_task_commands(sub)
     return p
+
+
+def _quiet_libraries():
+    """TensorFlow's start-up banner and Keras/hls4ml deprecation chatter hide the kit's own output."""
+    import os
+    import warnings
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for module in ("keras", "hls4ml", "qkeras", "tensorflow"):
+        warnings.filterwarnings("ignore", category=UserWarning, module=module)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    _quiet_libraries()
     try:
         return args.func(args)
     except CsimMismatchError as exc:

@@ -122,7 +122,8 @@ class CsimLibrary:
             raise FixyError(f"weight port {index} takes {self.port_sizes[index] if 0 <= index < self.n_ports else '?'} "
                             f"values, got {raw.size}")
 
-    def run(self, raw_in, batch=256):
+    def run(self, raw_in, batch=256, progress=None):
+        """Raw outputs (N, out_elems) for raw inputs (N, in_elems); `progress` is a tqdm label."""
         raw_in = np.ascontiguousarray(raw_in, dtype=np.int64)
         n = raw_in.shape[0]
         if raw_in[0].size != self.in_elems:
@@ -130,7 +131,11 @@ class CsimLibrary:
         flat = raw_in.reshape(n, -1)
         out = np.empty((n, self.out_elems), dtype=np.int64)
         ll_p = ctypes.POINTER(ctypes.c_longlong)
-        for start in range(0, n, batch):
+        starts = range(0, n, batch)
+        if progress:
+            from tqdm import tqdm
+            starts = tqdm(starts, desc=progress, unit="batch", leave=False)
+        for start in starts:
             chunk = np.ascontiguousarray(flat[start:start + batch])
             dst = np.empty((chunk.shape[0], self.out_elems), dtype=np.int64)
             rc = self.lib.fixy_run(chunk.ctypes.data_as(ll_p), dst.ctypes.data_as(ll_p), chunk.shape[0])

@@ -147,12 +147,12 @@ def step_csim(cfg, st):
                                  "QKeras back-end output").reshape(n, -1)
     full_raw = out_type.to_raw(_full_reference(sp, x), "QKeras model output").reshape(n, -1)
 
-    fe_raw = fe_lib.run(st.images.reshape(n, -1).astype(np.int64))
+    fe_raw = fe_lib.run(st.images.reshape(n, -1).astype(np.int64), progress="C-sim front-end")
     ports = engine_ports_from_model(st.backend.weight_ports, sp.backend)
     for i, raw in enumerate(ports):
         be_lib.set_port(i, raw)
-    be_raw = be_lib.run(ref_iface_raw)
-    pipe_raw = be_lib.run(fe_raw)
+    be_raw = be_lib.run(ref_iface_raw, progress="C-sim engine")
+    pipe_raw = be_lib.run(fe_raw, progress="C-sim pipeline")
 
     classes = st.record["params"].get("num_classes", pipe_raw.shape[1])
     st.csim = {
@@ -194,6 +194,13 @@ def quantized_weights(layer):
     return kernel, bias
 
 
+def step_check_csim(cfg, st):
+    """Stop here if anything differs from QKeras: nothing after this point is worth building."""
+    mismatched = {k: st.csim[k]["mismatched_elements"] for k in ("frontend", "backend", "pipeline")}
+    if any(mismatched.values()):
+        raise CsimMismatchError(f"C-simulation differs from QKeras (mismatched elements: {mismatched})")
+
+
 def step_testbench(cfg, st):
     """Run the project testbenches (the same C++ Vitis HLS runs in csim_design) with plain g++."""
     from fixyfpga.csim import run_testbench
@@ -218,13 +225,13 @@ def step_synthesis(cfg, st):
     from fixyfpga.vivado.hls import hls_command_line, run_hls
     tool = find_hls_tool()
     prj = cfg.project_dir
+    commands = [hls_command_line(prj / "frontend", "vitis_hls"), hls_command_line(prj / "backend", "vitis_hls")]
     if not cfg.synthesis:
-        st.synthesis = {"status": "skipped", "reason": "synthesis turned off (--no-synth)"}
+        st.synthesis = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands}
         return
     if tool is None:
         st.synthesis = {"status": "skipped", "reason": "neither vitis_hls nor vivado_hls is on PATH",
-                        "commands": [hls_command_line(prj / "frontend", "vitis_hls"),
-                                     hls_command_line(prj / "backend", "vitis_hls")]}
+                        "commands": commands}
         return
     st.synthesis = {"status": "done", "tool": tool,
                     "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}
@@ -259,7 +266,7 @@ def report(cfg, st):
 
 
 BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
-                  step_testbench, step_design]
+                  step_check_csim, step_testbench, step_design]
 AFTER_INSTALL = [step_synthesis]
 
 
@@ -283,17 +290,15 @@ def build(cfg, log=print):
     t_start = time.perf_counter()
     try:
         _run_steps(BEFORE_INSTALL, cfg, st, log)
-    except BaseException:
-        shutil.rmtree(st.staging, ignore_errors=True)
-        raise
-    mismatched = {k: st.csim[k]["mismatched_elements"] for k in ("frontend", "backend", "pipeline")}
-    if any(mismatched.values()):
+    except CsimMismatchError as exc:
         failed = final.parent / f"{final.name}.failed"
         shutil.rmtree(failed, ignore_errors=True)
         st.staging.rename(failed)
-        (failed / "build_report.json").write_text(json.dumps(report(cfg, st), indent=1))
-        raise CsimMismatchError(f"C-simulation differs from QKeras (mismatched elements: {mismatched}); the "
-                                f"project is kept for debugging in {failed}")
+        (failed / "csim_report.json").write_text(json.dumps(st.csim, indent=1))
+        raise CsimMismatchError(f"{exc}; the project is kept for debugging in {failed}") from None
+    except BaseException:
+        shutil.rmtree(st.staging, ignore_errors=True)
+        raise
     shutil.rmtree(final, ignore_errors=True)
     st.staging.rename(final)
     for d in (st.frontend, st.backend):       # paths now point into the installed project

@@ -1,0 +1,151 @@
+"""`make hls` end to end (C-sim; synthesis is skipped without the tools) and its bad-input behaviour."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fixyfpga.cli import main
+from fixyfpga.zoo import register
+
+from conftest import REPO
+
+DEFAULT_CONFIG = (REPO / "configs" / "default.yaml").read_text()
+
+
+def test_default_build_is_bit_exact_and_reported(default_build):
+    rep, project = default_build
+    assert rep["board"] == "pynq-z2" and rep["model"] == "default"
+    for half, ports in (("frontend", False), ("backend", True)):
+        h = rep[half]
+        assert h["weights_as_ports"] is ports
+        assert h["csim"]["inputs"] >= 1000 and h["csim"]["mismatched_elements"] == 0
+        for layer in h["layers"]:
+            assert set(layer) >= {"name", "type", "macs", "weights", "nonzero_weights", "reuse_factor", "strategy"}
+    assert all(layer["reuse_factor"] == 1 for layer in rep["frontend"]["layers"])
+    assert all(layer["reuse_factor"] > 1 and layer["strategy"] == "resource" for layer in rep["backend"]["layers"])
+    pipe = rep["pipeline"]["csim"]
+    assert pipe["inputs"] >= 1000 and pipe["mismatched_elements"] == 0 and pipe["top1_agreement"] == 1.0
+    assert rep["synthesis"]["status"] == "skipped" and "vitis_hls -f build_hls.tcl" in rep["synthesis"]["commands"][0]
+    assert "total" in rep["timings_s"]
+    assert json.loads((project / "build_report.json").read_text()) == rep
+    for half in ("frontend", "backend"):
+        d = project / half
+        for name in ("build_hls.tcl", "fixy_tb.cpp", "fixy_io.h", "tb_data/inputs.i64", "tb_data/expected.i64"):
+            assert (d / name).is_file(), name
+        # The testbench that Vitis HLS runs passed here with plain g++.
+        assert "0 mismatched elements" in rep["testbench"][half]
+    design = json.loads((project / "design.json").read_text())
+    assert design["engine"]["signature"].startswith("sha256:") and design["engine"]["ports"]
+
+
+def test_frontend_weights_are_constants_and_engine_weights_are_ports(default_build):
+    _, project = default_build
+    fe = (project / "frontend" / "firmware" / "fixy_frontend.h").read_text()
+    be = (project / "backend" / "firmware" / "fixy_engine.h").read_text()
+    assert "weight" not in fe.split("fixy_frontend(")[1].split(")")[0]
+    signature = be.split("fixy_engine(")[1].split(");")[0]
+    assert signature.count("_t ") >= 10          # 5 layers x (weights, bias) as arguments
+    engine_cpp = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
+    assert "#pragma HLS INTERFACE bram" in engine_cpp
+
+
+def run_cli(args, capsys):
+    rc = main(args)
+    err = capsys.readouterr().err.strip()
+    return rc, err
+
+
+def write_config(tmp_path, text):
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def assert_clean_failure(rc, err, out_root, code=2):
+    assert rc == code
+    assert err.startswith("error: ") and "Traceback" not in err
+    leftovers = [p for p in out_root.rglob("*") if p.is_file()] if out_root.exists() else []
+    assert leftovers == []
+
+
+def test_unknown_board(tmp_path, capsys):
+    rc, err = run_cli(["hls", "--board", "pynq-z3", "--out", str(tmp_path / "o"), "--no-synth"], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "unknown board 'pynq-z3'; known boards: kv260, pynq-z2, ultra96v2, zcu104" in err
+
+
+def test_yaml_typo(tmp_path, capsys):
+    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("dataset:", "datset:"))
+    rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o")], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "csim: unknown key 'datset'; did you mean 'dataset'?" in err
+
+
+def test_split_at_missing_layer(tmp_path, capsys):
+    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("split: b1_pool", "split: b7_pool"))
+    rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o"), "--no-synth"], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "split point 'b7_pool' is not a layer" in err and "b1_pool" in err
+
+
+@register("test_with_batchnorm")
+def _model_with_batchnorm(num_classes=10):
+    import tensorflow as tf
+    from fixyfpga.zoo.layers import Bits, conv, dense, input_act
+    x_in = tf.keras.Input((32, 32, 3), name="image")
+    x = input_act(Bits())(x_in)
+    x = conv(4, 3, Bits(), "conv")(x)
+    x = tf.keras.layers.BatchNormalization(name="bn")(x)
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    return tf.keras.Model(x_in, dense(num_classes, Bits(), "classifier")(x))
+
+
+def test_unsupported_layer(tmp_path, capsys):
+    from fixyfpga.modelstore import save_model
+    from fixyfpga.zoo import build_model
+    save_model(build_model("test_with_batchnorm"), {"zoo": "test_with_batchnorm", "params": {}, "split": "flatten"},
+               tmp_path / "bn_model")
+    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("model: models/default", f"model: {tmp_path / 'bn_model'}"))
+    rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o"), "--no-synth"], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "layer 'bn' (BatchNormalization) is not supported" in err
+
+
+def test_images_of_the_wrong_shape(tmp_path, capsys):
+    images = tmp_path / "digits.npy"
+    np.save(images, np.zeros((4, 28, 28, 1), dtype=np.uint8))
+    rc, err = run_cli(["hls", "--images", str(images), "--out", str(tmp_path / "o"), "--no-synth"], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "C-sim images must be uint8 of shape (N, 32, 32, 3)" in err
+
+
+def test_csim_mismatch_exits_non_zero_and_keeps_the_project(tmp_path, capsys, monkeypatch):
+    """A precision one bit too narrow (what hls4ml's defaults do) must be caught, not reported as a pass."""
+    from fixyfpga import convert
+    real = convert._layer_precisions
+
+    def one_fraction_bit_short(plans):
+        out = real(plans)
+        if "stem_conv" in out:
+            out["stem_conv"]["accum"] = out["stem_conv"]["result"] = "fixed<19,5>"
+        return out
+
+    monkeypatch.setattr(convert, "_layer_precisions", one_fraction_bit_short)
+    rc, err = run_cli(["hls", "--out", str(tmp_path / "o"), "--no-synth"], capsys)
+    assert rc == 3 and "C-simulation differs from QKeras" in err and "Traceback" not in err
+    board_dir = tmp_path / "o" / "pynq-z2"
+    assert not (board_dir / "default").exists()
+    report = json.loads((board_dir / "default.failed" / "csim_report.json").read_text())
+    assert report["frontend"]["mismatched_elements"] > 0
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "fixyfpga", "hls", "--board", "nope", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines == ["error: unknown board 'nope'; known boards: kv260, pynq-z2, ultra96v2, zcu104 "
+                     "(add boards/nope.yaml to define it)"]
