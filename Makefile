@@ -9,11 +9,13 @@ BOARD    ?= pynq-z2
 CONFIG   ?= configs/default.yaml
 DATA_DIR ?= ../shared/datasets
 FORCE    ?= 0
+OUT      ?= hls_projects
+DIST     ?= dist
 PYTEST_ARGS ?=
 
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force,)
 
-.PHONY: install hls csim test clean boards tasks
+.PHONY: install hls csim package test clean boards tasks
 
 install: $(STAMP)
 
@@ -25,15 +27,19 @@ $(STAMP): pyproject.toml
 	touch $@
 
 hls: $(STAMP)
-	$(PY) -m fixyfpga hls --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' $(FORCE_FLAG)
+	$(PY) -m fixyfpga hls --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' $(FORCE_FLAG)
 
 csim: $(STAMP)
-	$(PY) -m fixyfpga hls --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --no-synth $(FORCE_FLAG)
+	$(PY) -m fixyfpga hls --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' --no-synth $(FORCE_FLAG)
 
 # One engine, many tasks (issue 4): build once, fine-tune/pack a task per dataset, prove them in C-sim.
 TASKS_CONFIG ?= configs/tasks.yaml
 tasks: $(STAMP)
-	$(PY) -m fixyfpga tasks --config $(TASKS_CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' $(FORCE_FLAG)
+	$(PY) -m fixyfpga tasks --config $(TASKS_CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' $(FORCE_FLAG)
+
+# Needs the overlay (.bit/.hwh) that `make hls` builds when Vivado is on PATH.
+package: $(STAMP)
+	$(PY) -m fixyfpga package --board $(BOARD) --out-root '$(OUT)' --tar '$(DIST)/fixyfpga-$(BOARD).tar.gz'
 
 boards: $(STAMP)
 	$(PY) -m fixyfpga boards

@@ -24,13 +24,19 @@ def _summary(rep, project):
              f"    front-end {fe['csim']['mismatched_elements']} / back-end {be['csim']['mismatched_elements']} / "
              f"pipeline {pipe['mismatched_elements']} mismatched elements; top-1 agreement "
              f"{pipe['top1_agreement']:.2%}"]
-    syn = rep["synthesis"]
+    fit = rep.get("fit") or {}
+    if fit.get("utilization"):
+        lines.append("  fit estimate: " + ", ".join(f"{k.upper()} {v:.0%}" for k, v in fit["utilization"].items()
+                                                   if v is not None))
+    hls, syn, impl = rep["hls"], rep["synthesis"], rep["implementation"]
     if syn["status"] == "skipped":
         lines.append(f"  synthesis skipped: {syn['reason']}.")
+        lines.append("    on a machine with the tools, run:")
         for cmd in syn.get("commands", []):
-            lines.append(f"    run on a machine with the tools: {cmd}")
+            lines.append(f"      {cmd}")
     else:
-        lines.append(f"  synthesis: {syn['status']} with {syn.get('tool')}")
+        lines.append(f"  HLS: {hls['status']} with {hls.get('tool')}; Vivado implementation: WNS "
+                     f"{impl.get('wns_ns')} ns, {impl.get('achieved_mhz')} MHz; overlay in {rep['overlay']['dir']}")
     for w in rep.get("warnings", []):
         lines.append(f"  warning: {w}")
     lines.append(f"  report: {project / 'build_report.json'} ({rep['timings_s']['total']:.1f} s)")
@@ -78,6 +84,18 @@ def cmd_split_points(args):
     return 0
 
 
+def cmd_package(args):
+    from fixyfpga.boards import load_board
+    from fixyfpga.vivado import flow as vflow
+    board = load_board(args.board)
+    tar = Path(args.tar or f"dist/fixyfpga-{board.name}.tar.gz")
+    tar.parent.mkdir(parents=True, exist_ok=True)
+    out = vflow.package(Path(args.out_root) / board.name, tar)
+    print(f"fixyfpga: board package written to {out}; on the board: "
+          f"tar -xzf {tar.name} -C / (unpacks into /home/xilinx/jupyter_notebooks/fixyfpga/)")
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="fixyfpga", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -91,6 +109,12 @@ def build_parser():
     h.add_argument("--force", action="store_true", help="build even if the design does not fit the board")
     h.add_argument("--no-synth", action="store_true", help="stop after C-simulation")
     h.set_defaults(func=cmd_hls)
+
+    k = sub.add_parser("package", help="tarball of overlay, runtime, task files and notebooks for the board")
+    k.add_argument("--board", required=True)
+    k.add_argument("--out-root", default="hls_projects", help="where `hls` wrote the projects")
+    k.add_argument("--tar", help="output tarball (default dist/fixyfpga-<board>.tar.gz)")
+    k.set_defaults(func=cmd_package)
 
     b = sub.add_parser("boards", help="list the boards in boards/")
     b.set_defaults(func=cmd_boards)

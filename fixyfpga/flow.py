@@ -54,7 +54,8 @@ class BuildState:
     images: np.ndarray = None
     image_source: str = ""
     csim: dict = field(default_factory=dict)
-    synthesis: dict = field(default_factory=dict)
+    hls: dict = field(default_factory=dict)
+    overlay: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
@@ -88,7 +89,7 @@ def step_fit_check(cfg, st):
     from fixyfpga.vivado.fit import check_fit, estimate
     st.fit = estimate({"frontend": st.frontend_plans, "backend": st.backend_plans,
                        "reuse_factors": st.reuse_factors}, cfg.board)
-    check_fit(st.fit, cfg.board, force=cfg.force)
+    st.warnings += check_fit(st.fit, cfg.board, force=cfg.force) or []
 
 
 def step_convert(cfg, st):
@@ -220,21 +221,37 @@ def step_design(cfg, st):
         write_hls_tcl(d.output_dir, d.project_name, cfg.board)
 
 
-def step_synthesis(cfg, st):
+def step_hls(cfg, st):
+    """C-sim, C synthesis and IP export of both projects with Vitis HLS, when it is on PATH."""
     from fixyfpga.tools import find_hls_tool
     from fixyfpga.vivado.hls import hls_command_line, run_hls
     tool = find_hls_tool()
     prj = cfg.project_dir
     commands = [hls_command_line(prj / "frontend", "vitis_hls"), hls_command_line(prj / "backend", "vitis_hls")]
     if not cfg.synthesis:
-        st.synthesis = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands}
-        return
-    if tool is None:
-        st.synthesis = {"status": "skipped", "reason": "neither vitis_hls nor vivado_hls is on PATH",
-                        "commands": commands}
-        return
-    st.synthesis = {"status": "done", "tool": tool,
-                    "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}
+        st.hls = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands}
+    elif tool is None:
+        st.hls = {"status": "skipped", "reason": "neither vitis_hls nor vivado_hls is on PATH", "commands": commands}
+    else:
+        st.hls = {"status": "done", "tool": tool,
+                  "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}
+
+
+def step_overlay(cfg, st):
+    """Vivado block design, synthesis, implementation and bitstream, when HLS ran and vivado is on PATH.
+    Otherwise the Vivado script is still written and the commands to run it elsewhere are reported."""
+    from fixyfpga.vivado import flow as vflow
+    prj = cfg.project_dir
+    if st.hls["status"] != "done":
+        result = vflow.vivado_skipped(prj, cfg.board, reason=f"HLS skipped ({st.hls['reason']})")
+        for section in result.values():
+            section["commands"] = st.hls["commands"] + section["commands"]
+    elif shutil.which("vivado") is None:
+        result = vflow.vivado_skipped(prj, cfg.board)
+    else:
+        result = vflow.build_overlay(prj, cfg.board)
+    st.overlay = result
+    st.warnings += result.get("warnings", [])
 
 
 def report(cfg, st):
@@ -259,7 +276,10 @@ def report(cfg, st):
         "csim_image_source": st.csim.get("image_source"),
         "testbench": st.csim.get("testbench"),
         "fit": st.fit,
-        "synthesis": st.synthesis,
+        "hls": st.hls,
+        "synthesis": st.overlay.get("synthesis"),
+        "implementation": st.overlay.get("implementation"),
+        "overlay": st.overlay.get("overlay"),
         "warnings": st.warnings,
         "timings_s": {k: round(v, 2) for k, v in st.timings.items()},
     }
@@ -267,7 +287,7 @@ def report(cfg, st):
 
 BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
                   step_check_csim, step_testbench, step_design]
-AFTER_INSTALL = [step_synthesis]
+AFTER_INSTALL = [step_hls, step_overlay]
 
 
 def _run_steps(steps, cfg, st, log):

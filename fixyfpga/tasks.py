@@ -118,7 +118,7 @@ def encode_task(header, ports):
         chunks.append(raw.astype(_port_dtype(entry["type"])).tobytes())
     payload = b"".join(chunks)
     header = {**header, "payload_bytes": len(payload)}
-    head = json.dumps(header, indent=1, sort_keys=False).encode("utf-8")
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
     body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head + payload
     return body + hashlib.sha256(body).digest()
 

@@ -115,7 +115,7 @@ def accuracy(model, images, labels, batch_size=EVAL_BATCH):
     return float(np.mean(np.argmax(predict_logits(model, x, batch_size), axis=1) == labels))
 
 
-def train_model(model, dataset, epochs, batch_size=128, lr=2e-3, seed=0, augment=True, trainable=None,
+def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment=True, trainable=None,
                 progress=True, hflip=None, desc="train"):
     """Train `model` on `dataset` and measure test accuracy on the full test split.
 

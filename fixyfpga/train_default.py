@@ -20,12 +20,12 @@ SPLIT = "b1_pool"
 DATASET = "cifar10_jpeg"
 EPOCHS = 50
 BATCH_SIZE = 128
-LR = 2e-3
+LR = 1e-2
 SEED = 0
 COMMAND = "python -m fixyfpga.train_default"
 
 
-def train_default(data_dir=DEFAULT_DATA_DIR, out_dir=MODELS_DIR / "default", epochs=EPOCHS, progress=True):
+def train_default(data_dir=DEFAULT_DATA_DIR, out_dir=MODELS_DIR / "default", epochs=EPOCHS, lr=LR, progress=True):
     """Train, evaluate and save the default model; returns the record written to model.yaml."""
     import qkeras
     import tensorflow as tf
@@ -36,9 +36,9 @@ def train_default(data_dir=DEFAULT_DATA_DIR, out_dir=MODELS_DIR / "default", epo
     dataset = load_dataset(DATASET, data_dir)
     set_seed(SEED)
     model = build_model(ZOO, **PARAMS)
-    result = train_model(model, dataset, epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=SEED, augment=True,
+    result = train_model(model, dataset, epochs=epochs, batch_size=BATCH_SIZE, lr=lr, seed=SEED, augment=True,
                          progress=progress, desc="default")
-    command = COMMAND if epochs == EPOCHS else f"{COMMAND} --epochs {epochs}"
+    command = COMMAND + (f" --epochs {epochs}" if epochs != EPOCHS else "") + (f" --lr {lr}" if lr != LR else "")
     record = {
         "zoo": ZOO,
         "params": dict(PARAMS),
@@ -48,7 +48,7 @@ def train_default(data_dir=DEFAULT_DATA_DIR, out_dir=MODELS_DIR / "default", epo
         "augmentation": f"random shifts up to 2 px{', horizontal flips' if dataset.hflip_ok else ''}",
         "epochs": int(epochs),
         "batch_size": BATCH_SIZE,
-        "optimizer": f"Adam, cosine-decayed lr from {LR}",
+        "optimizer": f"Adam, cosine-decayed lr from {lr}",
         "seed": SEED,
         "train_images": int(len(dataset.y_train)),
         "test_images": int(len(dataset.y_test)),
@@ -67,10 +67,11 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="folder with cifar10_jpeg.npz")
     parser.add_argument("--out", default=str(MODELS_DIR / "default"), help="model folder to write")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--lr", type=float, default=LR, help="initial learning rate (cosine-decayed)")
     args = parser.parse_args(argv)
     from fixyfpga.errors import FixyError
     try:
-        record = train_default(args.data_dir, args.out, args.epochs)
+        record = train_default(args.data_dir, args.out, args.epochs, args.lr)
     except FixyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

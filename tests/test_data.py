@@ -18,16 +18,16 @@ def _good_arrays():
             "x_test": rng.integers(0, 256, (3, 8, 8, 1), dtype=np.uint8), "y_test": np.arange(3)}
 
 
-def test_loads_real_dataset_by_stem(datasets_dir):
-    ds = load_dataset("sklearn_digits", datasets_dir)
+def test_loads_real_dataset_by_stem(data_dir):
+    ds = load_dataset("sklearn_digits", data_dir)
     assert ds.x_train.dtype == np.uint8 and ds.x_train.shape == (1347, 8, 8, 1)
     assert ds.y_test.dtype == np.int64 and len(ds.y_test) == 450
     assert ds.num_classes == 10 and ds.class_names[0] == "0"
     assert set(np.unique(ds.y_train)) == set(range(10))
 
 
-def test_gtsrb_without_class_names_gets_numbered_classes(datasets_dir):
-    ds = load_dataset("gtsrb32", datasets_dir)
+def test_gtsrb_without_class_names_gets_numbered_classes(data_dir):
+    ds = load_dataset("gtsrb32", data_dir)
     assert ds.num_classes == 43 and ds.class_names[42] == "42"
     assert not ds.hflip_ok
 

@@ -1,13 +1,17 @@
 """Generated TCL for Vitis HLS and Vivado, run under tclsh with recorded stubs of the tools' commands."""
 
+import json
 import subprocess
 
 import pytest
 
 from fixyfpga.boards import list_boards, load_board
 from fixyfpga.errors import FixyError, ToolError
-from fixyfpga.vivado import hls, tcl
-from vivado_fixtures import fake_tools, make_ip_dir  # noqa: F401  (fixture)
+from fixyfpga.runtime.hwh import read_hwh
+from fixyfpga.runtime.overlay_spec import read_overlay
+from fixyfpga.vivado import flow, hls, tcl
+from fixyfpga.vivado.overlay import PS_INFO, width_converters
+from vivado_fixtures import fake_tools, make_design_dir, make_ip_dir, tcl_items  # noqa: F401  (fixture)
 
 AWKWARD = "dir with space $HOME [x] {y"   # every character TCL could act on
 
@@ -122,3 +126,191 @@ def test_hls_script_needs_project_files(tmp_path):
         hls.write_hls_tcl(tmp_path, "top", load_board("pynq-z2"))
     with pytest.raises(FixyError, match="unknown HLS tool"):
         hls.hls_command("vivado")
+
+
+# ---- Vivado: block design, address map, runs -------------------------------------------------------
+
+
+def _intf_nets(calls):
+    return {tuple(c["args"]) for c in calls if c["cmd"] == "connect_bd_intf_net"}
+
+
+def _cells(calls):
+    return {c["args"][-1]: c["args"] for c in calls if c["cmd"] == "create_bd_cell"}
+
+
+@pytest.mark.parametrize("board_name", list_boards())
+def test_vivado_script_calls(board_name, tmp_path, fake_tools):
+    board = load_board(board_name)
+    ps = PS_INFO[board.ps]
+    design_dir = make_design_dir(tmp_path / AWKWARD, board)
+    result = flow.build_overlay(design_dir, board, hls_tool="vitis_hls", log=lambda _: None)
+    calls = fake_tools.calls("vivado")
+
+    project = fake_tools.calls("vivado", "create_project")[0]["args"]
+    assert project[project.index("-part") + 1] == board.part
+    assert ["board_part", board.board_part, "fixy_overlay"] in [c["args"] for c in fake_tools.calls("vivado", "set_property")]
+    repos = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property") if c["args"][0] == "ip_repo_paths"][0]
+    assert repos == [str(design_dir / "frontend/fixy_frontend_prj/solution1/impl/ip"),
+                     str(design_dir / "backend/fixy_engine_prj/solution1/impl/ip")]
+
+    cells = _cells(calls)
+    assert cells["ps"][cells["ps"].index("-vlnv") + 1] == ps.vlnv + ":1.10"     # newest catalog version
+    assert cells["frontend"][cells["frontend"].index("-vlnv") + 1] == "fixyfpga:hls:fixy_frontend:1.0"
+    assert cells["engine"][cells["engine"].index("-vlnv") + 1] == "fixyfpga:hls:fixy_engine:1.0"
+    assert {"dma", "rst", "ctrl_sc", "mem_sc", "out_pack", "w2_ctrl", "w2_ram", "b2_ctrl", "b2_ram"} <= set(cells)
+    automation = fake_tools.calls("vivado", "apply_bd_automation")[0]["args"]
+    assert automation[1] == ps.automation_rule and 'apply_board_preset "1"' in automation[3]
+
+    ps_config = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
+                 if c["args"][0] == "-dict" and c["args"][2] == "ps"][0]
+    assert ps_config[ps_config.index(f"CONFIG.{ps.clock_property}") + 1] == str(board.clock_mhz)
+    dma = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
+           if c["args"][0] == "-dict" and c["args"][2] == "dma"][0]
+    assert dma[dma.index("CONFIG.c_m_axis_mm2s_tdata_width") + 1] == "32"
+    assert dma[dma.index("CONFIG.c_include_sg") + 1] == "0"
+
+    nets = _intf_nets(calls)
+    for a, b in [("dma/M_AXIS_MM2S", "in_up/S_AXIS"), ("in_up/M_AXIS", "in_down/S_AXIS"),
+                 ("in_down/M_AXIS", "frontend/input_1"), ("frontend/layer4_out", "engine/pool_input"),
+                 ("engine/layer9_out", "out_pack/S_AXIS"), ("out_pack/M_AXIS", "out_width/S_AXIS"),
+                 ("out_width/M_AXIS", "dma/S_AXIS_S2MM"), ("w2_ctrl/BRAM_PORTA", "w2_ram/BRAM_A"),
+                 ("engine/w2_PORTA", "w2_ram/BRAM_B"), ("engine/b2_PORTA", "b2_ram/BRAM_B"),
+                 (f"ps/{ps.master}", "ctrl_sc/S00_AXI"), ("mem_sc/M00_AXI", f"ps/{ps.slave}"),
+                 ("dma/M_AXI_MM2S", "mem_sc/S00_AXI"), ("dma/M_AXI_S2MM", "mem_sc/S01_AXI")]:
+        assert (a, b) in nets, f"{a} -> {b} not connected"
+    slaves = {b for a, b in nets if a.startswith("ctrl_sc/M")}
+    assert slaves == {"dma/S_AXI_LITE", "frontend/s_axi_control", "engine/s_axi_control", "w2_ctrl/S_AXI",
+                      "b2_ctrl/S_AXI"}
+    clock_net = [c["args"] for c in fake_tools.calls("vivado", "connect_bd_net") if c["args"][0] == f"ps/{ps.pl_clock}"][0]
+    assert {"frontend/ap_clk", "engine/ap_clk", "dma/s_axi_lite_aclk", f"ps/{ps.master_clock}"} <= set(clock_net)
+
+    # Address map: the explicit offsets are the overlay JSON's, and the .hwh agrees.
+    overlay = json.loads(open(result["overlay"]["json"]).read())
+    assigned = {c["args"][c["args"].index("-target_address_space") + 2]:
+                (int(c["args"][1], 16), int(c["args"][3], 16))
+                for c in fake_tools.calls("vivado", "assign_bd_address") if c["args"][0] == "-offset"}
+    assert assigned == {e["segment"]: (e["base"], e["range"]) for e in overlay["address_map"]}
+    assert assigned["dma/S_AXI_LITE/Reg"][0] == ps.window_base
+    for w in overlay["weights"]:
+        assert assigned[f"{w['memory']}/S_AXI/Mem0"] == (w["base"], w["range"])
+        assert w["base"] % w["range"] == 0
+    ddr = [c["args"] for c in fake_tools.calls("vivado", "assign_bd_address") if c["args"][0] != "-offset"]
+    assert {a[1] for a in ddr} == {"dma/Data_MM2S", "dma/Data_S2MM"} and {a[2] for a in ddr} == {f"ps/{ps.ddr_segment}"}
+    hwh = read_hwh(result["overlay"]["hwh"])
+    assert hwh["w2_ctrl"].base == overlay["weights"][0]["base"]
+
+    # The runtime reads the overlay as written.
+    spec = read_overlay(result["overlay"]["dir"])
+    assert spec.dma == "dma" and spec.frontend == "frontend" and spec.engine == "engine"
+    assert [w.memory for w in spec.weights] == ["w2_ctrl", "b2_ctrl"]
+    assert [(w.elem_bits, w.elems_per_word) for w in spec.weights] == [(8, 4), (16, 2)]
+    assert spec.streams.in_shape == (8, 8, 3) and spec.streams.out_elems == 10 and spec.streams.out_elem_bits == 16
+    assert spec.signature == "sha256:" + "0" * 64 and spec.clock_mhz == board.clock_mhz
+    assert spec.power["source"] == board.power.source and spec.power["rails"] == board.power.rails
+
+    order = [c["cmd"] for c in calls]
+    assert order.index("validate_bd_design") < order.index("launch_runs") < order.index("report_timing_summary")
+    assert [c["args"][0] for c in fake_tools.calls("vivado", "launch_runs")] == ["synth_1", "impl_1"]
+
+
+def test_weight_memory_widths_come_from_the_engine_pins(tmp_path, fake_tools):
+    board = load_board("pynq-z2")
+    design_dir = make_design_dir(tmp_path, board)
+    flow.build_overlay(design_dir, board, hls_tool="vitis_hls", log=lambda _: None)
+    ram = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
+           if c["args"][0] == "-dict" and c["args"][2] == "w2_ram"][0]
+    settings = dict(zip(ram[::2], ram[1::2]))
+    # The stub's engine reports a 32-bit byte address and 8 data bits (fixy_pin_width ran in tclsh).
+    assert settings == {"CONFIG.WORDS": "320", "CONFIG.ELEM_BITS": "8", "CONFIG.PORT_ADDR_BITS": "32",
+                        "CONFIG.PORT_DATA_BITS": "8", "CONFIG.PORT_WE_BITS": "1"}
+
+
+@pytest.mark.parametrize("src,dst,expected", [
+    (4, 4, []), (4, 2, [(4, 2)]), (20, 4, [(20, 4)]), (4, 3, [(4, 12), (12, 3)]), (4, 12, [(4, 12)])])
+def test_width_converters(src, dst, expected):
+    assert [(c.in_bytes, c.out_bytes) for c in width_converters("x", src, dst, False)] == expected
+
+
+@pytest.mark.parametrize("failing,expected", [
+    ("impl_1", "ERROR: [Synth 8-439] module 'fixy_engine' not found"),
+    ("synth_1", "synth_1 did not complete"),
+    ("validate_bd_design", "validate block design failed"),
+])
+def test_vivado_failure_reaches_user(failing, expected, tmp_path, fake_tools):
+    board = load_board("zcu104")
+    design_dir = make_design_dir(tmp_path, board)
+    flow.build_overlay(design_dir, board, hls_tool="vitis_hls", log=lambda _: None)
+    fake_tools.fail("vivado", failing)
+    with pytest.raises(ToolError) as info:
+        flow.build_overlay(design_dir, board, log=lambda _: None)
+    assert info.value.returncode == 1 and info.value.tool == "vivado"
+    assert expected in str(info.value)
+    assert "vivado -mode batch" in str(info.value) and "build_vivado.log" in str(info.value)
+
+
+def test_timing_not_met_is_a_warning(tmp_path, fake_tools):
+    board = load_board("ultra96v2")
+    design_dir = make_design_dir(tmp_path, board)
+    fake_tools.wns(-0.4)
+    messages = []
+    result = flow.build_overlay(design_dir, board, hls_tool="vitis_hls", log=messages.append)
+    impl = result["implementation"]
+    assert impl["timing_met"] is False and impl["wns_ns"] == -0.4
+    assert impl["achieved_mhz"] == pytest.approx(1000 / (1000 / 150 + 0.4), abs=0.01)
+    assert any("timing not met" in w and "WNS -0.4" in w for w in result["warnings"])
+    assert any(m.startswith("WARNING: timing not met") for m in messages)
+    report = flow.update_build_report(design_dir, result)
+    assert report["implementation"]["wns_ns"] == -0.4 and report["warnings"] == result["warnings"]
+    assert report["hls"]["tool"] == "vitis_hls"          # the flow's csynth section is kept
+
+
+def test_vivado_missing(tmp_path, monkeypatch):
+    board = load_board("pynq-z2")
+    design_dir = make_design_dir(tmp_path, board)
+    skipped = flow.vivado_skipped(design_dir, board)
+    assert skipped["implementation"]["status"] == "skipped"
+    assert skipped["synthesis"]["commands"][0].endswith("vivado -mode batch -nojournal -nolog -notrace "
+                                                         "-source build_vivado.tcl")
+    assert (design_dir / "vivado" / "build_vivado.tcl").is_file()
+    assert (design_dir / "vivado" / "rtl" / "fixy_weight_ram.v").is_file()
+    # With the IPs exported but no vivado on PATH:
+    for sub, top in (("frontend", "fixy_frontend"), ("backend", "fixy_engine")):
+        repo = hls.ip_repo_dir(design_dir / sub, top)
+        repo.mkdir(parents=True)
+        (repo / "component.xml").write_text("<component/>")
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    with pytest.raises(FixyError, match="'vivado' was not found on PATH"):
+        flow.build_overlay(design_dir, board, log=lambda _: None)
+
+
+def test_overlay_needs_exported_ips(tmp_path):
+    board = load_board("pynq-z2")
+    design_dir = make_design_dir(tmp_path, board)
+    with pytest.raises(FixyError, match="fixy_frontend IP has not been exported.*vitis_hls -f build_hls.tcl"):
+        flow.build_overlay(design_dir, board, log=lambda _: None)
+
+
+def test_design_for_another_board(tmp_path):
+    design_dir = make_design_dir(tmp_path, load_board("pynq-z2"))
+    with pytest.raises(FixyError, match="built for board 'pynq-z2', not 'kv260'.*make hls BOARD=kv260"):
+        flow.write_overlay_tcl(design_dir, load_board("kv260"))
+
+
+def test_engine_ports_must_match_header(tmp_path):
+    board = load_board("pynq-z2")
+    design_dir = make_design_dir(tmp_path, board)
+    design = json.loads((design_dir / "design.json").read_text())
+    design["engine"]["ports"] = design["engine"]["ports"][:1]
+    (design_dir / "design.json").write_text(json.dumps(design))
+    with pytest.raises(FixyError, match=r"lists engine weight ports \['w2'\] but fixy_engine.h takes \['w2', 'b2'\]"):
+        flow.write_overlay_tcl(design_dir, board)
+
+
+def test_unknown_board_and_incomplete_board_file(tmp_path):
+    with pytest.raises(FixyError, match="unknown board 'pynq-z3'; known boards: kv260, pynq-z2"):
+        load_board("pynq-z3")
+    text = (load_board.__globals__["BOARDS_DIR"] / "pynq-z2.yaml").read_text()
+    (tmp_path / "pynq-z2.yaml").write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("part:")))
+    with pytest.raises(FixyError, match="part"):
+        load_board("pynq-z2", boards_dir=tmp_path)

@@ -26,6 +26,8 @@ JSON layout ("fixyfpga-overlay/1"; keys marked * are optional):
                    "elems_per_word"*: word_bits // elem_bits}
                   value i lives in word offset/4 + i // elems_per_word, bits (i % elems_per_word) * elem_bits
                   upwards, two's complement, little-endian words.
+    power*        {"source": "pmbus"|"external"|"none", "rails": [...], "total": [...]}: the board file's power
+                  section, for boards where the kit's boards/ folder is not installed
     simulated*    true for a simulated overlay
     sim*          {"frontend_lib", "engine_lib", "project"}: C-sim libraries (simulated overlays only)
 """
@@ -106,6 +108,7 @@ class OverlaySpec:
     design_path: Path = None
     simulated: bool = False
     sim: dict = field(default_factory=dict)
+    power: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
 
     @property
@@ -255,7 +258,8 @@ def parse_overlay(data, json_path):
         frontend=fe_name, engine=en_name, frontend_vlnv=fe_vlnv, engine_vlnv=en_vlnv,
         streams=streams, weights=weights, clock_mhz=float(data.get("clock_mhz") or 0.0),
         design_path=(json_path.parent / design) if design else None,
-        simulated=bool(data.get("simulated", False)), sim=dict(data.get("sim") or {}), raw=data)
+        simulated=bool(data.get("simulated", False)), sim=dict(data.get("sim") or {}),
+        power=dict(data.get("power") or {}), raw=data)
 
 
 def _prod(shape):

@@ -1,0 +1,1 @@
+"""AMD tool side: Vitis HLS and Vivado scripts, fit check, overlay and board package (see README.md)."""

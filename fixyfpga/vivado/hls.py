@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fixyfpga.errors import FixyError
 from fixyfpga.tools import run_tool
-from fixyfpga.vivado.tcl import Raw, cmd, command, comment, guard_proc, render, step
+from fixyfpga.vivado.tcl import cmd, command, comment, guard_proc, render, step
 
 HLS_TOOLS = ("vitis_hls", "vivado_hls")
 SCRIPT_NAME = "build_hls.tcl"

@@ -1,0 +1,283 @@
+"""Drivers shared by the real board and the simulated one.
+
+They talk to a small device interface that PYNQ objects already have and the simulated board
+(`fixyfpga.runtime.sim`) reproduces:
+- an HLS block: `read(offset)` / `write(offset, value)` on its AXI-lite registers (a PYNQ DefaultIP);
+- a weight memory: an MMIO-like object with `length`, `array` (uint32 view), `read`, `write`;
+- the AXI DMA: `sendchannel` / `recvchannel` with `transfer(buffer, start, nbytes)`, `idle`, `error`,
+  `wait()`, and `read(offset)` on its registers;
+- buffers from an `allocate(shape, dtype)` function (PYNQ's contiguous memory, or numpy).
+
+On the board the two HLS blocks are bound to `FixyHlsIP`, a DefaultIP subclass made by
+`pynq_driver_classes` when PYNQ is imported (so this module imports without PYNQ).
+"""
+
+import time
+
+import numpy as np
+
+from fixyfpga.errors import FixyError
+from fixyfpga.runtime.layout import pack_words, to_words32, unpack_words
+
+# ap_ctrl_hs registers of a Vitis HLS block with an s_axilite 'return' port.
+AP_CTRL = 0x00
+AP_START, AP_DONE, AP_IDLE, AP_READY, AP_AUTO_RESTART = 0x01, 0x02, 0x04, 0x08, 0x80
+
+# AXI DMA (simple mode) registers: memory-to-stream (send) and stream-to-memory (receive).
+MM2S_DMACR, MM2S_DMASR, MM2S_LENGTH = 0x00, 0x04, 0x28
+S2MM_DMACR, S2MM_DMASR, S2MM_LENGTH = 0x30, 0x34, 0x58
+DMASR_HALTED, DMASR_IDLE = 0x01, 0x02
+DMASR_ERRORS = {0x10: "internal error (length mismatch or zero length)", 0x20: "slave error (memory not reachable)",
+                0x40: "decode error (invalid address)"}
+
+
+def ap_ctrl_text(value):
+    bits = [name for bit, name in ((AP_START, "ap_start"), (AP_DONE, "ap_done"), (AP_IDLE, "ap_idle"),
+                                   (AP_READY, "ap_ready"), (AP_AUTO_RESTART, "auto_restart")) if value & bit]
+    return f"0x{value:02x} [{', '.join(bits) or 'stopped'}]"
+
+
+def dmasr_text(value):
+    bits = ["halted" if value & DMASR_HALTED else "running", "idle" if value & DMASR_IDLE else "busy"]
+    bits += [text for bit, text in DMASR_ERRORS.items() if value & bit]
+    return f"0x{value:08x} [{', '.join(bits)}]"
+
+
+class HlsBlock:
+    """Start/stop of an HLS block through its ap_ctrl_hs register (any object with read/write)."""
+
+    def __init__(self, ip, name):
+        self.ip = ip
+        self.name = name
+
+    @property
+    def control(self):
+        return int(self.ip.read(AP_CTRL))
+
+    def start_free_running(self):
+        """ap_start with auto-restart: the block processes images as they arrive on its stream."""
+        self.ip.write(AP_CTRL, AP_START | AP_AUTO_RESTART)
+
+    def stop(self):
+        self.ip.write(AP_CTRL, 0)
+
+    def state(self):
+        try:
+            return f"{self.name} ap_ctrl {ap_ctrl_text(self.control)}"
+        except Exception as exc:  # reading state for an error message must not hide the error
+            return f"{self.name} ap_ctrl unreadable ({exc})"
+
+
+class WeightMemory:
+    """One engine weight port in a memory-mapped BRAM: packs raw values into words and writes them."""
+
+    def __init__(self, mmio, spec):
+        self.mmio = mmio
+        self.spec = spec
+        length = int(getattr(mmio, "length", 0) or 0)
+        if length and spec.offset + spec.nbytes > length:
+            raise FixyError(f"{spec.label} needs bytes {spec.offset}..{spec.offset + spec.nbytes} of memory "
+                            f"'{spec.memory}', which has {length}; the overlay .json does not match the design")
+
+    def _span(self):
+        first = self.spec.offset // 4
+        return first, first + self.spec.nbytes // 4
+
+    def write(self, raw):
+        words = to_words32(pack_words(raw, self.spec))
+        a, b = self._span()
+        arr = getattr(self.mmio, "array", None)
+        if isinstance(arr, np.ndarray):
+            arr[a:b] = words
+        else:
+            for i, w in enumerate(words):
+                self.mmio.write(4 * (a + i), int(w))
+
+    def read_words(self):
+        a, b = self._span()
+        arr = getattr(self.mmio, "array", None)
+        if isinstance(arr, np.ndarray):
+            words32 = np.array(arr[a:b], dtype=np.uint32)
+        else:
+            words32 = np.array([self.mmio.read(4 * i) for i in range(a, b)], dtype=np.uint32)
+        return words32.view(np.uint64) if self.spec.word_bits == 64 else words32
+
+    def read(self):
+        return unpack_words(self.read_words(), self.spec)
+
+
+class StreamDriver:
+    """Images through the AXI DMA: uint8 images out on the send channel, raw scores back on the receive
+    channel. Buffers are allocated once per capacity and reused. Every wait has a timeout; a transfer
+    that does not finish raises FixyError with the DMA and IP state, never hangs."""
+
+    def __init__(self, dma, allocate, streams, max_transfer_bytes, timeout=5.0, blocks=(), name="DMA"):
+        self.dma = dma
+        self.allocate = allocate
+        self.streams = streams
+        self.max_transfer_bytes = max_transfer_bytes
+        self.timeout = float(timeout)
+        self.blocks = list(blocks)
+        self.name = name
+        self.capacity = 0
+        self.in_buf = self.out_buf = None
+        self.allocations = 0
+        self.images_sent = 0
+        self.images_received = 0
+        self.stuck = None
+        out_bytes = streams.out_elem_bits // 8
+        self.out_dtype = np.dtype(streams.out_dtype).newbyteorder("<")
+        self.out_elem_bytes = out_bytes
+
+    # -- buffers ---------------------------------------------------------------------------------
+    def max_batch(self):
+        per = max(self.streams.in_image_bytes, self.streams.out_image_bytes if self.streams.tlast == "batch" else 0)
+        return max(1, self.max_transfer_bytes // per)
+
+    def ensure_capacity(self, n):
+        if n <= self.capacity:
+            return
+        self.free()
+        s = self.streams
+        self.in_buf = self.allocate(shape=(n, s.in_image_bytes), dtype=np.uint8)
+        self.out_buf = self.allocate(shape=(n, s.out_image_bytes), dtype=np.uint8)
+        self.capacity = n
+        self.allocations += 1
+
+    def free(self):
+        for buf in (self.in_buf, self.out_buf):
+            release = getattr(buf, "freebuffer", None)
+            if release is not None:
+                release()
+        self.in_buf = self.out_buf = None
+        self.capacity = 0
+
+    # -- state and waiting -----------------------------------------------------------------------
+    def state(self):
+        parts = []
+        for label, sr, length in (("send (MM2S)", MM2S_DMASR, MM2S_LENGTH), ("receive (S2MM)", S2MM_DMASR, S2MM_LENGTH)):
+            try:
+                parts.append(f"{label} status {dmasr_text(int(self.dma.read(sr)))}, length register "
+                             f"{int(self.dma.read(length))} bytes")
+            except Exception as exc:   # a state report must not replace the original error
+                parts.append(f"{label} registers unreadable ({exc})")
+        parts += [b.state() for b in self.blocks]
+        parts.append(f"this batch so far: {self.images_sent} images sent, {self.images_received} received")
+        return "; ".join(parts)
+
+    def _wait(self, channel, which, nbytes, timeout):
+        deadline = time.monotonic() + timeout
+        spins = 0
+        while True:
+            try:
+                if channel.error:
+                    raise FixyError(f"{self.name} {which} channel stopped with an error after a {nbytes}-byte "
+                                    f"transfer: {self.state()}")
+                if channel.idle:
+                    break
+            except FixyError:
+                raise
+            except Exception as exc:
+                raise FixyError(f"{self.name} {which} channel cannot be read ({type(exc).__name__}: {exc})") from exc
+            if time.monotonic() > deadline:
+                self.stuck = (f"{self.name} {which} transfer of {nbytes} bytes did not complete within {timeout:g} s: "
+                              f"{self.state()}")
+                raise FixyError(self.stuck + ". Check that the bitstream matches the overlay .json (stream widths, "
+                                "TLAST) and that both IPs run; reload the overlay to reset the DMA")
+            spins += 1
+            if spins > 200:
+                time.sleep(0.0002)
+        try:
+            channel.wait()     # returns at once when idle; invalidates caches and reads the byte count
+        except RuntimeError as exc:
+            raise FixyError(f"{self.name} {which}: {exc}; {self.state()}") from exc
+
+    def _transfer(self, channel, which, buf, start, nbytes):
+        try:
+            channel.transfer(buf, start=start, nbytes=nbytes)
+        except (RuntimeError, ValueError) as exc:
+            raise FixyError(f"{self.name} {which} transfer of {nbytes} bytes refused: {exc}; {self.state()}") from exc
+
+    # -- running images --------------------------------------------------------------------------
+    def run(self, images, timeout=None):
+        """uint8 images (n, image_bytes) -> output bytes (n, out_image_bytes) as a uint8 copy."""
+        if self.stuck:
+            raise FixyError(f"the DMA did not recover from an earlier timeout ({self.stuck.split(':')[0]}); reload "
+                            f"the overlay (create FixyOverlay again) to reset it")
+        timeout = self.timeout if timeout is None else float(timeout)
+        s = self.streams
+        n = len(images)
+        self.ensure_capacity(n)
+        self.in_buf[:n] = images
+        self.images_sent = self.images_received = 0
+        send, recv = self.dma.sendchannel, self.dma.recvchannel
+        in_bytes, out_bytes = n * s.in_image_bytes, s.out_image_bytes
+        if s.tlast == "batch":
+            self._transfer(recv, "receive", self.out_buf, 0, n * out_bytes)
+            self._transfer(send, "send", self.in_buf, 0, in_bytes)
+            self.images_sent = n
+            self._wait(send, "send", in_bytes, timeout)
+            self._wait(recv, "receive", n * out_bytes, timeout)
+            self._check_received(recv, n * out_bytes)
+            self.images_received = n
+        else:
+            self._transfer(send, "send", self.in_buf, 0, in_bytes)
+            self.images_sent = n
+            for i in range(n):
+                self._transfer(recv, "receive", self.out_buf, i * out_bytes, out_bytes)
+                self._wait(recv, "receive", out_bytes, timeout)
+                self._check_received(recv, out_bytes)
+                self.images_received = i + 1
+            self._wait(send, "send", in_bytes, timeout)
+        return np.array(self.out_buf[:n])
+
+    def _check_received(self, channel, expected):
+        got = getattr(channel, "transferred", expected)
+        if got and got != expected:
+            raise FixyError(f"{self.name} received {got} bytes where {expected} were expected: the output stream "
+                            f"does not match the overlay .json (streams.out); {self.state()}")
+
+    def decode(self, out_bytes):
+        """Output bytes (n, out_image_bytes) -> raw int64 scores (n, out_elems)."""
+        s = self.streams
+        used = out_bytes[:, :s.out_elems * self.out_elem_bytes]
+        vals = np.ascontiguousarray(used).view(self.out_dtype).astype(np.int64)
+        t = s.out_type
+        if t.width < s.out_elem_bits:   # the stream may carry the value in the low bits only
+            mask = (1 << t.width) - 1
+            vals = vals & mask
+            if t.signed:
+                vals = np.where(vals >= (1 << (t.width - 1)), vals - (1 << t.width), vals)
+        return vals
+
+
+_PYNQ_CLASSES = {}
+
+
+def pynq_driver_classes(vlnvs):
+    """DefaultIP subclasses bound (PYNQ's `bindto`) to the kit's HLS blocks; created on first use so this
+    module imports without PYNQ. Must run before `pynq.Overlay` so PYNQ binds them when it loads."""
+    key = tuple(sorted(set(v for v in vlnvs if v)))
+    if key in _PYNQ_CLASSES:
+        return _PYNQ_CLASSES[key]
+    from pynq import DefaultIP
+
+    class FixyHlsIP(DefaultIP):
+        """A fixyfpga HLS block (front-end or engine) with ap_ctrl_hs on its AXI-lite port."""
+        bindto = list(key)
+
+        def __init__(self, description):
+            super().__init__(description=description)
+
+        def start_free_running(self):
+            self.write(AP_CTRL, AP_START | AP_AUTO_RESTART)
+
+        def stop(self):
+            self.write(AP_CTRL, 0)
+
+        @property
+        def control(self):
+            return ap_ctrl_text(int(self.read(AP_CTRL)))
+
+    _PYNQ_CLASSES[key] = FixyHlsIP
+    return FixyHlsIP

@@ -1,0 +1,296 @@
+"""FixyOverlay: the user's handle on a fixyfpga overlay, on the board or on the simulated board.
+
+    ov = FixyOverlay("overlays/pynq-z2")                  # on the board (PYNQ)
+    ov = FixyOverlay("hls_projects/pynq-z2/default/sim_overlay", backend="sim")   # on a host
+    ov.load_task("tasks/cifar10.fixytask")
+    result = ov.predict(images)                # uint8 (N, H, W, C)
+    result.top1, result.scores, result.labels
+
+Only the backend differs: the same drivers write the same weight words and move the same DMA
+buffers on both.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fixyfpga.errors import FixyError
+from fixyfpga.runtime.drivers import HlsBlock, StreamDriver, WeightMemory
+from fixyfpga.runtime.overlay_spec import read_overlay
+
+BACKENDS = ("pynq", "sim")
+SIMULATED_LABEL = "SIMULATED"
+
+
+@dataclass
+class Prediction:
+    """Class scores (the engine's logits as numbers), top-1 class ids and their names."""
+    scores: np.ndarray
+    top1: np.ndarray
+    labels: list
+    raw: np.ndarray = None
+    simulated: bool = False
+
+    def __iter__(self):            # scores, top1 = ov.predict(x)
+        return iter((self.scores, self.top1))
+
+    def __len__(self):
+        return len(self.top1)
+
+
+@dataclass
+class ThroughputResult:
+    images: int
+    batch_size: int
+    seconds: float
+    images_per_s: float
+    latency_ms: dict            # p50, p90, p99, mean, max of single-image round trips
+    latency_samples: int
+    warmup_images: int
+    backend: str
+    simulated: bool
+    label: str = ""
+
+    def to_dict(self):
+        return asdict(self)
+
+    def __str__(self):
+        lat = self.latency_ms
+        head = f"[{SIMULATED_LABEL}: host C-sim speed, not the FPGA's] " if self.simulated else ""
+        return (f"{head}{self.images_per_s:,.1f} images/s over {self.images} images (batch {self.batch_size}); "
+                f"latency per image p50 {lat['p50']:.3f} ms, p90 {lat['p90']:.3f} ms, p99 {lat['p99']:.3f} ms "
+                f"({self.latency_samples} samples, after {self.warmup_images} warm-up images)")
+
+
+def _percentiles(samples_s):
+    ms = np.asarray(samples_s) * 1e3
+    return {"p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)),
+            "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean()), "max": float(ms.max())}
+
+
+class FixyOverlay:
+    """A loaded overlay: the front-end and engine started, the engine's weight memories bound by name,
+    the DMA ready. `backend` is "pynq" (the board, default) or "sim" (C-sim on this host)."""
+
+    def __init__(self, overlay_dir, backend="pynq", timeout=5.0, download=True, device=None):
+        if backend not in BACKENDS:
+            raise FixyError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        self.backend = backend
+        self.spec = read_overlay(overlay_dir, need_bitstream=(backend == "pynq" and device is None))
+        if device is not None:
+            self.device = device
+        elif backend == "sim":
+            from fixyfpga.runtime.sim import SimDevice
+            self.device = SimDevice(self.spec)
+        else:
+            from fixyfpga.runtime.board import PynqDevice
+            self.device = PynqDevice(self.spec, download=download)
+        self.simulated = bool(getattr(self.device, "simulated", False))
+        self.frontend = HlsBlock(self.device.ip(self.spec.frontend), "front-end")
+        self.engine = HlsBlock(self.device.ip(self.spec.engine), "engine")
+        mems = {name: self.device.memory(name) for name in self.spec.memories()}
+        self.weight_memories = [WeightMemory(mems[w.memory], w) for w in self.spec.weights]
+        self.stream = StreamDriver(self.device.dma(self.spec.dma), self.device.allocate, self.spec.streams,
+                                   self.spec.max_transfer_bytes, timeout=timeout, blocks=[self.frontend, self.engine])
+        self.frontend.start_free_running()
+        self.engine.start_free_running()
+        self.task = None
+        self._design = self.spec.design()
+
+    # ------------------------------------------------------------------------------------- info
+    @property
+    def label(self):
+        return SIMULATED_LABEL if self.simulated else self.spec.board
+
+    @property
+    def input_shape(self):
+        return self.spec.streams.in_shape
+
+    @property
+    def signature(self):
+        return self.spec.signature
+
+    def __repr__(self):
+        task = f"task '{self.task.name}'" if self.task else "no task loaded"
+        sim = f" [{SIMULATED_LABEL}]" if self.simulated else ""
+        return (f"FixyOverlay({self.spec.folder}, backend={self.backend!r}){sim}: {self.spec.model} on "
+                f"{self.spec.board}, input {self.input_shape}, engine {self.signature[:19]}..., {task}")
+
+    # ------------------------------------------------------------------------------------- tasks
+    def load_task(self, task, verify=True):
+        """Write a task (a .fixytask path or a fixyfpga.tasks.Task) into the engine's weight memories.
+        A task packed for another engine is refused before anything is written. With `verify`, the
+        memories are read back and compared. Returns the Task."""
+        from fixyfpga.tasks import Task, check_task, read_task
+        if isinstance(task, (str, Path)):
+            task = read_task(task)
+        elif not isinstance(task, Task):
+            raise FixyError(f"load_task takes a task file path or a Task, not {type(task).__name__}")
+        where = str(task.path) if task.path else f"task '{task.name}'"
+        if task.signature != self.spec.signature:
+            raise FixyError(f"{where} was packed for engine {task.signature[:19]}..., but this overlay's engine is "
+                            f"{self.spec.signature[:19]}... ({self.spec.model} on {self.spec.board}); pack the task "
+                            f"for this engine with `fixyfpga task pack --design <project>`")
+        if self._design is not None:
+            check_task(task, self._design, where)
+        if len(task.ports) != len(self.weight_memories):
+            raise FixyError(f"{where} has {len(task.ports)} weight ports, the engine {len(self.weight_memories)}")
+        if task.num_classes > self.spec.classes:
+            raise FixyError(f"{where} has {task.num_classes} classes, the engine only {self.spec.classes} outputs")
+        from fixyfpga.runtime.layout import pack_words
+        for mem, raw in zip(self.weight_memories, task.ports):    # every port packs before any is written
+            pack_words(raw, mem.spec)
+        self.task = None
+        for mem, raw in zip(self.weight_memories, task.ports):
+            mem.write(raw)
+        if verify:
+            for mem, raw in zip(self.weight_memories, task.ports):
+                back = mem.read()
+                if not np.array_equal(back, np.asarray(raw, dtype=np.int64).ravel()):
+                    bad = int(np.flatnonzero(back != np.asarray(raw).ravel())[0])
+                    raise FixyError(f"weight memory '{mem.spec.memory}' read back differs at {mem.spec.label} value "
+                                    f"{bad}: the memory map in the overlay .json does not match the bitstream")
+        self.task = task
+        return task
+
+    def find_tasks(self, folder):
+        """Task files in `folder` packed for this overlay's engine (others are skipped), sorted by name."""
+        from fixyfpga.tasks import SUFFIX, read_task
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FixyError(f"task folder {folder} does not exist; pack tasks with `make tasks` (or "
+                            f"`python -m fixyfpga.runtime prepare <project>` on a host) and copy them here")
+        found = []
+        for path in sorted(folder.glob(f"*{SUFFIX}")):
+            try:
+                if read_task(path).signature == self.spec.signature:
+                    found.append(path)
+            except FixyError:
+                continue
+        return found
+
+    @property
+    def class_names(self):
+        return self.task.class_names if self.task else []
+
+    # ------------------------------------------------------------------------------------- inference
+    def _check_images(self, images):
+        shape = tuple(self.spec.streams.in_shape)
+        if not isinstance(images, np.ndarray):
+            images = np.asarray(images)
+        if images.dtype != np.uint8:
+            raise FixyError(f"images must be uint8 pixels (0..255), got dtype {images.dtype}; bring images to the "
+                            f"model input with fixyfpga.data.to_model_input (it also resizes)")
+        if images.shape == shape:
+            images = images[None]
+        if images.ndim != len(shape) + 1 or tuple(images.shape[1:]) != shape:
+            raise FixyError(f"images must have shape (N, {', '.join(map(str, shape))}) or "
+                            f"({', '.join(map(str, shape))}), got {images.shape}; resize them with "
+                            f"fixyfpga.data.to_model_input(images, {shape})")
+        return np.ascontiguousarray(images.reshape(len(images), -1))
+
+    def _need_task(self):
+        if self.task is None:
+            raise FixyError("no task loaded: the engine's weight memories are empty; call load_task(path) first")
+
+    def predict_raw(self, images, batch_size=64, timeout=None):
+        """Raw int64 engine outputs (N, engine classes) for uint8 images."""
+        self._need_task()
+        flat = self._check_images(images)
+        if batch_size < 1:
+            raise FixyError(f"batch_size must be at least 1, got {batch_size}")
+        batch_size = min(int(batch_size), self.stream.max_batch(), max(1, len(flat)))
+        out = np.empty((len(flat), self.spec.streams.out_elems), dtype=np.int64)
+        for start in range(0, len(flat), batch_size):
+            chunk = flat[start:start + batch_size]
+            out[start:start + len(chunk)] = self.stream.decode(self.stream.run(chunk, timeout))
+        return out
+
+    def predict(self, images, batch_size=64, timeout=None):
+        """Stream uint8 images (N, H, W, C) through the DMA; returns a Prediction (scores of the task's
+        classes as numbers, top-1 ids and names)."""
+        raw = self.predict_raw(images, batch_size, timeout)[:, :self.task.num_classes]
+        scores = self.spec.streams.out_type.from_raw(raw)
+        top1 = np.argmax(raw, axis=1)
+        names = self.task.class_names
+        return Prediction(scores=scores, top1=top1, labels=[names[i] for i in top1], raw=raw, simulated=self.simulated)
+
+    def accuracy(self, images, labels, batch_size=64):
+        """Top-1 accuracy of the loaded task on labelled uint8 images."""
+        pred = self.predict(images, batch_size)
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(pred):
+            raise FixyError(f"{len(labels)} labels for {len(pred)} images")
+        return float(np.mean(pred.top1 == labels))
+
+    def throughput_test(self, n=1000, batch_size=64, warmup=None, latency_samples=50, images=None, seed=0):
+        """Images/s over `n` images streamed in batches, and single-image latency percentiles, both after a
+        warm-up. Uses random images unless `images` are given (they are cycled)."""
+        self._need_task()
+        if n < 1:
+            raise FixyError(f"throughput_test needs n >= 1, got {n}")
+        shape = tuple(self.spec.streams.in_shape)
+        if images is None:
+            images = np.random.default_rng(seed).integers(0, 256, size=(min(n, 256),) + shape, dtype=np.uint8)
+        flat = self._check_images(images)
+        batch_size = max(1, min(int(batch_size), self.stream.max_batch(), n))
+        warmup = batch_size if warmup is None else int(warmup)
+        pool = np.resize(flat, (max(n, warmup, 1), flat.shape[1]))
+        if warmup:
+            self.predict_raw(pool[:warmup].reshape((-1,) + shape), batch_size)
+        t0 = time.perf_counter()
+        for start in range(0, n, batch_size):
+            self.stream.run(pool[start:min(n, start + batch_size)])
+        seconds = time.perf_counter() - t0
+        lat = []
+        for i in range(max(1, latency_samples)):
+            t = time.perf_counter()
+            self.stream.run(pool[i % len(pool)][None])
+            lat.append(time.perf_counter() - t)
+        return ThroughputResult(images=n, batch_size=batch_size, seconds=seconds, images_per_s=n / seconds,
+                                latency_ms=_percentiles(lat), latency_samples=len(lat), warmup_images=warmup,
+                                backend=self.backend, simulated=self.simulated,
+                                label=SIMULATED_LABEL if self.simulated else self.spec.board)
+
+    def measure_energy(self, images, n=1000, monitor=None, **kwargs):
+        """Energy per inference with `monitor` (a PowerMonitor; default: the board's source, or the
+        synthetic SIMULATED source on the simulated board). See PowerMonitor.measure_energy."""
+        from fixyfpga.runtime.power import PowerMonitor
+        monitor = monitor or PowerMonitor.for_overlay(self)
+        return monitor.measure_energy(self, images, n, **kwargs)
+
+    # ------------------------------------------------------------------------------------- lifetime
+    def close(self):
+        self.stream.free()
+        self.device.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def save_json(obj, path):
+    """Write a result (dataclass or dict) as JSON; returns the path."""
+    data = obj.to_dict() if hasattr(obj, "to_dict") else obj
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, default=_json_default))
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+__all__ = ["FixyOverlay", "Prediction", "ThroughputResult", "save_json"]

@@ -1,0 +1,452 @@
+"""FixyNN transfer learning: one shared, frozen front-end; one fine-tuned back-end per target dataset.
+
+    fixyfpga transfer CONFIG.yaml          (python -m fixyfpga.transfer CONFIG.yaml)
+
+Protocol (also written into every summary.json):
+1. source: the zoo model is trained quantization-aware on the source dataset (every layer trainable).
+   Its layers up to the split point are the front-end, shared by all tasks and never changed again.
+2. FixyNN, per target: the same architecture with the target's class count; front-end weights copied
+   from the source model and frozen; back-end initialised from the source model except the classifier
+   (fresh, seeded); only the back-end is trained.
+3. baseline, per target: the same architecture with every layer trainable, initialised from scratch
+   (or from the source model with `baseline_init: source`).
+4. Both get the same epoch budget, batch size, learning-rate schedule, augmentation and seed; both are
+   measured on the same test split. delta = fixynn_acc - baseline_acc (negative: FixyNN loses).
+5. hw_acc: the FixyNN model run through the bit-exact integer emulator (front-end plan with constant
+   weights, back-end plan with run-time weight types), which must equal the QKeras accuracy.
+6. Means are taken over the targets only; the source dataset is never counted, even if listed.
+7. Split-point sweep: steps 2-4 repeated for several split points (baselines do not depend on the split
+   and are reused); accuracy loss = baseline_acc - fixynn_acc against the front-end's share of MACs.
+"""
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fixyfpga import REPO_ROOT
+from fixyfpga.data import DEFAULT_DATA_DIR, describe_preprocessing, load_dataset, make_dataset, to_model_input
+from fixyfpga.errors import FixyError
+from fixyfpga.schema import build, read_yaml
+
+RESULTS_ROOT = REPO_ROOT / "results" / "transfer"
+CONFIG_DIR = REPO_ROOT / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "transfer.yaml"
+QUICK_CONFIG = CONFIG_DIR / "transfer_quick.yaml"
+BASELINE_INITS = ("scratch", "source")
+CLASSIFIER = "classifier"        # the zoo's last layer; always re-initialised for a new task
+
+
+@dataclass
+class ModelSpec:
+    zoo: str = "mobilenet"
+    params: dict = field(default_factory=dict)    # builder parameters except num_classes
+
+
+@dataclass
+class SweepSpec:
+    splits: list = field(default_factory=list)
+    targets: list = None                          # subset of the run's targets; None: all of them
+
+
+@dataclass
+class TransferConfig:
+    source: str
+    targets: list
+    split: str
+    run: str = "default"
+    model: ModelSpec = field(default_factory=ModelSpec)
+    data_dir: str = None                          # folder of .npz datasets; None: the shared datasets
+    source_epochs: int = 30
+    target_epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.01
+    seed: int = 0
+    augment: bool = True
+    baseline_init: str = "scratch"
+    max_train: int = None                         # cap on train images per dataset (seeded random subset)
+    max_test: int = None                          # cap on test images; None: the full test split
+    sweep: SweepSpec = None
+
+
+def _check_int(value, name, where, minimum=1, optional=False):
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise FixyError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
+
+
+def load_config(path):
+    """Read and validate a transfer config; every problem is a FixyError naming the key."""
+    where = str(path)
+    cfg = build(TransferConfig, read_yaml(path), where)
+    if isinstance(cfg.targets, str):
+        cfg.targets = [cfg.targets]
+    if not isinstance(cfg.targets, list) or not cfg.targets:
+        raise FixyError(f"{where}: targets must be a non-empty list of dataset names")
+    cfg.targets = [str(t) for t in cfg.targets]
+    if len(set(cfg.targets)) != len(cfg.targets):
+        raise FixyError(f"{where}: targets lists a dataset twice")
+    if all(t == cfg.source for t in cfg.targets):
+        raise FixyError(f"{where}: targets must name at least one dataset other than the source "
+                        f"'{cfg.source}' (the source is never counted as a target)")
+    for name in ("source_epochs", "target_epochs", "batch_size"):
+        _check_int(getattr(cfg, name), name, where)
+    _check_int(cfg.seed, "seed", where, minimum=0)
+    _check_int(cfg.max_train, "max_train", where, optional=True)
+    _check_int(cfg.max_test, "max_test", where, optional=True)
+    if not isinstance(cfg.lr, (int, float)) or cfg.lr <= 0:
+        raise FixyError(f"{where}: lr must be a positive number, got {cfg.lr!r}")
+    if cfg.baseline_init not in BASELINE_INITS:
+        raise FixyError(f"{where}: baseline_init must be one of {', '.join(BASELINE_INITS)}, got {cfg.baseline_init!r}")
+    if not isinstance(cfg.model.params, dict):
+        raise FixyError(f"{where}: model.params must be a mapping")
+    if "num_classes" in cfg.model.params:
+        raise FixyError(f"{where}: model.params.num_classes is set from each dataset; remove it")
+    if not str(cfg.run).replace("-", "").replace("_", "").isalnum():
+        raise FixyError(f"{where}: run must be a plain folder name (letters, digits, - and _), got {cfg.run!r}")
+    if cfg.sweep is not None:
+        if not isinstance(cfg.sweep.splits, list) or not cfg.sweep.splits:
+            raise FixyError(f"{where}: sweep.splits must list at least one split point")
+        targets = cfg.sweep.targets if cfg.sweep.targets is not None else cfg.targets
+        extra = [t for t in targets if t not in cfg.targets]
+        if extra:
+            raise FixyError(f"{where}: sweep.targets {', '.join(extra)} are not in targets (the sweep reuses "
+                            f"their baselines)")
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Models
+
+
+def build_for(cfg, num_classes):
+    from fixyfpga.zoo import build_model
+    return build_model(cfg.model.zoo, **dict(cfg.model.params, num_classes=int(num_classes)))
+
+
+def copy_weights(src, dst, skip=(CLASSIFIER,)):
+    """Copy weights layer by layer (same names, same shapes), except the layers named in `skip`."""
+    for layer in dst.layers:
+        if layer.name in skip or not layer.weights:
+            continue
+        weights = src.get_layer(layer.name).get_weights()
+        if [w.shape for w in weights] != [w.shape for w in layer.get_weights()]:
+            raise FixyError(f"layer '{layer.name}' has different shapes in the source and target models")
+        layer.set_weights(weights)
+
+
+def layer_names_after(model, split):
+    names = [layer.name for layer in model.layers]
+    return names[names.index(split) + 1:]
+
+
+def check_split(model, split, where):
+    """Validate a split point on `model`: FixyError for unknown layers, cuts that are not allowed and
+    back-ends without weights to fine-tune."""
+    from fixyfpga.split import split_model
+    try:
+        split_model(model, split)
+    except FixyError as exc:
+        raise FixyError(f"{where}: {exc}") from None
+    weighted = [n for n in layer_names_after(model, split) if model.get_layer(n).weights]
+    if not weighted:
+        raise FixyError(f"{where}: split point '{split}' leaves a back-end without weights to fine-tune; "
+                        f"cut earlier")
+
+
+def fixed_mac_share(model, split):
+    """Front-end MACs / all MACs of `model` cut after `split` (plan_model's per-layer MACs)."""
+    from fixyfpga.plan import input_type_of, plan_model
+    plans = plan_model(model, input_type_of(model))
+    names = [p.name for p in plans]
+    total = sum(p.macs for p in plans)
+    fixed = sum(p.macs for p in plans[:names.index(split) + 1])
+    return fixed / total, fixed, total
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data
+
+
+def _subset(x, y, cap, rng):
+    if cap is None or cap >= len(y):
+        return x, y
+    idx = np.sort(rng.permutation(len(y))[:cap])
+    return x[idx], y[idx]
+
+
+def load_capped(name, cfg, data_dir):
+    """Load a dataset and apply the config's train/test caps with a seeded random subset."""
+    ds = load_dataset(name, data_dir)
+    if cfg.max_train is None and cfg.max_test is None:
+        return ds
+    rng = np.random.default_rng(cfg.seed)
+    x_train, y_train = _subset(ds.x_train, ds.y_train, cfg.max_train, rng)
+    x_test, y_test = _subset(ds.x_test, ds.y_test, cfg.max_test, rng)
+    return make_dataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Protocol steps
+
+
+def _train(cfg, model, ds, epochs, trainable, desc, progress):
+    from fixyfpga.train import train_model
+    return train_model(model, ds, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
+                       augment=cfg.augment, trainable=trainable, progress=progress, desc=desc)
+
+
+def train_source(cfg, ds, progress):
+    from fixyfpga.train import set_seed
+    set_seed(cfg.seed)
+    model = build_for(cfg, ds.num_classes)
+    result = _train(cfg, model, ds, cfg.source_epochs, None, f"source {ds.name}", progress)
+    return model, result
+
+
+def train_baseline(cfg, source_model, ds, progress):
+    from fixyfpga.train import set_seed
+    set_seed(cfg.seed)
+    model = build_for(cfg, ds.num_classes)
+    if cfg.baseline_init == "source":
+        copy_weights(source_model, model)
+    result = _train(cfg, model, ds, cfg.target_epochs, None, f"baseline {ds.name}", progress)
+    return model, result
+
+
+def train_fixynn(cfg, source_model, ds, split, progress):
+    """Front-end copied from the source and frozen, back-end fine-tuned on `ds`."""
+    from fixyfpga.train import set_seed
+    set_seed(cfg.seed)
+    model = build_for(cfg, ds.num_classes)
+    copy_weights(source_model, model)
+    backend_layers = layer_names_after(model, split)
+    result = _train(cfg, model, ds, cfg.target_epochs, backend_layers, f"fixynn@{split} {ds.name}", progress)
+    frozen = [n for n in [layer.name for layer in model.layers] if n not in backend_layers]
+    for name in frozen:
+        for new, old in zip(model.get_layer(name).get_weights(), source_model.get_layer(name).get_weights()):
+            if not np.array_equal(new, old):
+                raise RuntimeError(f"front-end layer '{name}' changed during fine-tuning")   # a bug, not user error
+    return model, result
+
+
+def hardware_check(model, split, ds, progress):
+    """hw accuracy through the bit-exact emulator and whether its raw logits equal the QKeras model's."""
+    from fixyfpga.emulate import emulate_split, split_plans
+    from fixyfpga.split import split_model
+    from fixyfpga.train import predict_logits
+
+    sm = split_model(model, split)
+    x = to_model_input(ds.x_test, tuple(model.input_shape[1:]))
+    start = time.perf_counter()
+    raw_hw = emulate_split(sm, x, progress=progress)
+    seconds = time.perf_counter() - start
+    logits = predict_logits(model, x)
+    out_type = split_plans(sm)[1][-1].out_type
+    try:
+        equal = bool(np.array_equal(raw_hw, out_type.to_raw(logits, "QKeras logits")))
+    except FixyError:
+        equal = False
+    hw_pred, q_pred = np.argmax(raw_hw, axis=1), np.argmax(logits, axis=1)
+    return {"hw_acc": float(np.mean(hw_pred == ds.y_test)), "qkeras_acc": float(np.mean(q_pred == ds.y_test)),
+            "hw_logits_equal_qkeras": equal, "hw_prediction_mismatches": int(np.sum(hw_pred != q_pred)),
+            "hw_seconds": round(seconds, 2)}
+
+
+def save_backend(cfg, model, ds, split, info, out_dir, config_path):
+    from fixyfpga.modelstore import save_model
+    record = {
+        "zoo": cfg.model.zoo,
+        "params": dict(cfg.model.params, num_classes=int(ds.num_classes)),
+        "split": split,
+        "role": "fixynn_backend",
+        "source": cfg.source,
+        "dataset": ds.name,
+        "class_names": list(ds.class_names),
+        "preprocessing": describe_preprocessing(ds.image_shape, tuple(model.input_shape[1:])),
+        "epochs": cfg.target_epochs,
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        "train_images": int(len(ds.y_train)),
+        "test_images": int(len(ds.y_test)),
+        "test_accuracy": round(info["fixynn_acc"], 4),
+        "hw_accuracy": round(info["hw_acc"], 4),
+        "command": f"fixyfpga transfer {config_path}",
+    }
+    save_model(model, record, out_dir)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The run
+
+
+def _mean(values):
+    return float(np.mean(values)) if values else None
+
+
+def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=None, progress=True):
+    """Run the protocol of `config_path` (default: configs/transfer.yaml, or transfer_quick.yaml if
+    `quick`) and write results/transfer/<run>/. `data_dir` overrides the config's. Returns the summary."""
+    from tqdm.auto import tqdm
+
+    from fixyfpga.report_transfer import write_reports
+
+    config_path = Path(config_path) if config_path else (QUICK_CONFIG if quick else DEFAULT_CONFIG)
+    cfg = load_config(config_path)
+    config_path = _display_path(config_path)
+    data_dir = Path(data_dir or cfg.data_dir or DEFAULT_DATA_DIR)
+    start = time.perf_counter()
+
+    # Validate everything cheap before any training: datasets, model parameters, split points.
+    names = [cfg.source] + [t for t in cfg.targets if t != cfg.source]
+    datasets = {name: load_capped(name, cfg, data_dir) for name in names}
+    probe = build_for(cfg, datasets[cfg.source].num_classes)
+    check_split(probe, cfg.split, f"{config_path}: split")
+    sweep_splits = list(cfg.sweep.splits) if cfg.sweep else []
+    for s in sweep_splits:
+        check_split(probe, s, f"{config_path}: sweep.splits")
+    targets = [t for t in cfg.targets if t != cfg.source]        # counted in the means
+    sweep_targets = [t for t in (cfg.sweep.targets or targets) if t != cfg.source] if cfg.sweep else []
+
+    run_dir = Path(out_root) / str(cfg.run)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stages = 1 + 2 * len(cfg.targets) + sum(1 for s in sweep_splits if s != cfg.split) * len(sweep_targets)
+    bar = tqdm(total=stages, desc=f"transfer {cfg.run}", unit="stage", disable=not progress)
+
+    source_ds = datasets[cfg.source]
+    source_model, source_result = train_source(cfg, source_ds, progress)
+    from fixyfpga.modelstore import save_model
+    save_model(source_model, {"zoo": cfg.model.zoo, "params": dict(cfg.model.params,
+                                                                    num_classes=int(source_ds.num_classes)),
+                              "split": cfg.split, "role": "fixynn_source", "dataset": source_ds.name,
+                              "epochs": cfg.source_epochs, "seed": cfg.seed,
+                              "test_accuracy": round(source_result["test_accuracy"], 4),
+                              "command": f"fixyfpga transfer {config_path}"}, run_dir / "source")
+    bar.update(1)
+
+    share, fixed_macs, total_macs = fixed_mac_share(probe, cfg.split)
+    per_dataset, baselines = {}, {}
+    for name in cfg.targets:
+        ds = datasets[name]
+        _, base = train_baseline(cfg, source_model, ds, progress)
+        bar.update(1)
+        model, fixy = train_fixynn(cfg, source_model, ds, cfg.split, progress)
+        hw = hardware_check(model, cfg.split, ds, progress)
+        bar.update(1)
+        baselines[name] = base["test_accuracy"]
+        info = {
+            "baseline_acc": base["test_accuracy"],
+            "fixynn_acc": fixy["test_accuracy"],
+            "delta": fixy["test_accuracy"] - base["test_accuracy"],
+            "hw_acc": hw["hw_acc"],
+            "hw_equals_qkeras": hw["hw_acc"] == fixy["test_accuracy"] and hw["hw_logits_equal_qkeras"],
+            "hw_prediction_mismatches": hw["hw_prediction_mismatches"],
+            "epochs": cfg.target_epochs,
+            "seconds": round(base["seconds"] + fixy["seconds"] + hw["hw_seconds"], 1),
+            "seconds_detail": {"baseline": base["seconds"], "fixynn": fixy["seconds"], "hw": hw["hw_seconds"]},
+            "is_source": name == cfg.source,
+            "num_classes": ds.num_classes,
+            "train_images": int(len(ds.y_train)),
+            "test_images": int(len(ds.y_test)),
+            "preprocessing": describe_preprocessing(ds.image_shape, tuple(probe.input_shape[1:])),
+            "augmentation": "shifts up to 2 px" + (" + horizontal flips" if ds.hflip_ok and cfg.augment else "")
+                            if cfg.augment else "none",
+        }
+        per_dataset[name] = info
+        save_backend(cfg, model, ds, cfg.split, info, run_dir / "backends" / _folder(name), config_path)
+        tqdm.write(f"{name}: baseline {info['baseline_acc']:.4f}  fixynn {info['fixynn_acc']:.4f}  "
+                   f"delta {info['delta']:+.4f}  hw {info['hw_acc']:.4f}")
+
+    sweep = None
+    if cfg.sweep:
+        sweep = []
+        for s in sweep_splits:
+            s_share, s_fixed, _ = fixed_mac_share(probe, s)
+            accs = {}
+            for name in sweep_targets:
+                if s == cfg.split:
+                    accs[name] = per_dataset[name]["fixynn_acc"]
+                    continue
+                _, fixy = train_fixynn(cfg, source_model, datasets[name], s, progress)
+                accs[name] = fixy["test_accuracy"]
+                bar.update(1)
+            losses = {n: baselines[n] - accs[n] for n in sweep_targets}
+            sweep.append({"split": s, "fixed_layers": len(_weighted_before(probe, s)),
+                          "fixed_mac_share": s_share, "fixed_macs": s_fixed, "total_macs": total_macs,
+                          "fixynn_acc": accs, "baseline_acc": {n: baselines[n] for n in sweep_targets},
+                          "acc_loss": losses, "mean_acc_loss": _mean(list(losses.values()))})
+    bar.close()
+
+    counted = [per_dataset[t] for t in targets]
+    summary = {
+        "run": str(cfg.run),
+        "config": str(config_path),
+        "protocol": __doc__.split("Protocol (also written into every summary.json):")[1].strip(),
+        "model": {"zoo": cfg.model.zoo, "params": cfg.model.params, "split": cfg.split,
+                  "fixed_mac_share": share, "fixed_macs": fixed_macs, "total_macs": total_macs},
+        "source": {"dataset": cfg.source, "test_accuracy": source_result["test_accuracy"],
+                   "epochs": cfg.source_epochs, "seconds": source_result["seconds"],
+                   "train_images": int(len(source_ds.y_train)), "test_images": int(len(source_ds.y_test))},
+        "settings": {k: v for k, v in asdict(cfg).items() if k not in ("model", "sweep")},
+        "datasets": per_dataset,
+        "mean_over_targets": {"targets": targets,
+                              "baseline_acc": _mean([d["baseline_acc"] for d in counted]),
+                              "fixynn_acc": _mean([d["fixynn_acc"] for d in counted]),
+                              "delta": _mean([d["delta"] for d in counted]),
+                              "hw_acc": _mean([d["hw_acc"] for d in counted])},
+        "all_hw_equal_qkeras": all(d["hw_equals_qkeras"] for d in per_dataset.values()),
+        "sweep": sweep,
+        "total_seconds": round(time.perf_counter() - start, 1),
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_reports(summary, run_dir)
+    return summary
+
+
+def _display_path(path):
+    """Repo-relative when inside the checkout, so records and summaries read the same on every machine."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(REPO_ROOT)
+    except ValueError:
+        return path
+
+
+def _folder(name):
+    return str(name).replace("tfds:", "tfds_").replace("/", "_").replace(".npz", "")
+
+
+def _weighted_before(model, split):
+    names = [layer.name for layer in model.layers]
+    return [n for n in names[:names.index(split) + 1] if model.get_layer(n).weights]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="fixyfpga transfer", description=__doc__.splitlines()[0])
+    parser.add_argument("config", nargs="?", help=f"transfer config (default {DEFAULT_CONFIG.relative_to(REPO_ROOT)})")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run with {QUICK_CONFIG.relative_to(REPO_ROOT)} when no config is given")
+    parser.add_argument("--data-dir", help="folder of .npz datasets (overrides the config)")
+    parser.add_argument("--out", default=str(RESULTS_ROOT), help="results root; the run goes to <out>/<run>/")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        summary = run_transfer(args.config, quick=args.quick, out_root=args.out, data_dir=args.data_dir,
+                               progress=not args.no_progress)
+    except FixyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    mean = summary["mean_over_targets"]
+    print(f"wrote {Path(args.out) / summary['run']}: mean over {len(mean['targets'])} targets: baseline "
+          f"{mean['baseline_acc']:.4f}, fixynn {mean['fixynn_acc']:.4f}, delta {mean['delta']:+.4f} "
+          f"({summary['total_seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

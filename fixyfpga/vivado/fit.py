@@ -1,0 +1,268 @@
+"""Fit check before any tool runs: a per-layer resource estimate against the board's budget.
+
+The numbers are deliberately simple and a little pessimistic; they exist to stop a build that cannot
+fit hours before Vivado would, and to say which layer to change:
+
+- front-end (constant weights, reuse factor 1, fully unrolled): every nonzero weight is a constant
+  multiplier built from LUTs (about input bits x weight bits / 2, at least one adder) plus its share of
+  the adder tree (accumulator bits);
+- engine (Resource strategy): DSPs = ceil(kernel multipliers / reuse factor); the weight memories are
+  BRAM sized from the port bits as the overlay lays them out (32-bit words of storage-width lanes);
+- both: io_stream FIFOs between layers hold one full feature map (hls4ml's default depth) and convolution
+  line buffers hold kernel-height - 1 rows; large ones go to BRAM;
+- the block design around them (DMA, interconnects, BRAM controllers) is a fixed overhead.
+
+`estimate(source, board)` takes either {"frontend": [LayerPlan], "backend": [LayerPlan],
+"reuse_factors": {layer: rf}} (the flow, before conversion) or a design.json dict / folder (after).
+`check_fit(estimate, board, force=False)` raises FixyError naming the layer and the change to make.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from fixyfpga.errors import FixyError
+
+RESOURCES = ("lut", "ff", "dsp", "bram36")
+# Share of each resource a design may plan to use: routing needs slack in LUTs and FFs.
+LIMITS = {"lut": 0.85, "ff": 0.85, "dsp": 1.0, "bram36": 0.95}
+BRAM18_BITS = 18 * 1024
+LUTRAM_MAX_BITS = 1024            # buffers up to this size become LUTRAM/SRLs, not BRAM
+LUTRAM_BITS_PER_LUT = 64
+DEFAULT_BITS = 8                  # weight/input width when a design.json does not say
+# The block design around the two IPs (measured orders of magnitude for AXI DMA, SmartConnect, controllers).
+OVERHEAD = {"lut": 4500, "ff": 6500, "dsp": 0, "bram36": 2}
+PER_MEMORY_OVERHEAD = {"lut": 350, "ff": 450, "dsp": 0, "bram36": 0}
+ENGINE_LUT_PER_DSP = 40           # weight/accumulator muxing around each shared multiplier
+ENGINE_FF_PER_DSP = 60
+LAYER_CONTROL = {"lut": 400, "ff": 500}
+
+
+@dataclass
+class LayerInfo:
+    """What the estimate needs to know about one layer, whatever it was read from."""
+    name: str
+    part: str                 # frontend | engine
+    kind: str
+    out_shape: tuple
+    out_bits: int
+    in_shape: tuple = ()
+    in_bits: int = DEFAULT_BITS
+    weight_bits: int = 0
+    bias_bits: int = 0
+    acc_bits: int = 0
+    kernel_shape: tuple = ()
+    kernel_size: int = 0
+    nonzero_kernel: int = 0
+    bias_size: int = 0
+    reuse_factor: int = 1
+    is_last: bool = False     # its output leaves the IP (no FIFO inside)
+
+
+def _prod(shape):
+    return int(math.prod(int(s) for s in shape)) if shape else 0
+
+
+def _bits_of_hls(text):
+    """Width of an hls4ml precision string like 'fixed<8,3>' or 'ufixed<16,6,RND_CONV,SAT>'."""
+    if not text or "<" not in text:
+        return DEFAULT_BITS
+    return int(text.split("<", 1)[1].split(",", 1)[0])
+
+
+def _from_plans(plans, part, reuse_factors):
+    layers, prev = [], None
+    for i, p in enumerate(plans):
+        info = LayerInfo(name=p.name, part=part, kind=p.kind, out_shape=tuple(p.out_shape),
+                         out_bits=p.out_type.width, is_last=i == len(plans) - 1)
+        if prev is not None:
+            info.in_shape, info.in_bits = tuple(prev.out_shape), prev.out_type.width
+        if p.has_weights:
+            import numpy as np
+            info.weight_bits, info.bias_bits = p.weight_type.width, p.bias_type.width
+            info.acc_bits = p.accum_type.width if p.accum_type else 2 * info.weight_bits
+            info.kernel_shape = tuple(p.kernel.shape)
+            info.kernel_size = int(p.kernel.size)
+            info.nonzero_kernel = int(np.count_nonzero(p.kernel))
+            info.bias_size = int(p.bias.size)
+            info.reuse_factor = int(reuse_factors.get(p.name, 1)) if part == "engine" else 1
+        layers.append(info)
+        prev = p
+    return layers
+
+
+def _from_design(design):
+    """Layers from design.json: kernel shapes are not recorded there, so line buffers are left out."""
+    port_types = {}
+    for port in design.get("engine", {}).get("ports", []):
+        port_types[(port["layer"], port["kind"])] = int(port["type"]["width"])
+    layers = []
+    for part, section in (("frontend", "frontend"), ("engine", "engine")):
+        entries = design.get(section, {}).get("layers", [])
+        prev = None
+        for i, d in enumerate(entries):
+            out_shape = tuple(d.get("out_shape") or ())
+            info = LayerInfo(name=d["name"], part=part, kind=d.get("kind", ""), out_shape=out_shape,
+                             out_bits=_bits_of_hls(d.get("output_type")), is_last=i == len(entries) - 1)
+            if prev is not None:
+                info.in_shape, info.in_bits = prev.out_shape, prev.out_bits
+            weights = int(d.get("weights") or 0)
+            if weights:
+                bias = out_shape[-1] if out_shape else 0
+                info.bias_size = bias
+                info.kernel_size = weights - bias
+                info.nonzero_kernel = max(0, int(d.get("nonzero_weights", weights)) - bias)
+                info.weight_bits = port_types.get((d["name"], "weight"), _bits_of_hls(d.get("weight_type")))
+                info.bias_bits = port_types.get((d["name"], "bias"), info.weight_bits)
+                info.acc_bits = _bits_of_hls(d.get("accum_type"))
+                info.reuse_factor = int(d.get("reuse_factor") or 1) if part == "engine" else 1
+            layers.append(info)
+            prev = info
+    return layers
+
+
+def _load(source):
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        path = path / "design.json" if path.is_dir() else path
+        if not path.is_file():
+            raise FixyError(f"{path} does not exist; build the design with `make hls` first")
+        source = json.loads(path.read_text())
+    if isinstance(source, dict) and "format" in source:
+        return _from_design(source), "design.json"
+    if isinstance(source, dict) and "frontend" in source and "backend" in source:
+        rfs = source.get("reuse_factors") or {}
+        return (_from_plans(source["frontend"], "frontend", rfs) + _from_plans(source["backend"], "engine", rfs),
+                "layer plans")
+    raise FixyError("estimate() takes a design.json (dict, file or folder) or "
+                    "{'frontend': plans, 'backend': plans, 'reuse_factors': {...}}")
+
+
+def _buffer_cost(bits):
+    """(lut, bram36) for a buffer of `bits`: small ones in LUTRAM, larger in BRAM18 halves."""
+    if bits <= 0:
+        return 0, 0.0
+    if bits <= LUTRAM_MAX_BITS:
+        return math.ceil(bits / LUTRAM_BITS_PER_LUT), 0.0
+    return 0, math.ceil(bits / BRAM18_BITS) / 2
+
+
+def weight_memory_bram36(size, type_width):
+    """BRAM36 for one engine weight memory: 32-bit words holding 32 // storage-bits values."""
+    storage = max(8, 1 << math.ceil(math.log2(max(1, type_width))))
+    words = math.ceil(size / max(1, 32 // storage))
+    return math.ceil(words / 512) / 2             # a BRAM18 holds 512 words of 32 bits
+
+
+def _layer_cost(info):
+    cost = {"lut": 0, "ff": 0, "dsp": 0, "bram36": 0.0}
+    detail = []
+    if info.kernel_size:
+        cost["lut"] += LAYER_CONTROL["lut"]
+        cost["ff"] += LAYER_CONTROL["ff"]
+        if info.part == "frontend":
+            per_mult = max(info.in_bits, math.ceil(info.in_bits * info.weight_bits / 2))
+            luts = info.nonzero_kernel * (per_mult + info.acc_bits)
+            cost["lut"] += luts
+            cost["ff"] += info.nonzero_kernel * info.acc_bits // 2
+            detail.append(f"{info.nonzero_kernel} nonzero {info.weight_bits}-bit weights on {info.in_bits}-bit "
+                          f"inputs, unrolled in LUTs")
+        else:
+            dsp = math.ceil(info.kernel_size / max(1, info.reuse_factor))
+            cost["dsp"] += dsp
+            cost["lut"] += dsp * ENGINE_LUT_PER_DSP
+            cost["ff"] += dsp * ENGINE_FF_PER_DSP
+            w_bram = weight_memory_bram36(info.kernel_size, info.weight_bits)
+            b_bram = weight_memory_bram36(info.bias_size, info.bias_bits)
+            cost["bram36"] += w_bram + b_bram
+            detail.append(f"{info.kernel_size} multipliers / reuse factor {info.reuse_factor}")
+            detail.append(f"weight memories {w_bram + b_bram:g} BRAM36")
+    # Convolution line buffer: kernel-height - 1 rows of the input feature map.
+    if info.kind in ("conv", "depthwise") and info.kernel_shape and len(info.in_shape) == 3:
+        rows = int(info.kernel_shape[0]) - 1
+        lut, bram = _buffer_cost(rows * info.in_shape[1] * info.in_shape[2] * info.in_bits)
+        cost["lut"] += lut
+        cost["bram36"] += bram
+    # io_stream FIFO after the layer holds its whole output feature map.
+    if not info.is_last and info.kind not in ("input", "flatten"):
+        lut, bram = _buffer_cost(_prod(info.out_shape) * info.out_bits)
+        cost["lut"] += lut
+        cost["bram36"] += bram
+        if bram:
+            detail.append(f"output FIFO {bram:g} BRAM36")
+    return cost, detail
+
+
+def estimate(source, board):
+    """Per-layer and total resource estimate (JSON-serializable dict) for `board`."""
+    layers, origin = _load(source)
+    rows = []
+    total = {r: 0 for r in RESOURCES}
+    memories = 0
+    for info in layers:
+        cost, detail = _layer_cost(info)
+        if info.part == "engine" and info.kernel_size:
+            memories += 2
+        if not any(cost.values()):
+            continue
+        rows.append({"name": info.name, "part": info.part, "kind": info.kind,
+                     "reuse_factor": info.reuse_factor if info.part == "engine" and info.kernel_size else None,
+                     "weight_bits": info.weight_bits or None, "in_bits": info.in_bits,
+                     **{r: round(cost[r], 1) if r == "bram36" else int(cost[r]) for r in RESOURCES},
+                     "detail": "; ".join(detail)})
+        for r in RESOURCES:
+            total[r] += cost[r]
+    infra = {r: OVERHEAD[r] + memories * PER_MEMORY_OVERHEAD[r] for r in RESOURCES}
+    for r in RESOURCES:
+        total[r] += infra[r]
+    res = board.resources
+    available = {"lut": res.lut, "ff": res.ff, "dsp": res.dsp, "bram36": res.bram36}
+    total = {r: round(v, 1) if r == "bram36" else int(v) for r, v in total.items()}
+    utilization = {r: round(total[r] / available[r], 3) if available[r] else None for r in RESOURCES}
+    over = [r for r in RESOURCES if total[r] > LIMITS[r] * available[r]]
+    return {"board": board.name, "source": origin, "layers": rows, "infrastructure": infra, "total": total,
+            "available": available, "limits": dict(LIMITS), "utilization": utilization, "over": over,
+            "fits": not over}
+
+
+_NAMES = {"lut": "LUTs", "ff": "flip-flops", "dsp": "DSPs", "bram36": "BRAM36 blocks"}
+
+
+def _advice(resource, layer, est):
+    """What to change for the layer using most of `resource`."""
+    name, part = layer["name"], layer["part"]
+    if resource == "dsp":
+        excess = est["total"]["dsp"] - est["limits"]["dsp"] * est["available"]["dsp"]
+        keep = max(1, layer["dsp"] - math.ceil(excess))
+        mults = layer["dsp"] * (layer["reuse_factor"] or 1)
+        rf = math.ceil(mults / keep)
+        return (f"raise its reuse factor from {layer['reuse_factor']} to at least {rf} "
+                f"(backend.reuse_factors: {{{name}: {rf}}} in the experiment config), or lower backend.dsp_fraction")
+    if part == "frontend":
+        return ("split the model earlier so this layer runs on the engine (config `split`), narrow its weights "
+                f"or inputs (now {layer['weight_bits'] or '-'}/{layer['in_bits']} bits), or prune its weights")
+    if resource == "bram36":
+        return ("narrow the engine's weight types, or split the model later so fewer layers' weights live in "
+                "engine memories")
+    return f"raise its reuse factor (now {layer['reuse_factor']}) in backend.reuse_factors"
+
+
+def check_fit(est, board, force=False):
+    """Raise FixyError when the estimate exceeds the board's budget (naming the layer and the fix);
+    with force=True return the same messages as warnings instead. Returns [] when it fits."""
+    messages = []
+    for r in est.get("over", []):
+        used, avail = est["total"][r], est["available"][r]
+        culprits = sorted(est["layers"], key=lambda row: row[r], reverse=True)
+        msg = (f"the design does not fit {board.name}: it needs ~{used:,} of {avail:,} {_NAMES[r]} "
+               f"(limit {est['limits'][r]:.0%})")
+        if culprits and culprits[0][r] > 0:
+            top = culprits[0]
+            msg += (f"; layer '{top['name']}' ({top['part']}) alone takes ~{top[r]:,} ({top['detail']}): "
+                    f"{_advice(r, top, est)}")
+        messages.append(msg)
+    if messages and not force:
+        raise FixyError(messages[0] + ("" if len(messages) == 1 else f" (also: {'; '.join(messages[1:])})")
+                        + "; or run with FORCE=1 to build anyway")
+    return [m + " (building anyway: FORCE=1)" for m in messages]

@@ -1,0 +1,29 @@
+"""The kit's integer emulator (used for full-test-set hardware accuracy) equals the g++ C-sim of the
+built default design, element by element."""
+
+import numpy as np
+
+from fixyfpga.csim import CsimLibrary
+from fixyfpga.emulate import emulate, emulate_split, split_plans
+from fixyfpga.modelstore import load_model
+from fixyfpga.split import split_model
+
+from conftest import REPO
+
+
+def test_emulator_equals_csim_on_the_default_design(default_build, cifar_test_images):
+    _, project = default_build
+    fe = CsimLibrary(None, project / "frontend" / "build" / "libfixy_fixy_frontend.so")
+    be = CsimLibrary(None, project / "backend" / "build" / "libfixy_fixy_engine.so")
+    ports = np.fromfile(project / "backend" / "tb_data" / "ports.i64", dtype="<i8")
+    offsets = np.cumsum([0] + be.port_sizes)
+    for i in range(be.n_ports):
+        be.set_port(i, ports[offsets[i]:offsets[i + 1]])
+    model, record = load_model(REPO / "models" / "default")
+    split = split_model(model, record["split"])
+    images = cifar_test_images[:400]
+    n = len(images)
+    fe_csim = fe.run(images.reshape(n, -1).astype(np.int64))
+    front, _ = split_plans(split)
+    assert np.array_equal(emulate(front, images).reshape(n, -1), fe_csim)
+    assert np.array_equal(emulate_split(split, images).reshape(n, -1), be.run(fe_csim))

@@ -1,0 +1,214 @@
+"""The runtime on the simulated board of a real C-simulated build, and the board backend on PYNQ-style
+mock devices: bit-exact predictions, task switching through the weight memories, refusals, timeouts,
+throughput and energy (labelled SIMULATED)."""
+
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from fixyfpga.errors import FixyError
+from fixyfpga.runtime import FixyOverlay, make_sim_overlay
+
+from runtime_fixtures import board_copy, install_fake_pynq, sim_project  # noqa: F401 - fixture
+from test_runtime import run_blocked
+
+
+@pytest.fixture(scope="module")
+def images(sim_project, cifar_test_images):
+    from fixyfpga.data import to_model_input
+    return to_model_input(cifar_test_images[:96], (32, 32, 3))
+
+
+def reference(sim_project, task_path, images):
+    """Raw engine outputs straight from the C-sim libraries, without the runtime's drivers."""
+    from fixyfpga.csim import CsimLibrary
+    from fixyfpga.tasks import load_into, read_task
+    prj = sim_project["project"]
+    fe = CsimLibrary(None, prj / "frontend" / "build" / "libfixy_fixy_frontend.so")
+    en = CsimLibrary(None, prj / "backend" / "build" / "libfixy_fixy_engine.so")
+    load_into(en, read_task(task_path))
+    return en.run(fe.run(images.reshape(len(images), -1).astype(np.int64)))
+
+
+@pytest.fixture()
+def ov(sim_project):
+    o = FixyOverlay(sim_project["overlay"], backend="sim", timeout=5)
+    yield o
+    o.close()
+
+
+def test_predictions_are_bit_exact_and_tasks_switch_through_the_memories(sim_project, images, ov):
+    src, rnd = sim_project["source_task"], sim_project["random_task"]
+    want_src, want_rnd = reference(sim_project, src, images), reference(sim_project, rnd, images)
+    assert not np.array_equal(want_src, want_rnd)
+    ov.load_task(src)
+    a = ov.predict(images, batch_size=40)
+    assert np.array_equal(a.raw, want_src)
+    assert a.scores.shape == (len(images), 10) and np.array_equal(a.top1, np.argmax(want_src, axis=1))
+    assert a.labels[0] == ov.task.class_names[a.top1[0]] and a.simulated
+    scores, top1 = a                                     # unpacks as (scores, top1)
+    assert np.array_equal(top1, a.top1)
+    ov.load_task(rnd)
+    assert np.array_equal(ov.predict(images, batch_size=17).raw, want_rnd)
+    ov.load_task(src)
+    assert np.array_equal(ov.predict(images[:40], batch_size=40).raw, want_src[:40])
+    # The engine's ports were read from the simulated weight memories, which the task writes as words.
+    mem = ov.weight_memories[0]
+    words = ov.device.memories[mem.spec.memory].array[:mem.spec.nbytes // 4]
+    assert np.any(words) and np.array_equal(mem.read(), ov.task.ports[0])
+    assert ov.stream.allocations == 1                    # buffers allocated once, reused by every batch
+    single = ov.predict(images[0])                       # one (H, W, C) image
+    assert np.array_equal(single.raw[0], want_src[0])
+
+
+def test_accuracy_matches_the_model_record(sim_project, ov, cifar_test_images):
+    from fixyfpga.data import load_dataset, to_model_input
+    ds = load_dataset("cifar10_jpeg", None)
+    ov.load_task(sim_project["source_task"])
+    acc = ov.accuracy(to_model_input(ds.x_test[:300], (32, 32, 3)), ds.y_test[:300], batch_size=64)
+    assert 0.35 < acc < 0.65      # the default model's QKeras accuracy is ~0.49 on this test set
+
+
+def test_task_for_another_engine_or_corrupted_is_refused_before_writing(sim_project, ov, tmp_path):
+    from fixyfpga.tasks import encode_task, read_task
+    ov.load_task(sim_project["source_task"])
+    before = [m.read() for m in ov.weight_memories]
+    task = read_task(sim_project["random_task"])
+    other = tmp_path / "other.fixytask"
+    other.write_bytes(encode_task({**task.header, "engine_signature": "sha256:" + "0" * 64}, task.ports))
+    with pytest.raises(FixyError, match="packed for engine sha256:0000.*pack the task"):
+        ov.load_task(other)
+    broken = tmp_path / "broken.fixytask"
+    data = bytearray(sim_project["random_task"].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    broken.write_bytes(bytes(data))
+    with pytest.raises(FixyError, match="checksum"):
+        ov.load_task(broken)
+    with pytest.raises(FixyError, match="no such task file"):
+        ov.load_task(tmp_path / "missing.fixytask")
+    assert all(np.array_equal(b, m.read()) for b, m in zip(before, ov.weight_memories))
+    assert ov.task.name == read_task(sim_project["source_task"]).name
+
+
+def test_bad_images_and_no_task_give_clear_errors(sim_project, ov, images):
+    with pytest.raises(FixyError, match="no task loaded"):
+        ov.predict(images[:2])
+    ov.load_task(sim_project["source_task"])
+    with pytest.raises(FixyError, match="uint8 pixels.*to_model_input"):
+        ov.predict(images.astype(np.float32) / 256)
+    with pytest.raises(FixyError, match=r"shape \(N, 32, 32, 3\).*got \(4, 28, 28, 3\)"):
+        ov.predict(np.zeros((4, 28, 28, 3), np.uint8))
+    with pytest.raises(FixyError, match="shape"):
+        ov.predict(np.zeros((4, 32, 32), np.uint8))
+    with pytest.raises(FixyError, match="batch_size"):
+        ov.predict(images[:2], batch_size=0)
+
+
+def test_a_stopped_engine_times_out_with_the_stream_state(sim_project, images):
+    ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
+    ov.load_task(sim_project["source_task"])
+    ov.engine.stop()
+    t0 = time.monotonic()
+    with pytest.raises(FixyError) as err:
+        ov.predict(images[:3])
+    assert time.monotonic() - t0 < 5
+    msg = str(err.value)
+    assert "did not complete within 0.4 s" in msg and "send (MM2S)" in msg and "busy" in msg
+    assert "engine ap_ctrl 0x04 [ap_idle]" in msg and "front-end ap_ctrl 0x81" in msg
+    assert "3 images sent, 0 received" in msg
+    with pytest.raises(FixyError, match="reload the overlay"):
+        ov.predict(images[:1])
+    fresh = FixyOverlay(sim_project["overlay"], backend="sim")
+    fresh.load_task(sim_project["source_task"])
+    assert len(fresh.predict(images[:2]).top1) == 2
+
+
+def test_overlay_variants_and_missing_files(sim_project, images, tmp_path):
+    src = sim_project["overlay"]
+    want = reference(sim_project, sim_project["source_task"], images[:20])
+    # TLAST after the whole transfer instead of every image: one receive per batch.
+    batch = tmp_path / "batch"
+    shutil.copytree(src, batch)
+    data = json.loads((batch / "fixy.json").read_text())
+    data["streams"]["tlast"] = "batch"
+    data["sim"] = {k: str((src / v).resolve()) for k, v in data["sim"].items()}
+    (batch / "fixy.json").write_text(json.dumps(data))
+    ov = FixyOverlay(batch, backend="sim")
+    ov.load_task(sim_project["source_task"])
+    assert np.array_equal(ov.predict(images[:20], batch_size=8).raw, want)
+    # A .json claiming more output bytes per image than the stream carries: detected, not misread.
+    data["streams"]["tlast"] = "image"
+    data["streams"]["out"]["image_bytes"] = data["streams"]["out"]["image_bytes"] + 4
+    (batch / "fixy.json").write_text(json.dumps(data))
+    ov = FixyOverlay(batch, backend="sim", timeout=0.5)
+    ov.load_task(sim_project["source_task"])
+    with pytest.raises(FixyError, match="received 20 bytes where 24 were expected"):
+        ov.predict(images[:2])
+    # Missing pieces are named.
+    (batch / "fixy.hwh").unlink()
+    with pytest.raises(FixyError, match=r"missing fixy\.hwh"):
+        FixyOverlay(batch, backend="sim")
+    with pytest.raises(FixyError, match="simulated overlay.*backend='sim'"):
+        FixyOverlay(src)                     # the board backend refuses a simulated overlay
+    with pytest.raises(FixyError, match="backend must be"):
+        FixyOverlay(src, backend="fpga")
+    with pytest.raises(FixyError, match="no design.json"):
+        make_sim_overlay(tmp_path)
+
+
+def test_throughput_and_energy_are_labelled_simulated(sim_project, ov, images, tmp_path):
+    ov.load_task(sim_project["source_task"])
+    tp = ov.throughput_test(n=64, batch_size=32, latency_samples=8, images=images)
+    assert tp.simulated and tp.images_per_s > 0 and tp.images == 64 and tp.warmup_images == 32
+    lat = tp.latency_ms
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+    assert str(tp).startswith("[SIMULATED")
+    res = ov.measure_energy(images, n=96, idle_s=0.3, plot=tmp_path / "energy.png", json_path=tmp_path / "e.json")
+    assert res.simulated and res.label == "SIMULATED" and res.source == "sim"
+    assert res.active_w > res.idle_w > 0 and res.energy_per_inference_j > 0
+    assert res.energy_per_inference_j == pytest.approx((res.active_w - res.idle_w) * res.window_s / 96)
+    assert "SIMULATED" in str(res) and "SIMULATED" in res.plot().axes[0].get_title()
+    saved = json.loads((tmp_path / "e.json").read_text())
+    assert saved["simulated"] is True and saved["label"] == "SIMULATED"
+    assert (tmp_path / "energy.png").stat().st_size > 1000
+
+
+def test_board_backend_on_pynq_style_mock_devices(sim_project, images, tmp_path, monkeypatch):
+    """The pynq backend (bindto drivers, ip_dict/mem_dict lookups, MMIO, allocate) against a fake pynq
+    whose devices are the simulated ones: same outputs as the simulated board."""
+    fake = install_fake_pynq(monkeypatch)
+    board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
+    ov = FixyOverlay(board_dir)                            # default backend: the board
+    assert not ov.simulated and ov.backend == "pynq"
+    assert "fixyfpga:hls:fixy_engine:1.0" in fake.registry   # DefaultIP driver bound by VLNV
+    drv = fake.registry["fixyfpga:hls:fixy_engine:1.0"]
+    assert isinstance(ov.engine.ip, drv) and "auto_restart" in ov.engine.ip.control
+    ov.load_task(sim_project["source_task"])
+    want = reference(sim_project, sim_project["source_task"], images[:24])
+    assert np.array_equal(ov.predict(images[:24], batch_size=10).raw, want)
+    # an overlay whose .hwh lacks an instance the .json names: refused before PYNQ loads anything
+    data = json.loads((board_dir / "fixy.json").read_text())
+    data["dma"]["name"] = "axi_dma_9"
+    (board_dir / "fixy.json").write_text(json.dumps(data))
+    loaded = len(fake.loaded)
+    with pytest.raises(FixyError, match="DMA 'axi_dma_9' is not in the design"):
+        FixyOverlay(board_dir)
+    assert len(fake.loaded) == loaded
+
+
+def test_simulated_board_runs_without_tensorflow(sim_project, images, tmp_path):
+    np.save(tmp_path / "x.npy", images[:8])
+    want = reference(sim_project, sim_project["source_task"], images[:8])
+    out = run_blocked(f"""
+        import numpy as np
+        from fixyfpga.runtime import FixyOverlay
+        ov = FixyOverlay({str(sim_project['overlay'])!r}, backend="sim")
+        ov.load_task({str(sim_project['source_task'])!r})
+        np.save({str(tmp_path / 'y.npy')!r}, ov.predict(np.load({str(tmp_path / 'x.npy')!r})).raw)
+        print("ran", sorted(m for m in __import__("sys").modules if m.split(".")[0] in ("tensorflow", "pynq")))
+    """)
+    assert "ran []" in out
+    assert np.array_equal(np.load(tmp_path / "y.npy"), want)

@@ -1,0 +1,415 @@
+"""Task files and run-time loadable tasks in one compiled engine (issue 4).
+
+Uses the shared `default_build` project (the default model, its engine sized for 10 classes): task A is
+the model's own back-end, task B a 6-class back-end on the same frozen front-end. Both are loaded into
+the same compiled engine library and compared element by element with their QKeras models.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fixyfpga.errors import FixyError
+
+from conftest import REPO, SHARED_DATASETS
+
+N_IMAGES = 200
+
+
+# ------------------------------------------------------------------------------------------------ fixtures
+
+@pytest.fixture(scope="module")
+def engine(default_build):
+    """(design dict, project dir, front-end lib, engine lib) of the shared default build."""
+    from fixyfpga.csim import CsimLibrary
+    from fixyfpga.design import read_design
+    _, project = default_build
+    design = read_design(project)
+    fe = CsimLibrary(None, project / "frontend" / "build" / "libfixy_fixy_frontend.so")
+    be = CsimLibrary(None, project / "backend" / "build" / "libfixy_fixy_engine.so")
+    return design, project, fe, be
+
+
+@pytest.fixture(scope="module")
+def source():
+    from fixyfpga.modelstore import load_model
+    model, record = load_model(REPO / "models" / "default")
+    return model, record
+
+
+def other_task_model(source_model, classes, seed):
+    """The default architecture with `classes` outputs: front-end weights copied from the source (frozen),
+    back-end freshly initialised (seeded), as a fine-tuned back-end would be before training."""
+    import tensorflow as tf
+    from fixyfpga.modelstore import load_record
+    from fixyfpga.zoo import build_model
+    record = load_record(REPO / "models" / "default")
+    tf.keras.utils.set_random_seed(seed)
+    model = build_model(record["zoo"], **{**record["params"], "num_classes": classes})
+    names = [layer.name for layer in model.layers]
+    for name in names[:names.index(record["split"]) + 1]:
+        model.get_layer(name).set_weights(source_model.get_layer(name).get_weights())
+    return model
+
+
+@pytest.fixture(scope="module")
+def images():
+    """Real uint8 32x32x3 images: CIFAR test images if the datasets are there, photo crops otherwise."""
+    path = SHARED_DATASETS / "cifar10_jpeg.npz"
+    if path.is_file():
+        with np.load(path) as f:
+            return f["x_test"][:N_IMAGES]
+    from fixyfpga.sample_images import photo_crops
+    return photo_crops(N_IMAGES, (32, 32, 3), seed=3)
+
+
+@pytest.fixture(scope="module")
+def packed(engine, source, tmp_path_factory):
+    """Task files A (10 classes, the source back-end) and B (6 classes) and their full QKeras models."""
+    from fixyfpga.split import split_model
+    from fixyfpga.tasks import pack_task
+    design, _, _, _ = engine
+    model_a, record = source
+    model_b = other_task_model(model_a, 6, seed=11)
+    d = tmp_path_factory.mktemp("tasks")
+    at = record["split"]
+    a = pack_task(split_model(model_a, at).backend, design, d / "a.fixytask", "a", [f"c{i}" for i in range(10)],
+                  extra={"dataset": "cifar10_jpeg"})
+    b = pack_task(split_model(model_b, at).backend, design, d / "b.fixytask", "b", list("uvwxyz"))
+    return {"a": (a, model_a), "b": (b, model_b), "dir": d}
+
+
+@pytest.fixture(scope="module")
+def frontend_raw(engine, images):
+    _, _, fe, _ = engine
+    return fe.run(images.reshape(len(images), -1).astype(np.int64))
+
+
+def qkeras_raw(design, model, images):
+    """The task's full QKeras model on `images`, padded with zeros to the engine's outputs, as raw ints."""
+    from fixyfpga.fixedpoint import FixedType
+    logits = model.predict(images.astype(np.float32) / 256, verbose=0)
+    width = design["engine"]["classes"]
+    logits = np.concatenate([logits, np.zeros((len(logits), width - logits.shape[1]), logits.dtype)], axis=1)
+    return FixedType.from_dict(design["engine"]["output"]["type"]).to_raw(logits)
+
+
+def rewrite(path, dst, header_fn=None, payload_fn=None, fix_checksum=True):
+    """A modified copy of a task file (header and/or payload changed; checksum recomputed if asked)."""
+    import hashlib
+    import struct
+    data = path.read_bytes()
+    head_len = struct.unpack_from("<I", data, 12)[0]
+    header = json.loads(data[16:16 + head_len])
+    payload = bytearray(data[16 + head_len:-32])
+    if header_fn:
+        header_fn(header)
+    if payload_fn:
+        payload_fn(payload)
+    head = json.dumps(header).encode()
+    body = data[:12] + struct.pack("<I", len(head)) + head + bytes(payload)
+    dst.write_bytes(body + (hashlib.sha256(body).digest() if fix_checksum else data[-32:]))
+    return dst
+
+
+# ------------------------------------------------------------------------------------------------ format
+
+def test_round_trip_is_the_engine_port_layout(engine, packed, source):
+    from fixyfpga.flow import engine_ports_from_model
+    from fixyfpga.split import split_model
+    from fixyfpga.tasks import FORMAT_VERSION, MAGIC, read_task, unpack_ports
+    design, _, _, be = engine
+    path, model = packed["a"]
+    task = read_task(path, design)
+    assert task.name == "a" and task.num_classes == 10 and task.class_names == [f"c{i}" for i in range(10)]
+    assert task.signature == design["engine"]["signature"] and task.header["format_version"] == FORMAT_VERSION
+    assert task.header["dataset"] == "cifar10_jpeg"
+    # Exactly what the build itself writes into the engine's ports, in the same order and sizes.
+    from fixyfpga.convert import WeightPort
+    from fixyfpga.fixedpoint import FixedType
+    ports = [WeightPort(p["layer"], p["kind"], p["var"], FixedType.from_dict(p["type"]), p["size"],
+                        tuple(p["keras_shape"]), tuple(p["transpose"])) for p in design["engine"]["ports"]]
+    want = engine_ports_from_model(ports, split_model(model, source[1]["split"]).backend)
+    assert len(task.ports) == len(want) == be.n_ports
+    assert all(np.array_equal(a, b) for a, b in zip(task.ports, want))
+    assert [p.size for p in task.ports] == be.port_sizes
+    # File layout: magic, version, header, one storage word per value, 32-byte digest.
+    data = path.read_bytes()
+    assert data[:8] == MAGIC and int.from_bytes(data[8:12], "little") == FORMAT_VERSION
+    head_len = int.from_bytes(data[12:16], "little")
+    words = sum(e["size"] * e["storage_bits"] // 8 for e in task.header["ports"])
+    assert len(data) == 16 + head_len + words + 32 == task.file_bytes
+    # Keras-layout unpacking gives back the quantized weights.
+    layer = model.get_layer("classifier")
+    kernel = unpack_ports(task, design)[("classifier", "weight")]
+    assert kernel.shape == (layer.kernel.shape[0], 10)
+    q = layer.kernel_quantizer_internal(layer.kernel).numpy()
+    frac = FixedType.from_dict(design["engine"]["ports"][-2]["type"]).frac
+    assert np.array_equal(kernel, np.rint(q * 2 ** frac).astype(np.int64))
+
+
+def test_smaller_task_is_padded_with_masked_zeros(engine, packed):
+    from fixyfpga.tasks import read_task, unpack_ports
+    design, _, _, _ = engine
+    task = read_task(packed["b"][0], design)
+    assert task.num_classes == 6 and task.engine_classes == design["engine"]["classes"] == 10
+    arrays = unpack_ports(task, design)
+    assert arrays[("classifier", "weight")].shape[1] == 10
+    assert not arrays[("classifier", "weight")][:, 6:].any() and not arrays[("classifier", "bias")][6:].any()
+    assert arrays[("classifier", "weight")][:, :6].any()
+
+
+def test_tasks_module_does_not_import_tensorflow(packed):
+    code = ("import sys; from fixyfpga.tasks import read_task; t = read_task(sys.argv[1]); "
+            "assert 'tensorflow' not in sys.modules and 'qkeras' not in sys.modules and 'hls4ml' not in sys.modules; "
+            "print(t.num_classes)")
+    proc = subprocess.run([sys.executable, "-c", code, str(packed["a"][0])], capture_output=True, text=True,
+                          cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "10"
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+def test_signature_mismatch(engine, packed, tmp_path):
+    from fixyfpga.tasks import read_task
+    design, _, _, _ = engine
+    other = json.loads(json.dumps(design))
+    other["engine"]["signature"] = "sha256:" + "0" * 64
+    with pytest.raises(FixyError, match="packed for engine sha256:.*but this engine is sha256:0000.*fixyfpga task pack"):
+        read_task(packed["a"][0], other)
+    # A file claiming another engine (valid checksum) is refused by the real design too.
+    bad = rewrite(packed["a"][0], tmp_path / "other.fixytask",
+                  header_fn=lambda h: h.update(engine_signature="sha256:" + "1" * 64))
+    read_task(bad)                                  # a well-formed file ...
+    with pytest.raises(FixyError, match="packed for engine sha256:1111"):
+        read_task(bad, design)                      # ... for another engine
+
+
+def test_port_layout_mismatch(engine, packed, tmp_path):
+    from fixyfpga.tasks import read_task
+    design, _, _, _ = engine
+
+    def retype(h):
+        h["ports"][0]["type"]["integer"] += 1      # same size, another fixed-point type
+    bad = rewrite(packed["a"][0], tmp_path / "retyped.fixytask", header_fn=retype)
+    with pytest.raises(FixyError, match="does not match the engine's"):
+        read_task(bad, design)
+
+
+@pytest.mark.parametrize("cut", [5, 100, 1000, 1])
+def test_truncated_file(packed, tmp_path, cut):
+    from fixyfpga.tasks import read_task
+    data = packed["a"][0].read_bytes()
+    path = tmp_path / "cut.fixytask"
+    path.write_bytes(data[:len(data) - cut] if cut != 1000 else data[:10])
+    with pytest.raises(FixyError, match="truncated"):
+        read_task(path)
+
+
+@pytest.mark.parametrize("where", ["payload", "digest", "header"])
+def test_corrupted_byte(packed, tmp_path, where):
+    from fixyfpga.tasks import read_task
+    data = bytearray(packed["a"][0].read_bytes())
+    head_len = int.from_bytes(data[12:16], "little")
+    pos = {"payload": 16 + head_len + 100, "digest": len(data) - 5,
+           "header": 16 + data[16:16 + head_len].index(b'"a"') + 1}[where]
+    data[pos] ^= 0x01
+    path = tmp_path / "flip.fixytask"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FixyError, match="checksum mismatch|corrupted"):
+        read_task(path)
+
+
+def test_not_a_task_file(tmp_path):
+    from fixyfpga.tasks import read_task
+    path = tmp_path / "x.fixytask"
+    path.write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(FixyError, match="not a fixyfpga task file"):
+        read_task(path)
+    with pytest.raises(FixyError, match="no such task file"):
+        read_task(tmp_path / "missing.fixytask")
+
+
+def test_more_classes_than_the_engine(engine, packed, source, tmp_path):
+    from fixyfpga.split import split_model
+    from fixyfpga.tasks import pack_task, read_task
+    design, _, _, _ = engine
+    wide = other_task_model(source[0], 12, seed=4)
+    with pytest.raises(FixyError, match="12 classes, the engine only 10 outputs; rebuild the engine with "
+                                        "backend.classes >= 12"):
+        pack_task(split_model(wide, "b1_pool").backend, design, tmp_path / "wide.fixytask", "wide",
+                  [str(i) for i in range(12)])
+    assert not (tmp_path / "wide.fixytask").exists()
+
+    def more(h):
+        h.update(num_classes=12, engine_classes=12, class_names=[str(i) for i in range(12)])
+    bad = rewrite(packed["a"][0], tmp_path / "more.fixytask", header_fn=more)
+    with pytest.raises(FixyError, match="has 12 classes, the engine has only 10 outputs"):
+        read_task(bad, design)
+
+
+def test_unmasked_extra_outputs_are_refused(engine, packed, tmp_path):
+    """A file whose header claims fewer classes than its classifier feeds would leak into masked outputs."""
+    from fixyfpga.tasks import read_task
+    design, _, _, _ = engine
+    bad = rewrite(packed["a"][0], tmp_path / "unmasked.fixytask",
+                  header_fn=lambda h: h.update(num_classes=6, class_names=list("abcdef")))
+    with pytest.raises(FixyError, match="beyond the task's classes.*not zero"):
+        read_task(bad, design)
+
+
+def test_nothing_is_loaded_on_error(engine, packed, frontend_raw, tmp_path):
+    """Every refused file leaves the engine exactly as it was (outputs unchanged)."""
+    from fixyfpga.tasks import Task, load_into, read_task
+    design, _, _, be = engine
+    load_into(be, read_task(packed["a"][0], design))
+    before = be.run(frontend_raw)
+    data = packed["b"][0].read_bytes()
+    (tmp_path / "cut.fixytask").write_bytes(data[:-7])
+    flipped = bytearray(data)
+    flipped[-40] ^= 0x80
+    (tmp_path / "flip.fixytask").write_bytes(bytes(flipped))
+    sig = rewrite(packed["b"][0], tmp_path / "sig.fixytask",
+                  header_fn=lambda h: h.update(engine_signature="sha256:" + "2" * 64))
+    many = rewrite(packed["b"][0], tmp_path / "many.fixytask",
+                   header_fn=lambda h: h.update(num_classes=11, engine_classes=11, class_names=list("abcdefghijk")))
+    for bad in ("cut", "flip", "sig", "many"):
+        with pytest.raises(FixyError):
+            load_into(be, read_task(tmp_path / f"{bad}.fixytask", design))
+        assert np.array_equal(be.run(frontend_raw), before), bad
+    # A task whose port table passes but whose last port does not fit the compiled engine: checked
+    # before the first port is written, so B's earlier ports are not half-loaded.
+    b = read_task(packed["b"][0], design)
+    broken = Task(header=b.header, ports=b.ports[:-1] + [b.ports[-1][:-1]])
+    with pytest.raises(FixyError, match="compiled engine takes"):
+        load_into(be, broken)
+    with pytest.raises(FixyError, match="weight ports, the compiled engine has"):
+        load_into(be, Task(header=b.header, ports=b.ports[:-1]))
+    assert np.array_equal(be.run(frontend_raw), before)
+
+
+# ------------------------------------------------------------------------------------------------ C-sim
+
+def test_two_tasks_bit_exact_in_one_engine_and_switching(engine, packed, frontend_raw, images):
+    """A (10 classes) and B (6 classes) in the same compiled engine reproduce their QKeras models element
+    by element; A, B, A, B gives identical outputs each time (no state carried across a switch)."""
+    from fixyfpga.tasks import load_into, read_task
+    design, _, _, be = engine
+    lib_id = id(be.lib)
+    out = {}
+    for name in ("a", "b"):
+        path, model = packed[name]
+        task = read_task(path, design)
+        load_into(be, task)
+        out[name] = be.run(frontend_raw)
+        ref = qkeras_raw(design, model, images)
+        assert out[name].shape == (N_IMAGES, 10)
+        assert np.count_nonzero(out[name] != ref) == 0, name
+        k = task.num_classes
+        assert np.array_equal(np.argmax(out[name][:, :k], 1), np.argmax(ref[:, :k], 1))
+        assert not out[name][:, k:].any()
+    assert not np.array_equal(out["a"], out["b"])
+    assert len(np.unique(np.argmax(out["a"], 1))) > 1                # not a degenerate constant output
+    for name in ("a", "b", "a", "b"):
+        load_into(be, read_task(packed[name][0], design))
+        assert np.array_equal(be.run(frontend_raw), out[name]), name
+    assert id(be.lib) == lib_id
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+def test_cli_task_info_and_pack(engine, packed, source, tmp_path, capsys):
+    from fixyfpga.cli import main
+    from fixyfpga.modelstore import save_model
+    design, project, _, _ = engine
+    assert main(["task", "info", str(packed["a"][0]), "--design", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "task 'a'" in out and "classes: 10" in out and "checksum ok" in out and "fits the engine" in out
+    assert "classifier.weight" in out
+    # pack from a model folder (as `fixyfpga transfer` writes them)
+    model_b = packed["b"][1]
+    folder = tmp_path / "b_model"
+    save_model(model_b, {"zoo": source[1]["zoo"], "params": {**source[1]["params"], "num_classes": 6},
+                         "split": "b1_pool", "role": "fixynn_backend", "dataset": "toy",
+                         "class_names": list("uvwxyz")}, folder)
+    out_file = tmp_path / "b_cli.fixytask"
+    assert main(["task", "pack", "--design", str(project), "--model", str(folder), "-o", str(out_file)]) == 0
+    assert "classes: 6 (u, v, w, x, y, z)" in capsys.readouterr().out
+    # Same weights as the library packer (the header names another model folder).
+    from fixyfpga.tasks import read_task
+    a, b = read_task(out_file, design), read_task(packed["b"][0], design)
+    assert all(np.array_equal(x, y) for x, y in zip(a.ports, b.ports))
+    # A bad file: one line on stderr, exit 2.
+    (tmp_path / "cut.fixytask").write_bytes(out_file.read_bytes()[:-3])
+    assert main(["task", "info", str(tmp_path / "cut.fixytask")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "truncated" in err[0]
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+def write_config(tmp_path, extra, tasks):
+    text = (REPO / "configs" / "default.yaml").read_text() + extra + "multitask:\n  tasks:\n" + "".join(
+        f"    - {t}\n" for t in tasks)
+    path = tmp_path / "tasks.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_tasks_config_checks(tmp_path):
+    from fixyfpga.multitask import load_tasks_config
+    exp, mt = load_tasks_config(REPO / "configs" / "tasks.yaml")
+    assert exp.backend.classes == 43 and len({t.dataset for t in mt.tasks}) >= 3 and mt.inputs >= 500
+    with pytest.raises(FixyError, match="used twice"):
+        load_tasks_config(write_config(tmp_path, "", ["{name: a, dataset: mnist}", "{name: a, dataset: gtsrb32}"]))
+    with pytest.raises(FixyError, match="unknown key 'epoch'; did you mean 'epochs'"):
+        load_tasks_config(write_config(tmp_path, "", ["{name: a, dataset: mnist, epoch: 3}"]))
+    (tmp_path / "plain.yaml").write_text((REPO / "configs" / "default.yaml").read_text())
+    with pytest.raises(FixyError, match="no 'multitask' section"):
+        load_tasks_config(tmp_path / "plain.yaml")
+
+
+def test_engine_too_small_for_a_task_is_refused_before_building(tmp_path, data_dir, board):
+    from fixyfpga.multitask import load_tasks_config, run
+    cfg = write_config(tmp_path, "", ["{name: digits, dataset: sklearn_digits}", "{name: signs, dataset: gtsrb32}"])
+    exp, mt = load_tasks_config(cfg)
+    exp.backend.classes = 12
+    with pytest.raises(FixyError, match="task 'signs' \\(gtsrb32\\) has 43 classes; set backend.classes to at least 43"):
+        run(exp, mt, board, out_root=tmp_path / "hls", data_dir=data_dir, log=lambda m: None)
+    assert not (tmp_path / "hls").exists()
+
+
+# ------------------------------------------------------------------------------------------------ end to end
+
+@pytest.mark.slow
+def test_multitask_end_to_end(tmp_path, data_dir, board):
+    """`make tasks` in small: an engine auto-sized for 43 classes built once, a source task and two
+    fine-tuned tasks (10 and 43 classes), every C-sim output bit-exact, switching consistent."""
+    from fixyfpga.multitask import REPORT_NAME, load_tasks_config, run
+    cfg = write_config(tmp_path, "", [
+        "{name: cifar, dataset: cifar10_jpeg, source: true}",
+        "{name: digits, dataset: sklearn_digits, epochs: 1, train_images: 500}",
+        "{name: signs, dataset: gtsrb32, epochs: 1, train_images: 1000}"])
+    exp, mt = load_tasks_config(cfg)
+    exp.csim.inputs = 100
+    mt.inputs = 300
+    mt.cache_dir = str(tmp_path / "cache")
+    rep, project = run(exp, mt, board, out_root=tmp_path / "hls", data_dir=data_dir, log=lambda m: None)
+    assert rep["engine_builds"] == 1 and rep["engine_classes"] == 43
+    assert json.loads((project / REPORT_NAME).read_text()) == rep
+    by = {t["name"]: t for t in rep["tasks"]}
+    assert [by[n]["num_classes"] for n in ("cifar", "digits", "signs")] == [10, 10, 43]
+    for t in rep["tasks"]:
+        assert t["inputs"] == 300 and t["mismatched_elements"] == 0 and t["frontend_mismatched_elements"] == 0
+        assert t["switch_consistent"] and t["masked_outputs_zero"] and t["top1_agreement"] == 1.0
+        assert t["accuracy"] == t["qkeras_accuracy"]
+        assert 0 < t["task_file_bytes"] < board.bitstream_bytes / 100
+        assert (project / t["task_file"]).is_file()
+    assert rep["switch"]["switches"] == 6 and rep["switch"]["median_ms"] > 0
+    assert by["cifar"]["accuracy"] > 0.3              # the trained source back-end, not noise
+    # Fine-tuned back-ends are cached: a second run reuses them (and still builds the engine once).
+    assert len(list((tmp_path / "cache").iterdir())) == 2

@@ -1,0 +1,148 @@
+"""Transfer protocol: the quick smoke run end to end, and clear errors for bad configs and data."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from fixyfpga.errors import FixyError
+from fixyfpga.modelstore import load_model
+from fixyfpga.transfer import QUICK_CONFIG, load_config, main, run_transfer
+
+PER_DATASET_KEYS = {"baseline_acc", "fixynn_acc", "delta", "hw_acc", "epochs", "seconds"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("transfer")
+    summary = run_transfer(QUICK_CONFIG, out_root=out, data_dir=data_dir, progress=False)
+    return summary, out / "quick"
+
+
+def test_quick_run_writes_summary_in_the_documented_format(quick_run):
+    summary, run_dir = quick_run
+    on_disk = json.loads((run_dir / "summary.json").read_text())
+    assert on_disk["run"] == "quick" and on_disk["datasets"].keys() == summary["datasets"].keys()
+    cfg = load_config(QUICK_CONFIG)
+    assert list(summary["datasets"]) == cfg.targets
+    for name, d in summary["datasets"].items():
+        assert PER_DATASET_KEYS <= set(d), name
+        assert d["delta"] == pytest.approx(d["fixynn_acc"] - d["baseline_acc"])
+        assert d["epochs"] == cfg.target_epochs
+        assert 0.0 <= d["baseline_acc"] <= 1.0
+    for f in ("results.md", "accuracy.png", "accuracy.json", "sweep.json", "sweep.png", "sweep_plot.json"):
+        assert (run_dir / f).stat().st_size > 0, f
+    assert "| **mean over targets** |" in (run_dir / "results.md").read_text()
+
+
+def test_quick_run_hardware_path_equals_qkeras(quick_run):
+    summary, _ = quick_run
+    assert summary["all_hw_equal_qkeras"]
+    for name, d in summary["datasets"].items():
+        assert d["hw_acc"] == d["fixynn_acc"], name
+        assert d["hw_prediction_mismatches"] == 0
+
+
+def test_quick_run_mean_excludes_source_and_sweep_covers_splits(quick_run):
+    summary, _ = quick_run
+    mean = summary["mean_over_targets"]
+    assert summary["source"]["dataset"] not in mean["targets"]
+    assert mean["fixynn_acc"] == pytest.approx(np.mean([summary["datasets"][t]["fixynn_acc"] for t in mean["targets"]]))
+    shares = [row["fixed_mac_share"] for row in summary["sweep"]]
+    assert [row["split"] for row in summary["sweep"]] == load_config(QUICK_CONFIG).sweep.splits
+    assert all(0 < s < 1 for s in shares) and shares == sorted(shares)
+
+
+def test_quick_run_backends_reload_with_their_accuracy(quick_run, data_dir):
+    summary, run_dir = quick_run
+    from fixyfpga.train import accuracy
+    from fixyfpga.transfer import load_capped
+    cfg = load_config(QUICK_CONFIG)
+    name = cfg.targets[0]
+    model, record = load_model(run_dir / "backends" / name)
+    assert record["role"] == "fixynn_backend" and record["split"] == cfg.split
+    ds = load_capped(name, cfg, data_dir)
+    assert accuracy(model, ds.x_test, ds.y_test) == summary["datasets"][name]["fixynn_acc"]
+    source, _ = load_model(run_dir / "source")
+    # The shared front-end is exactly the source model's.
+    for layer in ("stem_conv", "b1_dw", "b1_pw"):
+        assert all(np.array_equal(a, b) for a, b in zip(model.get_layer(layer).get_weights(),
+                                                         source.get_layer(layer).get_weights()))
+
+
+# ---- bad input: each fails fast with a FixyError naming the problem -------------------------------------
+
+
+def _tiny_npz(path, **overrides):
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.integers(0, 256, (20, 8, 8, 1), dtype=np.uint8), "y_train": np.arange(20) % 4,
+              "x_test": rng.integers(0, 256, (8, 8, 8, 1), dtype=np.uint8), "y_test": np.arange(8) % 4}
+    arrays.update(overrides)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+
+
+def _config(tmp_path, **changes):
+    data = yaml.safe_load(QUICK_CONFIG.read_text())
+    data.pop("sweep")
+    data.update({"source": "src", "targets": ["tgt"], "source_epochs": 1, "target_epochs": 1})
+    data.update(changes)
+    path = tmp_path / "transfer.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _tiny_npz(folder / "src.npz")
+    _tiny_npz(folder / "tgt.npz")
+    return folder
+
+
+def test_unknown_dataset_name(tmp_path, data_folder):
+    with pytest.raises(FixyError, match=r"unknown dataset 'nope'.*available there: src, tgt"):
+        run_transfer(_config(tmp_path, targets=["nope"]), out_root=tmp_path / "out", data_dir=data_folder)
+
+
+def test_dataset_with_missing_key(tmp_path, data_folder):
+    _tiny_npz(data_folder / "tgt.npz", y_test=None)
+    with pytest.raises(FixyError, match="tgt.npz: missing key.*y_test"):
+        run_transfer(_config(tmp_path), out_root=tmp_path / "out", data_dir=data_folder)
+
+
+def test_dataset_with_wrong_dtype(tmp_path, data_folder):
+    _tiny_npz(data_folder / "tgt.npz", x_train=np.zeros((20, 8, 8, 1), np.float32))
+    with pytest.raises(FixyError, match="x_train has dtype float32, expected uint8"):
+        run_transfer(_config(tmp_path), out_root=tmp_path / "out", data_dir=data_folder)
+
+
+def test_split_leaving_empty_backend(tmp_path, data_folder):
+    with pytest.raises(FixyError, match="split point 'classifier' leaves an empty back-end"):
+        run_transfer(_config(tmp_path, split="classifier"), out_root=tmp_path / "out", data_dir=data_folder)
+
+
+def test_sweep_split_that_is_not_a_layer(tmp_path, data_folder):
+    cfg = _config(tmp_path, sweep={"splits": ["b1_pool", "b9_pool"]})
+    with pytest.raises(FixyError, match="sweep.splits.*'b9_pool' is not a layer"):
+        run_transfer(cfg, out_root=tmp_path / "out", data_dir=data_folder)
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(FixyError, match="unknown key 'epochs'"):
+        load_config(_config(tmp_path, epochs=3))
+    with pytest.raises(FixyError, match="at least one dataset other than the source"):
+        load_config(_config(tmp_path, targets=["src"]))
+    with pytest.raises(FixyError, match="num_classes is set from each dataset"):
+        load_config(_config(tmp_path, model={"zoo": "mobilenet", "params": {"num_classes": 3}}))
+    with pytest.raises(FixyError, match="target_epochs must be an integer"):
+        load_config(_config(tmp_path, target_epochs=0))
+
+
+def test_cli_prints_one_line_error_and_exits_2(tmp_path, data_folder, capsys):
+    code = main([str(_config(tmp_path, split="classifier")), "--data-dir", str(data_folder), "--out",
+                 str(tmp_path / "out"), "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "empty back-end" in err and "\n" not in err
