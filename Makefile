@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force,)
 
-.PHONY: install hls csim package test clean boards tasks
+.PHONY: install hls csim package test clean boards tasks notebooks
 
 install: $(STAMP)
 
@@ -46,6 +46,11 @@ boards: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Runs notebooks/*.ipynb top to bottom against the simulated board of a fresh C-sim build (marker
+# `notebooks`); the executed copies are kept in results/notebooks/.
+notebooks: $(STAMP)
+	FIXY_NOTEBOOK_OUT=results/notebooks $(PY) -m pytest -m notebooks tests/test_notebooks.py $(PYTEST_ARGS)
 
 clean:
 	find hls_projects -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -55,7 +55,7 @@ def cmd_hls(args):
         images = np.load(args.images)
     cfg = BuildConfig(experiment=exp, board=board, force=args.force, synthesis=not args.no_synth, images=images)
     if args.out:
-        cfg.out_root = Path(args.out)
+        cfg.out_root = Path(args.out).resolve()
     if args.data_dir is not None:
         cfg.data_dir = Path(args.data_dir) if args.data_dir else None
     print(f"fixyfpga: building '{exp.name}' for {board.name}")

@@ -52,7 +52,11 @@ class ExperimentConfig:
 def load_config(path):
     path = Path(path)
     cfg = build(ExperimentConfig, read_yaml(path), str(path))
-    where = str(path)
+    return check_experiment(cfg, str(path))
+
+
+def check_experiment(cfg, where):
+    """Value checks shared by every config that embeds an experiment (e.g. configs/tasks.yaml)."""
     if cfg.frontend.reuse_factor != 1:
         raise FixyError(f"{where}: frontend.reuse_factor must be 1 (the front-end is fully unrolled); "
                         f"share resources in the back-end instead")

@@ -158,7 +158,7 @@ def write_tb_data(prj_dir, raw_in, raw_expected, ports=None):
 
 def run_testbench(prj_dir):
     """Run the g++-built testbench on its tb_data; raises ToolError (with its output) on any mismatch."""
-    prj = Path(prj_dir)
+    prj = Path(prj_dir).resolve()
     out = run_tool([str(prj / "build" / "fixy_tb"), "tb_data"], cwd=prj, log_path=prj / "build" / "tb_run.log",
                    hint="the testbench found outputs that differ from the QKeras model")
     return out.strip().splitlines()[-1]

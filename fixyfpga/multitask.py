@@ -19,6 +19,7 @@ Config: an experiment (configs/default.yaml keys) plus a `multitask` section, se
 
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,7 +63,7 @@ class MultitaskConfig:
 
 def load_tasks_config(path):
     """(ExperimentConfig, MultitaskConfig) from a YAML file: experiment keys plus a `multitask` section."""
-    from fixyfpga.config import ExperimentConfig
+    from fixyfpga.config import ExperimentConfig, check_experiment
     from fixyfpga.schema import build, read_yaml
     path = Path(path)
     where = str(path)
@@ -70,7 +71,7 @@ def load_tasks_config(path):
     if "multitask" not in data:
         raise FixyError(f"{where}: no 'multitask' section; list the tasks there (see configs/tasks.yaml)")
     section = data.pop("multitask")
-    exp = build(ExperimentConfig, data, where)
+    exp = check_experiment(build(ExperimentConfig, data, where), where)
     if not isinstance(section, dict):
         raise FixyError(f"{where}: multitask must be a mapping with a 'tasks' list")
     mt = build(MultitaskConfig, section, f"{where}: multitask")
@@ -156,14 +157,14 @@ def check_frontend(model, source, split_at, where):
 
 
 def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_key, log=print):
-    """(full Keras model, record, cached?) of a task: the source itself, a cached or a new fine-tune."""
+    """(full Keras model, record, reused?, model folder or None) of a task: the source itself, a cached or a new fine-tune."""
     from fixyfpga.modelstore import load_model, save_model
     if spec.source:
         if dataset.num_classes != int(source.output.shape[-1]):
             raise FixyError(f"task '{spec.name}': the source model has {int(source.output.shape[-1])} classes but "
                             f"dataset '{dataset.name}' has {dataset.num_classes}; use the model's own dataset "
                             f"for the source task")
-        return source, {**record, "class_names": list(dataset.class_names)}, True
+        return source, {**record, "class_names": list(dataset.class_names)}, True, None
     if spec.model:
         folder = Path(spec.model) if Path(spec.model).is_absolute() else REPO_ROOT / spec.model
         model, rec = load_model(folder)
@@ -172,7 +173,7 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
             raise FixyError(f"task '{spec.name}': {folder} has {int(model.output.shape[-1])} outputs but dataset "
                             f"'{dataset.name}' has {dataset.num_classes} classes; name the dataset it was trained on")
         log(f"    '{spec.name}': fine-tuned back-end from {folder}")
-        return model, rec, True
+        return model, rec, True, folder
     ft = mt.fine_tune
     epochs = spec.epochs or ft.epochs
     train_images = ft.train_images if spec.train_images < 0 else spec.train_images
@@ -186,14 +187,26 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
         model, rec = load_model(folder)
         check_frontend(model, source, split_at, f"task '{spec.name}' (cache {folder})")
         log(f"    '{spec.name}': cached fine-tuned back-end {folder}")
-        return model, rec, True
+        return model, rec, True, folder
     model, rec = fine_tune_backend(source, record, split_at, dataset, epochs, train_images, ft, log)
     rec["cache_key"] = key_data
     save_model(model, rec, folder)
-    return model, rec, False
+    for stale in Path(cache_dir).glob(f"{spec.name}-*"):     # older fine-tunes of this task
+        if stale != folder and (stale / "model.yaml").is_file():
+            shutil.rmtree(stale, ignore_errors=True)
+    return model, rec, False, folder
 
 
 # --------------------------------------------------------------------------------------------- C-sim run
+
+def _rel(path):
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
 
 def _padded(logits, width):
     if logits.shape[1] < width:
@@ -240,9 +253,11 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     # 1. The engine, built once.
     log(f"fixyfpga tasks: building '{exp.name}' for {board.name} once, engine sized for {exp.backend.classes} classes")
     t0 = time.perf_counter()
+    weights_file = exp.model_dir() / "weights.h5"
+    source_key = _file_sha256(weights_file) if weights_file.is_file() else ""
     cfg = flow.BuildConfig(experiment=exp, board=board, data_dir=data_dir, synthesis=False, force=force)
     if out_root is not None:
-        cfg.out_root = Path(out_root)
+        cfg.out_root = Path(out_root).resolve()     # the build runs tools in other folders
     build_report, project = flow.build(cfg, log=log)
     engine_builds = 1
     timings["build"] = time.perf_counter() - t0
@@ -257,7 +272,9 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     source, record = load_model(exp.model_dir())
     split_at = exp.split or record["split"]
     src_split = split_model(source, split_at)
-    source_key = _file_sha256(exp.model_dir() / "weights.h5")
+    if _file_sha256(weights_file) != source_key:
+        raise FixyError(f"{weights_file} changed while the engine was being built; run again once nothing is "
+                        f"writing the model")
     log(f"  back-ends on the frozen front-end (cache: {cache_dir}):")
     models = {}
     for spec in mt.tasks:
@@ -271,7 +288,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     task_dir.mkdir(exist_ok=True)
     files = {}
     for spec in mt.tasks:
-        model, rec, _ = models[spec.name]
+        model, rec = models[spec.name][:2]
         sp = split_model(model, split_at)
         extra = {"dataset": spec.dataset, "source_model": str(exp.model), "split": split_at,
                  "qkeras_test_accuracy": rec.get("test_accuracy"), "fine_tuned": not spec.source}
@@ -282,6 +299,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     # 4. C-sim: every task through the same front-end and engine libraries.
     t0 = time.perf_counter()
     in_shape = tuple(design["input"]["shape"])
+    in_type = FixedType.from_dict(design["input"]["type"])
     out_type = FixedType.from_dict(eng["output"]["type"])
     iface_type = FixedType.from_dict(design["interface"]["type"])
     width = int(eng["classes"])
@@ -294,9 +312,8 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
             warnings.append(f"task '{spec.name}': {ds.name} has only {n} test images (asked for {mt.inputs})")
         images = to_model_input(ds.x_test[:n], in_shape)
         labels = ds.y_test[:n]
-        x = images.astype(np.float32) / 256.0
+        x = in_type.from_raw(images).astype(np.float32)
         model = models[spec.name][0]
-        sp = split_model(model, split_at)
         iface_ref = iface_type.to_raw(src_split.frontend.predict(x, verbose=0, batch_size=256),
                                       "QKeras front-end output").reshape(n, -1)
         ref = out_type.to_raw(_padded(model.predict(x, verbose=0, batch_size=256), width),
@@ -333,6 +350,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
             "engine_ms_per_image": round(1000 * run_s / n, 3),
             "back_end": ("source model" if spec.source else spec.model if spec.model
                          else "fine-tuned now" if not models[spec.name][2] else "fine-tuned (cached)"),
+            "model_dir": str(exp.model) if spec.source else _rel(models[spec.name][3]),
             "train_images": models[spec.name][1].get("train_images"),
             "epochs": models[spec.name][1].get("epochs"),
         }

@@ -35,7 +35,7 @@ runtime reads task files with it.
 import hashlib
 import json
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +60,6 @@ class Task:
     file_bytes: int = 0
     sha256: str = ""
     checked_against: str = ""       # engine signature the task was checked against ("" = none)
-    extra: dict = field(default_factory=dict)
 
     @property
     def name(self):

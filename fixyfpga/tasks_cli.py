@@ -10,6 +10,31 @@ from pathlib import Path
 TASKS_CONFIG = "configs/tasks.yaml"
 
 
+def check_frontend_against_project(model, at, design, project, n=64):
+    """FixyError unless `model`'s front-end (up to `at`) reproduces the built front-end IP's testbench
+    outputs (tb_data: raw inputs and the expected raw interface values). False if there is no tb_data."""
+    import numpy as np
+
+    from fixyfpga.errors import FixyError
+    from fixyfpga.fixedpoint import FixedType
+    from fixyfpga.split import split_model
+    tb = Path(project) / "frontend" / "tb_data"
+    if not (tb / "inputs.i64").is_file() or not (tb / "expected.i64").is_file():
+        return False
+    shape = tuple(design["input"]["shape"])
+    in_type = FixedType.from_dict(design["input"]["type"])
+    raw_in = np.fromfile(tb / "inputs.i64", dtype="<i8", count=n * int(np.prod(shape)))
+    n = raw_in.size // int(np.prod(shape))
+    expected = np.fromfile(tb / "expected.i64", dtype="<i8").reshape(-1, int(np.prod(design["interface"]["shape"])))[:n]
+    x = in_type.from_raw(raw_in).reshape(n, *shape).astype(np.float32)
+    got = split_model(model, at).frontend.predict(x, verbose=0)
+    iface = FixedType.from_dict(design["interface"]["type"])
+    if not np.array_equal(np.rint(np.asarray(got, np.float64) * 2.0 ** iface.frac).reshape(n, -1), expected):
+        raise FixyError(f"the model's front-end (up to '{at}') differs from the one built into {project} (checked on "
+                        f"{n} testbench images); fine-tune the back-end on the engine's frozen front-end")
+    return True
+
+
 def cmd_task_pack(args):
     from fixyfpga.design import read_design
     from fixyfpga.errors import FixyError
@@ -22,6 +47,8 @@ def cmd_task_pack(args):
     if record.get("split") and record["split"] != at:
         raise FixyError(f"{args.model} was fine-tuned with the cut after '{record['split']}', the engine in {args.design} "
                         f"is cut after '{at}'; fine-tune the back-end at the engine's split point")
+    if not check_frontend_against_project(model, at, design, args.design):
+        print(f"note: {args.design} has no front-end testbench data; the model's front-end was not checked")
     units = int(model.output.shape[-1])
     if args.class_names:
         names = [c.strip() for c in args.class_names.split(",")]

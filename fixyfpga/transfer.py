@@ -60,7 +60,9 @@ class TransferConfig:
     split: str
     run: str = "default"
     model: ModelSpec = field(default_factory=ModelSpec)
-    data_dir: str = None                          # folder of .npz datasets; None: the shared datasets
+    data_dir: str = None                          # folder of .npz datasets (relative: to the repo root)
+    source_model: str = None                      # a trained model folder (e.g. models/default) to use as
+                                                  # the source instead of training one; must match model
     source_epochs: int = 30
     target_epochs: int = 10
     batch_size: int = 128
@@ -201,6 +203,31 @@ def _train(cfg, model, ds, epochs, trainable, desc, progress):
                        augment=cfg.augment, trainable=trainable, progress=progress, desc=desc)
 
 
+def _repo_path(path):
+    path = Path(path)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_source(cfg, ds):
+    """The config's already-trained source model (source_model), checked against model and source."""
+    from fixyfpga.modelstore import load_model
+    from fixyfpga.train import accuracy
+    model, record = load_model(_repo_path(cfg.source_model))
+    params = {k: v for k, v in record["params"].items() if k != "num_classes"}
+    if record["zoo"] != cfg.model.zoo or params != dict(cfg.model.params):
+        raise FixyError(f"source_model {cfg.source_model} is {record['zoo']} {params}, but the config's model is "
+                        f"{cfg.model.zoo} {dict(cfg.model.params)}; make them match")
+    if record.get("dataset") != cfg.source:
+        raise FixyError(f"source_model {cfg.source_model} was trained on {record.get('dataset')!r}, not on the "
+                        f"source '{cfg.source}'")
+    if int(record["params"].get("num_classes", -1)) != ds.num_classes:
+        raise FixyError(f"source_model {cfg.source_model} has {record['params'].get('num_classes')} classes, "
+                        f"the source dataset {ds.num_classes}")
+    result = {"test_accuracy": accuracy(model, ds.x_test, ds.y_test), "seconds": 0.0,
+              "epochs": record.get("epochs"), "loaded_from": str(cfg.source_model)}
+    return model, result
+
+
 def train_source(cfg, ds, progress):
     from fixyfpga.train import set_seed
     set_seed(cfg.seed)
@@ -299,7 +326,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
     config_path = Path(config_path) if config_path else (QUICK_CONFIG if quick else DEFAULT_CONFIG)
     cfg = load_config(config_path)
     config_path = _display_path(config_path)
-    data_dir = Path(data_dir or cfg.data_dir or DEFAULT_DATA_DIR)
+    data_dir = Path(data_dir) if data_dir else _repo_path(cfg.data_dir) if cfg.data_dir else Path(DEFAULT_DATA_DIR)
     start = time.perf_counter()
 
     # Validate everything cheap before any training: datasets, model parameters, split points.
@@ -319,12 +346,15 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
     bar = tqdm(total=stages, desc=f"transfer {cfg.run}", unit="stage", disable=not progress)
 
     source_ds = datasets[cfg.source]
-    source_model, source_result = train_source(cfg, source_ds, progress)
+    if cfg.source_model:
+        source_model, source_result = load_source(cfg, source_ds)
+    else:
+        source_model, source_result = train_source(cfg, source_ds, progress)
     from fixyfpga.modelstore import save_model
     save_model(source_model, {"zoo": cfg.model.zoo, "params": dict(cfg.model.params,
                                                                     num_classes=int(source_ds.num_classes)),
                               "split": cfg.split, "role": "fixynn_source", "dataset": source_ds.name,
-                              "epochs": cfg.source_epochs, "seed": cfg.seed,
+                              "epochs": source_result.get("epochs", cfg.source_epochs), "seed": cfg.seed,
                               "test_accuracy": round(source_result["test_accuracy"], 4),
                               "command": f"fixyfpga transfer {config_path}"}, run_dir / "source")
     bar.update(1)
@@ -390,7 +420,8 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         "model": {"zoo": cfg.model.zoo, "params": cfg.model.params, "split": cfg.split,
                   "fixed_mac_share": share, "fixed_macs": fixed_macs, "total_macs": total_macs},
         "source": {"dataset": cfg.source, "test_accuracy": source_result["test_accuracy"],
-                   "epochs": cfg.source_epochs, "seconds": source_result["seconds"],
+                   "epochs": source_result.get("epochs", cfg.source_epochs), "seconds": source_result["seconds"],
+                   "loaded_from": source_result.get("loaded_from"),
                    "train_images": int(len(source_ds.y_train)), "test_images": int(len(source_ds.y_test))},
         "settings": {k: v for k, v in asdict(cfg).items() if k not in ("model", "sweep")},
         "datasets": per_dataset,

@@ -49,16 +49,28 @@ def sim_project(default_build):
 
 
 def board_copy(overlay_dir, dest):
-    """A 'board' overlay folder made from a simulated one: a (dummy) bitstream, simulated: false, and the
-    C-sim library paths made absolute so the fake pynq below can build the hardware it stands for."""
+    """A 'board' overlay folder made from a simulated one: a (dummy) bitstream and simulated: false. The
+    hardware the fake pynq below stands up is the simulated overlay itself (kept in hw/), so a test can
+    edit the board folder's .json to disagree with the 'bitstream'."""
     dest = Path(dest)
     shutil.copytree(overlay_dir, dest)
-    data = json.loads((dest / "fixy.json").read_text())
-    data["simulated"] = False
-    data["sim"] = {k: str((Path(overlay_dir) / v).resolve()) for k, v in data["sim"].items()}
-    (dest / "fixy.json").write_text(json.dumps(data))
-    (dest / "fixy.bit").write_bytes(b"\0" * 64)
+    name = overlay_name(dest)
+    hw = json.loads((dest / f"{name}.json").read_text())
+    hw["sim"] = {k: str((Path(overlay_dir) / v).resolve()) for k, v in hw["sim"].items()}
+    (dest / "hw").mkdir()
+    shutil.copyfile(dest / f"{name}.hwh", dest / "hw" / f"{name}.hwh")
+    shutil.copyfile(dest / "design.json", dest / "hw" / "design.json")
+    (dest / "hw" / f"{name}.json").write_text(json.dumps(hw))
+    data = dict(hw, simulated=False)
+    del data["sim"]
+    (dest / f"{name}.json").write_text(json.dumps(data))
+    (dest / f"{name}.bit").write_bytes(b"\0" * 64)
     return dest
+
+
+def overlay_name(folder):
+    from fixyfpga.runtime.overlay_spec import find_overlay_json
+    return find_overlay_json(folder).stem
 
 
 def fake_pynq_board():
@@ -90,7 +102,7 @@ def fake_pynq_board():
 
     class Overlay:
         def __init__(self, bitfile, download=True):
-            spec = read_overlay(Path(bitfile).parent)
+            spec = read_overlay(Path(bitfile).parent / "hw", need_bitstream=False)   # what the bitstream is
             dev = SimDevice(spec)
             self.device = dev
             self.ip_dict, self.mem_dict = {}, {}

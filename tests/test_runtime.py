@@ -193,13 +193,33 @@ def _streams(tlast="image"):
                       out_type=FixedType(16, 6, True), out_image_bytes=8, tlast=tlast)
 
 
+def call_with_deadline(fn, seconds=10):
+    """fn() on a daemon thread: its exception or result, or a test failure if it is still running after
+    `seconds` (a hang fails the test instead of stalling the suite)."""
+    box = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except BaseException as exc:   # handed back to the test
+            box["error"] = exc
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        pytest.fail(f"still running after {seconds} s: the driver hangs instead of timing out")
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
 @pytest.mark.parametrize("tlast", ["image", "batch"])
 def test_dma_that_never_completes_raises_with_stream_state(tlast):
     drv = StreamDriver(StuckDMA(), lambda shape, dtype: np.zeros(shape, dtype), _streams(tlast), 1 << 20,
                        timeout=0.3)
     t0 = time.monotonic()
     with pytest.raises(FixyError) as err:
-        drv.run(np.zeros((2, 48), np.uint8))
+        call_with_deadline(lambda: drv.run(np.zeros((2, 48), np.uint8)))
     assert time.monotonic() - t0 < 5
     msg = str(err.value)
     assert "did not complete within 0.3 s" in msg and "send (MM2S) status 0x00000000 [running, busy]" in msg
@@ -263,7 +283,8 @@ def test_energy_per_inference_from_a_callable_meter(tmp_path):
     assert res.window_s >= 0.4 and res.samples_active >= 5 and res.samples_idle >= 5
     assert not res.simulated and "SIMULATED" not in str(res)
     saved = json.loads((tmp_path / "e.json").read_text())
-    assert saved["n_inferences"] == 200 and saved["energy_per_inference_mj"] == pytest.approx(res.energy_per_inference_mj)
+    assert saved["n_inferences"] == 200
+    assert saved["energy_per_inference_mj"] == pytest.approx(res.energy_per_inference_mj)
     assert (tmp_path / "e.png").stat().st_size > 1000
 
 

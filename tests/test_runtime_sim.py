@@ -12,8 +12,8 @@ import pytest
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime import FixyOverlay, make_sim_overlay
 
-from runtime_fixtures import board_copy, install_fake_pynq, sim_project  # noqa: F401 - fixture
-from test_runtime import run_blocked
+from runtime_fixtures import board_copy, install_fake_pynq, overlay_name, sim_project  # noqa: F401 - fixture
+from test_runtime import call_with_deadline, run_blocked
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_a_stopped_engine_times_out_with_the_stream_state(sim_project, images):
     ov.engine.stop()
     t0 = time.monotonic()
     with pytest.raises(FixyError) as err:
-        ov.predict(images[:3])
+        call_with_deadline(lambda: ov.predict(images[:3]))
     assert time.monotonic() - t0 < 5
     msg = str(err.value)
     assert "did not complete within 0.4 s" in msg and "send (MM2S)" in msg and "busy" in msg
@@ -132,24 +132,17 @@ def test_overlay_variants_and_missing_files(sim_project, images, tmp_path):
     # TLAST after the whole transfer instead of every image: one receive per batch.
     batch = tmp_path / "batch"
     shutil.copytree(src, batch)
-    data = json.loads((batch / "fixy.json").read_text())
+    name = overlay_name(batch)
+    data = json.loads((batch / f"{name}.json").read_text())
     data["streams"]["tlast"] = "batch"
     data["sim"] = {k: str((src / v).resolve()) for k, v in data["sim"].items()}
-    (batch / "fixy.json").write_text(json.dumps(data))
+    (batch / f"{name}.json").write_text(json.dumps(data))
     ov = FixyOverlay(batch, backend="sim")
     ov.load_task(sim_project["source_task"])
     assert np.array_equal(ov.predict(images[:20], batch_size=8).raw, want)
-    # A .json claiming more output bytes per image than the stream carries: detected, not misread.
-    data["streams"]["tlast"] = "image"
-    data["streams"]["out"]["image_bytes"] = data["streams"]["out"]["image_bytes"] + 4
-    (batch / "fixy.json").write_text(json.dumps(data))
-    ov = FixyOverlay(batch, backend="sim", timeout=0.5)
-    ov.load_task(sim_project["source_task"])
-    with pytest.raises(FixyError, match="received 20 bytes where 24 were expected"):
-        ov.predict(images[:2])
     # Missing pieces are named.
-    (batch / "fixy.hwh").unlink()
-    with pytest.raises(FixyError, match=r"missing fixy\.hwh"):
+    (batch / f"{name}.hwh").unlink()
+    with pytest.raises(FixyError, match=f"missing {name}.hwh"):
         FixyOverlay(batch, backend="sim")
     with pytest.raises(FixyError, match="simulated overlay.*backend='sim'"):
         FixyOverlay(src)                     # the board backend refuses a simulated overlay
@@ -189,10 +182,20 @@ def test_board_backend_on_pynq_style_mock_devices(sim_project, images, tmp_path,
     ov.load_task(sim_project["source_task"])
     want = reference(sim_project, sim_project["source_task"], images[:24])
     assert np.array_equal(ov.predict(images[:24], batch_size=10).raw, want)
+    # a .json claiming more output bytes per image than the bitstream's stream carries: detected, not misread
+    name = overlay_name(board_dir)
+    data = json.loads((board_dir / f"{name}.json").read_text())
+    real = data["streams"]["out"]["image_bytes"]
+    data["streams"]["out"]["image_bytes"] += 4
+    (board_dir / f"{name}.json").write_text(json.dumps(data))
+    ov = FixyOverlay(board_dir, timeout=0.5)
+    ov.load_task(sim_project["source_task"])
+    with pytest.raises(FixyError, match=f"received {real} bytes where {real + 4} were expected"):
+        ov.predict(images[:2])
     # an overlay whose .hwh lacks an instance the .json names: refused before PYNQ loads anything
-    data = json.loads((board_dir / "fixy.json").read_text())
+    data["streams"]["out"]["image_bytes"] -= 4
     data["dma"]["name"] = "axi_dma_9"
-    (board_dir / "fixy.json").write_text(json.dumps(data))
+    (board_dir / f"{name}.json").write_text(json.dumps(data))
     loaded = len(fake.loaded)
     with pytest.raises(FixyError, match="DMA 'axi_dma_9' is not in the design"):
         FixyOverlay(board_dir)
@@ -212,3 +215,25 @@ def test_simulated_board_runs_without_tensorflow(sim_project, images, tmp_path):
     """)
     assert "ran []" in out
     assert np.array_equal(np.load(tmp_path / "y.npy"), want)
+
+
+def test_sim_overlay_is_the_board_overlay_plus_sim_keys(sim_project, images, tmp_path, monkeypatch):
+    from fixyfpga.boards import load_board
+    from fixyfpga.design import read_design
+    from fixyfpga.runtime import sim
+    from fixyfpga.vivado.overlay import overlay_json, plan_overlay
+    project = sim_project["project"]
+    design = read_design(project)
+    board = json.loads(json.dumps(overlay_json(plan_overlay(design, load_board(design["board"]), project),
+                                               "design.json")))
+    name = overlay_name(sim_project["overlay"])
+    data = json.loads((sim_project["overlay"] / f"{name}.json").read_text())
+    assert {k: v for k, v in data.items() if k not in ("simulated", "sim", "note")} == board
+    assert data["simulated"] is True and "SIMULATED" in data["note"]
+    # Without a board plan, a stand-alone layout still runs the same drivers bit-exactly.
+    monkeypatch.setattr(sim, "board_overlay_dict", lambda *a: (_ for _ in ()).throw(FixyError("no plan")))
+    alone = make_sim_overlay(project, tmp_path / "alone")
+    ov = FixyOverlay(alone, backend="sim")
+    assert "stand-alone layout" in ov.spec.raw["note"]
+    ov.load_task(sim_project["source_task"])
+    assert np.array_equal(ov.predict(images[:10]).raw, reference(sim_project, sim_project["source_task"], images[:10]))

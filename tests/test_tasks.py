@@ -343,6 +343,17 @@ def test_cli_task_info_and_pack(engine, packed, source, tmp_path, capsys):
     from fixyfpga.tasks import read_task
     a, b = read_task(out_file, design), read_task(packed["b"][0], design)
     assert all(np.array_equal(x, y) for x, y in zip(a.ports, b.ports))
+    # A back-end trained on another front-end is refused: the project's front-end testbench data differ.
+    other = other_task_model(source[0], 6, seed=12)
+    stem = other.get_layer("stem_conv")
+    stem.set_weights([-w for w in stem.get_weights()])
+    folder2 = tmp_path / "other_frontend"
+    save_model(other, {"zoo": source[1]["zoo"], "params": {**source[1]["params"], "num_classes": 6},
+                       "split": "b1_pool"}, folder2)
+    assert main(["task", "pack", "--design", str(project), "--model", str(folder2), "-o",
+                 str(tmp_path / "other.fixytask")]) == 2
+    assert "front-end (up to 'b1_pool') differs from the one built" in capsys.readouterr().err
+    assert not (tmp_path / "other.fixytask").exists()
     # A bad file: one line on stderr, exit 2.
     (tmp_path / "cut.fixytask").write_bytes(out_file.read_bytes()[:-3])
     assert main(["task", "info", str(tmp_path / "cut.fixytask")]) == 2

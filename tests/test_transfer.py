@@ -129,6 +129,15 @@ def test_sweep_split_that_is_not_a_layer(tmp_path, data_folder):
         run_transfer(cfg, out_root=tmp_path / "out", data_dir=data_folder)
 
 
+def test_source_model_trained_on_another_dataset(tmp_path, data_folder):
+    from fixyfpga.modelstore import MODELS_DIR
+    if not (MODELS_DIR / "default" / "weights.h5").is_file():
+        pytest.skip("models/default is not trained")
+    cfg = _config(tmp_path, source_model="models/default")
+    with pytest.raises(FixyError, match="was trained on 'cifar10_jpeg', not on the source 'src'"):
+        run_transfer(cfg, out_root=tmp_path / "out", data_dir=data_folder)
+
+
 def test_config_errors_name_the_key(tmp_path):
     with pytest.raises(FixyError, match="unknown key 'epochs'"):
         load_config(_config(tmp_path, epochs=3))

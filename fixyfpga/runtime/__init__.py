@@ -18,4 +18,5 @@ from fixyfpga.runtime.power import EnergyResult, PowerMonitor, PowerTrace, read_
 from fixyfpga.runtime.sim import make_sim_overlay
 
 __all__ = ["FixyError", "FixyOverlay", "Prediction", "ThroughputResult", "EnergyResult", "PowerMonitor", "PowerTrace",
-           "OverlaySpec", "read_overlay", "read_meter_csv", "make_sim_overlay", "save_json", "test_images", "locate", "Location"]
+           "OverlaySpec", "read_overlay", "read_meter_csv", "make_sim_overlay", "save_json", "test_images", "locate",
+           "Location"]

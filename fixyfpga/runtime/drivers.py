@@ -111,6 +111,8 @@ class StreamDriver:
     channel. Buffers are allocated once per capacity and reused. Every wait has a timeout; a transfer
     that does not finish raises FixyError with the DMA and IP state, never hangs."""
 
+    ALIGN = 64          # bytes: a cache line, and a multiple of any AXI DMA memory-map width
+
     def __init__(self, dma, allocate, streams, max_transfer_bytes, timeout=5.0, blocks=(), name="DMA"):
         self.dma = dma
         self.allocate = allocate
@@ -125,9 +127,11 @@ class StreamDriver:
         self.images_sent = 0
         self.images_received = 0
         self.stuck = None
-        out_bytes = streams.out_elem_bits // 8
         self.out_dtype = np.dtype(streams.out_dtype).newbyteorder("<")
-        self.out_elem_bytes = out_bytes
+        self.out_elem_bytes = streams.out_elem_bits // 8
+        # One receive per image writes each image at its own row, aligned for DMAs without realignment.
+        self.out_stride = streams.out_image_bytes if streams.tlast == "batch" else \
+            -(-streams.out_image_bytes // self.ALIGN) * self.ALIGN
 
     # -- buffers ---------------------------------------------------------------------------------
     def max_batch(self):
@@ -140,7 +144,7 @@ class StreamDriver:
         self.free()
         s = self.streams
         self.in_buf = self.allocate(shape=(n, s.in_image_bytes), dtype=np.uint8)
-        self.out_buf = self.allocate(shape=(n, s.out_image_bytes), dtype=np.uint8)
+        self.out_buf = self.allocate(shape=(n, self.out_stride), dtype=np.uint8)
         self.capacity = n
         self.allocations += 1
 
@@ -155,7 +159,8 @@ class StreamDriver:
     # -- state and waiting -----------------------------------------------------------------------
     def state(self):
         parts = []
-        for label, sr, length in (("send (MM2S)", MM2S_DMASR, MM2S_LENGTH), ("receive (S2MM)", S2MM_DMASR, S2MM_LENGTH)):
+        for label, sr, length in (("send (MM2S)", MM2S_DMASR, MM2S_LENGTH),
+                                  ("receive (S2MM)", S2MM_DMASR, S2MM_LENGTH)):
             try:
                 parts.append(f"{label} status {dmasr_text(int(self.dma.read(sr)))}, length register "
                              f"{int(self.dma.read(length))} bytes")
@@ -208,7 +213,7 @@ class StreamDriver:
         s = self.streams
         n = len(images)
         self.ensure_capacity(n)
-        self.in_buf[:n] = images
+        self.in_buf[:n, :images.shape[1]] = images
         self.images_sent = self.images_received = 0
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         in_bytes, out_bytes = n * s.in_image_bytes, s.out_image_bytes
@@ -224,12 +229,12 @@ class StreamDriver:
             self._transfer(send, "send", self.in_buf, 0, in_bytes)
             self.images_sent = n
             for i in range(n):
-                self._transfer(recv, "receive", self.out_buf, i * out_bytes, out_bytes)
+                self._transfer(recv, "receive", self.out_buf, i * self.out_stride, out_bytes)
                 self._wait(recv, "receive", out_bytes, timeout)
                 self._check_received(recv, out_bytes)
                 self.images_received = i + 1
             self._wait(send, "send", in_bytes, timeout)
-        return np.array(self.out_buf[:n])
+        return np.array(self.out_buf[:n, :out_bytes])
 
     def _check_received(self, channel, expected):
         got = getattr(channel, "transferred", expected)

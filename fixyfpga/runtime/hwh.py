@@ -74,15 +74,16 @@ def check_instances(instances, wanted, hwh_path):
                         f"The overlay .json and .hwh come from different builds; copy both from the same one")
 
 
-def write_hwh(path, instances, processor="processing_system7_0", note=""):
+def write_hwh(path, instances, processor="processing_system7_0", processor_vlnv="xilinx.com:ip:processing_system7:5.5",
+              note=""):
     """Write a minimal .hwh describing `instances` (list of Instance), as the simulated board's
     address map. Only the elements `read_hwh` (and PYNQ's parser for these fields) look at are written."""
     root = ET.Element("EDKSYSTEM", {"TOOL": "fixyfpga"})
     if note:
         root.append(ET.Comment(f" {note} "))
     mods = ET.SubElement(root, "MODULES")
-    ps = ET.SubElement(mods, "MODULE", {"INSTANCE": processor, "FULLNAME": f"/{processor}",
-                                        "VLNV": "xilinx.com:ip:processing_system7:5.5", "MODTYPE": "processing_system7"})
+    ps = ET.SubElement(mods, "MODULE", {"INSTANCE": processor, "FULLNAME": f"/{processor}", "VLNV": processor_vlnv,
+                                        "MODTYPE": processor_vlnv.split(":")[2]})
     memmap = ET.SubElement(ps, "MEMORYMAP")
     for inst in instances:
         leaf = inst.name.rsplit("/", 1)[-1]

@@ -386,7 +386,8 @@ class PowerMonitor:
             window_s=window, idle_window_s=t_idle1 - t_idle0, samples_idle=int(len(idle)),
             samples_active=int(len(active)), source=self.source, simulated=self.simulated or overlay.simulated,
             board=overlay.spec.board, label=SIMULATED_LABEL if (self.simulated or overlay.simulated) else self.label,
-            rails=list(self.rails), trace_t=[float(t - t0) for t in trace.times], trace_w=[float(w) for w in trace.watts],
+            rails=list(self.rails), trace_t=[float(t - t0) for t in trace.times],
+            trace_w=[float(w) for w in trace.watts],
             phases={"idle": [t_idle0 - t0, t_idle1 - t0], "active": [t_act0 - t0, t_act1 - t0]})
         if math.isnan(result.energy_per_inference_j):
             raise FixyError("the power readings are not numbers; check the meter")

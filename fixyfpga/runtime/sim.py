@@ -23,7 +23,7 @@ import numpy as np
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_READY, AP_START, DMASR_HALTED,
+from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMASR_HALTED,
                                       DMASR_IDLE, MM2S_DMACR, MM2S_DMASR, MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR,
                                       S2MM_LENGTH)
 from fixyfpga.runtime.hwh import Instance, read_hwh, write_hwh
@@ -111,8 +111,7 @@ class SimHlsBlock:
         if offset != AP_CTRL:
             return 0
         idle = 0 if self.ctrl & (AP_START | AP_AUTO_RESTART) else AP_IDLE
-        return (self.ctrl & (AP_START | AP_AUTO_RESTART)) | idle | (AP_DONE if self.done else 0) | \
-            (AP_READY if self.ctrl & AP_START else 0)
+        return (self.ctrl & (AP_START | AP_AUTO_RESTART)) | idle | (AP_DONE if self.done else 0)
 
     def write(self, offset, value):
         if offset == AP_CTRL:
@@ -365,8 +364,8 @@ class SimDevice:
         self.instances = read_hwh(spec.hwh)
         missing = [p for p in (self.lib_path("frontend_lib"), self.lib_path("engine_lib")) if not p.is_file()]
         if missing:
-            raise FixyError(f"simulated overlay {spec.folder}: C-sim library {', '.join(map(str, missing))} is missing; "
-                            f"build the project with `make csim` and make the simulated overlay again")
+            raise FixyError(f"simulated overlay {spec.folder}: C-sim library {', '.join(map(str, missing))} is "
+                            f"missing; build the project with `make csim` and make the simulated overlay again")
         self.frontend = SimHlsBlock(spec.frontend)
         self.engine = SimHlsBlock(spec.engine)
         self.memories = {}
@@ -426,14 +425,15 @@ def _pow2_at_least(n, minimum=0x1000):
 
 
 def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
-    """The overlay JSON for a design.json dict, with a BRAM controller per weight port at addresses a
-    Vivado address editor would give, plus the `sim` section naming the C-sim libraries."""
+    """A stand-alone overlay JSON for a design.json dict (used when the board's overlay plan cannot be
+    made): a BRAM controller per weight port at naturally aligned addresses, plus the `sim` section."""
     from fixyfpga.design import ENGINE_TOP, FRONTEND_TOP
     eng = design["engine"]
     base = PL_BASE.get(board_ps, PL_BASE["zynq7"])
+    fe_vlnv, en_vlnv = f"fixyfpga:hls:{FRONTEND_TOP}:1.0", f"fixyfpga:hls:{ENGINE_TOP}:1.0"
     instances = [Instance("axi_dma_0", DMA_VLNV, base + 0x0000_0000, 0x1_0000, "REGISTER"),
-                 Instance(f"{FRONTEND_TOP}_0", f"fixyfpga:hls:{FRONTEND_TOP}:1.0", base + 0x1_0000, 0x1_0000, "REGISTER"),
-                 Instance(f"{ENGINE_TOP}_0", f"fixyfpga:hls:{ENGINE_TOP}:1.0", base + 0x2_0000, 0x1_0000, "REGISTER")]
+                 Instance(f"{FRONTEND_TOP}_0", fe_vlnv, base + 0x1_0000, 0x1_0000, "REGISTER"),
+                 Instance(f"{ENGINE_TOP}_0", en_vlnv, base + 0x2_0000, 0x1_0000, "REGISTER")]
     weights = []
     addr = base + 0x10_0000
     for i, port in enumerate(eng["ports"]):
@@ -472,9 +472,28 @@ def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
     return data, instances
 
 
-def make_sim_overlay(project_dir, out_dir=None, name="fixy"):
+def board_overlay_dict(design, project, board):
+    """The overlay JSON the Vivado build writes for this design (fixyfpga.vivado.overlay: same names,
+    address map, stream and weight layouts as the board) and the instances for its .hwh."""
+    from fixyfpga.vivado.overlay import overlay_json, plan_overlay
+    plan = plan_overlay(design, board, project)
+    data = overlay_json(plan, "design.json")
+    memories = {m.ctrl for m in plan.memories}
+    vlnv = {data["dma"]["name"]: DMA_VLNV, data["ips"]["frontend"]["name"]: data["ips"]["frontend"]["vlnv"],
+            data["ips"]["engine"]["name"]: data["ips"]["engine"]["vlnv"]}
+    instances = [Instance(seg.cell, BRAM_CTRL_VLNV if seg.cell in memories else vlnv.get(seg.cell, ""), seg.base,
+                          seg.range, "MEMORY" if seg.cell in memories else "REGISTER") for seg in plan.segments]
+    return data, instances
+
+
+def make_sim_overlay(project_dir, out_dir=None, name=None):
     """Turn a C-simulated project (design.json + built libraries) into a simulated overlay folder
-    (default `<project>/sim_overlay/`); returns its path. Open it with FixyOverlay(path, backend="sim")."""
+    (default `<project>/sim_overlay/`); returns its path. Open it with FixyOverlay(path, backend="sim").
+
+    Its JSON is the one the Vivado build writes for the board (fixyfpga.vivado.overlay), plus
+    `simulated` and the `sim` section naming the C-sim libraries; its .hwh has the same instances and
+    addresses. Only when that plan cannot be made (no board file, a layout the block design does not
+    support) is a stand-alone layout used, and the JSON says so in `note`."""
     from fixyfpga.design import ENGINE_TOP, FRONTEND_TOP, read_design
     project = Path(project_dir).resolve()
     design = read_design(project)
@@ -486,23 +505,31 @@ def make_sim_overlay(project_dir, out_dir=None, name="fixy"):
                         f"`make csim BOARD={design.get('board', '<board>')}` first")
     out = Path(out_dir) if out_dir else project / "sim_overlay"
     out.mkdir(parents=True, exist_ok=True)
-    ps = "zynq7"
+    rel = {k: os.path.relpath(v, out.resolve()) for k, v in libs.items()}
+    rel["project"] = os.path.relpath(project, out.resolve())
+    ps, note = "zynq7", SIM_NOTE
     try:
         from fixyfpga.boards import load_board
-        ps = load_board(design["board"]).ps
-    except (FixyError, KeyError):
-        pass
-    rel = {k: os.path.relpath(v, out.resolve()) for k, v in libs.items()}
-    data, instances = sim_overlay_dict(design, ps, name, {**rel, "project": os.path.relpath(project, out.resolve())})
+        board = load_board(design["board"])
+        ps = board.ps
+        data, instances = board_overlay_dict(design, project, board)
+    except (FixyError, KeyError, ImportError) as exc:
+        data, instances = sim_overlay_dict(design, ps, name or "fixy")
+        note = f"{SIM_NOTE}; stand-alone layout, not the board's ({exc})"
+    if name:
+        data["name"] = name
+    data.update({"simulated": True, "sim": rel, "note": note})
+    for old in out.glob("*.json"):           # one overlay per folder: drop a previous one of another name
+        if old.name != "design.json" and old.stem != data["name"]:
+            for suffix in (".json", ".hwh", ".bit"):
+                old.with_suffix(suffix).unlink(missing_ok=True)
     shutil.copyfile(project / "design.json", out / "design.json")
     proc, proc_vlnv = PROCESSOR.get(ps, PROCESSOR["zynq7"])
-    write_hwh(out / f"{name}.hwh", instances, processor=proc, note=SIM_NOTE)
-    tmp = out / f"{name}.json.tmp"
+    write_hwh(out / f"{data['name']}.hwh", instances, processor=proc, processor_vlnv=proc_vlnv, note=note)
+    tmp = out / f"{data['name']}.json.tmp"
     tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(out / f"{name}.json")
-    stale = out / f"{name}.bit"
-    if stale.exists():
-        stale.unlink()          # a simulated overlay never has a bitstream
+    tmp.replace(out / f"{data['name']}.json")
+    (out / f"{data['name']}.bit").unlink(missing_ok=True)      # a simulated overlay never has a bitstream
     return out
 
 
