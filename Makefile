@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force,)
 
-.PHONY: install hls csim package test clean boards tasks notebooks
+.PHONY: install hls csim package test clean boards tasks notebooks transfer
 
 install: $(STAMP)
 
@@ -36,6 +36,13 @@ csim: $(STAMP)
 TASKS_CONFIG ?= configs/tasks.yaml
 tasks: $(STAMP)
 	$(PY) -m fixyfpga tasks --config $(TASKS_CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' $(FORCE_FLAG)
+
+# FixyNN transfer learning (frozen front-end vs per-task training); QUICK=1 is a ~1 minute smoke run
+# into results/transfer/quick/, the full run (configs/transfer.yaml) takes about 25 minutes on 2 cores.
+QUICK ?= 0
+TRANSFER_CONFIG ?= $(if $(filter 1 yes true,$(QUICK)),configs/transfer_quick.yaml,configs/transfer.yaml)
+transfer: $(STAMP)
+	$(PY) -m fixyfpga transfer $(TRANSFER_CONFIG) --data-dir '$(DATA_DIR)'
 
 # Needs the overlay (.bit/.hwh) that `make hls` builds when Vivado is on PATH.
 package: $(STAMP)

@@ -2,7 +2,6 @@
 non-zero (2: bad input, 3: C-sim mismatch, 4: a tool failed); tracebacks mean a bug in the kit."""
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -97,7 +96,8 @@ def cmd_package(args):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="fixyfpga", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="fixyfpga", description="FixyNN on FPGAs: a constant-weight front-end IP and "
+                                "a run-time programmable back-end engine, from QKeras to a power-measured board.")
     sub = p.add_subparsers(dest="command", required=True)
 
     h = sub.add_parser("hls", help="convert, C-simulate and (with the tools) synthesize both IPs for a board")
@@ -125,6 +125,11 @@ def build_parser():
 
     from fixyfpga.tasks_cli import add_task_commands   # `task pack|info` and `tasks` (issue 4)
     add_task_commands(sub)
+
+    from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
+    t = sub.add_parser("transfer", help="FixyNN transfer learning: frozen front-end vs per-task training")
+    add_transfer_arguments(t)
+    t.set_defaults(func=cmd_transfer)
     return p
 
 

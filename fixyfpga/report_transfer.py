@@ -24,7 +24,8 @@ def markdown_table(summary):
         f"{_pct(src['test_accuracy'])}% after {src['epochs']} epochs ({src['seconds']:.0f} s). "
         f"Config `{summary['config']}`, total {summary['total_seconds']:.0f} s.",
         "",
-        "| dataset | classes | train / test | epochs | baseline % | FixyNN % | delta (pp) | hw % | hw = QKeras | seconds |",
+        "| dataset | classes | train / test | epochs | baseline % | FixyNN % | delta (pp) | hw % | hw = QKeras "
+        "| seconds |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, d in summary["datasets"].items():
@@ -36,7 +37,8 @@ def markdown_table(summary):
                  f"{100 * mean['delta']:+.2f} | {_pct(mean['hw_acc'])} | | |")
     if summary.get("sweep"):
         lines += ["", "## Split-point sweep", "",
-                  "| split | fixed weight layers | fixed MAC share % | mean accuracy loss (pp) | per target loss (pp) |",
+                  "| split | fixed weight layers | fixed MAC share % | mean accuracy loss (pp, > 0: FixyNN below "
+                  "baseline) | per target loss (pp) |",
                   "|---|---|---|---|---|"]
         for row in summary["sweep"]:
             per = ", ".join(f"{n} {100 * v:+.2f}" for n, v in row["acc_loss"].items())
@@ -88,7 +90,7 @@ def _plot_sweep(summary, png):
                     textcoords="offset points", xytext=(3, 4))
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("fixed share of MACs (front-end)")
-    ax.set_ylabel("accuracy loss vs baseline (pp)")
+    ax.set_ylabel("accuracy loss vs baseline (pp)\n> 0: FixyNN below baseline")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(png, dpi=110)

@@ -6,6 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Fixtures shared by several test modules live in these plugin modules.
+pytest_plugins = ["vivado_fixtures", "runtime_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from runtime_fixtures import sim_project  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.notebooks
 

@@ -12,7 +12,7 @@ import pytest
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime import FixyOverlay, make_sim_overlay
 
-from runtime_fixtures import board_copy, install_fake_pynq, overlay_name, sim_project  # noqa: F401 - fixture
+from runtime_fixtures import board_copy, install_fake_pynq, overlay_name
 from test_runtime import call_with_deadline, run_blocked
 
 

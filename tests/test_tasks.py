@@ -273,9 +273,9 @@ def test_nothing_is_loaded_on_error(engine, packed, frontend_raw, tmp_path):
     flipped = bytearray(data)
     flipped[-40] ^= 0x80
     (tmp_path / "flip.fixytask").write_bytes(bytes(flipped))
-    sig = rewrite(packed["b"][0], tmp_path / "sig.fixytask",
+    rewrite(packed["b"][0], tmp_path / "sig.fixytask",
                   header_fn=lambda h: h.update(engine_signature="sha256:" + "2" * 64))
-    many = rewrite(packed["b"][0], tmp_path / "many.fixytask",
+    rewrite(packed["b"][0], tmp_path / "many.fixytask",
                    header_fn=lambda h: h.update(num_classes=11, engine_classes=11, class_names=list("abcdefghijk")))
     for bad in ("cut", "flip", "sig", "many"):
         with pytest.raises(FixyError):

@@ -16,7 +16,7 @@ from fixyfpga.boards import load_board
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime.overlay_spec import read_overlay
 from fixyfpga.vivado import flow
-from vivado_fixtures import FAKE_TOOLS, fake_tools, make_design_dir, real_tools_present  # noqa: F401
+from vivado_fixtures import FAKE_TOOLS, make_design_dir, real_tools_present
 
 
 def _built(tmp_path, board_name="pynq-z2"):

@@ -11,7 +11,7 @@ from fixyfpga.runtime.hwh import read_hwh
 from fixyfpga.runtime.overlay_spec import read_overlay
 from fixyfpga.vivado import flow, hls, tcl
 from fixyfpga.vivado.overlay import PS_INFO, width_converters
-from vivado_fixtures import fake_tools, make_design_dir, make_ip_dir, tcl_items  # noqa: F401  (fixture)
+from vivado_fixtures import make_design_dir, make_ip_dir, tcl_items
 
 AWKWARD = "dir with space $HOME [x] {y"   # every character TCL could act on
 

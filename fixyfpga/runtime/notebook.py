@@ -11,7 +11,6 @@ FIXY_BOARD), so `make notebooks` can point the same notebooks at a fresh build.
 `test_images()` gives a task's labelled test images, or sample photographs when the dataset is absent.
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +37,12 @@ def _first_dir(folder):
     return dirs[0].name if dirs else None
 
 
-def locate(backend=None, model=None, board=None, here="."):
-    """Where the overlay and tasks are (see the module docstring); `here` is the notebook's folder."""
-    env = os.environ
-    backend = backend or env.get("FIXY_BACKEND") or "auto"
-    model = model or env.get("FIXY_MODEL") or ""
+def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=None):
+    """Where the overlay and tasks are (see the module docstring); `here` is the notebook's folder.
+    `overlay` and `tasks` override the guessed folders (the notebooks take them from their parameters)."""
+    backend = backend or "auto"
+    model = model or ""
+    overlay_override, tasks_override = overlay, tasks
     here = Path(here)
     on_board = (here / "overlays").is_dir()
     if backend == "auto":
@@ -54,7 +54,7 @@ def locate(backend=None, model=None, board=None, here="."):
         model = model or _first_dir(here / "overlays") or "default"
         overlay, tasks = here / "overlays" / model, here / "tasks" / model
     else:
-        board = board or env.get("FIXY_BOARD") or "pynq-z2"
+        board = board or "pynq-z2"
         root = REPO_ROOT / "hls_projects" / board
         if not model:
             # The multitask engine (make tasks) has the most tasks to switch between; else the default model.
@@ -63,7 +63,7 @@ def locate(backend=None, model=None, board=None, here="."):
             model = built[0] if built else "default"
         project = root / model
         overlay, tasks = project / "sim_overlay", project / "tasks"
-        if backend == "sim" and not env.get("FIXY_OVERLAY") and not overlay.is_dir() and \
+        if backend == "sim" and not overlay_override and not overlay.is_dir() and \
                 (project / "design.json").is_file():
             try:                      # a built project: its simulated overlay costs nothing to make
                 from fixyfpga.runtime.sim import make_sim_overlay
@@ -73,17 +73,16 @@ def locate(backend=None, model=None, board=None, here="."):
         if backend == "sim" and not (overlay.is_dir() and list(tasks.glob("*.fixytask"))):
             note = note or (f"{project} has no simulated overlay or no task files yet; make them with\n"
                             f"    make csim BOARD={board} && .venv/bin/python -m fixyfpga.runtime prepare {project}")
-    overlay = Path(env.get("FIXY_OVERLAY") or overlay)
-    tasks = Path(env.get("FIXY_TASKS") or tasks)
+    overlay = Path(overlay_override or overlay)
+    tasks = Path(tasks_override or tasks)
     return Location(backend=backend, overlay=overlay, tasks=tasks, on_board=on_board, note=note)
 
 
 def test_images(task, n, shape, data_dir=None, fallback=True):
     """(uint8 images (n, *shape), labels or None, note). The task's dataset is its header's
     "dataset" key (set by `make tasks` and `python -m fixyfpga.runtime prepare`); `data_dir`
-    defaults to FIXY_DATA_DIR or the kit's shared datasets folder."""
+    defaults to the kit's shared datasets folder."""
     from fixyfpga.data import load_dataset, to_model_input
-    data_dir = data_dir or os.environ.get("FIXY_DATA_DIR") or None
     name = task.header.get("dataset") if hasattr(task, "header") else str(task)
     try:
         if not name:
@@ -96,7 +95,7 @@ def test_images(task, n, shape, data_dir=None, fallback=True):
             raise
         from fixyfpga.sample_images import photo_crops
         note = (f"no test set ({exc}); classifying {n} crops of sample photographs instead, so no accuracy. "
-                f"Copy the dataset .npz into the data folder (FIXY_DATA_DIR) to measure accuracy.")
+                f"Copy the dataset .npz into the data folder (the notebook's DATA_DIR) to measure accuracy.")
         return photo_crops(n, tuple(shape)), None, note
 
 
