@@ -135,9 +135,11 @@ def build_parser():
 
 def _quiet_libraries():
     """TensorFlow's start-up banner and Keras/hls4ml deprecation chatter hide the kit's own output."""
+    import logging
     import os
     import warnings
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)   # tf.function retracing notices
     for module in ("keras", "hls4ml", "qkeras", "tensorflow"):
         warnings.filterwarnings("ignore", category=UserWarning, module=module)
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)

@@ -36,7 +36,7 @@ class HlsDesign:
     weights_as_ports: bool
     project_name: str
     output_dir: str
-    weight_ports: list = field(default_factory=list)   # [(layer, 'weight'|'bias', hls var name, FixedType, size)]
+    weight_ports: list = field(default_factory=list)   # [WeightPort] in top-level argument order
 
 
 def _mults_and_calls(plan):
