@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from fixyfpga.cli import main
 from fixyfpga.zoo import register
@@ -148,3 +149,26 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert lines == ["error: unknown board 'nope'; known boards: kv260, pynq-z2, ultra96v2, zcu104 "
                      "(add boards/nope.yaml to define it)"]
+
+
+def test_fit_check_stops_before_any_tool_and_force_goes_on(tmp_path):
+    """A board too small for the front-end stops the build before conversion, naming the layer;
+    force=True (FORCE=1) builds anyway and reports the overflow as a warning."""
+    import dataclasses
+
+    from fixyfpga.boards import load_board
+    from fixyfpga.config import load_config
+    from fixyfpga.errors import FixyError
+    from fixyfpga.flow import BuildConfig, build
+    real = load_board("pynq-z2")
+    tiny = dataclasses.replace(real, resources=dataclasses.replace(real.resources, lut=8000))
+    exp = load_config(REPO / "configs" / "default.yaml")
+    exp.csim.inputs = 50
+    cfg = BuildConfig(experiment=exp, board=tiny, out_root=tmp_path, data_dir=None, synthesis=False)
+    with pytest.raises(FixyError, match=r"does not fit pynq-z2.*LUTs.*layer 'stem_conv'.*FORCE=1"):
+        build(cfg, log=lambda msg: None)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    cfg.force = True
+    rep, project = build(cfg, log=lambda msg: None)
+    assert rep["pipeline"]["csim"]["mismatched_elements"] == 0
+    assert any("building anyway: FORCE=1" in w for w in rep["warnings"])
