@@ -180,19 +180,12 @@ def _full_reference(sp, x):
 
 def engine_ports_from_model(weight_ports, backend_model):
     """Raw contents of every engine weight port for a Keras back-end."""
+    from fixyfpga.plan import quantized_weights
     out = []
     for port in weight_ports:
         kernel, bias = quantized_weights(backend_model.get_layer(port.layer))
         out.append(port.pack(kernel if port.kind == "weight" else bias))
     return out
-
-
-def quantized_weights(layer):
-    kernel_attr, q_attr = (("depthwise_kernel", "depthwise_quantizer_internal")
-                           if hasattr(layer, "depthwise_kernel") else ("kernel", "kernel_quantizer_internal"))
-    kernel = getattr(layer, q_attr)(getattr(layer, kernel_attr)).numpy()
-    bias = layer.bias_quantizer_internal(layer.bias).numpy()
-    return kernel, bias
 
 
 def step_check_csim(cfg, st):

@@ -82,10 +82,20 @@ def _follows(layer, prev):
     return prev is not None and not isinstance(inp, (list, tuple)) and inp is prev.output
 
 
-def _quantized(layer, var_attr, quantizer_attr):
-    value = getattr(layer, var_attr)
-    q = getattr(layer, quantizer_attr)
-    return np.asarray(q(value).numpy() if q is not None else value.numpy(), dtype=np.float64)
+def weight_quantizers(layer):
+    """(kernel quantizer, bias quantizer) of a QConv2D, QDepthwiseConv2D or QDense; None where unset."""
+    kernel_q = layer.depthwise_quantizer_internal if hasattr(layer, "depthwise_kernel") \
+        else layer.kernel_quantizer_internal
+    return kernel_q, getattr(layer, "bias_quantizer_internal", None)
+
+
+def quantized_weights(layer):
+    """(kernel, bias) of a quantized linear layer as its quantizers make them (float64, Keras layout):
+    the values the hardware holds."""
+    kernel_q, bias_q = weight_quantizers(layer)
+    kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+    return (np.asarray(kernel_q(kernel).numpy(), dtype=np.float64),
+            np.asarray(bias_q(layer.bias).numpy(), dtype=np.float64))
 
 
 def _term_range(w_lo, w_hi, x_lo, x_hi):
@@ -127,26 +137,20 @@ def plan_model(model, input_type, runtime_weights=False):
                                    cur_type, cur_range))
             continue
         # Linear layers.
-        if cls == "QDepthwiseConv2D":
-            kernel = _quantized(layer, "depthwise_kernel", "depthwise_quantizer_internal")
-            wq = layer.depthwise_quantizer_internal
-            kind = "depthwise"
-            if layer.depth_multiplier != 1:
-                raise FixyError(f"{where}: depth_multiplier must be 1")
-        else:
-            kernel = _quantized(layer, "kernel", "kernel_quantizer_internal")
-            wq = layer.kernel_quantizer_internal
-            kind = "dense" if cls == "QDense" else "conv"
-        if wq is None or getattr(layer, "bias_quantizer_internal", None) is None or not layer.use_bias:
+        kind = {"QDepthwiseConv2D": "depthwise", "QDense": "dense"}.get(cls, "conv")
+        if kind == "depthwise" and layer.depth_multiplier != 1:
+            raise FixyError(f"{where}: depth_multiplier must be 1")
+        wq, bq = weight_quantizers(layer)
+        if wq is None or bq is None or not layer.use_bias:
             raise FixyError(f"{where}: weights and bias must both be quantized (set kernel/depthwise and bias "
                             f"quantizers, use_bias=True)")
         if kind != "dense" and (tuple(layer.strides) != (1, 1) or tuple(layer.dilation_rate) != (1, 1)):
             raise FixyError(f"{where}: only stride 1 and dilation 1 are supported; downsample with MaxPooling2D")
         if getattr(layer, "activation", None) is not None and layer.activation.__name__ != "linear":
             raise FixyError(f"{where}: put the activation in a separate QActivation layer")
-        bias = _quantized(layer, "bias", "bias_quantizer_internal")
+        kernel, bias = quantized_weights(layer)
         w_type = quantizer_type(wq, where + " weights")
-        b_type = quantizer_type(layer.bias_quantizer_internal, where + " bias")
+        b_type = quantizer_type(bq, where + " bias")
         w_type = FixedType(w_type.width, w_type.integer, w_type.signed)
         b_type = FixedType(b_type.width, b_type.integer, b_type.signed)
         w_type.to_raw(kernel, f"{where} quantized weights")

@@ -276,7 +276,7 @@ def pack_task(backend_model, design, path, name, class_names, extra=None):
 
     The back-end must have the engine's topology and types (checked layer by layer)."""
     from fixyfpga.convert import WeightPort
-    from fixyfpga.flow import quantized_weights
+    from fixyfpga.plan import quantized_weights
     from fixyfpga.plan import plan_model
     from fixyfpga.split import widen_classifier
 
