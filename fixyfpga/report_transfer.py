@@ -38,12 +38,14 @@ def markdown_table(summary):
     if summary.get("sweep"):
         lines += ["", "## Split-point sweep", "",
                   "| split | fixed weight layers | fixed MAC share % | mean accuracy loss (pp, > 0: FixyNN below "
-                  "baseline) | per target loss (pp) |",
-                  "|---|---|---|---|---|"]
+                  "baseline) | per target loss (pp) | hw = QKeras |",
+                  "|---|---|---|---|---|---|"]
         for row in summary["sweep"]:
             per = ", ".join(f"{n} {100 * v:+.2f}" for n, v in row["acc_loss"].items())
+            differ = [n for n, ok in row["hw_equals_qkeras"].items() if not ok]
             lines.append(f"| {row['split']} | {row['fixed_layers']} | {100 * row['fixed_mac_share']:.1f} | "
-                         f"{100 * row['mean_acc_loss']:+.2f} | {per} |")
+                         f"{100 * row['mean_acc_loss']:+.2f} | {per} | "
+                         f"{'NO: ' + ', '.join(differ) if differ else 'yes'} |")
     lines += ["", "## Protocol", "", summary["protocol"], ""]
     return "\n".join(lines)
 

@@ -13,9 +13,10 @@ Protocol (also written into every summary.json):
 4. Both get the same epoch budget, batch size, learning-rate schedule, augmentation and seed; both are
    measured on the same test split. delta = fixynn_acc - baseline_acc (negative: FixyNN loses).
 5. hw_acc: the FixyNN model run through the bit-exact integer emulator (front-end plan with constant
-   weights, back-end plan with run-time weight types), which must equal the QKeras accuracy.
+   weights, back-end plan with run-time weight types) on the full test split; its raw logits must equal
+   the QKeras logits, otherwise the run stops with an error naming the split and dataset.
 6. Means are taken over the targets only; the source dataset is never counted, even if listed.
-7. Split-point sweep: steps 2-4 repeated for several split points (baselines do not depend on the split
+7. Split-point sweep: steps 2-5 repeated for several split points (baselines do not depend on the split
    and are reused); accuracy loss = baseline_acc - fixynn_acc against the front-end's share of MACs.
 """
 
@@ -285,6 +286,19 @@ def hardware_check(model, split, ds, progress):
             "hw_seconds": round(seconds, 2)}
 
 
+def checked_hardware(model, split, ds, qkeras_acc, progress):
+    """hardware_check plus `hw_equals_qkeras`; FixyError if the hardware path differs from QKeras, since
+    then every hw figure of the run (and the C-sim equivalence it stands for) would be wrong."""
+    hw = hardware_check(model, split, ds, progress)
+    hw["hw_equals_qkeras"] = hw["hw_acc"] == qkeras_acc and hw["hw_logits_equal_qkeras"]
+    if not hw["hw_equals_qkeras"]:
+        raise FixyError(f"split '{split}', dataset '{ds.name}': the bit-exact hardware path differs from QKeras "
+                        f"(hw accuracy {hw['hw_acc']:.4f}, QKeras {qkeras_acc:.4f}, "
+                        f"{hw['hw_prediction_mismatches']} prediction mismatches, raw logits equal: "
+                        f"{hw['hw_logits_equal_qkeras']}); the emulator or the plan is wrong")
+    return hw
+
+
 def save_backend(cfg, model, ds, split, info, out_dir, config_path):
     from fixyfpga.modelstore import save_model
     record = {
@@ -366,7 +380,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         _, base = train_baseline(cfg, source_model, ds, progress)
         bar.update(1)
         model, fixy = train_fixynn(cfg, source_model, ds, cfg.split, progress)
-        hw = hardware_check(model, cfg.split, ds, progress)
+        hw = checked_hardware(model, cfg.split, ds, fixy["test_accuracy"], progress)
         bar.update(1)
         baselines[name] = base["test_accuracy"]
         info = {
@@ -374,7 +388,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
             "fixynn_acc": fixy["test_accuracy"],
             "delta": fixy["test_accuracy"] - base["test_accuracy"],
             "hw_acc": hw["hw_acc"],
-            "hw_equals_qkeras": hw["hw_acc"] == fixy["test_accuracy"] and hw["hw_logits_equal_qkeras"],
+            "hw_equals_qkeras": hw["hw_equals_qkeras"],
             "hw_prediction_mismatches": hw["hw_prediction_mismatches"],
             "epochs": cfg.target_epochs,
             "seconds": round(base["seconds"] + fixy["seconds"] + hw["hw_seconds"], 1),
@@ -397,19 +411,22 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         sweep = []
         for s in sweep_splits:
             s_share, s_fixed, _ = fixed_mac_share(probe, s)
-            accs = {}
+            accs, hws = {}, {}
             for name in sweep_targets:
-                if s == cfg.split:
-                    accs[name] = per_dataset[name]["fixynn_acc"]
+                if s == cfg.split:     # the main table already trained and emulated this one
+                    accs[name], hws[name] = per_dataset[name]["fixynn_acc"], per_dataset[name]
                     continue
-                _, fixy = train_fixynn(cfg, source_model, datasets[name], s, progress)
+                model, fixy = train_fixynn(cfg, source_model, datasets[name], s, progress)
                 accs[name] = fixy["test_accuracy"]
+                hws[name] = checked_hardware(model, s, datasets[name], accs[name], progress)
                 bar.update(1)
             losses = {n: baselines[n] - accs[n] for n in sweep_targets}
             sweep.append({"split": s, "fixed_layers": len(_weighted_before(probe, s)),
                           "fixed_mac_share": s_share, "fixed_macs": s_fixed, "total_macs": total_macs,
                           "fixynn_acc": accs, "baseline_acc": {n: baselines[n] for n in sweep_targets},
-                          "acc_loss": losses, "mean_acc_loss": _mean(list(losses.values()))})
+                          "acc_loss": losses, "mean_acc_loss": _mean(list(losses.values())),
+                          **{key: {n: hws[n][key] for n in sweep_targets}
+                             for key in ("hw_acc", "hw_equals_qkeras", "hw_prediction_mismatches")}})
     bar.close()
 
     counted = [per_dataset[t] for t in targets]
@@ -430,7 +447,8 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
                               "fixynn_acc": _mean([d["fixynn_acc"] for d in counted]),
                               "delta": _mean([d["delta"] for d in counted]),
                               "hw_acc": _mean([d["hw_acc"] for d in counted])},
-        "all_hw_equal_qkeras": all(d["hw_equals_qkeras"] for d in per_dataset.values()),
+        "all_hw_equal_qkeras": all(d["hw_equals_qkeras"] for d in per_dataset.values())
+                               and all(all(row["hw_equals_qkeras"].values()) for row in sweep or []),
         "sweep": sweep,
         "total_seconds": round(time.perf_counter() - start, 1),
     }

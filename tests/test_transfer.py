@@ -1,6 +1,7 @@
 """Transfer protocol: the quick smoke run end to end, and clear errors for bad configs and data."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ import yaml
 
 from fixyfpga.errors import FixyError
 from fixyfpga.modelstore import load_model
-from fixyfpga.transfer import QUICK_CONFIG, load_config, main, run_transfer
+from fixyfpga import transfer
+from fixyfpga.transfer import QUICK_CONFIG, checked_hardware, load_config, main, run_transfer
 
 PER_DATASET_KEYS = {"baseline_acc", "fixynn_acc", "delta", "hw_acc", "epochs", "seconds"}
 
@@ -16,7 +18,17 @@ PER_DATASET_KEYS = {"baseline_acc", "fixynn_acc", "delta", "hw_acc", "epochs", "
 @pytest.fixture(scope="module")
 def quick_run(data_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("transfer")
-    summary = run_transfer(QUICK_CONFIG, out_root=out, data_dir=data_dir, progress=False)
+    emulated = []      # (split, dataset) of every emulator run, to prove hw figures are measured, not copied
+    real = transfer.hardware_check
+
+    def spy(model, split, ds, progress):
+        emulated.append((split, ds.name))
+        return real(model, split, ds, progress)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(transfer, "hardware_check", spy)
+        summary = run_transfer(QUICK_CONFIG, out_root=out, data_dir=data_dir, progress=False)
+    summary["_emulated"] = emulated
     return summary, out / "quick"
 
 
@@ -42,6 +54,34 @@ def test_quick_run_hardware_path_equals_qkeras(quick_run):
     for name, d in summary["datasets"].items():
         assert d["hw_acc"] == d["fixynn_acc"], name
         assert d["hw_prediction_mismatches"] == 0
+
+
+def test_quick_run_sweep_hardware_path_equals_qkeras_at_every_split(quick_run):
+    summary, run_dir = quick_run
+    sweep_cfg = load_config(QUICK_CONFIG).sweep
+    for row in summary["sweep"]:
+        assert list(row["hw_acc"]) == sweep_cfg.targets, row["split"]
+        for name, acc in row["fixynn_acc"].items():
+            assert (row["split"], name) in summary["_emulated"]
+            assert row["hw_acc"][name] == acc, (row["split"], name)
+            assert row["hw_equals_qkeras"][name] and row["hw_prediction_mismatches"][name] == 0
+    assert json.loads((run_dir / "sweep.json").read_text()) == summary["sweep"]
+    assert summary["all_hw_equal_qkeras"]
+    sweep_md = (run_dir / "results.md").read_text().split("## Split-point sweep")[1]
+    assert "| hw = QKeras |" in sweep_md and sweep_md.count("| yes |") == len(summary["sweep"])
+
+
+def test_hardware_mismatch_stops_the_run_naming_split_and_dataset(monkeypatch):
+    fake = {"hw_acc": 0.5, "qkeras_acc": 0.5, "hw_logits_equal_qkeras": True, "hw_prediction_mismatches": 0,
+            "hw_seconds": 0.0}
+    monkeypatch.setattr(transfer, "hardware_check", lambda *args: dict(fake))
+    ds = SimpleNamespace(name="mnist")
+    assert checked_hardware(None, "b2_pool", ds, 0.5, False)["hw_equals_qkeras"]
+    with pytest.raises(FixyError, match=r"split 'b2_pool', dataset 'mnist'.*hw accuracy 0.5000, QKeras 0.5100"):
+        checked_hardware(None, "b2_pool", ds, 0.51, False)
+    fake["hw_logits_equal_qkeras"] = False          # same accuracy, different logits: still a broken path
+    with pytest.raises(FixyError, match="raw logits equal: False"):
+        checked_hardware(None, "b2_pool", ds, 0.5, False)
 
 
 def test_quick_run_mean_excludes_source_and_sweep_covers_splits(quick_run):
