@@ -72,6 +72,16 @@ def write_glue(design):
         shutil.copyfile(CPP_DIR / name, prj / name)
 
 
+def library_path(ip_dir, top):
+    """The C-sim shared library built for the project in `ip_dir` whose top function is `top`."""
+    return Path(ip_dir) / "build" / f"libfixy_{top}.so"
+
+
+def design_library_path(project, design, part):
+    """The library of design.json's `part` ("frontend" or "engine") in a built project."""
+    return library_path(Path(project) / design[part]["dir"], design[part]["top"])
+
+
 def _compile_one(design):
     prj = Path(design.output_dir)
     build = prj / "build"
@@ -85,7 +95,7 @@ def _compile_one(design):
         run_tool(["g++", *CXXFLAGS, *inc, "-c", src, "-o", str(obj.relative_to(prj))], cwd=prj,
                  log_path=build / f"{Path(src).stem}.log", hint=hint)
         objs.append(str(obj.relative_to(prj)))
-    lib = build / f"libfixy_{name}.so"
+    lib = library_path(prj, name)
     run_tool(["g++", "-shared", "-fno-gnu-unique", "-o", str(lib.relative_to(prj)), objs[0], objs[1]], cwd=prj,
              log_path=build / "link_lib.log", hint=hint)
     run_tool(["g++", "-o", "build/fixy_tb", *objs], cwd=prj, log_path=build / "link_tb.log", hint=hint)

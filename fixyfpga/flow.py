@@ -169,13 +169,9 @@ def step_csim(cfg, st):
 
 
 def _full_reference(sp, x):
-    """The whole model's outputs; with a widened engine, the model's logits padded with the zeros the
-    extra (masked) outputs produce."""
-    full = sp.full.predict(x, verbose=0, batch_size=256)
-    width = int(sp.backend.output.shape[-1])
-    if full.shape[1] < width:
-        full = np.concatenate([full, np.zeros((len(full), width - full.shape[1]), full.dtype)], axis=1)
-    return full
+    """The whole model's outputs, padded to a widened engine's outputs."""
+    from fixyfpga.split import pad_to_engine
+    return pad_to_engine(sp.full.predict(x, verbose=0, batch_size=256), int(sp.backend.output.shape[-1]))
 
 
 def engine_ports_from_model(weight_ports, backend_model):

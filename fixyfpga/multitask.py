@@ -208,16 +208,9 @@ def _rel(path):
         return str(path)
 
 
-def _padded(logits, width):
-    if logits.shape[1] < width:
-        logits = np.concatenate([logits, np.zeros((len(logits), width - logits.shape[1]), logits.dtype)], axis=1)
-    return logits
-
-
 def _lib(project, design, half):
-    from fixyfpga.csim import CsimLibrary
-    top = design[half]["top"]
-    path = Path(project) / design[half]["dir"] / "build" / f"libfixy_{top}.so"
+    from fixyfpga.csim import CsimLibrary, design_library_path
+    path = design_library_path(project, design, half)
     if not path.is_file():
         raise FixyError(f"{path} is missing; rebuild the project with `make hls`")
     return CsimLibrary(None, path)
@@ -231,7 +224,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     from fixyfpga.design import read_design
     from fixyfpga.fixedpoint import FixedType
     from fixyfpga.modelstore import load_model
-    from fixyfpga.split import split_model
+    from fixyfpga.split import pad_to_engine, split_model
     from fixyfpga.tasks import SUFFIX, load_into, pack_task, read_task
 
     t_start = time.perf_counter()
@@ -316,7 +309,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
         model = models[spec.name][0]
         iface_ref = iface_type.to_raw(src_split.frontend.predict(x, verbose=0, batch_size=256),
                                       "QKeras front-end output").reshape(n, -1)
-        ref = out_type.to_raw(_padded(model.predict(x, verbose=0, batch_size=256), width),
+        ref = out_type.to_raw(pad_to_engine(model.predict(x, verbose=0, batch_size=256), width),
                               f"task '{spec.name}' QKeras output").reshape(n, -1)
         fe_raw = fe_lib.run(images.reshape(n, -1).astype(np.int64))
         fe_raw_of[spec.name] = fe_raw

@@ -85,6 +85,15 @@ def split_model(model, at):
     return SplitModel(full=model, frontend=frontend, backend=backend, interface=iface, input_type=input_type)
 
 
+def pad_to_engine(logits, width):
+    """Logits of a model with fewer classes than the engine, padded with the zeros that a widened
+    classifier's extra (masked) outputs produce, so they compare element by element with the engine."""
+    import numpy as np
+    if logits.shape[1] < width:
+        logits = np.concatenate([logits, np.zeros((len(logits), width - logits.shape[1]), logits.dtype)], axis=1)
+    return logits
+
+
 def widen_classifier(backend, classes):
     """The back-end with its final QDense widened to `classes` outputs; the extra outputs have zero
     weights and biases (masked out by the runtime). An engine sized this way serves every task with

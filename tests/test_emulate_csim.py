@@ -3,7 +3,8 @@ built default design, element by element."""
 
 import numpy as np
 
-from fixyfpga.csim import CsimLibrary
+from fixyfpga.csim import CsimLibrary, design_library_path
+from fixyfpga.design import read_design
 from fixyfpga.emulate import emulate, emulate_split, split_plans
 from fixyfpga.modelstore import load_model
 from fixyfpga.split import split_model
@@ -13,8 +14,9 @@ from conftest import REPO
 
 def test_emulator_equals_csim_on_the_default_design(default_build, cifar_test_images):
     _, project = default_build
-    fe = CsimLibrary(None, project / "frontend" / "build" / "libfixy_fixy_frontend.so")
-    be = CsimLibrary(None, project / "backend" / "build" / "libfixy_fixy_engine.so")
+    design = read_design(project)
+    fe = CsimLibrary(None, design_library_path(project, design, "frontend"))
+    be = CsimLibrary(None, design_library_path(project, design, "engine"))
     ports = np.fromfile(project / "backend" / "tb_data" / "ports.i64", dtype="<i8")
     offsets = np.cumsum([0] + be.port_sizes)
     for i in range(be.n_ports):

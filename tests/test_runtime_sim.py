@@ -24,11 +24,13 @@ def images(sim_project, cifar_test_images):
 
 def reference(sim_project, task_path, images):
     """Raw engine outputs straight from the C-sim libraries, without the runtime's drivers."""
-    from fixyfpga.csim import CsimLibrary
+    from fixyfpga.csim import CsimLibrary, design_library_path
+    from fixyfpga.design import read_design
     from fixyfpga.tasks import load_into, read_task
     prj = sim_project["project"]
-    fe = CsimLibrary(None, prj / "frontend" / "build" / "libfixy_fixy_frontend.so")
-    en = CsimLibrary(None, prj / "backend" / "build" / "libfixy_fixy_engine.so")
+    design = read_design(prj)
+    fe = CsimLibrary(None, design_library_path(prj, design, "frontend"))
+    en = CsimLibrary(None, design_library_path(prj, design, "engine"))
     load_into(en, read_task(task_path))
     return en.run(fe.run(images.reshape(len(images), -1).astype(np.int64)))
 

@@ -24,12 +24,12 @@ N_IMAGES = 200
 @pytest.fixture(scope="module")
 def engine(default_build):
     """(design dict, project dir, front-end lib, engine lib) of the shared default build."""
-    from fixyfpga.csim import CsimLibrary
+    from fixyfpga.csim import CsimLibrary, design_library_path
     from fixyfpga.design import read_design
     _, project = default_build
     design = read_design(project)
-    fe = CsimLibrary(None, project / "frontend" / "build" / "libfixy_fixy_frontend.so")
-    be = CsimLibrary(None, project / "backend" / "build" / "libfixy_fixy_engine.so")
+    fe = CsimLibrary(None, design_library_path(project, design, "frontend"))
+    be = CsimLibrary(None, design_library_path(project, design, "engine"))
     return design, project, fe, be
 
 

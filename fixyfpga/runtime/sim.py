@@ -494,11 +494,12 @@ def make_sim_overlay(project_dir, out_dir=None, name=None):
     `simulated` and the `sim` section naming the C-sim libraries; its .hwh has the same instances and
     addresses. Only when that plan cannot be made (no board file, a layout the block design does not
     support) is a stand-alone layout used, and the JSON says so in `note`."""
-    from fixyfpga.design import ENGINE_TOP, FRONTEND_TOP, read_design
+    from fixyfpga.csim import design_library_path
+    from fixyfpga.design import read_design
     project = Path(project_dir).resolve()
     design = read_design(project)
-    libs = {"frontend_lib": project / design["frontend"]["dir"] / "build" / f"libfixy_{FRONTEND_TOP}.so",
-            "engine_lib": project / design["engine"]["dir"] / "build" / f"libfixy_{ENGINE_TOP}.so"}
+    libs = {"frontend_lib": design_library_path(project, design, "frontend"),
+            "engine_lib": design_library_path(project, design, "engine")}
     missing = [str(p) for p in libs.values() if not p.is_file()]
     if missing:
         raise FixyError(f"{project}: C-sim libraries missing ({', '.join(missing)}); build the project with "
