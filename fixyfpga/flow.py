@@ -109,6 +109,8 @@ def step_compile(cfg, st):
 
 def step_images(cfg, st):
     st.images, st.image_source = csim_images(cfg, tuple(st.frontend_plans[0].out_shape))
+    if cfg.images is None and cfg.experiment.csim.dataset and st.image_source.startswith("crops"):
+        st.warnings.append(f"C-sim ran on {st.image_source}")
 
 
 def csim_images(cfg, shape):
@@ -121,12 +123,38 @@ def csim_images(cfg, shape):
                             f"{images.dtype} {images.shape}; resize them or pick a model with that input")
         return images[:n], f"{len(images[:n])} given images"
     name = cfg.experiment.csim.dataset
-    if name and cfg.data_dir and (Path(cfg.data_dir) / f"{name}.npz").is_file():
+    if name and _dataset_reachable(name, cfg.data_dir):
         from fixyfpga.data import load_dataset, to_model_input
         ds = load_dataset(name, cfg.data_dir)
-        return to_model_input(ds.x_test[:n], shape), f"{name} test split ({Path(cfg.data_dir) / name}.npz)"
+        return to_model_input(ds.x_test[:n], shape), f"{ds.name} test split"
     from fixyfpga.sample_images import photo_crops
-    return photo_crops(n, shape, seed=cfg.experiment.csim.seed), "crops of matplotlib's sample photographs"
+    crops = photo_crops(n, shape, seed=cfg.experiment.csim.seed)
+    if not name:
+        return crops, "crops of matplotlib's sample photographs (csim.dataset is empty)"
+    return crops, (f"crops of matplotlib's sample photographs: no data folder "
+                   f"({cfg.data_dir or 'none given'}) for csim.dataset '{name}'")
+
+
+def _dataset_reachable(name, data_dir):
+    """Whether C-sim should read dataset `name`. A data folder that is absent (a fresh machine, CI without
+    the shared datasets) is not an error: C-sim then runs on photo crops and the report says so. A dataset
+    that is named but missing from an existing folder, or a path that does not exist, is an error."""
+    from fixyfpga.data import TFDS_PREFIX, available_datasets
+    if str(name).startswith(TFDS_PREFIX):
+        return True
+    path = Path(name)
+    if path.suffix == ".npz" or len(path.parts) > 1:
+        if not path.is_file():
+            raise FixyError(f"csim.dataset '{name}' does not exist; give an existing .npz file, a dataset name in "
+                            f"the data folder, or '' for photo crops")
+        return True
+    if not data_dir or not Path(data_dir).is_dir():
+        return False
+    if not (Path(data_dir) / f"{name}.npz").is_file():
+        found = ", ".join(available_datasets(data_dir)) or "none"
+        raise FixyError(f"csim.dataset '{name}' is not in the data folder {data_dir} (available: {found}); name one "
+                        f"of those, give a path to an .npz file, or set csim.dataset: '' for photo crops")
+    return True
 
 
 def _compare(got, want):
@@ -288,10 +316,20 @@ def _run_steps(steps, cfg, st, log):
         st.timings[name] = time.perf_counter() - t0
 
 
+def _remove_if_empty(folder):
+    """Drop `folder` (hls_projects/<board>/) if a failed build left it empty."""
+    try:
+        folder.rmdir()
+    except OSError:   # not empty (other projects live there) or already gone
+        pass
+
+
 def build(cfg, log=print):
     """Run the whole flow; returns (report dict, project dir). Raises FixyError (CsimMismatchError if
     C-sim differs from QKeras)."""
     final = cfg.project_dir
+    if cfg.images is None and cfg.experiment.csim.dataset:   # a missing dataset stops before any work
+        _dataset_reachable(cfg.experiment.csim.dataset, cfg.data_dir)
     final.parent.mkdir(parents=True, exist_ok=True)
     st = BuildState(staging=final.parent / f".{final.name}.staging")
     shutil.rmtree(st.staging, ignore_errors=True)
@@ -307,6 +345,7 @@ def build(cfg, log=print):
         raise CsimMismatchError(f"{exc}; the project is kept for debugging in {failed}") from None
     except BaseException:
         shutil.rmtree(st.staging, ignore_errors=True)
+        _remove_if_empty(final.parent)
         raise
     shutil.rmtree(final, ignore_errors=True)
     st.staging.rename(final)

@@ -67,8 +67,8 @@ def write_config(tmp_path, text):
 def assert_clean_failure(rc, err, out_root, code=2):
     assert rc == code
     assert err.startswith("error: ") and "Traceback" not in err
-    leftovers = [p for p in out_root.rglob("*") if p.is_file()] if out_root.exists() else []
-    assert leftovers == []
+    leftovers = list(out_root.rglob("*")) if out_root.exists() else []
+    assert leftovers == []          # no files, and no empty <out>/<board>/ folder either
 
 
 def test_unknown_board(tmp_path, capsys):
@@ -172,3 +172,32 @@ def test_fit_check_stops_before_any_tool_and_force_goes_on(tmp_path):
     rep, project = build(cfg, log=lambda msg: None)
     assert rep["pipeline"]["csim"]["mismatched_elements"] == 0
     assert any("building anyway: FORCE=1" in w for w in rep["warnings"])
+
+
+def test_csim_dataset_missing_from_the_data_folder_is_an_error(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "other.npz", x_train=np.zeros((2, 32, 32, 3), np.uint8), y_train=np.zeros(2, int),
+             x_test=np.zeros((2, 32, 32, 3), np.uint8), y_test=np.zeros(2, int))
+    rc, err = run_cli(["hls", "--out", str(tmp_path / "o"), "--no-synth", "--data-dir", str(tmp_path / "data")], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "csim.dataset 'cifar10_jpeg' is not in the data folder" in err and "available: other" in err
+
+
+def test_csim_dataset_path_that_does_not_exist_is_an_error(tmp_path, capsys):
+    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("dataset: cifar10_jpeg", f"dataset: {tmp_path / 'nope.npz'}"))
+    rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o"), "--no-synth"], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert f"csim.dataset '{tmp_path / 'nope.npz'}' does not exist" in err
+
+
+def test_csim_without_a_data_folder_says_so_in_the_report(tmp_path):
+    from fixyfpga.boards import load_board
+    from fixyfpga.config import load_config
+    from fixyfpga.flow import BuildConfig, build
+    exp = load_config(REPO / "configs" / "default.yaml")
+    exp.csim.inputs = 20
+    cfg = BuildConfig(experiment=exp, board=load_board("pynq-z2"), out_root=tmp_path / "o",
+                      data_dir=tmp_path / "absent", synthesis=False)
+    rep, _ = build(cfg, log=lambda msg: None)
+    assert rep["csim_image_source"].startswith("crops of matplotlib's sample photographs: no data folder")
+    assert any("C-sim ran on crops" in w for w in rep["warnings"])
