@@ -56,6 +56,7 @@ class BuildState:
     csim: dict = field(default_factory=dict)
     hls: dict = field(default_factory=dict)
     overlay: dict = field(default_factory=dict)
+    sim_overlay: str = ""
     timings: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
@@ -238,6 +239,13 @@ def step_design(cfg, st):
         write_hls_tcl(d.output_dir, d.project_name, cfg.board)
 
 
+def step_sim_overlay(cfg, st):
+    """The simulated board's overlay (sim_overlay/): the board overlay description over the C-sim
+    libraries, so `FixyOverlay(<project>/sim_overlay, backend="sim")` works right after `make hls`."""
+    from fixyfpga.runtime.sim import make_sim_overlay
+    st.sim_overlay = str(make_sim_overlay(cfg.project_dir))
+
+
 def step_hls(cfg, st):
     """C-sim, C synthesis and IP export of both projects with Vitis HLS, when it is on PATH."""
     from fixyfpga.tools import find_hls_tool
@@ -297,6 +305,7 @@ def report(cfg, st):
         "synthesis": st.overlay.get("synthesis"),
         "implementation": st.overlay.get("implementation"),
         "overlay": st.overlay.get("overlay"),
+        "sim_overlay": st.sim_overlay,
         "warnings": st.warnings,
         "timings_s": {k: round(v, 2) for k, v in st.timings.items()},
     }
@@ -304,7 +313,7 @@ def report(cfg, st):
 
 BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
                   step_check_csim, step_testbench, step_design]
-AFTER_INSTALL = [step_hls, step_overlay]
+AFTER_INSTALL = [step_sim_overlay, step_hls, step_overlay]
 
 
 def _run_steps(steps, cfg, st, log):

@@ -39,6 +39,9 @@ def test_default_build_is_bit_exact_and_reported(default_build):
         assert "0 mismatched elements" in rep["testbench"][half]
     design = json.loads((project / "design.json").read_text())
     assert design["engine"]["signature"].startswith("sha256:") and design["engine"]["ports"]
+    # The simulated board's overlay is written by every build (hls_projects/README.md says so).
+    assert rep["sim_overlay"] == str(project / "sim_overlay")
+    assert (project / "sim_overlay" / "design.json").is_file()
 
 
 def test_frontend_weights_are_constants_and_engine_weights_are_ports(default_build):
