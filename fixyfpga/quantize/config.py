@@ -25,6 +25,7 @@ class FineTuneConfig:
     epochs: int = 0            # 0 = post-training quantization only
     learning_rate: float = 1e-4
     batch_size: int = 128
+    images: int = 0            # training images used; 0 = the dataset's whole training split
     augment: bool = True       # the kit's training augmentation (fixyfpga.train)
 
 
@@ -64,6 +65,7 @@ def check_quantize_config(cfg, where="quantize"):
     ft = cfg.fine_tune
     _int(ft.epochs, "fine_tune.epochs", where, 0)
     _int(ft.batch_size, "fine_tune.batch_size", where, 1)
+    _int(ft.images, "fine_tune.images", where, 0)
     if isinstance(ft.learning_rate, bool) or not isinstance(ft.learning_rate, (int, float)) \
             or not 0 < ft.learning_rate < 1:
         raise FixyError(f"{where}: fine_tune.learning_rate must be a number in (0, 1), got {ft.learning_rate!r}")

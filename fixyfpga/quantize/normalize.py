@@ -227,15 +227,12 @@ def canonical_float_model(model):
             kernel, bias = fold_bn(kind, kernel, bias, *bn_scale_shift(bn))
             notes["folded_batchnorm"][bn.name] = layer.name
         pending_weights.append((new, [kernel, bias]))
-        out_layer = fold_into.get(layer.name, layer)
         if act == "relu":
             x = keras.layers.Activation("relu", name=_unique(f"{layer.name}_relu", taken))(x)
             notes["split_activations"].append(layer.name)
         elif act in HOST_OUTPUT_FUNCTIONS:
             notes["host_output_function"] = act
         tensors[id(layer.output)] = x
-        if out_layer is not layer and act != "linear":
-            raise FixyError(f"layer '{layer.name}': BatchNormalization after a fused activation cannot be folded")
 
     out = tensors.get(graph.output_id)
     if out is None:

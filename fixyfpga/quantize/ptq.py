@@ -19,6 +19,7 @@ Steps (`quantize_model`):
 6. Float and quantized top-1 accuracy and their agreement on the test split.
 """
 
+import dataclasses
 import math
 import time
 
@@ -26,7 +27,9 @@ import numpy as np
 
 from fixyfpga.data import scale, to_model_input
 from fixyfpga.errors import FixyError
+from fixyfpga.plan import float32_warnings, input_type_of, plan_model
 from fixyfpga.quantize.normalize import canonical_float_model
+from fixyfpga.train import train_model
 
 INPUT_QUANTIZER = "quantized_relu(8,0)"    # uint8 pixels / 256: exactly ufixed<8,0>, the kit's input
 BATCH = 250
@@ -217,8 +220,8 @@ def evaluate(float_model, qmodel, test_pixels, labels, progress=True):
 
 
 def kit_check(qmodel):
-    """Whether today's kit plans the quantized model (its layer set and form): (ok, message)."""
-    from fixyfpga.plan import input_type_of, plan_model, float32_warnings
+    """Whether today's kit plans the quantized model (its layer set and form), with the reason if not and
+    the accumulator types if so."""
     try:
         plans = plan_model(qmodel, input_type_of(qmodel))
     except FixyError as exc:
@@ -272,11 +275,14 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     if cfg.fine_tune.epochs > 0:
         if fine_tune_data is None:
             raise FixyError("quantize: fine_tune.epochs > 0 needs a training set (the calibration dataset)")
-        from fixyfpga.train import train_model
         ft = cfg.fine_tune
+        if ft.images:
+            fine_tune_data = dataclasses.replace(fine_tune_data, x_train=fine_tune_data.x_train[:ft.images],
+                                                 y_train=fine_tune_data.y_train[:ft.images])
         rec = train_model(qmodel, fine_tune_data, ft.epochs, batch_size=ft.batch_size, lr=ft.learning_rate,
                           augment=ft.augment, progress=progress, desc="fine-tune")
-        report["fine_tune"] = {"epochs": ft.epochs, "learning_rate": ft.learning_rate, "seconds": rec["seconds"]}
+        report["fine_tune"] = {"epochs": ft.epochs, "learning_rate": ft.learning_rate, "seconds": rec["seconds"],
+                               "images": int(len(fine_tune_data.y_train)), "dataset": fine_tune_data.name}
         if test_images is not None:
             report["test"]["fine_tuned"] = evaluate(model, qmodel, test_pixels, labels, progress)
     report["kit"] = kit_check(qmodel)
