@@ -233,6 +233,13 @@ def test_bad_config_values_are_one_line_errors(section, message):
     assert "\n" not in str(info.value)
 
 
+def test_example_config_loads():
+    from pathlib import Path
+    from fixyfpga.quantize import load_quantize_config
+    cfg = load_quantize_config(Path(__file__).resolve().parent.parent / "configs" / "quantize.yaml")
+    assert cfg.calibration.dataset == "cifar10_jpeg" and cfg.fine_tune.epochs == 0 and cfg.weight_bits == 8
+
+
 def test_unfoldable_batchnorm_and_unsupported_layers_are_errors():
     from tensorflow import keras
     from fixyfpga.quantize import canonical_float_model
@@ -245,6 +252,9 @@ def test_unfoldable_batchnorm_and_unsupported_layers_are_errors():
                                   L.Dense(3)])
     with pytest.raises(FixyError, match=r"\(LayerNormalization\) is not supported by the quantizer"):
         canonical_float_model(lstm_like)
+    nested = keras.Sequential([keras.Input(INPUT), keras.Sequential([L.Conv2D(4, 3)]), L.Flatten(), L.Dense(3)])
+    with pytest.raises(FixyError, match="is a nested model: rebuild it as one flat model"):
+        canonical_float_model(nested)
     tanh = keras.Sequential([keras.Input(INPUT), L.Conv2D(4, 3, activation="tanh"), L.Flatten(), L.Dense(3)])
     with pytest.raises(FixyError, match="fused activation 'tanh' is not supported"):
         canonical_float_model(tanh)
