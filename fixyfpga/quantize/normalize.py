@@ -151,9 +151,9 @@ def canonical_float_model(model):
     for layer in graph.layers:
         cls = type(layer).__name__
         if cls not in LINEAR and (cls.startswith("Q") or cls in ("Sequential", "Functional", "Model")):
-                what = ("a QKeras layer: the model is already quantized and goes to the kit without this step"
-                            if cls.startswith("Q") else "a nested model: rebuild it as one flat model of layers")
-                raise FixyError(f"layer '{layer.name}' ({cls}) is {what}")
+            what = ("a QKeras layer: the model is already quantized and goes to the kit without this step"
+                    if cls.startswith("Q") else "a nested model: rebuild it as one flat model of layers")
+            raise FixyError(f"layer '{layer.name}' ({cls}) is {what}")
         ins = mapped(layer)
         is_out = graph.is_output(layer)
         if cls in DROPPED:
