@@ -194,6 +194,44 @@ def test_fine_tune_keeps_the_model_buildable(trained, mnist):
     plan_model(qmodel, input_type_of(qmodel))                # raises if a weight left its grid
 
 
+@pytest.mark.parametrize("rescaling, divisor", [(1 / 255, "auto"), (None, 1), (None, 255)],
+                         ids=["Rescaling-raw-pixels", "raw-pixels", "pixels/255"])
+def test_the_float_models_input_scaling_is_folded(mnist, rescaling, divisor):
+    """Models trained on raw pixels (with or without a Rescaling layer) or on pixels / 255: the scaling is
+    folded into the first convolution, so the quantized model takes pixels / 256 and matches the float one."""
+    import tensorflow as tf
+    from tensorflow import keras
+    from fixyfpga.quantize import QuantizeConfig, CalibrationConfig, quantize_model
+    L = keras.layers
+    tf.keras.utils.set_random_seed(5)
+    layers = [keras.Input(INPUT)] + ([L.Rescaling(rescaling)] if rescaling else [])
+    layers += [L.MaxPooling2D(1), L.Conv2D(6, 3, padding="same", name="first"), L.BatchNormalization(), L.ReLU(),
+               L.MaxPooling2D(2), L.Flatten(), L.Dense(10)]
+    model = keras.Sequential(layers)
+    if rescaling is None and divisor == 1:      # a raw-pixel model has 1/255-sized weights where others have ~1
+        model.get_layer("first").set_weights([w / 255 for w in model.get_layer("first").get_weights()])
+    cfg = QuantizeConfig(input_divisor=divisor, calibration=CalibrationConfig("mnist", 200))
+    _, rep = quantize_model(model, cfg, mnist.x_train[:200], mnist.x_test[:300], mnist.y_test[:300], progress=False)
+    assert rep["input_gain_folded_into"] == "first"
+    assert rep["float_input"] == ("pixels / 1" if rescaling or divisor == 1 else "pixels / 255")
+    assert rep["canonical_float_max_abs_diff"] < 1e-3
+    assert rep["test"]["ptq"]["top1_agreement"] > 0.9 and rep["kit"]["plannable"]
+
+
+def test_input_scaling_that_cannot_be_folded_is_an_error():
+    from tensorflow import keras
+    from fixyfpga.quantize import canonical_float_model
+    L = keras.layers
+    offset = keras.Sequential([keras.Input(INPUT), L.Rescaling(1 / 127.5, offset=-1), L.Conv2D(4, 3), L.Flatten(),
+                               L.Dense(3)])
+    with pytest.raises(FixyError, match=r"\(Rescaling\): only a positive scalar scale with offset 0"):
+        canonical_float_model(offset)
+    before_relu = keras.Sequential([keras.Input(INPUT), L.Rescaling(0.5), L.ReLU(), L.Conv2D(4, 3), L.Flatten(),
+                                    L.Dense(3)])
+    with pytest.raises(FixyError, match="input scaling .* must reach a Conv2D"):
+        canonical_float_model(before_relu)
+
+
 def test_structures_beyond_todays_kit_still_quantize(mnist):
     """A strided conv, a residual Add and global pooling come out as their QKeras equivalents; the report
     says why today's kit cannot plan them rather than failing."""
@@ -225,6 +263,8 @@ def test_structures_beyond_todays_kit_still_quantize(mnist):
     ({"calibration": {"dataset": "mnist", "imgs": 5}}, "unknown key 'imgs'; did you mean 'images'"),
     ({"calibration": {"dataset": "mnist"}, "fine_tune": {"epochs": -1}}, "fine_tune.epochs must be at least 0"),
     ({"calibration": {"dataset": "mnist"}, "fine_tune": {"learning_rate": 3}}, "fine_tune.learning_rate"),
+    ({"input_divisor": 0, "calibration": {"dataset": "mnist"}}, "input_divisor must be a positive number"),
+    ({"input_divisor": "raw", "calibration": {"dataset": "mnist"}}, "input_divisor must be a positive number"),
 ])
 def test_bad_config_values_are_one_line_errors(section, message):
     from fixyfpga.quantize import quantize_config_from_dict

@@ -34,6 +34,9 @@ class QuantizeConfig:
     weight_bits: int = 8
     bias_bits: int = 8
     act_bits: int = 8
+    # The float model was trained on pixels / input_divisor: 256 (the kit's scaling), 255, 1 for raw pixels;
+    # "auto" = 1 if the model starts with a Rescaling layer (it takes raw pixels), else 256.
+    input_divisor: object = "auto"
     test_images: int = 0       # test images for the float/quantized accuracy; 0 = the whole test split
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
@@ -52,6 +55,10 @@ def check_quantize_config(cfg, where="quantize"):
     for key in ("weight_bits", "bias_bits", "act_bits"):
         _int(getattr(cfg, key), key, where, 2, MAX_BITS)
     _int(cfg.test_images, "test_images", where, 0)
+    if cfg.input_divisor != "auto" and (isinstance(cfg.input_divisor, bool) or not isinstance(cfg.input_divisor, (int, float))
+                                        or not cfg.input_divisor > 0):
+        raise FixyError(f"{where}: input_divisor must be a positive number (256, 255, 1 for raw pixels) or 'auto', "
+                        f"got {cfg.input_divisor!r}")
     cal = cfg.calibration
     if not isinstance(cal.dataset, str) or not cal.dataset:
         raise FixyError(f"{where}: calibration.dataset is required: an .npz stem in the data folder (e.g. "

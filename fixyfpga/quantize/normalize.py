@@ -12,6 +12,9 @@ except for a stripped output softmax/sigmoid:
   inference);
 - `SeparableConv2D` becomes `DepthwiseConv2D` (`<name>_dw`, zero bias) followed by a 1x1 `Conv2D`
   (`<name>`): the same arithmetic, in layers the kit already builds;
+- the input scaling the float model was trained with (see `canonical_float_model`'s input_gain) and any
+  `Rescaling(scale, offset=0)` before the first linear layer are folded into that layer's kernel, so the
+  canonical model takes pixels / 256 like the hardware;
 - a `softmax`/`sigmoid` at the model output (fused into the last layer, an `Activation` or a `Softmax`
   layer) is removed: the model returns logits, the host applies the function (argmax is unchanged).
 Everything else listed in PASS_THROUGH is copied unchanged; any other layer is an error naming it.
@@ -26,6 +29,9 @@ DROPPED = ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "A
 PASS_THROUGH = ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten",
                 "Reshape", "ZeroPadding2D", "Add")
 HOST_OUTPUT_FUNCTIONS = ("softmax", "sigmoid")
+# Layers that commute with a positive scalar gain on their input (it can be folded into a later linear layer).
+GAIN_COMMUTES = DROPPED + ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+                           "Flatten", "Reshape", "ZeroPadding2D")
 INPUT_QUANTIZER_NAME = "q_input"
 
 
@@ -85,6 +91,13 @@ def fold_bn(kind, kernel, bias, g, shift):
     return kernel, bias * g + shift
 
 
+def _input_gain(layer, gains):
+    values = {gains.get(id(t), 1.0) for t in _inputs_of(layer)}
+    if len(values) > 1:
+        raise FixyError(f"layer '{layer.name}': its inputs are scaled differently; fold input scaling before it")
+    return values.pop()
+
+
 class _Graph:
     """Consumers of every tensor of a built Keras model (by id) and the model's single output."""
 
@@ -108,16 +121,22 @@ class _Graph:
         return id(layer.output) == self.output_id
 
 
-def canonical_float_model(model):
+def canonical_float_model(model, input_gain=1.0):
     """(canonical float keras.Model, notes): see the module docstring. `notes` lists what was changed,
-    for the report: folded batch norms, removed layers, the host-side output function."""
+    for the report: folded batch norms, removed layers, the host-side output function.
+
+    input_gain: the original model's input divided by the canonical model's (pixels / 256); e.g. 256 for a
+    model that takes raw pixels. It and every `Rescaling(scale, offset=0)` on the way multiply the kernel of
+    the first linear layer they reach (exact, zero padding included); only the layers in GAIN_COMMUTES
+    may lie in between.
+    """
     from tensorflow import keras
 
     if not getattr(model, "built", True) or not model.inputs:
         raise FixyError(f"model '{model.name}' is not built; give it an input shape (keras.Input) before quantizing")
     graph = _Graph(model)
     notes = {"folded_batchnorm": {}, "removed": [], "split_activations": [], "host_output_function": None,
-             "separable_split": []}
+             "separable_split": [], "input_gain": float(input_gain), "input_gain_folded_into": None}
 
     # Which BatchNormalization layers fold into which linear layers.
     fold_into = {}
@@ -140,6 +159,10 @@ def canonical_float_model(model):
                          if type(model.layers[0]).__name__ == "InputLayer" else _unique("image", taken))
     q_in = keras.layers.Activation("linear", name=_unique(INPUT_QUANTIZER_NAME, taken))(new_in)
     tensors = {id(model.inputs[0]): q_in}
+    if not input_gain > 0:
+        raise FixyError(f"input scaling must be positive, got {input_gain}")
+    # Original tensor = gain x canonical tensor; a gain stops at the first linear layer (folded there).
+    gains = {id(model.inputs[0]): float(input_gain)}
     pending_weights = []     # (new layer, [arrays]) set after the model is built
 
     def mapped(layer):
@@ -156,6 +179,23 @@ def canonical_float_model(model):
             raise FixyError(f"layer '{layer.name}' ({cls}) is {what}")
         ins = mapped(layer)
         is_out = graph.is_output(layer)
+        gain = _input_gain(layer, gains)
+        gains[id(layer.output)] = 1.0 if cls in LINEAR else gain
+        if cls == "Rescaling":
+            cfg = layer.get_config()
+            scale_, offset = np.asarray(cfg["scale"], np.float64), np.asarray(cfg["offset"], np.float64)
+            if scale_.size != 1 or offset.size != 1 or float(offset) != 0.0 or not float(scale_) > 0:
+                raise FixyError(f"layer '{layer.name}' (Rescaling): only a positive scalar scale with offset 0 can "
+                                f"be folded into the next linear layer exactly (zero padding stays zero); got "
+                                f"scale={cfg['scale']}, offset={cfg['offset']}")
+            gains[id(layer.output)] = gain * float(scale_)
+            tensors[id(layer.output)] = _single(ins, layer)
+            notes["removed"].append(layer.name)
+            continue
+        if gain != 1.0 and cls not in LINEAR + GAIN_COMMUTES:
+            raise FixyError(f"layer '{layer.name}' ({cls}): the input scaling (Rescaling or input_divisor) must reach "
+                            f"a Conv2D/DepthwiseConv2D/Dense/SeparableConv2D first, through only "
+                            f"{', '.join(GAIN_COMMUTES)}")
         if cls in DROPPED:
             tensors[id(layer.output)] = _single(ins, layer)
             notes["removed"].append(layer.name)
@@ -226,6 +266,13 @@ def canonical_float_model(model):
             new = type(layer).from_config(cfg)
             x = new(x)
             kind = cls
+        if gain != 1.0:
+            if cls == "SeparableConv2D":   # the depthwise half sees the input
+                dw_weights = pending_weights[-1][1]
+                dw_weights[0] = dw_weights[0] * gain
+            else:
+                kernel = kernel * gain
+            notes["input_gain_folded_into"] = layer.name
         if layer.name in fold_into:
             bn = fold_into[layer.name]
             kernel, bias = fold_bn(kind, kernel, bias, *bn_scale_shift(bn))

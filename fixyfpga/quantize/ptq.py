@@ -4,7 +4,8 @@ Steps (`quantize_model`):
 1. `normalize.canonical_float_model`: batch norm folded, activations separated, dropout and the output
    softmax removed, an input-quantizer placeholder added.
 2. Calibration: the canonical float model runs on the calibration images (pixels / 256, the kit's input
-   scaling) and every ReLU's output range is measured.
+   scaling; the float model's own input scaling, `input_divisor`, is folded into its first linear layer)
+   and every ReLU's output range is measured.
 3. Types, per layer, by one rule: the smallest integer bit count I >= 0 with |v| <= 2**I for the
    values v to hold, i.e. the largest |weight|, the largest |bias|, or the calibration percentile
    (100 = maximum) of a ReLU's output. Weights and biases become quantized_bits(bits, I, alpha=1)
@@ -210,11 +211,23 @@ def predict(model, x, progress=False, desc="predict"):
     return np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.output_shape[1:]), np.float32)
 
 
-def evaluate(float_model, qmodel, test_pixels, labels, progress=True):
-    """Top-1 accuracy of both models and how often their top-1 agree, on uint8 pixels at the model input."""
-    x = scale(test_pixels)
-    pf = np.argmax(predict(float_model, x, progress, "float model"), axis=1)
-    pq = np.argmax(predict(qmodel, x, progress, "quantized model"), axis=1)
+def input_divisor(model, cfg):
+    """What the float model's input pixels are divided by (QuantizeConfig.input_divisor, resolving 'auto')."""
+    if cfg.input_divisor != "auto":
+        return float(cfg.input_divisor)
+    first = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"][0]
+    return 1.0 if type(first).__name__ == "Rescaling" else 256.0
+
+
+def float_input(pixels, divisor):
+    return np.asarray(pixels, np.float32) / np.float32(divisor)
+
+
+def evaluate(float_model, qmodel, test_pixels, labels, divisor=256.0, progress=True):
+    """Top-1 accuracy of both models and how often their top-1 agree, on uint8 pixels at the model input
+    (the float model gets pixels / divisor, the quantized model pixels / 256)."""
+    pf = np.argmax(predict(float_model, float_input(test_pixels, divisor), progress, "float model"), axis=1)
+    pq = np.argmax(predict(qmodel, scale(test_pixels), progress, "quantized model"), axis=1)
     return {"images": int(len(labels)), "float_accuracy": float(np.mean(pf == labels)),
             "quantized_accuracy": float(np.mean(pq == labels)), "top1_agreement": float(np.mean(pf == pq))}
 
@@ -246,7 +259,8 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     calib_images = np.asarray(calib_images)
     if len(calib_images) == 0:
         raise FixyError("quantize: the calibration set is empty")
-    canon, notes = canonical_float_model(model)
+    divisor = input_divisor(model, cfg)
+    canon, notes = canonical_float_model(model, input_gain=256.0 / divisor)
     calib_x = scale(to_model_input(calib_images, input_shape))
     ranges = calibrate(canon, calib_x, cfg.calibration.percentile, progress)
     qconfig, rows, act_types = choose_types(canon, ranges, cfg)
@@ -261,6 +275,7 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
                       f"percentile {cfg.calibration.percentile}); quantized_bits alpha=1",
               "method": "QKeras layers built from the batch-norm-folded float model (the per-layer dictionary of qkeras.utils.model_quantize, applied by fixyfpga.quantize.ptq.build_qkeras)",
               "calibration_images": int(len(calib_images)),
+              "float_input": f"pixels / {divisor:g}", "input_gain_folded_into": notes["input_gain_folded_into"],
               "host_output_function": notes["host_output_function"],
               "folded_batchnorm": notes["folded_batchnorm"], "removed_layers": notes["removed"],
               "split_activations": notes["split_activations"], "separable_split": notes["separable_split"],
@@ -268,10 +283,11 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     if test_images is not None:
         test_pixels = to_model_input(np.asarray(test_images), input_shape)
         labels = np.asarray(test_labels).reshape(-1)
-        report["test"] = {"ptq": evaluate(model, qmodel, test_pixels, labels, progress)}
+        report["test"] = {"ptq": evaluate(model, qmodel, test_pixels, labels, divisor, progress)}
         # The canonical float model must agree with the original: a check on the folding itself.
-        x = scale(test_pixels[:BATCH])
-        report["canonical_float_max_abs_diff"] = float(np.abs(predict(canon, x) - _logits(model, x)).max())
+        x = test_pixels[:BATCH]
+        report["canonical_float_max_abs_diff"] = float(np.abs(predict(canon, scale(x))
+                                                              - _logits(model, float_input(x, divisor))).max())
     if cfg.fine_tune.epochs > 0:
         if fine_tune_data is None:
             raise FixyError("quantize: fine_tune.epochs > 0 needs a training set (the calibration dataset)")
@@ -284,7 +300,7 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
         report["fine_tune"] = {"epochs": ft.epochs, "learning_rate": ft.learning_rate, "seconds": rec["seconds"],
                                "images": int(len(fine_tune_data.y_train)), "dataset": fine_tune_data.name}
         if test_images is not None:
-            report["test"]["fine_tuned"] = evaluate(model, qmodel, test_pixels, labels, progress)
+            report["test"]["fine_tuned"] = evaluate(model, qmodel, test_pixels, labels, divisor, progress)
     report["kit"] = kit_check(qmodel)
     report["seconds"] = round(time.perf_counter() - start, 2)
     return qmodel, report
