@@ -34,13 +34,14 @@ def _float_cnn(seed=0):
     tf.keras.utils.set_random_seed(seed)
     return keras.Sequential([
         keras.Input(INPUT),
-        L.Conv2D(12, 3, padding="same", use_bias=False), L.BatchNormalization(), L.ReLU(),
-        L.MaxPooling2D(2),
-        L.DepthwiseConv2D(3, padding="same", use_bias=False), L.BatchNormalization(), L.Activation("relu"),
-        L.Conv2D(24, 1, use_bias=False), L.BatchNormalization(), L.ReLU(),
-        L.MaxPooling2D(2),
-        L.Flatten(), L.Dropout(0.25),
-        L.Dense(10), L.Activation("softmax"),
+        L.Conv2D(12, 3, padding="same", use_bias=False, name="conv1"), L.BatchNormalization(name="bn1"),
+        L.ReLU(name="relu1"), L.MaxPooling2D(2, name="pool1"),
+        L.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw"), L.BatchNormalization(name="bn2"),
+        L.Activation("relu", name="relu2"),
+        L.Conv2D(24, 1, use_bias=False, name="pw"), L.BatchNormalization(name="bn3"), L.ReLU(name="relu3"),
+        L.MaxPooling2D(2, name="pool2"),
+        L.Flatten(name="flatten"), L.Dropout(0.25, name="drop"),
+        L.Dense(10, name="logits"), L.Activation("softmax", name="softmax"),
     ], name="float_bn_cnn")
 
 
@@ -73,8 +74,9 @@ def test_quantized_accuracy_is_close_to_float(quantized):
     assert t["top1_agreement"] >= MIN_AGREEMENT, t
     # Folding is exact up to float32 rounding: the canonical float model reproduces the original logits.
     assert rep["canonical_float_max_abs_diff"] < 1e-3
-    assert sorted(rep["folded_batchnorm"].values()) == ["conv2d", "conv2d_1", "depthwise_conv2d"]
-    assert rep["host_output_function"] == "softmax" and rep["removed_layers"]
+    assert rep["folded_batchnorm"] == {"bn1": "conv1", "bn2": "dw", "bn3": "pw"}
+    assert rep["removed_layers"] == ["drop", "softmax"]
+    assert rep["host_output_function"] == "softmax"
     assert rep["kit"]["plannable"], rep["kit"]
 
 
@@ -232,6 +234,27 @@ def test_input_scaling_that_cannot_be_folded_is_an_error():
         canonical_float_model(before_relu)
 
 
+def test_per_layer_bit_widths(trained, mnist):
+    """`layers:` overrides the widths of named layers only; a wrong name lists the model's names."""
+    from fixyfpga.quantize import quantize_config_from_dict, quantize_model
+    section = {"calibration": {"dataset": "mnist", "images": 200},
+               "layers": {"conv1": {"weight_bits": 4, "bias_bits": 6}, "relu1": {"act_bits": 5}}}
+    qmodel, rep = quantize_model(trained, quantize_config_from_dict(section), mnist.x_train[:200], progress=False)
+    rows = {r["name"]: r for r in rep["layers"]}
+    assert rows["conv1"]["kernel_quantizer"].startswith("quantized_bits(4,")
+    assert rows["conv1"]["bias_quantizer"].startswith("quantized_bits(6,")
+    assert rows["pw"]["kernel_quantizer"].startswith("quantized_bits(8,")
+    assert rows["relu1"]["activation"].startswith("quantized_relu(5,")
+    assert rows["relu3"]["activation"].startswith("quantized_relu(8,")
+    assert rep["kit"]["plannable"]
+    for bad, message in (({"conv9": {"weight_bits": 4}}, "conv9 not in the model; layer names"),
+                         ({"relu1": {"weight_bits": 4}}, "relu1 is an activation; only act_bits"),
+                         ({"conv1": {"act_bits": 4}}, "conv1 has weights; set act_bits on the activation")):
+        with pytest.raises(FixyError, match=message):
+            quantize_model(trained, quantize_config_from_dict({**section, "layers": bad}), mnist.x_train[:50],
+                           progress=False)
+
+
 def test_structures_beyond_todays_kit_still_quantize(mnist):
     """A strided conv, a residual Add and global pooling come out as their QKeras equivalents; the report
     says why today's kit cannot plan them rather than failing."""
@@ -263,6 +286,10 @@ def test_structures_beyond_todays_kit_still_quantize(mnist):
     ({"calibration": {"dataset": "mnist", "imgs": 5}}, "unknown key 'imgs'; did you mean 'images'"),
     ({"calibration": {"dataset": "mnist"}, "fine_tune": {"epochs": -1}}, "fine_tune.epochs must be at least 0"),
     ({"calibration": {"dataset": "mnist"}, "fine_tune": {"learning_rate": 3}}, "fine_tune.learning_rate"),
+    ({"layers": {"conv2d": {"weight_bit": 6}}, "calibration": {"dataset": "mnist"}},
+     "layers: conv2d: unknown key 'weight_bit'; did you mean 'weight_bits'"),
+    ({"layers": {"conv2d": {"act_bits": 1}}, "calibration": {"dataset": "mnist"}}, "layers: conv2d: act_bits must be"),
+    ({"layers": ["conv2d"], "calibration": {"dataset": "mnist"}}, "layers must map layer names"),
     ({"input_divisor": 0, "calibration": {"dataset": "mnist"}}, "input_divisor must be a positive number"),
     ({"input_divisor": "raw", "calibration": {"dataset": "mnist"}}, "input_divisor must be a positive number"),
 ])

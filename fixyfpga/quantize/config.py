@@ -4,11 +4,13 @@ Loaded with `schema.build`, so an unknown key is an error that suggests the clos
 checked by `check_quantize_config` with one-line messages naming the key and the fix.
 """
 
+import difflib
 from dataclasses import dataclass, field
 
 from fixyfpga.errors import FixyError
 from fixyfpga.schema import build, read_yaml
 
+LAYER_KEYS = ("weight_bits", "bias_bits", "act_bits")
 MAX_BITS = 16        # wider weights/activations make accumulators exceed float32's exact range
 
 
@@ -37,6 +39,9 @@ class QuantizeConfig:
     # The float model was trained on pixels / input_divisor: 256 (the kit's scaling), 255, 1 for raw pixels;
     # "auto" = 1 if the model starts with a Rescaling layer (it takes raw pixels), else 256.
     input_divisor: object = "auto"
+    # Per-layer bit widths, by the layer names of the quantized model (as in the report), e.g.
+    # {conv2d: {weight_bits: 6}, re_lu: {act_bits: 4}}; other layers use the widths above.
+    layers: dict = field(default_factory=dict)
     test_images: int = 0       # test images for the float/quantized accuracy; 0 = the whole test split
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
@@ -55,6 +60,18 @@ def check_quantize_config(cfg, where="quantize"):
     for key in ("weight_bits", "bias_bits", "act_bits"):
         _int(getattr(cfg, key), key, where, 2, MAX_BITS)
     _int(cfg.test_images, "test_images", where, 0)
+    if not isinstance(cfg.layers, dict):
+        raise FixyError(f"{where}: layers must map layer names to {{weight_bits, bias_bits, act_bits}}, got "
+                        f"{type(cfg.layers).__name__}")
+    for name, widths in cfg.layers.items():
+        if not isinstance(widths, dict) or not widths:
+            raise FixyError(f"{where}: layers: {name} must be a mapping with weight_bits, bias_bits or act_bits")
+        for key, value in widths.items():
+            if key not in LAYER_KEYS:
+                close = difflib.get_close_matches(str(key), LAYER_KEYS, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(LAYER_KEYS)}"
+                raise FixyError(f"{where}: layers: {name}: unknown key '{key}'{hint}")
+            _int(value, f"layers: {name}: {key}", where, 2, MAX_BITS)
     if cfg.input_divisor != "auto" and (isinstance(cfg.input_divisor, bool) or not isinstance(cfg.input_divisor, (int, float))
                                         or not cfg.input_divisor > 0):
         raise FixyError(f"{where}: input_divisor must be a positive number (256, 255, 1 for raw pixels) or 'auto', "

@@ -127,7 +127,15 @@ def choose_types(canon, ranges, cfg):
     """(model_quantize dictionary, per-layer report rows)."""
     qconfig, rows = {}, []
     act_types = {}
+    names = [layer.name for layer in canon.layers]
+    unknown = sorted(set(cfg.layers) - set(names))
+    if unknown:
+        raise FixyError(f"quantize: layers: {', '.join(unknown)} not in the model; layer names (as in the report): "
+                        f"{', '.join(names[2:])}")
     for layer in canon.layers:
+        bits = {"weight_bits": cfg.weight_bits, "bias_bits": cfg.bias_bits, "act_bits": cfg.act_bits,
+                **cfg.layers.get(layer.name, {})}
+        w_bits, b_bits, a_bits = bits["weight_bits"], bits["bias_bits"], bits["act_bits"]
         cls = type(layer).__name__
         if cls == "InputLayer":
             continue
@@ -136,28 +144,33 @@ def choose_types(canon, ranges, cfg):
             rows.append({"name": layer.name, "float_class": "input", "activation": INPUT_QUANTIZER,
                          "type": "ufixed<8,0>", "note": "uint8 pixels / 256"})
         elif cls == "Activation":
+            if set(cfg.layers.get(layer.name, {})) - {"act_bits"}:
+                raise FixyError(f"quantize: layers: {layer.name} is an activation; only act_bits applies to it")
             rng = ranges[layer.name]
             integer = integer_bits(rng["range_value"])
-            qconfig[layer.name] = relu_quantizer(cfg.act_bits, integer)
-            act_types[layer.name] = (cfg.act_bits, integer)
+            qconfig[layer.name] = relu_quantizer(a_bits, integer)
+            act_types[layer.name] = (a_bits, integer)
             rows.append({"name": layer.name, "float_class": "relu", "activation": qconfig[layer.name],
-                         "type": f"ufixed<{cfg.act_bits},{integer}>", "calibration_max": rng["max"],
+                         "type": f"ufixed<{a_bits},{integer}>", "calibration_max": rng["max"],
                          "calibration_range_value": rng["range_value"],
-                         "top_code": _unsigned_max(cfg.act_bits, integer)})
+                         "top_code": _unsigned_max(a_bits, integer)})
         elif cls in ("Conv2D", "DepthwiseConv2D", "Dense"):
+            if "act_bits" in cfg.layers.get(layer.name, {}):
+                raise FixyError(f"quantize: layers: {layer.name} has weights; set act_bits on the activation after "
+                                f"it (its name is in the report)")
             kernel, bias = (w.astype(np.float64) for w in layer.get_weights())
             wi = integer_bits(float(np.abs(kernel).max()))
             bi = integer_bits(float(np.abs(bias).max()))
-            wq, bq = weight_quantizer(cfg.weight_bits, wi), weight_quantizer(cfg.bias_bits, bi)
+            wq, bq = weight_quantizer(w_bits, wi), weight_quantizer(b_bits, bi)
             key = "depthwise_quantizer" if cls == "DepthwiseConv2D" else "kernel_quantizer"
             qconfig[layer.name] = {key: wq, "bias_quantizer": bq}
             rows.append({"name": layer.name, "float_class": cls, "kernel_quantizer": wq, "bias_quantizer": bq,
-                         "weight_type": f"fixed<{cfg.weight_bits},{wi + 1}>",
-                         "bias_type": f"fixed<{cfg.bias_bits},{bi + 1}>",
+                         "weight_type": f"fixed<{w_bits},{wi + 1}>",
+                         "bias_type": f"fixed<{b_bits},{bi + 1}>",
                          "weight_max_abs": float(np.abs(kernel).max()), "bias_max_abs": float(np.abs(bias).max()),
-                         "saturated_weights": _saturated_signed(kernel, cfg.weight_bits, wi),
-                         "saturated_biases": _saturated_signed(bias, cfg.bias_bits, bi),
-                         "zero_weights": int(np.count_nonzero(np.abs(kernel) < 2.0 ** (wi - cfg.weight_bits)))})
+                         "saturated_weights": _saturated_signed(kernel, w_bits, wi),
+                         "saturated_biases": _saturated_signed(bias, b_bits, bi),
+                         "zero_weights": int(np.count_nonzero(np.abs(kernel) < 2.0 ** (wi - w_bits)))})
         else:
             rows.append({"name": layer.name, "float_class": cls})
     return qconfig, rows, act_types
@@ -270,7 +283,8 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
             row["saturated_calibration_values"], row["calibration_values"] = sat[row["name"]]
     qmodel = build_qkeras(canon, qconfig)
     report = {"model": model.name, "input_shape": list(input_shape),
-              "bits": {"weight": cfg.weight_bits, "bias": cfg.bias_bits, "activation": cfg.act_bits, "input": 8},
+              "bits": {"weight": cfg.weight_bits, "bias": cfg.bias_bits, "activation": cfg.act_bits, "input": 8,
+                       "per_layer": cfg.layers},
               "rule": "integer bits = smallest I >= 0 with max |value| <= 2**I (activations: calibration "
                       f"percentile {cfg.calibration.percentile}); quantized_bits alpha=1",
               "method": "QKeras layers built from the batch-norm-folded float model (the per-layer dictionary of qkeras.utils.model_quantize, applied by fixyfpga.quantize.ptq.build_qkeras)",
