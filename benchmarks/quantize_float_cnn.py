@@ -1,6 +1,7 @@
 """Float vs post-training-quantized accuracy of a float Keras CNN with batch norm (prints figures; no assertions).
 
-    .venv/bin/python benchmarks/quantize_float_cnn.py [--dataset mnist] [--size 16] [--epochs 3] [--out DIR]
+    .venv/bin/python benchmarks/quantize_float_cnn.py [--dataset mnist] [--size 16] [--epochs 3]
+        [--fine-tune-epochs 0] [--out DIR]
 
 Trains, for a few epochs, a float CNN written the usual Keras way (bias-free Conv2D + BatchNormalization +
 ReLU, a depthwise-separable block, Dropout, softmax output), saves it as a float .h5, then runs the
@@ -42,6 +43,8 @@ def main():
     ap.add_argument("--width", type=int, default=12, help="filters of the first convolution")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--train-images", type=int, default=12000)
+    ap.add_argument("--fine-tune-epochs", type=int, default=0, help="quantization-aware fine-tune after PTQ")
+    ap.add_argument("--fine-tune-images", type=int, default=12000)
     ap.add_argument("--out", help="folder for float.h5, quantized.h5/.json (default: a temporary folder)")
     args = ap.parse_args()
 
@@ -63,7 +66,8 @@ def main():
         out = Path(args.out or tmp)
         out.mkdir(parents=True, exist_ok=True)
         model.save(out / "float.h5")
-        (out / "q.yaml").write_text(f"quantize:\n  calibration: {{dataset: {args.dataset}, images: 1000}}\n")
+        (out / "q.yaml").write_text(f"quantize:\n  calibration: {{dataset: {args.dataset}, images: 1000}}\n"
+                                    f"  fine_tune: {{epochs: {args.fine_tune_epochs}, images: {args.fine_tune_images}}}\n")
         cmd = [sys.executable, "-m", "fixyfpga", "quantize", str(out / "float.h5"), "--config", str(out / "q.yaml"),
                "--data-dir", args.data_dir, "--out", str(out / "quantized.h5")]
         t0 = time.perf_counter()
@@ -72,14 +76,14 @@ def main():
             sys.exit(f"quantize failed with exit code {proc.returncode}:\n{proc.stderr[-2000:]}")
         quant_s = time.perf_counter() - t0
         rep = json.loads((out / "quantized.json").read_text())
-    t = rep["test"]["ptq"]
     print(f"{args.dataset} {shape}: trained {args.epochs} epochs on {n} images in {train_s:.1f} s; "
           f"quantize command {quant_s:.1f} s")
     print(" ".join(cmd[1:]))
     print(proc.stdout.strip())
-    print(f"float {t['float_accuracy']:.4f}  quantized {t['quantized_accuracy']:.4f}  "
-          f"drop {t['float_accuracy'] - t['quantized_accuracy']:+.4f}  top-1 agreement {t['top1_agreement']:.4f}  "
-          f"({t['images']} test images)")
+    for stage, t in rep["test"].items():
+        print(f"{stage}: float {t['float_accuracy']:.4f}  quantized {t['quantized_accuracy']:.4f}  "
+              f"drop {t['float_accuracy'] - t['quantized_accuracy']:+.4f}  top-1 agreement {t['top1_agreement']:.4f}  "
+              f"({t['images']} test images)")
 
 
 if __name__ == "__main__":

@@ -261,7 +261,7 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     """Quantize float Keras `model` into a QKeras model the kit builds: (qmodel, report dict).
 
     cfg: QuantizeConfig. calib_images: uint8 images at any size (brought to the model input by
-    data.to_model_input). test_images/test_labels: uint8 images and labels for the accuracy figures
+    data.to_model_input), all of them used (the CLI draws cfg.calibration.images from the dataset). test_images/test_labels: uint8 images and labels for the accuracy figures
     (skipped when None). fine_tune_data: a data.Dataset for the quantization-aware fine-tune
     (required when cfg.fine_tune.epochs > 0).
     """
