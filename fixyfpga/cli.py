@@ -130,6 +130,9 @@ def build_parser():
     t = sub.add_parser("transfer", help="FixyNN transfer learning: frozen front-end vs per-task training")
     add_transfer_arguments(t)
     t.set_defaults(func=cmd_transfer)
+
+    from fixyfpga.quantize.cli import add_quantize_command   # `quantize` (issue 9, float models)
+    add_quantize_command(sub)
     return p
 
 

@@ -1,0 +1,95 @@
+"""`python -m fixyfpga quantize MODEL_FILE --config CFG --out OUT.h5`: a float Keras model file in, a
+QKeras model (.h5) and a JSON report (OUT.json next to it) out."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fixyfpga.data import load_dataset
+from fixyfpga.errors import FixyError
+from fixyfpga.quantize.config import load_quantize_config
+from fixyfpga.quantize.ptq import quantize_model
+
+MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
+def load_float_model(path):
+    """A full Keras model from an .h5/.keras file or a SavedModel folder; one-line FixyError otherwise."""
+    from tensorflow import keras
+    path = Path(path)
+    if not path.exists():
+        raise FixyError(f"model file {path} does not exist")
+    if path.is_file() and path.suffix not in MODEL_SUFFIXES:
+        raise FixyError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or a SavedModel folder")
+    try:
+        return keras.models.load_model(str(path), compile=False)
+    except (OSError, ValueError, TypeError, KeyError, ImportError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise FixyError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {first})") from None
+
+
+def calibration_subset(dataset, images, seed):
+    """`images` training images drawn without replacement (all of them if fewer)."""
+    n = len(dataset.y_train)
+    idx = np.sort(np.random.default_rng(seed).permutation(n)[:min(images, n)])
+    return dataset.x_train[idx]
+
+
+def run(model_path, config_path, out_path, data_dir=None, progress=True):
+    """Quantize the model file; writes OUT.h5 and OUT.json; returns (report, json path)."""
+    cfg = load_quantize_config(config_path)
+    out_path = Path(out_path)
+    if out_path.suffix != ".h5":
+        raise FixyError(f"--out {out_path}: the quantized model is written as a .h5 file; name it <name>.h5")
+    model = load_float_model(model_path)
+    ds = load_dataset(cfg.calibration.dataset, data_dir)
+    out_units = int(model.output_shape[-1])
+    if out_units < ds.num_classes:
+        raise FixyError(f"model {model_path} has {out_units} outputs but dataset '{ds.name}' has {ds.num_classes} "
+                        f"classes; calibrate and test with the dataset the model was trained for")
+    n_test = cfg.test_images or len(ds.y_test)
+    qmodel, report = quantize_model(model, cfg, calibration_subset(ds, cfg.calibration.images, cfg.calibration.seed),
+                                    ds.x_test[:n_test], ds.y_test[:n_test], fine_tune_data=ds, progress=progress)
+    report = {"source": str(model_path), "dataset": ds.name, **report}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    qmodel.save(str(out_path), include_optimizer=False)
+    json_path = out_path.with_suffix(".json")
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    return report, json_path
+
+
+def summary(report, out_path, json_path):
+    lines = [f"fixyfpga: quantized {report['source']} -> {out_path}"]
+    for row in report["layers"]:
+        if "kernel_quantizer" in row:
+            lines.append(f"  {row['name']:24s} weights {row['weight_type']:12s} bias {row['bias_type']}")
+        elif "activation" in row:
+            rng = f" (calibration max {row['calibration_max']:.3g})" if "calibration_max" in row else ""
+            lines.append(f"  {row['name']:24s} activation {row['type']}{rng}")
+    for stage, t in report.get("test", {}).items():
+        lines.append(f"  {stage}: float {t['float_accuracy']:.2%}, quantized {t['quantized_accuracy']:.2%}, "
+                     f"top-1 agreement {t['top1_agreement']:.2%} on {t['images']} {report['dataset']} test images")
+    if report["host_output_function"]:
+        lines.append(f"  the output {report['host_output_function']} was removed: the model returns logits, the host "
+                     f"applies it")
+    kit = report["kit"]
+    lines.append("  the kit can build it today" if kit["plannable"] else f"  not buildable by the kit yet: "
+                                                                      f"{kit['reason']}")
+    lines.append(f"  report: {json_path}")
+    return "\n".join(lines)
+
+
+def cmd_quantize(args):
+    report, json_path = run(args.model, args.config, args.out, args.data_dir)
+    print(summary(report, args.out, json_path))
+    return 0
+
+
+def add_quantize_command(sub):
+    q = sub.add_parser("quantize", help="quantize a float Keras model into QKeras (post-training, calibrated)")
+    q.add_argument("model", help="float Keras model: .h5/.keras file or SavedModel folder")
+    q.add_argument("--config", required=True, help="YAML file with a 'quantize:' section")
+    q.add_argument("--data-dir", help="folder of dataset .npz files (default ../shared/datasets)")
+    q.add_argument("--out", required=True, help="output QKeras model (.h5); the report goes to the .json beside it")
+    q.set_defaults(func=cmd_quantize)
