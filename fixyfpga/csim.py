@@ -139,6 +139,7 @@ class CsimLibrary:
         ll_p = ctypes.POINTER(ctypes.c_longlong)
         self.lib.fixy_run.argtypes = [ll_p, ll_p, ctypes.c_int]
         self.lib.fixy_load.argtypes = [ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
+        self.lib.fixy_run_words.argtypes = [ll_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
         self.in_elems = self.lib.fixy_in_elems()
         self.out_elems = self.lib.fixy_out_elems()
         self.weight_words = self.lib.fixy_weight_words()
@@ -155,6 +156,16 @@ class CsimLibrary:
             raise FixyError(f"the engine's load mode takes {self.weight_words} words, got {words.size}"
                             if rc == -1 else f"the engine's load mode left {words.size} words unread (code {rc})")
         self.loads += 1
+
+    def run_words(self, raw_in, words_per_image):
+        """One call of the engine top for all of `raw_in`: the score stream's words, TLAST checked."""
+        raw_in = np.ascontiguousarray(raw_in, dtype=np.int64).reshape(len(raw_in), -1)
+        out = np.empty(len(raw_in) * int(words_per_image), dtype=np.uint32)
+        rc = self.lib.fixy_run_words(raw_in.ctypes.data_as(ctypes.POINTER(ctypes.c_longlong)),
+                                     out.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), len(raw_in))
+        if rc != 0:
+            raise FixyError(f"C-sim of {self.path.name}: the score stream is wrong (return code {rc})")
+        return out
 
     def run(self, raw_in, batch=256, progress=None):
         """Raw outputs (N, out_elems) for raw inputs (N, in_elems); `progress` is a tqdm label. An engine

@@ -63,8 +63,25 @@ int fixy_run(const long long *in, long long *out, int n_images) {
     }
     return (s_in.empty() && s_out.empty()) ? 0 : -1;
 }
+// The raw score stream of one call of n_images images (n_images * OUT_WORDS words), as the DMA receives
+// it (the simulated board decodes it with the runtime's driver). Returns 0, -1 or -2 as fixy_run.
+int fixy_run_words(const long long *in, unsigned int *out, int n_images) {
+    hls::stream<fixy::in_pack_t> s_in("fixy_in");
+    hls::stream<fixy_word_t> s_out("fixy_out");
+    push_inputs(s_in, in, n_images);
+    fixy::infer(s_in, s_out, n_images);
+    const long long total = (long long)n_images * fixy::OUT_WORDS;
+    for (long long w = 0; w < total; w++) {
+        if (s_out.empty()) return -1;
+        fixy_word_t word = s_out.read();
+        if ((int)word.last != (w == total - 1)) return -2;
+        out[w] = (unsigned int)word.data.to_uint();
+    }
+    return (s_in.empty() && s_out.empty()) ? 0 : -1;
+}
 #else
 int fixy_load(const unsigned int *words, int n) { (void)words; return n == 0 ? 0 : -1; }
+int fixy_run_words(const long long *in, unsigned int *out, int n_images) { (void)in; (void)out; (void)n_images; return -1; }
 
 // Run n_images images through the front-end; out receives the raw outputs. Returns 0, or -1 if the
 // design left data in a stream (a stream-size bug in the design).

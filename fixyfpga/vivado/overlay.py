@@ -30,12 +30,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixyfpga.engine import (ENGINE_TOP, IN_PORT, OUT_PORT, REGISTERS, WEIGHT_PORT, WORD_BITS, OutputPacking,
-                             WeightLayout, ip_vlnv, output_packing)
+from fixyfpga.engine import (IN_PORT, OUT_PORT, REGISTERS, WEIGHT_PORT, WORD_BITS, WeightLayout, ip_vlnv,
+                             output_packing)
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
+from fixyfpga.runtime.overlay_spec import FORMAT as OVERLAY_SPEC_FORMAT
 
-OVERLAY_FORMAT = "fixyfpga-overlay/1"
+OVERLAY_FORMAT = OVERLAY_SPEC_FORMAT       # the layout fixyfpga.runtime.overlay_spec reads
 BD_NAME = "fixy_bd"
 DMA_LENGTH_BITS = 26                       # AXI DMA buffer length register: transfers up to 64 MiB - 1
 CONTROL_RANGE = 0x10000                    # 64 KiB windows for the DMAs and the two IPs' AXI-lite ports
@@ -270,7 +271,7 @@ def overlay_json(plan, design_copy="design.json"):
                    "elems_per_beat": inp.elems_per_beat, "elem_bits": inp.elem_type.width,
                    "beat_bits": inp.beat_bits, "dma_bits": inp.dma_bits, "beats_per_image": inp.beats_per_image,
                    "converters": [c.cell for c in inp.converters]},
-            "out": {"elems": out.beats_per_image * out.elems_per_beat, "elem_bits": out.packed_elem_bits,
+            "out": {"elems": output_packing(d).elems, "elem_bits": out.packed_elem_bits,
                     "type": out.elem_type.to_dict(),
                     "image_bytes": out.beats_per_image * out.packed_beat_bits // 8,
                     "elems_per_beat": out.elems_per_beat, "beat_bits": out.beat_bits,
