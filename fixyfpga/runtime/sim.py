@@ -128,7 +128,9 @@ class SimEngine:
 
     def read(self, offset):
         if offset == AP_CTRL:
-            return (AP_START if self.busy else 0) | (0 if self.busy else AP_IDLE) | (AP_DONE if self.done else 0)
+            value = (AP_START if self.busy else 0) | (0 if self.busy else AP_IDLE) | (AP_DONE if self.done else 0)
+            self.done = False               # ap_done is clear-on-read in Vitis HLS's ap_ctrl_hs register
+            return value
         return int(self.regs.get(offset, 0))
 
     def write(self, offset, value):
