@@ -5,9 +5,9 @@ An overlay folder holds `<name>.bit`, `<name>.hwh` and `<name>.json` (written by
 `fixyfpga.runtime.sim.make_sim_overlay` from a C-simulated project. Everything else in the runtime
 works on the `OverlaySpec` returned by `read_overlay`, so a change of the JSON layout is absorbed here.
 
-JSON layout ("fixyfpga-overlay/1"; keys marked * are optional):
+JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
 
-    format        "fixyfpga-overlay/1"
+    format        "fixyfpga-overlay/2"
     name          stem of the .bit/.hwh files (default: the JSON's stem)
     board, model, clock_mhz*
     signature     engine signature (design.json engine.signature): task files must carry the same
@@ -114,7 +114,7 @@ class OverlaySpec:
 
 
 def find_overlay_json(folder):
-    """The overlay JSON in `folder` (the one whose format is fixyfpga-overlay/1)."""
+    """The overlay JSON in `folder` (the one whose format is fixyfpga-overlay/2)."""
     folder = Path(folder)
     if not folder.exists():
         raise FixyError(f"overlay folder {folder} does not exist; copy the overlay (<name>.bit, <name>.hwh, "

@@ -3,7 +3,7 @@ stream widths and width converters, weight memories and the address map. The blo
 (`blockdesign.py`) is generated from this plan, and the overlay JSON the runtime reads is written
 from the same plan, so the two cannot disagree.
 
-Overlay JSON (`<name>.json` next to `<name>.bit` and `<name>.hwh`): the "fixyfpga-overlay/1" layout
+Overlay JSON (`<name>.json` next to `<name>.bit` and `<name>.hwh`): the "fixyfpga-overlay/2" layout
 documented and read by `fixyfpga.runtime.overlay_spec`, with these extra keys for people and tools
 (the runtime ignores them):
 
