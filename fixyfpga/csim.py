@@ -136,6 +136,10 @@ class CsimLibrary:
     def __init__(self, design_or_meta, lib_path):
         self.path = Path(lib_path)
         self.lib = ctypes.CDLL(str(self.path))
+        missing = [f for f in ("fixy_run", "fixy_load", "fixy_run_words", "fixy_weight_words") if not hasattr(self.lib, f)]
+        if missing:
+            raise FixyError(f"{self.path} lacks {', '.join(missing)}: it was built by an older kit; rebuild the project "
+                            f"with `make hls` (or `make csim`)")
         ll_p = ctypes.POINTER(ctypes.c_longlong)
         self.lib.fixy_run.argtypes = [ll_p, ll_p, ctypes.c_int]
         self.lib.fixy_load.argtypes = [ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
