@@ -38,6 +38,9 @@ class Board:
     resources: Resources
     bitstream_bytes: int
     power: Power = field(default_factory=Power)
+    # Folders holding the board files (Vivado's board.repoPaths), for boards whose files do not ship
+    # with Vivado (pynq-z2, ultra96v2); empty: Vivado's own board store.
+    board_repo_paths: list = field(default_factory=list)
 
     @property
     def clock_period_ns(self):

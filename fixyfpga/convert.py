@@ -3,8 +3,10 @@
 - front-end: ReuseFactor 1 and the Latency strategy in every layer, weights compiled in as constants:
   a fully unrolled, pipelined feature extractor in which zero weights cost nothing;
 - back-end: the Resource strategy with a reuse factor per layer (valid values only) sized to the
-  board's DSP budget, and every weight and bias a top-level port (BramFactor 0), so tasks are loaded
-  at run time into one compiled engine.
+  board's DSP budget, and every weight and bias an argument of hls4ml's function (BramFactor 0). That
+  function (`fixy_engine_layers`) is not the IP's top: the kit's engine top (`fixyfpga.engine`) passes
+  its own on-chip arrays to those arguments and loads them through its one weight stream, so tasks are
+  loaded at run time into one compiled engine and hls4ml's pragmas never shape a top-level port.
 
 Every precision is set explicitly from `fixyfpga.plan`; nothing is left to hls4ml's defaults, which
 are not bit-exact to QKeras.
@@ -13,10 +15,13 @@ are not bit-exact to QKeras.
 import contextlib
 import io
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from fixyfpga.engine import ENGINE_TOP, OutputPacking, WeightArray, core_name
+from fixyfpga.engine import top_cpp
 from fixyfpga.errors import FixyError
 
 # A top-level port for every weight array: any size > 0 is above the threshold.
@@ -36,7 +41,8 @@ class HlsDesign:
     weights_as_ports: bool
     project_name: str
     output_dir: str
-    weight_ports: list = field(default_factory=list)   # [WeightPort] in top-level argument order
+    weight_arrays: list = field(default_factory=list)  # [WeightArray] in hls4ml's argument order
+    top: str = ""             # the IP's top function (the kit's engine top for the back-end)
 
 
 def _mults_and_calls(plan):
@@ -180,35 +186,35 @@ def convert(model, plans, role, output_dir, project_name, board, reuse_factors=N
                             f"conversion log:\n{log.getvalue()[-2000:]}") from exc
     design = HlsDesign(role=role, hls_model=hls_model, plans=plans, reuse_factors=dict(reuse_factors),
                        strategy=strategy, weights_as_ports=weights_as_ports, project_name=project_name,
-                       output_dir=str(output_dir))
+                       output_dir=str(output_dir), top=project_name)
     check_conversion(design)
+    if weights_as_ports:
+        write_engine_top(design)
     return design
 
 
-@dataclass(frozen=True)
-class WeightPort:
-    """One run-time weight port of the engine: which layer it feeds, its type and its element order.
+_INTERFACE_PRAGMA = re.compile(r"^[ \t]*#pragma HLS INTERFACE[^\n]*\n", re.M)
 
-    Port element i is `np.transpose(keras_array, transpose).ravel()[i]`."""
-    layer: str
-    kind: str                 # weight | bias
-    var: str                  # the C++ argument name hls4ml gave it
-    type: object              # FixedType
-    size: int
-    keras_shape: tuple
-    transpose: tuple
 
-    def pack(self, keras_array):
-        """Raw port contents (int64) for a Keras-layout array; checks shape, grid and range."""
-        arr = np.asarray(keras_array, dtype=np.float64)
-        if arr.shape != self.keras_shape:
-            raise FixyError(f"{self.layer}.{self.kind}: shape {arr.shape} does not match the engine's "
-                            f"{self.keras_shape}")
-        return self.type.to_raw(np.transpose(arr, self.transpose).ravel(), f"{self.layer}.{self.kind}")
-
-    def to_dict(self):
-        return {"layer": self.layer, "kind": self.kind, "var": self.var, "type": self.type.to_dict(),
-                "size": self.size, "keras_shape": list(self.keras_shape), "transpose": list(self.transpose)}
+def write_engine_top(design, top=ENGINE_TOP):
+    """Make hls4ml's function an inner function of the kit's engine top: drop its INTERFACE pragmas
+    (only a top's arguments become ports) and write firmware/<top>.h/.cpp around it."""
+    from pathlib import Path
+    if design.project_name != core_name(top):
+        raise FixyError(f"the engine's hls4ml project must be named {core_name(top)}, not {design.project_name}")
+    fw = Path(design.output_dir) / "firmware"
+    core_cpp = fw / f"{design.project_name}.cpp"
+    core_cpp.write_text(_INTERFACE_PRAGMA.sub("", core_cpp.read_text()))
+    m = design.hls_model
+    inp, out = m.get_input_variables()[0], m.get_output_variables()[0]
+    types = {v.name: v.type.name for v in m.get_weight_variables()}
+    out_pack = int(out.shape[-1])
+    out_beats = int(np.prod(out.shape)) // out_pack
+    packing = OutputPacking(design.plans[-1].out_type, int(np.prod(out.shape)))
+    (fw / f"{top}.h").write_text(top_cpp.header_text(inp.type.name, top))
+    (fw / f"{top}.cpp").write_text(top_cpp.source_text(design.weight_arrays, [types[a.var] for a in design.weight_arrays],
+                                                       inp.type.name, out.type.name, out_beats, out_pack, packing, top))
+    design.top = top
 
 
 def hls_layout(layer, ndim):
@@ -223,7 +229,7 @@ def check_conversion(design):
     """Verify what hls4ml made: weight values and types equal the plan, ports are where they belong."""
     from fixyfpga.fixedpoint import FixedType
     plans = {p.name: p for p in design.plans}
-    ports = []
+    arrays = []
     for layer in design.hls_model.get_layers():
         plan = plans.get(layer.name)
         for key, var in layer.weights.items():
@@ -244,9 +250,11 @@ def check_conversion(design):
             is_port = var.storage.lower() == "bram"
             if is_port != design.weights_as_ports:
                 raise FixyError(f"{design.role}: weights of '{layer.name}' should "
-                                f"{'' if design.weights_as_ports else 'not '}be top-level ports")
+                                f"{'' if design.weights_as_ports else 'not '}be run-time arrays")
             if is_port:
-                ports.append(WeightPort(layer=layer.name, kind="bias" if key == "bias" else "weight",
-                                        var=var.name, type=want_t, size=int(data.size),
-                                        keras_shape=tuple(want.shape), transpose=tuple(perm)))
-    design.weight_ports = ports
+                arrays.append(WeightArray(layer=layer.name, kind="bias" if key == "bias" else "weight",
+                                          var=var.name, type=want_t, size=int(data.size),
+                                          keras_shape=tuple(want.shape), transpose=tuple(perm)))
+    for a in arrays:
+        a.storage_bits          # raises FixyError for values wider than the engine's words
+    design.weight_arrays = arrays

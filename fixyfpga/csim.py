@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fixyfpga.engine import OutputPacking, WeightLayout
 from fixyfpga.errors import FixyError
 from fixyfpga.tools import run_tool
 
@@ -21,45 +22,59 @@ CXXFLAGS = ["-std=c++14", "-O2", "-fPIC", "-fno-gnu-unique", "-w"]
 
 
 def io_header(design):
-    """Text of fixy_io.h: the model-specific constants, weight-port storage and top-function call."""
+    """Text of fixy_io.h: the model-specific constants and the top-function calls the bridge makes."""
     m = design.hls_model
     inp, out = m.get_input_variables()[0], m.get_output_variables()[0]
     in_plan, out_plan = design.plans[0], design.plans[-1]
     in_pack, out_pack = int(inp.shape[-1]), int(out.shape[-1])
     in_beats, out_beats = int(np.prod(inp.shape)) // in_pack, int(np.prod(out.shape)) // out_pack
-    ports = design.weight_ports
+    engine = bool(design.weight_arrays)
     lines = [
-        f"// Written by fixyfpga for '{design.project_name}' ({design.role}); regenerated on every build.",
+        f"// Written by fixyfpga for '{design.top}' ({design.role}); regenerated on every build.",
         "#ifndef FIXY_IO_H_",
         "#define FIXY_IO_H_",
         "#include <cmath>",
-        f'#include "firmware/{design.project_name}.h"',
-        "namespace fixy {",
-        f"typedef {inp.type.name} in_pack_t;",
-        f"typedef {out.type.name} out_pack_t;",
-        f"const int IN_PACK = {in_pack}, IN_BEATS = {in_beats}, IN_FRAC = {in_plan.out_type.frac};",
-        f"const int OUT_PACK = {out_pack}, OUT_BEATS = {out_beats}, OUT_FRAC = {out_plan.out_type.frac};",
-        f"const int N_PORTS = {len(ports)};",
-        f"const int PORT_SIZE[{max(1, len(ports))}] = {{{', '.join(str(p.size) for p in ports) or '0'}}};",
+    ]
+    if engine:
+        packing = OutputPacking(out_plan.out_type, int(np.prod(out.shape)))
+        layout = WeightLayout(design.weight_arrays)
+        lines += ["#define FIXY_ENGINE 1", f'#include "firmware/{design.top}.h"', "namespace fixy {",
+                  f"typedef {inp.type.name} in_pack_t;",
+                  f"const int IN_PACK = {in_pack}, IN_BEATS = {in_beats}, IN_FRAC = {in_plan.out_type.frac};",
+                  f"const int OUT_ELEMS = {packing.elems}, OUT_WORDS = {packing.words_per_image}, "
+                  f"OUT_BITS = {packing.storage_bits}, OUT_SIGNED = {int(packing.type.signed)};",
+                  f"const int WEIGHT_WORDS = {layout.total_words};"]
+    else:
+        lines += [f'#include "firmware/{design.top}.h"', "namespace fixy {",
+                  f"typedef {inp.type.name} in_pack_t;",
+                  f"typedef {out.type.name} out_pack_t;",
+                  f"const int IN_PACK = {in_pack}, IN_BEATS = {in_beats}, IN_FRAC = {in_plan.out_type.frac};",
+                  f"const int OUT_PACK = {out_pack}, OUT_BEATS = {out_beats}, OUT_FRAC = {out_plan.out_type.frac};",
+                  "const int OUT_ELEMS = OUT_PACK * OUT_BEATS;",
+                  "const int WEIGHT_WORDS = 0;"]
+    lines += [
         "template <class T> inline void from_raw(T &x, long long raw, int frac) { x = std::ldexp((double)raw, -frac); }",
         "template <class T> inline long long to_raw(const T &x, int frac) {",
         "    return std::llround(std::ldexp(x.to_double(), frac));",
         "}",
     ]
-    var_types = {v.name: v.type.name for v in m.get_weight_variables()}
-    for i, p in enumerate(ports):
-        lines.append(f"static {var_types[p.var]} port_{i}[{p.size}];  // {p.layer}.{p.kind} {p.type.hls()}")
-    lines.append("inline void set_port(int p, const long long *raw) {")
-    lines.append("    switch (p) {")
-    for i, p in enumerate(ports):
-        lines.append(f"    case {i}: for (int i = 0; i < {p.size}; i++) from_raw(port_{i}[i], raw[i], {p.type.frac}); break;")
-    lines.append("    default: break;")
-    lines.append("    }")
-    lines.append("}")
-    args = ["in", "out"] + [f"port_{i}" for i in range(len(ports))]
-    lines.append("inline void top(hls::stream<in_pack_t> &in, hls::stream<out_pack_t> &out) {")
-    lines.append(f"    {design.project_name}({', '.join(args)});")
-    lines.append("}")
+    if engine:
+        lines += [
+            "// One call of the engine top, as the processor makes it: mode and n_images over AXI-lite.",
+            "inline void infer(hls::stream<in_pack_t> &in, hls::stream<fixy_word_t> &out, int n_images) {",
+            "    hls::stream<fixy_word_t> no_weights(\"weights\");",
+            f"    {design.top}(in, out, no_weights, 0, n_images);",
+            "}",
+            "inline void load(hls::stream<fixy_word_t> &weights) {",
+            "    hls::stream<in_pack_t> no_in(\"features\");",
+            "    hls::stream<fixy_word_t> no_out(\"scores\");",
+            f"    {design.top}(no_in, no_out, weights, FIXY_MODE_LOAD, 0);",
+            "}",
+        ]
+    else:
+        lines += ["inline void top(hls::stream<in_pack_t> &in, hls::stream<out_pack_t> &out) {",
+                  f"    {design.top}(in, out);",
+                  "}"]
     lines += ["}  // namespace fixy", "#endif", ""]
     return "\n".join(lines)
 
@@ -88,15 +103,18 @@ def _compile_one(design):
     build.mkdir(exist_ok=True)
     inc = ["-I.", "-Ifirmware", "-Ifirmware/ap_types"]
     hint = f"the generated C++ in {prj} does not compile"
-    name = design.project_name
+    name = design.top
+    sources = [f"firmware/{design.project_name}.cpp"]
+    if design.top != design.project_name:
+        sources.append(f"firmware/{design.top}.cpp")
     objs = []
-    for src in (f"firmware/{name}.cpp", "fixy_bridge.cpp", "fixy_tb.cpp"):
+    for src in (*sources, "fixy_bridge.cpp", "fixy_tb.cpp"):
         obj = build / (Path(src).stem + ".o")
         run_tool(["g++", *CXXFLAGS, *inc, "-c", src, "-o", str(obj.relative_to(prj))], cwd=prj,
                  log_path=build / f"{Path(src).stem}.log", hint=hint)
         objs.append(str(obj.relative_to(prj)))
     lib = library_path(prj, name)
-    run_tool(["g++", "-shared", "-fno-gnu-unique", "-o", str(lib.relative_to(prj)), objs[0], objs[1]], cwd=prj,
+    run_tool(["g++", "-shared", "-fno-gnu-unique", "-o", str(lib.relative_to(prj)), *objs[:-1]], cwd=prj,
              log_path=build / "link_lib.log", hint=hint)
     run_tool(["g++", "-o", "build/fixy_tb", *objs], cwd=prj, log_path=build / "link_tb.log", hint=hint)
     return lib
@@ -112,28 +130,50 @@ def compile_designs(designs):
 
 
 class CsimLibrary:
-    """A compiled design driven from Python. `run(raw)` maps raw inputs to raw outputs."""
+    """A compiled design driven from Python. `run(raw)` maps raw inputs to raw outputs; an engine's
+    weights are loaded with `load_words(words)`, through the top's load mode as on the board."""
 
     def __init__(self, design_or_meta, lib_path):
         self.path = Path(lib_path)
         self.lib = ctypes.CDLL(str(self.path))
+        missing = [f for f in ("fixy_run", "fixy_load", "fixy_run_words", "fixy_weight_words") if not hasattr(self.lib, f)]
+        if missing:
+            raise FixyError(f"{self.path} lacks {', '.join(missing)}: it was built by an older kit; rebuild the project "
+                            f"with `make hls` (or `make csim`)")
         ll_p = ctypes.POINTER(ctypes.c_longlong)
         self.lib.fixy_run.argtypes = [ll_p, ll_p, ctypes.c_int]
-        self.lib.fixy_set_port.argtypes = [ctypes.c_int, ll_p, ctypes.c_int]
+        self.lib.fixy_load.argtypes = [ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
+        self.lib.fixy_run_words.argtypes = [ll_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
         self.in_elems = self.lib.fixy_in_elems()
         self.out_elems = self.lib.fixy_out_elems()
-        self.n_ports = self.lib.fixy_n_ports()
-        self.port_sizes = [self.lib.fixy_port_size(i) for i in range(self.n_ports)]
+        self.weight_words = self.lib.fixy_weight_words()
         self.role = getattr(design_or_meta, "role", None)
+        self.loads = 0
 
-    def set_port(self, index, raw):
-        raw = np.ascontiguousarray(raw, dtype=np.int64)
-        if self.lib.fixy_set_port(index, raw.ctypes.data_as(ctypes.POINTER(ctypes.c_longlong)), raw.size) != 0:
-            raise FixyError(f"weight port {index} takes {self.port_sizes[index] if 0 <= index < self.n_ports else '?'} "
-                            f"values, got {raw.size}")
+    def load_words(self, words):
+        """Send the weight stream (uint32 words in interface order) through the engine's load mode."""
+        words = np.ascontiguousarray(words, dtype=np.uint32)
+        if not self.weight_words:
+            raise FixyError(f"{self.path.name} is not an engine: it has no weight stream")
+        rc = self.lib.fixy_load(words.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), words.size)
+        if rc != 0:
+            raise FixyError(f"the engine's load mode takes {self.weight_words} words, got {words.size}"
+                            if rc == -1 else f"the engine's load mode left {words.size} words unread (code {rc})")
+        self.loads += 1
+
+    def run_words(self, raw_in, words_per_image):
+        """One call of the engine top for all of `raw_in`: the score stream's words, TLAST checked."""
+        raw_in = np.ascontiguousarray(raw_in, dtype=np.int64).reshape(len(raw_in), -1)
+        out = np.empty(len(raw_in) * int(words_per_image), dtype=np.uint32)
+        rc = self.lib.fixy_run_words(raw_in.ctypes.data_as(ctypes.POINTER(ctypes.c_longlong)),
+                                     out.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), len(raw_in))
+        if rc != 0:
+            raise FixyError(f"C-sim of {self.path.name}: the score stream is wrong (return code {rc})")
+        return out
 
     def run(self, raw_in, batch=256, progress=None):
-        """Raw outputs (N, out_elems) for raw inputs (N, in_elems); `progress` is a tqdm label."""
+        """Raw outputs (N, out_elems) for raw inputs (N, in_elems); `progress` is a tqdm label. An engine
+        runs `batch` images per call of its top (n_images), TLAST checked on the batch's last word."""
         raw_in = np.ascontiguousarray(raw_in, dtype=np.int64)
         n = raw_in.shape[0]
         if raw_in[0].size != self.in_elems:
@@ -150,19 +190,21 @@ class CsimLibrary:
             dst = np.empty((chunk.shape[0], self.out_elems), dtype=np.int64)
             rc = self.lib.fixy_run(chunk.ctypes.data_as(ll_p), dst.ctypes.data_as(ll_p), chunk.shape[0])
             if rc != 0:
-                raise FixyError(f"C-sim of {self.path.name}: the design left data in a stream (return code {rc})")
+                what = {-1: "the design left data in a stream", -2: "TLAST was not on the last word of the batch"}
+                raise FixyError(f"C-sim of {self.path.name}: {what.get(rc, 'error')} (return code {rc})")
             out[start:start + chunk.shape[0]] = dst
         return out
 
 
-def write_tb_data(prj_dir, raw_in, raw_expected, ports=None):
-    """Testbench data: raw int64 little-endian files read by fixy_tb.cpp."""
+def write_tb_data(prj_dir, raw_in, raw_expected, weight_words=None):
+    """Testbench data read by fixy_tb.cpp: raw int64 little-endian inputs and expected outputs, and for
+    an engine the weight stream (uint32 little-endian words, as a task file's payload)."""
     tb = Path(prj_dir) / "tb_data"
     tb.mkdir(exist_ok=True)
     np.ascontiguousarray(raw_in, dtype="<i8").tofile(tb / "inputs.i64")
     np.ascontiguousarray(raw_expected, dtype="<i8").tofile(tb / "expected.i64")
-    if ports:
-        np.concatenate([np.asarray(p, dtype="<i8").ravel() for p in ports]).tofile(tb / "ports.i64")
+    if weight_words is not None:
+        np.ascontiguousarray(weight_words, dtype="<u4").tofile(tb / "weights.u32")
     return tb
 
 

@@ -1,19 +1,24 @@
 """design.json: what was built for a board, for the board build, the task packer and the runtime.
 
-The engine signature is a hash of everything a task file must agree with: the back-end topology, the
-interface it reads, its weight ports (order, layout, types) and its output. Two builds with the same
-signature accept the same task files.
+The engine signature (`fixyfpga.engine.engine_signature`) is a hash of everything a task file must agree
+with: the back-end topology, the interface it reads, its weight arrays (order, layout, types), its output
+and its top-level ports. Two builds with the same signature accept the same task files.
+
+`frontend.ports` / `engine.ports` list every top-level port of both IPs ({name, protocol, width, depth,
+direction}, from `fixyfpga.engine`); `engine.arrays` the engine's on-chip weight arrays in the order of
+the weight stream; `engine.weight_words` the stream's length; `engine.output.packing` how the score
+stream carries an image.
 """
 
-import hashlib
 import json
+import math
 from pathlib import Path
 
+from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, REGISTERS, OutputPacking, WeightLayout, engine_ports,
+                             engine_signature, frontend_ports)
 from fixyfpga.errors import FixyError
 
-FORMAT = "fixyfpga-design/1"
-FRONTEND_TOP = "fixy_frontend"
-ENGINE_TOP = "fixy_engine"
+FORMAT = "fixyfpga-design/2"
 
 
 def layer_entries(design):
@@ -23,13 +28,6 @@ def layer_entries(design):
             for p in design.plans]
 
 
-def engine_signature(interface, layers, ports, output):
-    topology = [{k: layer[k] for k in ("name", "kind", "out_shape", "output_type", "accum_type")} for layer in layers]
-    payload = {"interface": interface, "layers": topology, "ports": ports, "output": output}
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-    return f"sha256:{digest}"
-
-
 def describe(board, model_name, split, frontend, backend, classes, num_classes):
     """The design.json dict for a converted front-end/back-end pair."""
     in_plan, iface_plan = frontend.plans[0], frontend.plans[-1]
@@ -37,8 +35,14 @@ def describe(board, model_name, split, frontend, backend, classes, num_classes):
     interface = {"layer": split.interface.layer, "shape": list(split.interface.shape),
                  "type": split.interface.type.to_dict()}
     engine_layers = layer_entries(backend)
-    ports = [p.to_dict() for p in backend.weight_ports]
+    arrays = [a.to_dict() for a in backend.weight_arrays]
+    packing = OutputPacking(out_plan.out_type, int(math.prod(out_plan.out_shape)))
     output = {"shape": list(out_plan.out_shape), "type": out_plan.out_type.to_dict()}
+    m = frontend.hls_model
+    fe_in, fe_out = m.get_input_variables()[0], m.get_output_variables()[0]
+    fe_ports = [p.to_dict() for p in frontend_ports(fe_in.name, in_plan.out_shape[-1], in_plan.out_type.width,
+                                                     fe_out.name, iface_plan.out_shape[-1], iface_plan.out_type.width)]
+    en_ports = [p.to_dict() for p in engine_ports(split.interface.shape[-1], split.interface.type.width)]
     return {
         "format": FORMAT,
         "board": board.name,
@@ -49,11 +53,14 @@ def describe(board, model_name, split, frontend, backend, classes, num_classes):
                   "raw": "uint8 pixels, HWC order; value = pixel / 256"},
         "interface": interface,
         "frontend": {"top": FRONTEND_TOP, "dir": "frontend", "in_elems_per_beat": in_plan.out_shape[-1],
-                     "out_elems_per_beat": iface_plan.out_shape[-1], "layers": layer_entries(frontend)},
+                     "out_elems_per_beat": iface_plan.out_shape[-1], "layers": layer_entries(frontend),
+                     "ports": fe_ports},
         "engine": {"top": ENGINE_TOP, "dir": "backend", "classes": classes, "model_classes": num_classes,
                    "in_elems_per_beat": split.interface.shape[-1], "out_elems_per_beat": out_plan.out_shape[-1],
-                   "output": output, "layers": engine_layers, "ports": ports,
-                   "signature": engine_signature(interface, engine_layers, ports, output)},
+                   "output": {**output, "packing": packing.to_dict()}, "layers": engine_layers,
+                   "ports": en_ports, "registers": dict(REGISTERS), "arrays": arrays,
+                   "weight_words": WeightLayout(backend.weight_arrays).total_words,
+                   "signature": engine_signature(interface, engine_layers, arrays, output, en_ports)},
     }
 
 

@@ -95,11 +95,11 @@ def step_fit_check(cfg, st):
 
 def step_convert(cfg, st):
     from fixyfpga.convert import convert
-    from fixyfpga.design import ENGINE_TOP, FRONTEND_TOP
+    from fixyfpga.engine import FRONTEND_TOP, core_name
     sp = st.split
     st.frontend = convert(sp.frontend, st.frontend_plans, "frontend", st.staging / "frontend", FRONTEND_TOP,
                           cfg.board, strategy="Latency")
-    st.backend = convert(sp.backend, st.backend_plans, "backend", st.staging / "backend", ENGINE_TOP, cfg.board,
+    st.backend = convert(sp.backend, st.backend_plans, "backend", st.staging / "backend", core_name(), cfg.board,
                          reuse_factors=st.reuse_factors, strategy="Resource", weights_as_ports=True)
 
 
@@ -166,6 +166,7 @@ def _compare(got, want):
 def step_csim(cfg, st):
     """Both IPs and the chained pipeline against QKeras, element by element, on raw integers."""
     from fixyfpga.csim import write_tb_data
+    from fixyfpga.engine import WeightLayout
     sp = st.split
     fe_lib, be_lib = st.libs
     x = st.images.astype(np.float32) / 256.0
@@ -178,9 +179,9 @@ def step_csim(cfg, st):
     full_raw = out_type.to_raw(_full_reference(sp, x), "QKeras model output").reshape(n, -1)
 
     fe_raw = fe_lib.run(st.images.reshape(n, -1).astype(np.int64), progress="C-sim front-end")
-    ports = engine_ports_from_model(st.backend.weight_ports, sp.backend)
-    for i, raw in enumerate(ports):
-        be_lib.set_port(i, raw)
+    words = WeightLayout(st.backend.weight_arrays).words(engine_arrays_from_model(st.backend.weight_arrays,
+                                                                                  sp.backend), "the back-end")
+    be_lib.load_words(words)
     be_raw = be_lib.run(ref_iface_raw, progress="C-sim engine")
     pipe_raw = be_lib.run(fe_raw, progress="C-sim pipeline")
 
@@ -194,7 +195,7 @@ def step_csim(cfg, st):
         "image_source": st.image_source,
     }
     write_tb_data(st.frontend.output_dir, st.images.reshape(n, -1), ref_iface_raw)
-    write_tb_data(st.backend.output_dir, ref_iface_raw, ref_be_raw, ports=ports)
+    write_tb_data(st.backend.output_dir, ref_iface_raw, ref_be_raw, weight_words=words)
 
 
 def _full_reference(sp, x):
@@ -203,13 +204,13 @@ def _full_reference(sp, x):
     return pad_to_engine(sp.full.predict(x, verbose=0, batch_size=256), int(sp.backend.output.shape[-1]))
 
 
-def engine_ports_from_model(weight_ports, backend_model):
-    """Raw contents of every engine weight port for a Keras back-end."""
+def engine_arrays_from_model(weight_arrays, backend_model):
+    """Raw contents (hls4ml's order) of every engine weight array for a Keras back-end."""
     from fixyfpga.plan import quantized_weights
     out = []
-    for port in weight_ports:
-        kernel, bias = quantized_weights(backend_model.get_layer(port.layer))
-        out.append(port.pack(kernel if port.kind == "weight" else bias))
+    for array in weight_arrays:
+        kernel, bias = quantized_weights(backend_model.get_layer(array.layer))
+        out.append(array.pack(kernel if array.kind == "weight" else bias))
     return out
 
 
@@ -236,7 +237,7 @@ def step_design(cfg, st):
         st.design["estimate"] = st.fit
     (st.staging / "design.json").write_text(json.dumps(st.design, indent=1))
     for d in (st.frontend, st.backend):
-        write_hls_tcl(d.output_dir, d.project_name, cfg.board)
+        write_hls_tcl(d.output_dir, d.top, cfg.board)
 
 
 def step_sim_overlay(cfg, st):
@@ -256,7 +257,7 @@ def step_hls(cfg, st):
     if not cfg.synthesis:
         st.hls = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands}
     elif tool is None:
-        st.hls = {"status": "skipped", "reason": "neither vitis_hls nor vivado_hls is on PATH", "commands": commands}
+        st.hls = {"status": "skipped", "reason": "neither vitis_hls nor vitis-run (Vitis 2024.2+) is on PATH", "commands": commands}
     else:
         st.hls = {"status": "done", "tool": tool,
                   "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}
@@ -282,7 +283,7 @@ def step_overlay(cfg, st):
 def report(cfg, st):
     """build_report.json content."""
     def half(design, plans, csim, ports):
-        return {"top": design.project_name, "layers": [
+        return {"top": design.top, "layers": [
             {"name": p.name, "type": p.keras_class, "macs": int(p.macs), "weights": p.weights,
              "nonzero_weights": p.nonzero_weights, "reuse_factor": design.reuse_factors.get(p.name, 1),
              "strategy": design.strategy.lower(), "accum_type": p.accum_type.hls(), "weight_type":

@@ -1,9 +1,11 @@
 """Task files: one fine-tuned back-end, packed for one compiled engine.
 
-The engine (the back-end IP) has every weight and bias as a top-level port, so one compiled engine
-serves many tasks: a task is just the contents of those ports. A task file holds them exactly as the
-engine takes them (port order, element order, fixed-point types), plus what is needed to refuse a file
-that does not fit.
+The engine (`fixyfpga.engine`) takes its weights through one interface: a stream of 32-bit words, every
+weight array in hls4ml's argument and element order, each array starting on a word boundary, values in
+their storage width (8/16/32 bits, two's complement). A task file holds exactly those words, in the
+order the interface takes them, plus what is needed to refuse a file that does not fit. Loading a task
+is sending its payload unchanged through the weights DMA (board), the simulated weights DMA (simulated
+board) or the C-sim library's load entry.
 
 Binary layout (all integers little-endian)::
 
@@ -12,20 +14,18 @@ Binary layout (all integers little-endian)::
     8       4     u32 format version (FORMAT_VERSION)
     12      4     u32 header length H (bytes)
     16      H     header: UTF-8 JSON object (below)
-    16+H    P     payload: every port's raw values (value * 2**frac), port after port in the engine's
-                  port order, each value a little-endian integer of `storage_bits` bits (signed for
-                  signed types, unsigned otherwise); P = sum(size * storage_bits / 8)
-    16+H+P  32    SHA-256 of bytes [0, 16+H+P)
+    16+H    4W    payload: the engine's weight stream, W little-endian u32 words (W = header "words")
+    16+H+4W 32    SHA-256 of bytes [0, 16+H+4W)
 
-Header keys: format_version, name, engine_signature (design.json engine.signature: a hash of the
-back-end topology, port layout and fixed-point types), engine_classes, num_classes (<= engine classes;
-the classifier's extra outputs have zero weights and biases, so they are 0 and masked out),
-class_names, ports [{layer, kind, size, storage_bits, type}] (type: FixedType dict), payload_bytes, and
-optional keys (dataset, accuracy, ...) passed as `extra`.
+Header keys: format_version, name, engine_signature (design.json engine.signature), engine_classes,
+num_classes (<= engine classes; the classifier's extra outputs have zero weights and biases, so they
+are 0 and masked out), class_names, arrays [{layer, kind, size, storage_bits, words, type}] (the
+weight arrays in stream order; type: FixedType dict), words, payload_bytes, and optional keys (dataset,
+accuracy, ...) passed as `extra`.
 
-`read_task` checks everything (magic, version, length, checksum, port table, value ranges, and against
-a design: signature, port table, class count, masked classifier columns) and raises FixyError naming
-the fix; `load_into` writes the ports of a compiled engine only after every check has passed, so a bad
+`read_task` checks everything (magic, version, length, checksum, array table, value ranges, and against
+a design: signature, array table, class count, masked classifier columns) and raises FixyError naming
+the fix; `load_into` sends the words to a compiled engine only after every check has passed, so a bad
 file never leaves an engine half-loaded.
 
 This module imports neither tensorflow nor qkeras (only `pack_task` does, when called): the board
@@ -40,12 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
+from fixyfpga.engine import TASK_SUFFIX, WORD_BYTES, WeightArray, WeightLayout
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 
 MAGIC = b"FIXYTASK"
-FORMAT_VERSION = 1
-SUFFIX = ".fixytask"
+FORMAT_VERSION = 2
+SUFFIX = TASK_SUFFIX
 DIGEST_BYTES = 32
 _PREFIX = struct.Struct("<8sII")       # magic, version, header length
 MAX_HEADER_BYTES = 16 << 20
@@ -53,13 +54,19 @@ MAX_HEADER_BYTES = 16 << 20
 
 @dataclass
 class Task:
-    """A task file read and checked: header, raw port contents (int64) in engine port order."""
+    """A task file read and checked: header, the weight stream (uint32 words, interface order) and the
+    raw arrays it carries (int64, one per engine weight array, hls4ml's element order)."""
     header: dict
-    ports: list                     # np.int64 arrays, one per engine weight port
+    words: np.ndarray
+    ports: list                     # raw arrays, decoded from `words`
     path: Path = None
     file_bytes: int = 0
     sha256: str = ""
     checked_against: str = ""       # engine signature the task was checked against ("" = none)
+
+    @property
+    def arrays(self):
+        return self.ports
 
     @property
     def name(self):
@@ -84,16 +91,11 @@ class Task:
 
 # ----------------------------------------------------------------------------------------------- format
 
-def _port_dtype(type_dict):
-    t = FixedType.from_dict(type_dict)
-    return np.dtype(f"<{'i' if t.signed else 'u'}{t.storage_bits() // 8}")
-
-
-def _port_entry(port):
-    """Header entry of a design.json port dict."""
-    t = FixedType.from_dict(port["type"])
-    return {"layer": port["layer"], "kind": port["kind"], "size": int(port["size"]),
-            "storage_bits": t.storage_bits(), "type": t.to_dict()}
+def _header_layout(entries):
+    """The word layout an array table describes (element order does not matter for packing)."""
+    return WeightLayout([WeightArray(layer=str(e["layer"]), kind=str(e["kind"]), var="",
+                                     type=FixedType.from_dict(e["type"]), size=int(e["size"]),
+                                     keras_shape=(int(e["size"]),), transpose=(0,)) for e in entries])
 
 
 def _same_type(a, b):
@@ -101,29 +103,19 @@ def _same_type(a, b):
                                                                        bool(b["signed"]))
 
 
-def encode_task(header, ports):
-    """The bytes of a task file: `header` (a dict with at least the port table) and raw ports."""
-    entries = header["ports"]
-    if len(entries) != len(ports):
-        raise FixyError(f"task has {len(ports)} port arrays but its header lists {len(entries)}")
-    chunks = []
-    for entry, raw in zip(entries, ports):
-        raw = np.asarray(raw, dtype=np.int64).ravel()
-        if raw.size != entry["size"]:
-            raise FixyError(f"port {entry['layer']}.{entry['kind']}: {raw.size} values, header says {entry['size']}")
-        t = FixedType.from_dict(entry["type"])
-        if raw.size and (raw.min() < t.raw_min or raw.max() > t.raw_max):
-            raise FixyError(f"port {entry['layer']}.{entry['kind']}: raw values outside {t.hls()}")
-        chunks.append(raw.astype(_port_dtype(entry["type"])).tobytes())
-    payload = b"".join(chunks)
-    header = {**header, "payload_bytes": len(payload)}
+def encode_task(header, arrays):
+    """The bytes of a task file: `header` (a dict with at least the array table "arrays") and the raw
+    arrays (int64, hls4ml's order), packed into the engine's words."""
+    words = _header_layout(header["arrays"]).words(arrays, f"task '{header.get('name', '?')}'")
+    payload = words.astype("<u4").tobytes()
+    header = {**header, "words": int(words.size), "payload_bytes": len(payload)}
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")
     body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head + payload
     return body + hashlib.sha256(body).digest()
 
 
 def decode_task(data, where="task file"):
-    """Parse and check the bytes of a task file (no engine checks); returns (header, ports)."""
+    """Parse and check the bytes of a task file (no engine checks); returns (header, words, arrays)."""
     hint = "re-copy the file or pack it again with `fixyfpga task pack`"
     if len(data) < _PREFIX.size:
         raise FixyError(f"{where}: truncated ({len(data)} bytes, not even a header); {hint}")
@@ -139,34 +131,32 @@ def decode_task(data, where="task file"):
                         f"{hint}")
     try:
         header = json.loads(data[_PREFIX.size:_PREFIX.size + head_len].decode("utf-8"))
-        entries = header["ports"]
-        sizes = [int(e["size"]) * _port_dtype(e["type"]).itemsize for e in entries]
+        layout = _header_layout(header["arrays"])
+        n_words = int(header["words"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, FixyError) as exc:
         raise FixyError(f"{where}: corrupted header ({type(exc).__name__}); {hint}") from None
-    expected = _PREFIX.size + head_len + sum(sizes) + DIGEST_BYTES
+    expected = _PREFIX.size + head_len + n_words * WORD_BYTES + DIGEST_BYTES
     if len(data) != expected:
         raise FixyError(f"{where}: {'truncated' if len(data) < expected else 'has trailing data'} "
                         f"({len(data)} bytes, its header describes {expected}); {hint}")
     body, digest = data[:-DIGEST_BYTES], data[-DIGEST_BYTES:]
     if hashlib.sha256(body).digest() != digest:
         raise FixyError(f"{where}: checksum mismatch, the file is corrupted; {hint}")
+    if n_words != layout.total_words:
+        raise FixyError(f"{where}: header says {n_words} words but its arrays take {layout.total_words}; {hint}")
     missing = [k for k in ("name", "engine_signature", "engine_classes", "num_classes", "class_names")
                if k not in header]
     if missing:
         raise FixyError(f"{where}: header lacks {', '.join(missing)}; {hint}")
-    ports = []
-    offset = _PREFIX.size + head_len
-    for entry, nbytes in zip(entries, sizes):
-        raw = np.frombuffer(data, dtype=_port_dtype(entry["type"]), count=int(entry["size"]), offset=offset)
-        ports.append(raw.astype(np.int64))
-        offset += nbytes
+    words = np.frombuffer(data, dtype="<u4", count=n_words, offset=_PREFIX.size + head_len).astype(np.uint32)
+    arrays = layout.raws(words, where)
     n, names = int(header["num_classes"]), header["class_names"]
     if not isinstance(names, list) or len(names) != n:
         raise FixyError(f"{where}: header has num_classes {n} but {len(names)} class names; {hint}")
     if not 1 <= n <= int(header["engine_classes"]):
         raise FixyError(f"{where}: {n} classes but it was packed for an engine with {header['engine_classes']} "
                         f"outputs; {hint}")
-    return header, ports
+    return header, words, arrays
 
 
 # ------------------------------------------------------------------------------------------ engine checks
@@ -189,48 +179,42 @@ def check_task(task, design, where=None):
                         f"{eng['classes']} outputs; rebuild the engine with backend.classes >= {task.num_classes}")
     if task.signature != eng["signature"]:
         raise FixyError(f"{where}: packed for engine {task.signature[:19]}..., but this engine is "
-                        f"{eng['signature'][:19]}... (different back-end topology, ports or types); {repack}")
+                        f"{eng['signature'][:19]}... (different back-end topology, arrays, types or ports); {repack}")
     if task.engine_classes != int(eng["classes"]):
         raise FixyError(f"{where}: packed for {task.engine_classes} engine outputs, this engine has {eng['classes']}; "
                         f"{repack}")
-    want = [_port_entry(p) for p in eng["ports"]]
-    got = task.header["ports"]
-    if len(got) != len(want):
-        raise FixyError(f"{where}: {len(got)} weight ports, the engine has {len(want)}; {repack}")
-    for g, w in zip(got, want):
-        if (g["layer"], g["kind"], int(g["size"])) != (w["layer"], w["kind"], w["size"]) or not _same_type(
-                g["type"], w["type"]):
-            raise FixyError(f"{where}: port {g['layer']}.{g['kind']} ({g['size']} x {FixedType.from_dict(g['type']).hls()}) "
-                            f"does not match the engine's {w['layer']}.{w['kind']} ({w['size']} x "
-                            f"{FixedType.from_dict(w['type']).hls()}); {repack}")
-    for port, raw in zip(eng["ports"], task.ports):
-        t = FixedType.from_dict(port["type"])
-        if raw.size and (raw.min() < t.raw_min or raw.max() > t.raw_max):
-            raise FixyError(f"{where}: port {port['layer']}.{port['kind']} holds values outside {t.hls()}; {repack}")
+    layout = WeightLayout.of(eng)
+    got = task.header["arrays"]
+    if len(got) != len(layout.arrays):
+        raise FixyError(f"{where}: {len(got)} weight arrays, the engine has {len(layout.arrays)}; {repack}")
+    for g, w in zip(got, layout.arrays):
+        if (g["layer"], g["kind"], int(g["size"]), int(g["storage_bits"])) != (w.layer, w.kind, w.size,
+                                                                               w.storage_bits) \
+                or not _same_type(g["type"], w.type.to_dict()):
+            raise FixyError(f"{where}: array {g['layer']}.{g['kind']} ({g['size']} x "
+                            f"{FixedType.from_dict(g['type']).hls()}) does not match the engine's {w.label} "
+                            f"({w.size} x {w.type.hls()}); {repack}")
+    if len(task.words) != layout.total_words:
+        raise FixyError(f"{where}: {len(task.words)} words, the engine's weight stream takes {layout.total_words}; "
+                        f"{repack}")
+    layout.check(task.ports, where)
     # Outputs beyond the task's classes must be exactly zero (masked): zero classifier weights and biases.
     arrays = unpack_ports(task, eng)
-    last = eng["ports"][-1]["layer"]
-    for port in eng["ports"]:
-        if port["layer"] != last:
+    last = layout.arrays[-1].layer
+    for a in layout.arrays:
+        if a.layer != last:
             continue
-        arr = arrays[(port["layer"], port["kind"])]
-        if np.any(arr[..., task.num_classes:]):
-            raise FixyError(f"{where}: classifier {port['kind']}s for outputs {task.num_classes}..{eng['classes'] - 1} "
+        if np.any(arrays[(a.layer, a.kind)][..., task.num_classes:]):
+            raise FixyError(f"{where}: classifier {a.kind}s for outputs {task.num_classes}..{eng['classes'] - 1} "
                             f"(beyond the task's classes) are not zero; {repack}")
     task.checked_against = eng["signature"]
     return task
 
 
 def unpack_ports(task, design):
-    """{(layer, kind): raw int64 array in Keras layout} of a task, using the engine's port layouts."""
-    eng = _engine(design)
-    out = {}
-    for port, raw in zip(eng["ports"], task.ports):
-        perm = tuple(port["transpose"])
-        shape = tuple(port["keras_shape"])
-        stored = np.asarray(raw).reshape(tuple(shape[i] for i in perm))
-        out[(port["layer"], port["kind"])] = np.transpose(stored, np.argsort(perm))
-    return out
+    """{(layer, kind): raw int64 array in Keras layout} of a task, using the engine's array layouts."""
+    layout = WeightLayout.of(_engine(design))
+    return {(a.layer, a.kind): a.keras_layout(raw) for a, raw in zip(layout.arrays, task.ports)}
 
 
 # --------------------------------------------------------------------------------------------- public API
@@ -242,8 +226,8 @@ def read_task(path, design=None):
     if not path.is_file():
         raise FixyError(f"{path}: no such task file; write one with `fixyfpga task pack`")
     data = path.read_bytes()
-    header, ports = decode_task(data, str(path))
-    task = Task(header=header, ports=ports, path=path, file_bytes=len(data),
+    header, words, arrays = decode_task(data, str(path))
+    task = Task(header=header, words=words, ports=arrays, path=path, file_bytes=len(data),
                 sha256=hashlib.sha256(data).hexdigest())
     if design is not None:
         check_task(task, design)
@@ -251,22 +235,17 @@ def read_task(path, design=None):
 
 
 def load_into(engine, task, design=None):
-    """Write every weight port of a compiled engine (a CsimLibrary, or anything with `n_ports`,
-    `port_sizes` and `set_port(i, raw)`) from `task`. All checks run first; on any error nothing is
-    written. With `design`, the task is (re)checked against it."""
+    """Send a task's weight stream to a compiled engine (a CsimLibrary, or anything with `weight_words`
+    and `load_words(words)`). All checks run first; on any error nothing is sent. With `design`, the
+    task is (re)checked against it."""
     if design is not None:
         check_task(task, design)
     where = f"task '{task.name}'"
-    if len(task.ports) != engine.n_ports:
-        raise FixyError(f"{where} has {len(task.ports)} weight ports, the compiled engine has {engine.n_ports}; "
+    words = np.asarray(task.words, dtype=np.uint32)
+    if words.size != engine.weight_words:
+        raise FixyError(f"{where} holds {words.size} weight words, the compiled engine takes {engine.weight_words}; "
                         f"pack the task for this engine's design.json")
-    sizes = [int(np.asarray(p).size) for p in task.ports]
-    if sizes != list(engine.port_sizes):
-        bad = next(i for i, (a, b) in enumerate(zip(sizes, engine.port_sizes)) if a != b)
-        raise FixyError(f"{where}: port {bad} holds {sizes[bad]} values, the compiled engine takes "
-                        f"{engine.port_sizes[bad]}; pack the task for this engine's design.json")
-    for i, raw in enumerate(task.ports):
-        engine.set_port(i, raw)
+    engine.load_words(words)
     return task
 
 
@@ -275,7 +254,6 @@ def pack_task(backend_model, design, path, name, class_names, extra=None):
     engine of `design`; the classifier is padded with zeros to the engine's classes. Returns the path.
 
     The back-end must have the engine's topology and types (checked layer by layer)."""
-    from fixyfpga.convert import WeightPort
     from fixyfpga.plan import quantized_weights
     from fixyfpga.plan import plan_model
     from fixyfpga.split import widen_classifier
@@ -303,22 +281,20 @@ def pack_task(backend_model, design, path, name, class_names, extra=None):
             diff = next(((g, w) for g, w in zip(got, want) if g != w), (got[len(want):] or None, want[len(got):] or None))
             raise FixyError(f"back-end '{backend_model.name}' does not have the engine's topology (first difference: "
                             f"{diff[0]} vs the engine's {diff[1]}); fine-tune a back-end of the engine's architecture")
-    ports, entries = [], []
-    for p in eng["ports"]:
-        wp = WeightPort(layer=p["layer"], kind=p["kind"], var=p["var"], type=FixedType.from_dict(p["type"]),
-                        size=int(p["size"]), keras_shape=tuple(p["keras_shape"]), transpose=tuple(p["transpose"]))
+    layout = WeightLayout.of(eng)
+    arrays = []
+    for wa in layout.arrays:
         try:
-            layer = wide.get_layer(wp.layer)
+            layer = wide.get_layer(wa.layer)
         except ValueError:
-            raise FixyError(f"back-end '{backend_model.name}' has no layer '{wp.layer}' (an engine port); fine-tune "
+            raise FixyError(f"back-end '{backend_model.name}' has no layer '{wa.layer}' (an engine array); fine-tune "
                             f"a back-end of the engine's architecture") from None
         kernel, bias = quantized_weights(layer)
-        ports.append(wp.pack(kernel if wp.kind == "weight" else bias))
-        entries.append(_port_entry(p))
+        arrays.append(wa.pack(kernel if wa.kind == "weight" else bias))
     header = {"format_version": FORMAT_VERSION, "name": str(name), "engine_signature": eng["signature"],
-              "engine_classes": classes, "num_classes": units, "class_names": class_names, "ports": entries,
+              "engine_classes": classes, "num_classes": units, "class_names": class_names, "arrays": layout.table(),
               **dict(extra or {})}
-    data = encode_task(header, ports)
+    data = encode_task(header, arrays)
     decode_task(data, f"task '{name}'")                # the bytes read back before they are written
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -336,18 +312,19 @@ def _engine_design(design_dir):
 def describe(task, design=None):
     """Human-readable lines about a task (for `fixyfpga task info`)."""
     h = task.header
-    payload = int(h.get("payload_bytes", sum(int(np.asarray(p).size) for p in task.ports)))
+    payload = int(h.get("payload_bytes", len(task.words) * WORD_BYTES))
     lines = [f"task '{task.name}': {task.path} ({task.file_bytes:,} bytes, sha256 {task.sha256[:16]}...)",
              f"  format version {h['format_version']}, checksum ok",
              f"  engine {task.signature} ({task.engine_classes} outputs)",
              f"  classes: {task.num_classes} ({', '.join(task.class_names[:12])}"
              f"{', ...' if task.num_classes > 12 else ''})",
-             f"  {len(task.ports)} weight ports, {sum(p.size for p in task.ports):,} values, {payload:,} payload bytes:"]
-    for e in h["ports"]:
+             f"  {len(task.ports)} weight arrays, {sum(p.size for p in task.ports):,} values, {len(task.words):,} "
+             f"32-bit words ({payload:,} payload bytes), in the order the engine's weight stream takes them:"]
+    for e in h["arrays"]:
         lines.append(f"    {e['layer'] + '.' + e['kind']:28s} {int(e['size']):8d} x {FixedType.from_dict(e['type']).hls():14s}"
-                     f" ({e['storage_bits']}-bit words)")
-    known = {"format_version", "name", "engine_signature", "engine_classes", "num_classes", "class_names", "ports",
-             "payload_bytes"}
+                     f" ({e['storage_bits']}-bit values, {e['words']} words)")
+    known = {"format_version", "name", "engine_signature", "engine_classes", "num_classes", "class_names", "arrays",
+             "words", "payload_bytes"}
     for k, v in h.items():
         if k not in known:
             lines.append(f"  {k}: {json.dumps(v) if isinstance(v, (dict, list)) else v}")

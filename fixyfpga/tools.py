@@ -32,8 +32,9 @@ def run_tool(cmd, cwd=None, log_path=None, hint="", env=None, timeout=None):
 
 
 def find_hls_tool():
-    """The HLS tool to synthesize with: vitis_hls preferred, vivado_hls accepted; None when neither is on PATH."""
-    for name in ("vitis_hls", "vivado_hls"):
+    """The HLS tool to synthesize with: vitis_hls (Vitis HLS up to 2024.1), else vitis-run (2024.2 and later,
+    where `vitis_hls -f` is deprecated); None when neither is on PATH. vivado_hls is not supported."""
+    for name in ("vitis_hls", "vitis-run"):
         path = shutil.which(name)
         if path:
             return name

@@ -22,12 +22,13 @@ def build_csim(split, out_dir, board, dsp_budget=40):
     """Convert both halves of `split` and compile their C-sim libraries: (frontend, backend, libs)."""
     from fixyfpga.convert import choose_reuse_factors, convert
     from fixyfpga.csim import compile_designs
+    from fixyfpga.engine import core_name
     from fixyfpga.plan import plan_model
     fp = plan_model(split.frontend, split.input_type)
     bp = plan_model(split.backend, split.interface.type, runtime_weights=True)
     rf, _ = choose_reuse_factors(bp, dsp_budget, int(np.prod(fp[0].out_shape[:-1])))
     fe = convert(split.frontend, fp, "frontend", out_dir / "frontend", "fixy_frontend", board)
-    be = convert(split.backend, bp, "backend", out_dir / "backend", "fixy_engine", board, reuse_factors=rf,
+    be = convert(split.backend, bp, "backend", out_dir / "backend", core_name(), board, reuse_factors=rf,
                  strategy="Resource", weights_as_ports=True)
     return fe, be, compile_designs([fe, be])
 

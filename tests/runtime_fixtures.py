@@ -115,8 +115,7 @@ def fake_pynq_board():
                 driver = mod.registry.get(dev.instances[name].vlnv, DefaultIP)
                 setattr(self, name, driver({"device": block, **self.ip_dict[name]}))
             setattr(self, spec.dma, dev.dma_device)
-            for mem in dev.memories.values():
-                mod.mmio_by_base[mem.base_addr] = mem
+            setattr(self, spec.weights.dma, dev.weight_dma)
             mod.loaded.append(self)
 
     def MMIO(base_addr, length=4):

@@ -13,11 +13,16 @@ def raw_outputs(split, plans_out_type, images):
     return plans_out_type.to_raw(split.full.predict(x, verbose=0)).reshape(len(images), -1)
 
 
+def load_backend(be, be_lib, backend):
+    """The back-end's weights through the engine's load mode (one word stream), as the board loads a task."""
+    from fixyfpga.engine import WeightLayout
+    from fixyfpga.flow import engine_arrays_from_model
+    be_lib.load_words(WeightLayout(be.weight_arrays).words(engine_arrays_from_model(be.weight_arrays, backend)))
+
+
 def run_pair(split, out_dir, board, images):
-    from fixyfpga.flow import engine_ports_from_model
     fe, be, (fe_lib, be_lib) = build_csim(split, out_dir, board)
-    for i, raw in enumerate(engine_ports_from_model(be.weight_ports, split.backend)):
-        be_lib.set_port(i, raw)
+    load_backend(be, be_lib, split.backend)
     x = images.astype(np.float32) / 256
     n = len(images)
     iface_ref = split.interface.type.to_raw(split.frontend.predict(x, verbose=0)).reshape(n, -1)
@@ -43,17 +48,15 @@ def test_depthwise_net_is_bit_exact_in_both_halves(tmp_path, board, cifar_test_i
         assert (iface_ref == split.interface.type.raw_max).any()
 
 
-def test_engine_weights_come_from_the_ports(tmp_path, board, cifar_test_images):
+def test_engine_weights_come_from_the_weight_stream(tmp_path, board, cifar_test_images):
     """Loading other weights into the same compiled engine reproduces that other model exactly."""
-    from fixyfpga.flow import engine_ports_from_model
     a = split_model(small_mobilenet(seed=7), "b1_pool")
     b = split_model(small_mobilenet(seed=8), "b1_pool")
     b.frontend = a.frontend   # same frozen front-end, another back-end
     images = resize_nearest(cifar_test_images[:100], 16)
     fe, be, fe_raw, iface_ref, out_a, ref_a, (fe_lib, be_lib) = run_pair(a, tmp_path, board, images)
     assert np.array_equal(out_a, ref_a)
-    for i, raw in enumerate(engine_ports_from_model(be.weight_ports, b.backend)):
-        be_lib.set_port(i, raw)
+    load_backend(be, be_lib, b.backend)
     out_b = be_lib.run(fe_raw)
     x_iface = a.frontend.predict(images.astype(np.float32) / 256, verbose=0)
     ref_b = be.plans[-1].out_type.to_raw(b.backend.predict(x_iface, verbose=0)).reshape(len(images), -1)
@@ -71,11 +74,19 @@ def test_plain_cnn_is_bit_exact(tmp_path, board, cifar_test_images):
     assert np.array_equal(fe_raw, iface_ref) and np.array_equal(out_raw, full_ref)
 
 
-def test_bad_port_and_input_sizes(tmp_path, board, cifar_test_images):
+def test_bad_weight_stream_and_input_sizes(tmp_path, board, cifar_test_images):
     from fixyfpga.errors import FixyError
     split = split_model(small_mobilenet(seed=9), "b1_pool")
     _, be, (fe_lib, be_lib) = build_csim(split, tmp_path, board)
-    with pytest.raises(FixyError, match="weight port 0 takes"):
-        be_lib.set_port(0, np.zeros(3, dtype=np.int64))
+    with pytest.raises(FixyError, match=f"load mode takes {be_lib.weight_words} words, got 3"):
+        be_lib.load_words(np.zeros(3, dtype=np.uint32))
+    with pytest.raises(FixyError, match="not an engine"):
+        fe_lib.load_words(np.zeros(3, dtype=np.uint32))
+    # The kit's top is the IP: hls4ml's function keeps no INTERFACE pragma, so its arrays are no ports.
+    from pathlib import Path
+    fw = Path(be.output_dir) / "firmware"
+    assert "INTERFACE" not in (fw / f"{be.project_name}.cpp").read_text()
+    top = (fw / "fixy_engine.cpp").read_text()
+    assert "#pragma HLS INTERFACE axis port=weights" in top and "bram" not in top
     with pytest.raises(FixyError, match="values per image, the design takes 768"):
         fe_lib.run(np.zeros((2, 100), dtype=np.int64))

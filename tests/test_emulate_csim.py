@@ -17,10 +17,7 @@ def test_emulator_equals_csim_on_the_default_design(default_build, cifar_test_im
     design = read_design(project)
     fe = CsimLibrary(None, design_library_path(project, design, "frontend"))
     be = CsimLibrary(None, design_library_path(project, design, "engine"))
-    ports = np.fromfile(project / "backend" / "tb_data" / "ports.i64", dtype="<i8")
-    offsets = np.cumsum([0] + be.port_sizes)
-    for i in range(be.n_ports):
-        be.set_port(i, ports[offsets[i]:offsets[i + 1]])
+    be.load_words(np.fromfile(project / "backend" / "tb_data" / "weights.u32", dtype="<u4"))
     model, record = load_model(REPO / "models" / "default")
     split = split_model(model, record["split"])
     images = cifar_test_images[:400]

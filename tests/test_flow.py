@@ -44,15 +44,20 @@ def test_default_build_is_bit_exact_and_reported(default_build):
     assert (project / "sim_overlay" / "design.json").is_file()
 
 
-def test_frontend_weights_are_constants_and_engine_weights_are_ports(default_build):
+def test_frontend_weights_are_constants_and_engine_weights_are_the_kits_arrays(default_build):
     _, project = default_build
     fe = (project / "frontend" / "firmware" / "fixy_frontend.h").read_text()
-    be = (project / "backend" / "firmware" / "fixy_engine.h").read_text()
     assert "weight" not in fe.split("fixy_frontend(")[1].split(")")[0]
-    signature = be.split("fixy_engine(")[1].split(");")[0]
-    assert signature.count("_t ") >= 10          # 5 layers x (weights, bias) as arguments
-    engine_cpp = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
-    assert "#pragma HLS INTERFACE bram" in engine_cpp
+    # hls4ml's engine function keeps 5 layers x (weights, bias) as arguments, but is not the IP's top ...
+    core = (project / "backend" / "firmware" / "fixy_engine_layers.h").read_text()
+    assert core.split("fixy_engine_layers(")[1].split(");")[0].count("_t ") >= 10
+    assert "INTERFACE" not in (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
+    # ... the kit's top is: its only ports are the ones design.json lists, weights come in as one stream.
+    top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
+    assert "bram" not in top and top.count("#pragma HLS INTERFACE") == 6
+    design = json.loads((project / "design.json").read_text())
+    assert [p["name"] for p in design["engine"]["ports"]] == ["features", "scores", "weights", "s_axi_control"]
+    assert len(design["engine"]["arrays"]) == 10 and design["engine"]["weight_words"] > 0
 
 
 def run_cli(args, capsys):

@@ -16,8 +16,7 @@ from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.runtime.drivers import DMASR_IDLE, StreamDriver
 from fixyfpga.runtime.hwh import Instance, check_instances, read_hwh, write_hwh
-from fixyfpga.runtime.layout import pack_words, unpack_words
-from fixyfpga.runtime.overlay_spec import FORMAT, StreamSpec, WeightSpec, parse_overlay, read_overlay
+from fixyfpga.runtime.overlay_spec import FORMAT, StreamSpec, parse_overlay, read_overlay
 from fixyfpga.runtime.power import PowerMonitor, read_meter_csv
 
 BLOCKER = textwrap.dedent("""
@@ -54,42 +53,6 @@ def test_runtime_imports_without_tensorflow_or_pynq():
     assert "ok" in out and "pynq is not installed" in out and "backend='sim'" in out
 
 
-# ------------------------------------------------------------------------------------------- layout
-
-def _wspec(t, size, elem_bits=None, word_bits=32, epw=None):
-    elem_bits = elem_bits or t.storage_bits()
-    return WeightSpec(port=0, layer="l", kind="weight", size=size, type=t, memory="m", word_bits=word_bits,
-                      elem_bits=elem_bits, elems_per_word=epw or word_bits // elem_bits)
-
-
-@pytest.mark.parametrize("t,elem_bits,word_bits,epw", [
-    (FixedType(8, 1, True), 8, 32, 4), (FixedType(8, 4, False), 8, 32, 4), (FixedType(6, 2, True), 8, 32, 4),
-    (FixedType(12, 4, True), 16, 32, 2), (FixedType(8, 1, True), 8, 32, 1), (FixedType(20, 4, True), 32, 64, 2),
-])
-def test_pack_unpack_round_trip_and_lane_order(t, elem_bits, word_bits, epw):
-    spec = _wspec(t, 37, elem_bits, word_bits, epw)
-    rng = np.random.default_rng(0)
-    raw = rng.integers(t.raw_min, t.raw_max + 1, size=37)
-    raw[:2] = [t.raw_min, t.raw_max]
-    words = pack_words(raw, spec)
-    assert words.dtype == (np.uint32 if word_bits == 32 else np.uint64) and len(words) == -(-37 // epw)
-    assert np.array_equal(unpack_words(words, spec), raw)
-    # value i sits in word i // epw at bits (i % epw) * elem_bits, two's complement
-    i = 5
-    field = (int(words[i // epw]) >> ((i % epw) * elem_bits)) & ((1 << elem_bits) - 1)
-    assert field == raw[i] % (1 << elem_bits)
-
-
-def test_pack_rejects_wrong_size_and_out_of_range():
-    spec = _wspec(FixedType(8, 1, True), 10)
-    with pytest.raises(FixyError, match="takes 10 values"):
-        pack_words(np.zeros(9, np.int64), spec)
-    with pytest.raises(FixyError, match="outside"):
-        pack_words(np.full(10, 128), spec)
-    with pytest.raises(FixyError, match="integers"):
-        pack_words(np.zeros(10, np.float32), spec)
-
-
 # ------------------------------------------------------------------------------------------- overlay JSON
 
 def overlay_dict(**over):
@@ -98,7 +61,8 @@ def overlay_dict(**over):
          "classes": 4, "dma": {"name": "dma"}, "ips": {"frontend": {"name": "frontend"}, "engine": "engine"},
          "streams": {"in": {"shape": [4, 4, 1]},
                      "out": {"elems": 4, "type": FixedType(16, 6, True).to_dict()}},
-         "weights": [{"port": 0, "layer": "d", "kind": "weight", "size": 10, "type": t8, "memory": "w0_ctrl"}]}
+         "weights": {"dma": "wdma", "words": 3,
+                     "arrays": [{"layer": "d", "kind": "weight", "size": 10, "type": t8, "storage_bits": 8, "words": 3}]}}
     d.update(over)
     return d
 
@@ -106,8 +70,9 @@ def overlay_dict(**over):
 def test_parse_overlay_defaults_and_errors(tmp_path):
     spec = parse_overlay(overlay_dict(), tmp_path / "fixy.json")
     assert spec.streams.in_image_bytes == 16 and spec.streams.out_elem_bits == 16
-    assert spec.streams.out_image_bytes == 8 and spec.streams.tlast == "image"
-    assert spec.weights[0].elems_per_word == 4 and spec.weights[0].words == 3
+    assert spec.streams.out_image_bytes == 8 and spec.streams.tlast == "batch"
+    assert spec.weights.dma == "wdma" and spec.weights.words == 3 and spec.weights.nbytes == 12
+    assert spec.registers == {"ap_ctrl": 0, "mode": 0x10, "n_images": 0x18}
     assert spec.engine == "engine" and spec.frontend == "frontend" and spec.bitstream.name == "fixy.bit"
     with pytest.raises(FixyError, match="missing 'signature'"):
         d = overlay_dict()
@@ -115,9 +80,11 @@ def test_parse_overlay_defaults_and_errors(tmp_path):
         parse_overlay(d, tmp_path / "fixy.json")
     with pytest.raises(FixyError, match="format"):
         parse_overlay(overlay_dict(format="other/1"), tmp_path / "fixy.json")
-    bad = overlay_dict()
-    bad["weights"][0]["elem_bits"] = 4
-    with pytest.raises(FixyError, match="cannot hold"):
+    bad = overlay_dict(weights=[{"port": 0, "memory": "w0_ctrl"}])      # an older kit's weight memories
+    with pytest.raises(FixyError, match="older kit wrote weight memories"):
+        parse_overlay(bad, tmp_path / "fixy.json")
+    bad = overlay_dict(weights={"dma": "wdma", "words": 3, "word_bits": 64})
+    with pytest.raises(FixyError, match="32-bit words"):
         parse_overlay(bad, tmp_path / "fixy.json")
     bad = overlay_dict()
     bad["streams"]["tlast"] = "never"

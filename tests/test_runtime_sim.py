@@ -42,7 +42,7 @@ def ov(sim_project):
     o.close()
 
 
-def test_predictions_are_bit_exact_and_tasks_switch_through_the_memories(sim_project, images, ov):
+def test_predictions_are_bit_exact_and_tasks_switch_through_the_weight_stream(sim_project, images, ov):
     src, rnd = sim_project["source_task"], sim_project["random_task"]
     want_src, want_rnd = reference(sim_project, src, images), reference(sim_project, rnd, images)
     assert not np.array_equal(want_src, want_rnd)
@@ -57,10 +57,10 @@ def test_predictions_are_bit_exact_and_tasks_switch_through_the_memories(sim_pro
     assert np.array_equal(ov.predict(images, batch_size=17).raw, want_rnd)
     ov.load_task(src)
     assert np.array_equal(ov.predict(images[:40], batch_size=40).raw, want_src[:40])
-    # The engine's ports were read from the simulated weight memories, which the task writes as words.
-    mem = ov.weight_memories[0]
-    words = ov.device.memories[mem.spec.memory].array[:mem.spec.nbytes // 4]
-    assert np.any(words) and np.array_equal(mem.read(), ov.task.ports[0])
+    # The engine took the task's words, unchanged, through the weights DMA in its load mode.
+    pipe = ov.device.pipeline
+    assert np.array_equal(pipe.words, ov.task.words) and pipe.weight_loads == 3 and ov.weights.loads == 3
+    assert ov.device.weight_dma.transfers == 3 and ov.last_load_s is not None
     assert ov.stream.allocations == 1                    # buffers allocated once, reused by every batch
     single = ov.predict(images[0])                       # one (H, W, C) image
     assert np.array_equal(single.raw[0], want_src[0])
@@ -77,7 +77,7 @@ def test_accuracy_matches_the_model_record(sim_project, ov, cifar_test_images):
 def test_task_for_another_engine_or_corrupted_is_refused_before_writing(sim_project, ov, tmp_path):
     from fixyfpga.tasks import encode_task, read_task
     ov.load_task(sim_project["source_task"])
-    before = [m.read() for m in ov.weight_memories]
+    before = ov.device.weight_dma.transfers
     task = read_task(sim_project["random_task"])
     other = tmp_path / "other.fixytask"
     other.write_bytes(encode_task({**task.header, "engine_signature": "sha256:" + "0" * 64}, task.ports))
@@ -91,8 +91,31 @@ def test_task_for_another_engine_or_corrupted_is_refused_before_writing(sim_proj
         ov.load_task(broken)
     with pytest.raises(FixyError, match="no such task file"):
         ov.load_task(tmp_path / "missing.fixytask")
-    assert all(np.array_equal(b, m.read()) for b, m in zip(before, ov.weight_memories))
+    assert ov.device.weight_dma.transfers == before         # nothing was sent
     assert ov.task.name == read_task(sim_project["source_task"]).name
+
+
+def test_weight_stream_only_reaches_an_engine_in_load_mode(sim_project, ov, images):
+    """The weights DMA cannot push words into an engine that is not loading: the transfer stays busy
+    and the driver's timeout names the engine's state; the engine keeps the weights it had."""
+    from fixyfpga.runtime.drivers import MODE_INFER
+    from fixyfpga.tasks import read_task
+    ov.load_task(sim_project["source_task"])
+    want = ov.predict(images[:4]).raw
+    rnd = read_task(sim_project["random_task"])
+    ov.engine.start = lambda mode, n=0, timeout=5.0: EngineStart(ov.engine, MODE_INFER, 1)   # a driver bug
+    with pytest.raises(FixyError, match="did not send the task's .* words.*load mode"):
+        ov.weights.load(rnd.words, timeout=0.3)
+    assert np.array_equal(ov.device.pipeline.words, read_task(sim_project["source_task"]).words)
+    fresh = FixyOverlay(sim_project["overlay"], backend="sim")
+    fresh.load_task(sim_project["source_task"])
+    assert np.array_equal(fresh.predict(images[:4]).raw, want)
+
+
+def EngineStart(engine, mode, n):
+    engine.ip.write(engine.registers["mode"], mode)
+    engine.ip.write(engine.registers["n_images"], n)
+    engine.ip.write(0, 1)
 
 
 def test_bad_images_and_no_task_give_clear_errors(sim_project, ov, images):
@@ -109,10 +132,10 @@ def test_bad_images_and_no_task_give_clear_errors(sim_project, ov, images):
         ov.predict(images[:2], batch_size=0)
 
 
-def test_a_stopped_engine_times_out_with_the_stream_state(sim_project, images):
+def test_an_engine_not_started_times_out_with_the_stream_state(sim_project, images):
     ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
     ov.load_task(sim_project["source_task"])
-    ov.engine.stop()
+    ov.stream.start_batch = None          # a driver that forgets the engine's call: nothing consumes the images
     t0 = time.monotonic()
     with pytest.raises(FixyError) as err:
         call_with_deadline(lambda: ov.predict(images[:3]))
@@ -131,12 +154,13 @@ def test_a_stopped_engine_times_out_with_the_stream_state(sim_project, images):
 def test_overlay_variants_and_missing_files(sim_project, images, tmp_path):
     src = sim_project["overlay"]
     want = reference(sim_project, sim_project["source_task"], images[:20])
-    # TLAST after the whole transfer instead of every image: one receive per batch.
+    # TLAST after every image instead of the batch: one receive per image.
     batch = tmp_path / "batch"
     shutil.copytree(src, batch)
     name = overlay_name(batch)
     data = json.loads((batch / f"{name}.json").read_text())
-    data["streams"]["tlast"] = "batch"
+    assert data["streams"]["tlast"] == "batch"
+    data["streams"]["tlast"] = "image"
     data["sim"] = {k: str((src / v).resolve()) for k, v in data["sim"].items()}
     (batch / f"{name}.json").write_text(json.dumps(data))
     ov = FixyOverlay(batch, backend="sim")
@@ -180,7 +204,7 @@ def test_board_backend_on_pynq_style_mock_devices(sim_project, images, tmp_path,
     assert not ov.simulated and ov.backend == "pynq"
     assert "fixyfpga:hls:fixy_engine:1.0" in fake.registry   # DefaultIP driver bound by VLNV
     drv = fake.registry["fixyfpga:hls:fixy_engine:1.0"]
-    assert isinstance(ov.engine.ip, drv) and "auto_restart" in ov.engine.ip.control
+    assert isinstance(ov.engine.ip, drv) and "ap_idle" in ov.engine.ip.control
     ov.load_task(sim_project["source_task"])
     want = reference(sim_project, sim_project["source_task"], images[:24])
     assert np.array_equal(ov.predict(images[:24], batch_size=10).raw, want)
@@ -192,7 +216,7 @@ def test_board_backend_on_pynq_style_mock_devices(sim_project, images, tmp_path,
     (board_dir / f"{name}.json").write_text(json.dumps(data))
     ov = FixyOverlay(board_dir, timeout=0.5)
     ov.load_task(sim_project["source_task"])
-    with pytest.raises(FixyError, match=f"received {real} bytes where {real + 4} were expected"):
+    with pytest.raises(FixyError, match=f"received {2 * real} bytes where {2 * (real + 4)} were expected"):
         ov.predict(images[:2])
     # an overlay whose .hwh lacks an instance the .json names: refused before PYNQ loads anything
     data["streams"]["out"]["image_bytes"] -= 4

@@ -117,8 +117,9 @@ def rewrite(path, dst, header_fn=None, payload_fn=None, fix_checksum=True):
 
 # ------------------------------------------------------------------------------------------------ format
 
-def test_round_trip_is_the_engine_port_layout(engine, packed, source):
-    from fixyfpga.flow import engine_ports_from_model
+def test_round_trip_is_the_engine_weight_stream(engine, packed, source):
+    from fixyfpga.engine import WeightLayout
+    from fixyfpga.flow import engine_arrays_from_model
     from fixyfpga.split import split_model
     from fixyfpga.tasks import FORMAT_VERSION, MAGIC, read_task, unpack_ports
     design, _, _, be = engine
@@ -127,27 +128,25 @@ def test_round_trip_is_the_engine_port_layout(engine, packed, source):
     assert task.name == "a" and task.num_classes == 10 and task.class_names == [f"c{i}" for i in range(10)]
     assert task.signature == design["engine"]["signature"] and task.header["format_version"] == FORMAT_VERSION
     assert task.header["dataset"] == "cifar10_jpeg"
-    # Exactly what the build itself writes into the engine's ports, in the same order and sizes.
-    from fixyfpga.convert import WeightPort
+    # Exactly the words the build itself sends through the engine's load mode, in the same order.
     from fixyfpga.fixedpoint import FixedType
-    ports = [WeightPort(p["layer"], p["kind"], p["var"], FixedType.from_dict(p["type"]), p["size"],
-                        tuple(p["keras_shape"]), tuple(p["transpose"])) for p in design["engine"]["ports"]]
-    want = engine_ports_from_model(ports, split_model(model, source[1]["split"]).backend)
-    assert len(task.ports) == len(want) == be.n_ports
-    assert all(np.array_equal(a, b) for a, b in zip(task.ports, want))
-    assert [p.size for p in task.ports] == be.port_sizes
-    # File layout: magic, version, header, one storage word per value, 32-byte digest.
+    layout = WeightLayout.of(design)
+    want = engine_arrays_from_model(layout.arrays, split_model(model, source[1]["split"]).backend)
+    assert len(task.ports) == len(want) and all(np.array_equal(a, b) for a, b in zip(task.ports, want))
+    assert np.array_equal(task.words, layout.words(want))
+    assert len(task.words) == be.weight_words == design["engine"]["weight_words"]
+    # File layout: magic, version, header, the weight stream's 32-bit words, 32-byte digest.
     data = path.read_bytes()
     assert data[:8] == MAGIC and int.from_bytes(data[8:12], "little") == FORMAT_VERSION
     head_len = int.from_bytes(data[12:16], "little")
-    words = sum(e["size"] * e["storage_bits"] // 8 for e in task.header["ports"])
-    assert len(data) == 16 + head_len + words + 32 == task.file_bytes
+    assert len(data) == 16 + head_len + 4 * layout.total_words + 32 == task.file_bytes
+    assert np.array_equal(np.frombuffer(data[16 + head_len:-32], "<u4"), task.words)
     # Keras-layout unpacking gives back the quantized weights.
     layer = model.get_layer("classifier")
     kernel = unpack_ports(task, design)[("classifier", "weight")]
     assert kernel.shape == (layer.kernel.shape[0], 10)
     q = layer.kernel_quantizer_internal(layer.kernel).numpy()
-    frac = FixedType.from_dict(design["engine"]["ports"][-2]["type"]).frac
+    frac = FixedType.from_dict(design["engine"]["arrays"][-2]["type"]).frac
     assert np.array_equal(kernel, np.rint(q * 2 ** frac).astype(np.int64))
 
 
@@ -189,12 +188,12 @@ def test_signature_mismatch(engine, packed, tmp_path):
         read_task(bad, design)                      # ... for another engine
 
 
-def test_port_layout_mismatch(engine, packed, tmp_path):
+def test_array_layout_mismatch(engine, packed, tmp_path):
     from fixyfpga.tasks import read_task
     design, _, _, _ = engine
 
     def retype(h):
-        h["ports"][0]["type"]["integer"] += 1      # same size, another fixed-point type
+        h["arrays"][0]["type"]["integer"] += 1     # same size, another fixed-point type
     bad = rewrite(packed["a"][0], tmp_path / "retyped.fixytask", header_fn=retype)
     with pytest.raises(FixyError, match="does not match the engine's"):
         read_task(bad, design)
@@ -281,14 +280,12 @@ def test_nothing_is_loaded_on_error(engine, packed, frontend_raw, tmp_path):
         with pytest.raises(FixyError):
             load_into(be, read_task(tmp_path / f"{bad}.fixytask", design))
         assert np.array_equal(be.run(frontend_raw), before), bad
-    # A task whose port table passes but whose last port does not fit the compiled engine: checked
-    # before the first port is written, so B's earlier ports are not half-loaded.
+    # A task whose stream is one word short: refused before anything is sent, so nothing is half-loaded.
     b = read_task(packed["b"][0], design)
-    broken = Task(header=b.header, ports=b.ports[:-1] + [b.ports[-1][:-1]])
     with pytest.raises(FixyError, match="compiled engine takes"):
-        load_into(be, broken)
-    with pytest.raises(FixyError, match="weight ports, the compiled engine has"):
-        load_into(be, Task(header=b.header, ports=b.ports[:-1]))
+        load_into(be, Task(header=b.header, words=b.words[:-1], ports=b.ports))
+    with pytest.raises(FixyError, match="the engine's load mode takes"):
+        be.load_words(b.words[:-1])                 # the library's own check, below load_into
     assert np.array_equal(be.run(frontend_raw), before)
 
 

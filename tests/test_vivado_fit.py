@@ -9,7 +9,7 @@ from fixyfpga.boards import load_board
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.plan import LayerPlan
-from fixyfpga.vivado.fit import check_fit, estimate, weight_memory_bram36
+from fixyfpga.vivado.fit import check_fit, estimate, engine_kernel_memory
 from vivado_fixtures import make_design_dir, tiny_design
 
 U8, S8, ACC = FixedType(8, 0, False), FixedType(8, 1), FixedType(20, 8)
@@ -55,7 +55,7 @@ def test_estimate_per_layer():
     fe, be = rows["fe_conv"], rows["be_conv"]
     assert fe["part"] == "frontend" and fe["dsp"] == 0 and fe["lut"] > 27 * 16 * 8 * 4   # constant multipliers in LUTs
     assert be["dsp"] == -(-3 * 3 * 16 * 32 // 64)                                       # ceil(mults / reuse factor)
-    assert rows["classifier"]["dsp"] == 10 and rows["classifier"]["bram36"] >= 0.5
+    assert rows["classifier"]["dsp"] == 10 and "on-chip weights" in rows["classifier"]["detail"]
     assert est["total"]["dsp"] == be["dsp"] + rows["classifier"]["dsp"]
 
 
@@ -97,10 +97,13 @@ def test_estimate_from_design_json(tmp_path):
     assert rows["dense"]["dsp"] == 10 and rows["conv"]["dsp"] == 0
 
 
-def test_weight_memory_bram():
-    assert weight_memory_bram36(1024, 8) == 0.5          # 256 words: one BRAM18
-    assert weight_memory_bram36(4096, 16) == 2.0         # 2048 words: 4 BRAM18
-    assert weight_memory_bram36(10, 12) == 0.5
+def test_engine_kernel_memory_follows_hls4ml_reshape():
+    # 2560 x 8-bit at reuse factor 512: 5 values (40 bits) per word, 512 deep -> 2 BRAM18 (512 x 36)
+    assert engine_kernel_memory(2560, 8, 512) == (0, 1.0)
+    # 4096 x 16-bit at reuse factor 1024: 64 bits x 1024 deep -> min(2 x 2, 4 x 1) BRAM18
+    assert engine_kernel_memory(4096, 16, 1024) == (0, 2.0)
+    # a shallow array (reuse factor 9) is LUTRAM: 16 values x 8 bits per word, one LUT per bit
+    assert engine_kernel_memory(144, 8, 9) == (128, 0.0)
 
 
 def test_bad_source():

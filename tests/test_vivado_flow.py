@@ -14,7 +14,7 @@ import pytest
 from fixyfpga import REPO_ROOT
 from fixyfpga.boards import load_board
 from fixyfpga.errors import FixyError
-from fixyfpga.runtime.overlay_spec import read_overlay
+from fixyfpga.runtime.overlay_spec import FORMAT as OVERLAY_FORMAT, read_overlay
 from fixyfpga.vivado import flow
 from vivado_fixtures import FAKE_TOOLS, make_design_dir, real_tools_present
 
@@ -74,7 +74,7 @@ def test_package_without_overlay(tmp_path):
     with pytest.raises(FixyError, match=r"no overlay in .*make hls BOARD=pynq-z2"):
         flow.package(design_dir.parent, tmp_path / "x.tar.gz")
     (design_dir / "overlay").mkdir()
-    (design_dir / "overlay" / "o.json").write_text(json.dumps({"format": "fixyfpga-overlay/1", "name": "o",
+    (design_dir / "overlay" / "o.json").write_text(json.dumps({"format": OVERLAY_FORMAT, "name": "o",
                                                                  "board": "pynq-z2"}))
     with pytest.raises(FixyError, match="incomplete .*o.bit, o.hwh"):
         flow.package(design_dir.parent, tmp_path / "x.tar.gz")

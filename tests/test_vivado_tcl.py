@@ -11,7 +11,7 @@ from fixyfpga.runtime.hwh import read_hwh
 from fixyfpga.runtime.overlay_spec import read_overlay
 from fixyfpga.vivado import flow, hls, tcl
 from fixyfpga.vivado.overlay import PS_INFO, width_converters
-from vivado_fixtures import make_design_dir, make_ip_dir, tcl_items
+from vivado_fixtures import fixed, make_design_dir, make_ip_dir, ports_of, tcl_items
 
 AWKWARD = "dir with space $HOME [x] {y"   # every character TCL could act on
 
@@ -47,13 +47,13 @@ def test_guarded_step_exits_non_zero_with_message():
 
 
 @pytest.mark.parametrize("board_name", list_boards())
-@pytest.mark.parametrize("tool", ["vitis_hls", "vivado_hls"])
+@pytest.mark.parametrize("tool", ["vitis_hls", "vitis-run"])
 def test_hls_script_calls(board_name, tool, tmp_path, fake_tools):
     board = load_board(board_name)
     ip_dir = make_ip_dir(tmp_path / AWKWARD / "backend", "fixy_engine", with_weights=True)
     script = hls.write_hls_tcl(ip_dir, "fixy_engine", board, tool=tool)
     assert script == ip_dir / "build_hls.tcl"
-    result = hls.run_hls(ip_dir, tool)
+    result = hls.run_hls(ip_dir, tool, ports=ports_of("fixy_engine"))
 
     calls = fake_tools.calls(tool)
     names = [c["cmd"] for c in calls]
@@ -66,14 +66,16 @@ def test_hls_script_calls(board_name, tool, tmp_path, fake_tools):
     clock = fake_tools.calls(tool, "create_clock")[0]["args"]
     assert float(clock[clock.index("-period") + 1]) == pytest.approx(1000.0 / board.clock_mhz, abs=1e-3)
     solution = fake_tools.calls(tool, "open_solution")[0]["args"]
-    assert ("-flow_target" in solution) == (tool == "vitis_hls")
+    assert solution[solution.index("-flow_target") + 1] == "vivado"
+    assert fake_tools.calls(tool, "set_clock_uncertainty")[0]["args"] == ["12.5%", "default"]
     added = [c["args"] for c in fake_tools.calls(tool, "add_files")]
     assert ["firmware/fixy_engine.cpp", "-cflags", "-std=c++0x"] in added
+    assert ["firmware/fixy_engine_layers.cpp", "-cflags", "-std=c++0x"] in added
     assert ["-tb", "fixy_tb.cpp", "-cflags", "-std=c++0x"] in added
     assert ["-tb", "fixy_bridge.cpp", "-cflags", "-std=c++0x"] in added
     assert ["-tb", "tb_data"] in added and ["-tb", "firmware/weights"] in added
-    assert ["-mode", "s_axilite", "fixy_engine", "return"] in \
-        [c["args"] for c in fake_tools.calls(tool, "set_directive_interface")]
+    # The engine top declares its AXI-lite bundle itself; no directive adds a second one.
+    assert not fake_tools.calls(tool, "set_directive_interface")
     export = fake_tools.calls(tool, "export_design")[0]["args"]
     assert export[export.index("-format") + 1] == "ip_catalog"
     assert export[export.index("-vendor") + 1] == "fixyfpga"
@@ -85,6 +87,56 @@ def test_hls_script_calls(board_name, tool, tmp_path, fake_tools):
     assert result["interval_cycles"] == {"min": 1025, "max": 1025}
     assert result["vlnv"] == "fixyfpga:hls:fixy_engine:1.0"
     assert (hls.ip_repo_dir(ip_dir, "fixy_engine") / "component.xml").is_file()
+    # The interface the fake reported (from the C++ top) is the one design.json lists.
+    assert result["interface"] == [p.to_dict() for p in ports_of("fixy_engine")]
+    assert hls.parse_interface(hls.csynth_report_path(ip_dir, "fixy_engine")) == ports_of("fixy_engine")
+
+
+def test_front_end_gets_the_control_bundle_by_directive(tmp_path, fake_tools):
+    ip_dir = make_ip_dir(tmp_path / "frontend", "fixy_frontend")
+    hls.write_hls_tcl(ip_dir, "fixy_frontend", load_board("pynq-z2"))
+    result = hls.run_hls(ip_dir, "vitis_hls", ports=ports_of("fixy_frontend"))
+    assert [c["args"] for c in fake_tools.calls("vitis_hls", "set_directive_interface")] == \
+        [["-mode", "s_axilite", "-bundle", "control", "fixy_frontend", "return"]]
+    assert [p["name"] for p in result["interface"]] == ["input_1", "layer4_out", "s_axi_control"]
+
+
+def test_interface_check_stops_a_build_of_another_geometry(tmp_path, fake_tools):
+    """The engine top as hls4ml's BramFactor would make it (a weight array as a top-level bram port):
+    the fake vitis_hls reports the interface that C++ declares, and the build stops before Vivado,
+    naming each port with both geometries."""
+    board = load_board("pynq-z2")
+    design_dir = make_design_dir(tmp_path, board)
+    top = design_dir / "backend" / "firmware" / "fixy_engine.cpp"
+    text = top.read_text()
+    text = text.replace("hls::stream<fixy_word_t> &weights, ap_uint<32> mode",
+                        "weight2_t w2_port[1280], ap_uint<32> mode")
+    text = text.replace("#pragma HLS INTERFACE axis port=weights", "#pragma HLS INTERFACE bram port=w2_port")
+    text = text.replace("port=n_images bundle=control", "port=n_images bundle=status")
+    top.write_text(text)
+    with pytest.raises(FixyError) as err:
+        flow.build_overlay(design_dir, board, hls_tool="vitis_hls", log=lambda _: None)
+    msg = str(err.value)
+    assert "the fixy_engine IP Vitis HLS built does not have the interface design.json lists" in msg
+    assert "port 'weights': design.json axis 32-bit in, Vitis HLS built no such port" in msg
+    assert "port 'w2_port': not in design.json, Vitis HLS built ap_memory 8-bit x 2048 words in" in msg
+    assert "port 's_axi_status': not in design.json, Vitis HLS built s_axilite 32-bit in" in msg
+    assert "before Vivado" in msg
+    assert not fake_tools.calls("vivado")                     # Vivado never ran
+    assert not (design_dir / "vivado" / "build_vivado.tcl").exists()
+
+
+def test_fake_reports_follow_the_cpp_widths(tmp_path, fake_tools):
+    """A wider score word in the C++ is a width mismatch on that port."""
+    ip_dir = make_ip_dir(tmp_path / "backend", "fixy_engine")
+    for name in ("fixy_engine.h", "fixy_engine.cpp"):
+        f = ip_dir / "firmware" / name
+        f.write_text(f.read_text().replace("hls::stream<fixy_word_t> &scores", "hls::stream<wide_word_t> &scores"))
+    (ip_dir / "firmware" / "fixy_engine.h").write_text((ip_dir / "firmware" / "fixy_engine.h").read_text().replace(
+        "const unsigned FIXY_MODE_LOAD", "typedef ap_axiu<64, 0, 0, 0> wide_word_t;\nconst unsigned FIXY_MODE_LOAD"))
+    hls.write_hls_tcl(ip_dir, "fixy_engine", load_board("pynq-z2"))
+    with pytest.raises(FixyError, match="port 'scores': design.json axis 32-bit out, Vitis HLS built axis 64-bit out"):
+        hls.run_hls(ip_dir, "vitis_hls", ports=ports_of("fixy_engine"))
 
 
 @pytest.mark.parametrize("failing", ["csim_design", "csynth_design", "export_design"])
@@ -93,7 +145,7 @@ def test_hls_failure_reaches_user(failing, tmp_path, fake_tools):
     hls.write_hls_tcl(ip_dir, "fixy_frontend", load_board("pynq-z2"))
     fake_tools.fail("vitis_hls", failing)
     with pytest.raises(ToolError) as info:
-        hls.run_hls(ip_dir, "vitis_hls")
+        hls.run_hls(ip_dir, "vitis_hls", ports=ports_of("fixy_frontend"))
     assert info.value.returncode == 1
     assert f"{failing} failed" in str(info.value)           # the tool's own error line
     assert "vitis_hls -f build_hls.tcl" in str(info.value)  # how to rerun
@@ -106,7 +158,7 @@ def test_hls_missing_report_is_an_error(tmp_path, fake_tools, monkeypatch):
     # A script that exits 0 without synthesizing.
     script.write_text("set_top fixy_frontend\nexit 0\n")
     with pytest.raises(FixyError, match="wrote no synthesis report"):
-        hls.run_hls(ip_dir, "vitis_hls")
+        hls.run_hls(ip_dir, "vitis_hls", ports=ports_of("fixy_frontend"))
 
 
 def test_hls_tool_missing(tmp_path, monkeypatch):
@@ -114,9 +166,12 @@ def test_hls_tool_missing(tmp_path, monkeypatch):
     hls.write_hls_tcl(ip_dir, "fixy_frontend", load_board("kv260"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(FixyError, match="vitis_hls' was not found on PATH"):
-        hls.run_hls(ip_dir, "vitis_hls")
+        hls.run_hls(ip_dir, "vitis_hls", ports=ports_of("fixy_frontend"))
     line = hls.hls_command_line(ip_dir, "vitis_hls")
     assert line.endswith("&& vitis_hls -f build_hls.tcl") and str(ip_dir.resolve()) in line
+    assert hls.hls_command("vitis-run") == ["vitis-run", "--mode", "hls", "--tcl", "build_hls.tcl"]
+    with pytest.raises(FixyError, match="vivado_hls is not supported"):
+        hls.hls_command("vivado_hls")
 
 
 def test_hls_script_needs_project_files(tmp_path):
@@ -149,7 +204,11 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
 
     project = fake_tools.calls("vivado", "create_project")[0]["args"]
     assert project[project.index("-part") + 1] == board.part
-    assert ["board_part", board.board_part, "fixy_overlay"] in [c["args"] for c in fake_tools.calls("vivado", "set_property")]
+    vendor, name = board.board_part.split(":")[:2]
+    parts = fake_tools.calls("vivado", "get_board_parts")[0]["args"]
+    assert parts == ["-quiet", "-latest_file_version", f"{vendor}:{name}:*"]   # the installed version, not pinned
+    assert ["board_part", f"{vendor}:{name}:part0:1.1", "fixy_overlay"] in \
+        [c["args"] for c in fake_tools.calls("vivado", "set_property")]
     repos = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property") if c["args"][0] == "ip_repo_paths"][0]
     assert repos == [str(design_dir / "frontend/fixy_frontend_prj/solution1/impl/ip"),
                      str(design_dir / "backend/fixy_engine_prj/solution1/impl/ip")]
@@ -158,7 +217,8 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     assert cells["ps"][cells["ps"].index("-vlnv") + 1] == ps.vlnv + ":1.10"     # newest catalog version
     assert cells["frontend"][cells["frontend"].index("-vlnv") + 1] == "fixyfpga:hls:fixy_frontend:1.0"
     assert cells["engine"][cells["engine"].index("-vlnv") + 1] == "fixyfpga:hls:fixy_engine:1.0"
-    assert {"dma", "rst", "ctrl_sc", "mem_sc", "out_pack", "w2_ctrl", "w2_ram", "b2_ctrl", "b2_ram"} <= set(cells)
+    assert set(cells) == {"ps", "rst", "dma", "wdma", "frontend", "engine", "in_up", "in_down", "ctrl_sc", "mem_sc"}
+    assert not any(c["args"][1] == "module" for c in fake_tools.calls("vivado", "create_bd_cell"))   # no kit RTL
     automation = fake_tools.calls("vivado", "apply_bd_automation")[0]["args"]
     assert automation[1] == ps.automation_rule and 'apply_board_preset "1"' in automation[3]
 
@@ -169,19 +229,31 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
            if c["args"][0] == "-dict" and c["args"][2] == "dma"][0]
     assert dma[dma.index("CONFIG.c_m_axis_mm2s_tdata_width") + 1] == "32"
     assert dma[dma.index("CONFIG.c_include_sg") + 1] == "0"
+    assert dma[dma.index("CONFIG.c_s_axis_s2mm_tdata_width") + 1] == "32"     # the engine's score words
+    wdma = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
+            if c["args"][0] == "-dict" and c["args"][2] == "wdma"][0]
+    assert wdma[wdma.index("CONFIG.c_include_s2mm") + 1] == "0"
+    assert wdma[wdma.index("CONFIG.c_m_axis_mm2s_tdata_width") + 1] == "32"
+    for conv in ("in_up", "in_down"):
+        cfg = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
+               if c["args"][0] == "-dict" and c["args"][2] == conv][0]
+        assert cfg[cfg.index("CONFIG.HAS_TKEEP") + 1] == "0"                # the image stream has no TKEEP
 
     nets = _intf_nets(calls)
     for a, b in [("dma/M_AXIS_MM2S", "in_up/S_AXIS"), ("in_up/M_AXIS", "in_down/S_AXIS"),
-                 ("in_down/M_AXIS", "frontend/input_1"), ("frontend/layer4_out", "engine/pool_input"),
-                 ("engine/layer9_out", "out_pack/S_AXIS"), ("out_pack/M_AXIS", "out_width/S_AXIS"),
-                 ("out_width/M_AXIS", "dma/S_AXIS_S2MM"), ("w2_ctrl/BRAM_PORTA", "w2_ram/BRAM_A"),
-                 ("engine/w2_PORTA", "w2_ram/BRAM_B"), ("engine/b2_PORTA", "b2_ram/BRAM_B"),
+                 ("in_down/M_AXIS", "frontend/input_1"), ("frontend/layer4_out", "engine/features"),
+                 ("engine/scores", "dma/S_AXIS_S2MM"), ("wdma/M_AXIS_MM2S", "engine/weights"),
                  (f"ps/{ps.master}", "ctrl_sc/S00_AXI"), ("mem_sc/M00_AXI", f"ps/{ps.slave}"),
-                 ("dma/M_AXI_MM2S", "mem_sc/S00_AXI"), ("dma/M_AXI_S2MM", "mem_sc/S01_AXI")]:
+                 ("dma/M_AXI_MM2S", "mem_sc/S00_AXI"), ("dma/M_AXI_S2MM", "mem_sc/S01_AXI"),
+                 ("wdma/M_AXI_MM2S", "mem_sc/S02_AXI")]:
         assert (a, b) in nets, f"{a} -> {b} not connected"
+    # every interface of the two IPs is connected, and only those design.json lists (the fake Vivado
+    # refuses an interface the exported component.xml does not have)
+    used = {p for net in nets for p in net if p.split("/")[0] in ("frontend", "engine")}
+    assert used == {f"frontend/{p.name}" for p in ports_of("fixy_frontend")} | \
+        {f"engine/{p.name}" for p in ports_of("fixy_engine")}
     slaves = {b for a, b in nets if a.startswith("ctrl_sc/M")}
-    assert slaves == {"dma/S_AXI_LITE", "frontend/s_axi_control", "engine/s_axi_control", "w2_ctrl/S_AXI",
-                      "b2_ctrl/S_AXI"}
+    assert slaves == {"dma/S_AXI_LITE", "frontend/s_axi_control", "engine/s_axi_control", "wdma/S_AXI_LITE"}
     clock_net = [c["args"] for c in fake_tools.calls("vivado", "connect_bd_net") if c["args"][0] == f"ps/{ps.pl_clock}"][0]
     assert {"frontend/ap_clk", "engine/ap_clk", "dma/s_axi_lite_aclk", f"ps/{ps.master_clock}"} <= set(clock_net)
 
@@ -192,20 +264,26 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
                 for c in fake_tools.calls("vivado", "assign_bd_address") if c["args"][0] == "-offset"}
     assert assigned == {e["segment"]: (e["base"], e["range"]) for e in overlay["address_map"]}
     assert assigned["dma/S_AXI_LITE/Reg"][0] == ps.window_base
-    for w in overlay["weights"]:
-        assert assigned[f"{w['memory']}/S_AXI/Mem0"] == (w["base"], w["range"])
-        assert w["base"] % w["range"] == 0
     ddr = [c["args"] for c in fake_tools.calls("vivado", "assign_bd_address") if c["args"][0] != "-offset"]
-    assert {a[1] for a in ddr} == {"dma/Data_MM2S", "dma/Data_S2MM"} and {a[2] for a in ddr} == {f"ps/{ps.ddr_segment}"}
+    assert {a[1] for a in ddr} == {"dma/Data_MM2S", "dma/Data_S2MM", "wdma/Data_MM2S"}
+    assert {a[2] for a in ddr} == {f"ps/{ps.ddr_segment}"}
+    script = (design_dir / "vivado" / "build_vivado.tcl").read_text()
+    assert script.count("exclude_bd_addr_seg") == 3                          # no HP segment left unassigned
     hwh = read_hwh(result["overlay"]["hwh"])
-    assert hwh["w2_ctrl"].base == overlay["weights"][0]["base"]
+    assert hwh["wdma"].base == assigned["wdma/S_AXI_LITE/Reg"][0]
+    assert overlay["weights"] == {"dma": "wdma", "words": 320 + 5, "word_bits": 32,
+                                  "arrays": [{"layer": "dense", "kind": "weight", "size": 1280, "storage_bits": 8,
+                                              "words": 320, "type": fixed(8, 1)},
+                                             {"layer": "dense", "kind": "bias", "size": 10, "storage_bits": 16,
+                                              "words": 5, "type": fixed(12, 4)}]}
 
     # The runtime reads the overlay as written.
     spec = read_overlay(result["overlay"]["dir"])
     assert spec.dma == "dma" and spec.frontend == "frontend" and spec.engine == "engine"
-    assert [w.memory for w in spec.weights] == ["w2_ctrl", "b2_ctrl"]
-    assert [(w.elem_bits, w.elems_per_word) for w in spec.weights] == [(8, 4), (16, 2)]
+    assert spec.weights.dma == "wdma" and spec.weights.words == 325
+    assert spec.registers == {"ap_ctrl": 0, "mode": 0x10, "n_images": 0x18} and spec.streams.tlast == "batch"
     assert spec.streams.in_shape == (8, 8, 3) and spec.streams.out_elems == 10 and spec.streams.out_elem_bits == 16
+    assert spec.streams.out_image_bytes == 20
     assert spec.signature == "sha256:" + "0" * 64 and spec.clock_mhz == board.clock_mhz
     assert spec.power["source"] == board.power.source and spec.power["rails"] == board.power.rails
 
@@ -214,16 +292,19 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     assert [c["args"][0] for c in fake_tools.calls("vivado", "launch_runs")] == ["synth_1", "impl_1"]
 
 
-def test_weight_memory_widths_come_from_the_engine_pins(tmp_path, fake_tools):
+def test_board_files_missing_and_board_repo_paths(tmp_path, fake_tools, monkeypatch):
     board = load_board("pynq-z2")
     design_dir = make_design_dir(tmp_path, board)
     flow.build_overlay(design_dir, board, hls_tool="vitis_hls", log=lambda _: None)
-    ram = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
-           if c["args"][0] == "-dict" and c["args"][2] == "w2_ram"][0]
-    settings = dict(zip(ram[::2], ram[1::2]))
-    # The stub's engine reports a 32-bit byte address and 8 data bits (fixy_pin_width ran in tclsh).
-    assert settings == {"CONFIG.WORDS": "320", "CONFIG.ELEM_BITS": "8", "CONFIG.PORT_ADDR_BITS": "32",
-                        "CONFIG.PORT_DATA_BITS": "8", "CONFIG.PORT_WE_BITS": "1"}
+    monkeypatch.setenv("FIXY_FAKE_NO_BOARDS", "pynq-z2")
+    with pytest.raises(ToolError, match=r"board part tul.com.tw:pynq-z2:\* is not installed: install the pynq-z2 "
+                                        r"board files.*board_repo_paths in boards/pynq-z2.yaml"):
+        flow.build_overlay(design_dir, board, log=lambda _: None)
+    board.board_repo_paths = [str(tmp_path / "boards store")]
+    monkeypatch.delenv("FIXY_FAKE_NO_BOARDS")
+    flow.build_overlay(design_dir, board, log=lambda _: None)
+    param = fake_tools.calls("vivado", "set_param")[-1]["args"]
+    assert param[0] == "board.repoPaths" and tcl_items(param[1]) == [str(tmp_path / "boards store")]
 
 
 @pytest.mark.parametrize("src,dst,expected", [
@@ -273,7 +354,6 @@ def test_vivado_missing(tmp_path, monkeypatch):
     assert skipped["synthesis"]["commands"][0].endswith("vivado -mode batch -nojournal -nolog -notrace "
                                                          "-source build_vivado.tcl")
     assert (design_dir / "vivado" / "build_vivado.tcl").is_file()
-    assert (design_dir / "vivado" / "rtl" / "fixy_weight_ram.v").is_file()
     # With the IPs exported but no vivado on PATH:
     for sub, top in (("frontend", "fixy_frontend"), ("backend", "fixy_engine")):
         repo = hls.ip_repo_dir(design_dir / sub, top)
@@ -297,13 +377,13 @@ def test_design_for_another_board(tmp_path):
         flow.write_overlay_tcl(design_dir, load_board("kv260"))
 
 
-def test_engine_ports_must_match_header(tmp_path):
+def test_engine_ports_must_be_the_kits(tmp_path):
     board = load_board("pynq-z2")
     design_dir = make_design_dir(tmp_path, board)
     design = json.loads((design_dir / "design.json").read_text())
-    design["engine"]["ports"] = design["engine"]["ports"][:1]
+    design["engine"]["ports"] = design["engine"]["ports"][:2]
     (design_dir / "design.json").write_text(json.dumps(design))
-    with pytest.raises(FixyError, match=r"lists engine weight ports \['w2'\] but fixy_engine.h takes \['w2', 'b2'\]"):
+    with pytest.raises(FixyError, match=r"engine.ports .* lack features/scores/weights"):
         flow.write_overlay_tcl(design_dir, board)
 
 

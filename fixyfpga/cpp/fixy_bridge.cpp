@@ -1,38 +1,97 @@
-// fixyfpga C-simulation bridge: runs an hls4ml io_stream top function on raw fixed-point integers.
+// fixyfpga C-simulation bridge: runs an IP's top function on raw fixed-point integers.
 //
-// Everything crossing this boundary is a raw integer (value * 2^frac) in int64, so nothing is rounded
-// on the way in or out. The model-specific part (types, top call, weight ports) is in fixy_io.h,
-// written by fixyfpga for each project.
+// Everything crossing this boundary is a raw integer (value * 2^frac) in int64, or for the engine's
+// weight and score streams the 32-bit words of fixyfpga.engine's interface, so nothing is rounded on the
+// way in or out. The model-specific part is in fixy_io.h, written by fixyfpga for each project. The
+// engine is driven exactly as the processor drives it: weights through its load mode (mode 1, one word
+// stream), images through its inference mode (mode 0, n_images per call, TLAST on the batch's last word).
 #include "fixy_io.h"
 
 extern "C" {
 
 int fixy_in_elems() { return fixy::IN_BEATS * fixy::IN_PACK; }
-int fixy_out_elems() { return fixy::OUT_BEATS * fixy::OUT_PACK; }
-int fixy_n_ports() { return fixy::N_PORTS; }
-int fixy_port_size(int port) { return (port >= 0 && port < fixy::N_PORTS) ? fixy::PORT_SIZE[port] : -1; }
+int fixy_out_elems() { return fixy::OUT_ELEMS; }
+int fixy_weight_words() { return fixy::WEIGHT_WORDS; }
 
-// Write one weight port; returns 0, or -1 for a bad port index or size (nothing is written then).
-int fixy_set_port(int port, const long long *raw, int n) {
-    if (port < 0 || port >= fixy::N_PORTS || n != fixy::PORT_SIZE[port]) return -1;
-    fixy::set_port(port, raw);
-    return 0;
+static void push_inputs(hls::stream<fixy::in_pack_t> &s_in, const long long *src, int n_images) {
+    for (long long b = 0; b < (long long)n_images * fixy::IN_BEATS; b++) {
+        fixy::in_pack_t pack;
+        for (int c = 0; c < fixy::IN_PACK; c++) fixy::from_raw(pack[c], src[b * fixy::IN_PACK + c], fixy::IN_FRAC);
+        s_in.write(pack);
+    }
 }
 
-// Run n_images images; in holds n_images * fixy_in_elems() raw inputs, out receives the raw outputs.
-// Returns 0, or -1 if the design left data in a stream (a stream-size bug in the design).
+#ifdef FIXY_ENGINE
+// Load the engine's weights from n 32-bit words (TLAST on the last). Returns 0; -1 if n is not the
+// engine's word count (nothing is sent then); -2 if the engine left words unread.
+int fixy_load(const unsigned int *words, int n) {
+    if (n != fixy::WEIGHT_WORDS) return -1;
+    hls::stream<fixy_word_t> s_w("fixy_weights");
+    for (int i = 0; i < n; i++) {
+        fixy_word_t w;
+        w.data = words[i];
+        w.keep = -1;
+        w.strb = -1;
+        w.last = (i == n - 1);
+        s_w.write(w);
+    }
+    fixy::load(s_w);
+    return s_w.empty() ? 0 : -2;
+}
+
+// Run n_images images in one call of the engine. Returns 0; -1 if the design left data in a stream or
+// produced too few words; -2 if TLAST is not exactly on the last word of the batch.
+int fixy_run(const long long *in, long long *out, int n_images) {
+    hls::stream<fixy::in_pack_t> s_in("fixy_in");
+    hls::stream<fixy_word_t> s_out("fixy_out");
+    push_inputs(s_in, in, n_images);
+    fixy::infer(s_in, s_out, n_images);
+    const int per = 32 / fixy::OUT_BITS;
+    const long long total = (long long)n_images * fixy::OUT_WORDS;
+    for (long long w = 0; w < total; w++) {
+        if (s_out.empty()) return -1;
+        fixy_word_t word = s_out.read();
+        if ((int)word.last != (w == total - 1)) return -2;
+        const long long img = w / fixy::OUT_WORDS, first = (w % fixy::OUT_WORDS) * per;
+        for (int k = 0; k < per && first + k < fixy::OUT_ELEMS; k++) {
+            unsigned long long field = ((unsigned long long)(unsigned int)word.data.to_uint() >> (k * fixy::OUT_BITS))
+                                       & ((fixy::OUT_BITS == 32) ? 0xFFFFFFFFull : ((1ull << fixy::OUT_BITS) - 1));
+            long long v = (long long)field;
+            if (fixy::OUT_SIGNED && (field >> (fixy::OUT_BITS - 1)) & 1) v -= (1ll << fixy::OUT_BITS);
+            out[img * fixy::OUT_ELEMS + first + k] = v;
+        }
+    }
+    return (s_in.empty() && s_out.empty()) ? 0 : -1;
+}
+// The raw score stream of one call of n_images images (n_images * OUT_WORDS words), as the DMA receives
+// it (the simulated board decodes it with the runtime's driver). Returns 0, -1 or -2 as fixy_run.
+int fixy_run_words(const long long *in, unsigned int *out, int n_images) {
+    hls::stream<fixy::in_pack_t> s_in("fixy_in");
+    hls::stream<fixy_word_t> s_out("fixy_out");
+    push_inputs(s_in, in, n_images);
+    fixy::infer(s_in, s_out, n_images);
+    const long long total = (long long)n_images * fixy::OUT_WORDS;
+    for (long long w = 0; w < total; w++) {
+        if (s_out.empty()) return -1;
+        fixy_word_t word = s_out.read();
+        if ((int)word.last != (w == total - 1)) return -2;
+        out[w] = (unsigned int)word.data.to_uint();
+    }
+    return (s_in.empty() && s_out.empty()) ? 0 : -1;
+}
+#else
+int fixy_load(const unsigned int *words, int n) { (void)words; return n == 0 ? 0 : -1; }
+int fixy_run_words(const long long *in, unsigned int *out, int n_images) { (void)in; (void)out; (void)n_images; return -1; }
+
+// Run n_images images through the front-end; out receives the raw outputs. Returns 0, or -1 if the
+// design left data in a stream (a stream-size bug in the design).
 int fixy_run(const long long *in, long long *out, int n_images) {
     for (int img = 0; img < n_images; img++) {
         hls::stream<fixy::in_pack_t> s_in("fixy_in");
         hls::stream<fixy::out_pack_t> s_out("fixy_out");
-        const long long *src = in + (long long)img * fixy::IN_BEATS * fixy::IN_PACK;
-        for (int b = 0; b < fixy::IN_BEATS; b++) {
-            fixy::in_pack_t pack;
-            for (int c = 0; c < fixy::IN_PACK; c++) fixy::from_raw(pack[c], src[b * fixy::IN_PACK + c], fixy::IN_FRAC);
-            s_in.write(pack);
-        }
+        push_inputs(s_in, in + (long long)img * fixy::IN_BEATS * fixy::IN_PACK, 1);
         fixy::top(s_in, s_out);
-        long long *dst = out + (long long)img * fixy::OUT_BEATS * fixy::OUT_PACK;
+        long long *dst = out + (long long)img * fixy::OUT_ELEMS;
         for (int b = 0; b < fixy::OUT_BEATS; b++) {
             if (s_out.empty()) return -1;
             fixy::out_pack_t pack = s_out.read();
@@ -42,5 +101,6 @@ int fixy_run(const long long *in, long long *out, int n_images) {
     }
     return 0;
 }
+#endif
 
 }  // extern "C"

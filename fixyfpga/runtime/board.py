@@ -25,8 +25,8 @@ class PynqDevice:
         pynq = import_pynq()
         self.spec = spec
         self.instances = read_hwh(spec.hwh)
-        wanted = {"DMA": spec.dma, "front-end": spec.frontend, "engine": spec.engine}
-        wanted.update({f"weight memory of {w.label}": w.memory for w in spec.weights})
+        wanted = {"DMA": spec.dma, "front-end": spec.frontend, "engine": spec.engine,
+                  "weights DMA": spec.weights.dma}
         check_instances(self.instances, wanted, spec.hwh)
         vlnvs = [spec.frontend_vlnv or self.instances[spec.frontend].vlnv,
                  spec.engine_vlnv or self.instances[spec.engine].vlnv]
@@ -55,29 +55,12 @@ class PynqDevice:
             raise FixyError(f"'{name}' in the overlay has no register access; is it the HLS block?")
         return ip
 
-    def dma(self, name):
+    def dma(self, name, receive=True):
         dma = self._lookup(name, "DMA")
-        if not (hasattr(dma, "sendchannel") and hasattr(dma, "recvchannel")):
+        if not (hasattr(dma, "sendchannel") and (hasattr(dma, "recvchannel") or not receive)):
             raise FixyError(f"'{name}' in the overlay is not an AXI DMA with send and receive channels (PYNQ bound "
                             f"{type(dma).__name__}); build the overlay with a DMA in simple mode")
         return dma
-
-    def memory(self, name):
-        entry = None
-        for table in ("mem_dict", "ip_dict"):
-            entry = getattr(self.overlay, table, {}).get(name) or entry
-            if entry:
-                break
-        base = length = None
-        if entry:
-            base = entry.get("phys_addr", entry.get("base_address"))
-            length = entry.get("addr_range", entry.get("size"))
-        if base is None:
-            inst = self.instances.get(name)
-            base, length = (inst.base, inst.range) if inst else (None, None)
-        if base is None or not length:
-            raise FixyError(f"weight memory '{name}' has no address in the loaded overlay")
-        return self._pynq.MMIO(int(base), int(length))
 
     def close(self):
         pass

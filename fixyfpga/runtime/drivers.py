@@ -3,9 +3,9 @@
 They talk to a small device interface that PYNQ objects already have and the simulated board
 (`fixyfpga.runtime.sim`) reproduces:
 - an HLS block: `read(offset)` / `write(offset, value)` on its AXI-lite registers (a PYNQ DefaultIP);
-- a weight memory: an MMIO-like object with `length`, `array` (uint32 view), `read`, `write`;
-- the AXI DMA: `sendchannel` / `recvchannel` with `transfer(buffer, start, nbytes)`, `idle`, `error`,
+- the image AXI DMA: `sendchannel` / `recvchannel` with `transfer(buffer, start, nbytes)`, `idle`, `error`,
   `wait()`, and `read(offset)` on its registers;
+- the weights AXI DMA (MM2S only): its `sendchannel`;
 - buffers from an `allocate(shape, dtype)` function (PYNQ's contiguous memory, or numpy).
 
 On the board the two HLS blocks are bound to `FixyHlsIP`, a DefaultIP subclass made by
@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
+from fixyfpga.engine import MODE_INFER, MODE_LOAD, REGISTERS
 from fixyfpga.errors import FixyError
-from fixyfpga.runtime.layout import pack_words, to_words32, unpack_words
 
 # ap_ctrl_hs registers of a Vitis HLS block with an s_axilite 'return' port.
 AP_CTRL = 0x00
@@ -68,42 +68,101 @@ class HlsBlock:
             return f"{self.name} ap_ctrl unreadable ({exc})"
 
 
-class WeightMemory:
-    """One engine weight port in a memory-mapped BRAM: packs raw values into words and writes them."""
+class EngineControl:
+    """The engine's AXI-lite registers (fixyfpga.engine): one call per ap_start, in load or inference mode."""
 
-    def __init__(self, mmio, spec):
-        self.mmio = mmio
-        self.spec = spec
-        length = int(getattr(mmio, "length", 0) or 0)
-        if length and spec.offset + spec.nbytes > length:
-            raise FixyError(f"{spec.label} needs bytes {spec.offset}..{spec.offset + spec.nbytes} of memory "
-                            f"'{spec.memory}', which has {length}; the overlay .json does not match the design")
+    def __init__(self, ip, registers=None, name="engine"):
+        self.ip = ip
+        self.registers = dict(REGISTERS, **(registers or {}))
+        self.name = name
 
-    def _span(self):
-        first = self.spec.offset // 4
-        return first, first + self.spec.nbytes // 4
+    @property
+    def control(self):
+        return int(self.ip.read(AP_CTRL))
 
-    def write(self, raw):
-        words = to_words32(pack_words(raw, self.spec))
-        a, b = self._span()
-        arr = getattr(self.mmio, "array", None)
-        if isinstance(arr, np.ndarray):
-            arr[a:b] = words
-        else:
-            for i, w in enumerate(words):
-                self.mmio.write(4 * (a + i), int(w))
+    def state(self):
+        try:
+            return f"{self.name} ap_ctrl {ap_ctrl_text(self.control)}, mode {int(self.ip.read(self.registers['mode']))}"
+        except Exception as exc:  # reading state for an error message must not hide the error
+            return f"{self.name} registers unreadable ({exc})"
 
-    def read_words(self):
-        a, b = self._span()
-        arr = getattr(self.mmio, "array", None)
-        if isinstance(arr, np.ndarray):
-            words32 = np.array(arr[a:b], dtype=np.uint32)
-        else:
-            words32 = np.array([self.mmio.read(4 * i) for i in range(a, b)], dtype=np.uint32)
-        return words32.view(np.uint64) if self.spec.word_bits == 64 else words32
+    def wait_idle(self, timeout, what="the previous call"):
+        deadline = time.monotonic() + timeout
+        while not self.control & AP_IDLE:
+            if time.monotonic() > deadline:
+                raise FixyError(f"the engine did not finish {what} within {timeout:g} s: {self.state()}; reload the "
+                                f"overlay to reset it")
+            time.sleep(0.0002)
 
-    def read(self):
-        return unpack_words(self.read_words(), self.spec)
+    def start(self, mode, n_images=0, timeout=5.0):
+        """One call: wait until idle, set mode and n_images, ap_start (no auto-restart)."""
+        self.wait_idle(timeout)
+        self.ip.write(self.registers["mode"], int(mode))
+        self.ip.write(self.registers["n_images"], int(n_images))
+        self.ip.write(AP_CTRL, AP_START)
+
+    def start_infer(self, n_images, timeout=5.0):
+        self.start(MODE_INFER, n_images, timeout)
+
+    def stop(self):
+        self.ip.write(AP_CTRL, 0)
+
+
+class WeightLoader:
+    """A task's words into the engine: load mode, then one transfer of the weights DMA (MM2S)."""
+
+    def __init__(self, dma, allocate, engine, words, timeout=5.0, name="weights DMA"):
+        self.dma = dma
+        self.allocate = allocate
+        self.engine = engine
+        self.words = int(words)
+        self.timeout = float(timeout)
+        self.name = name
+        self.buf = None
+        self.loads = 0
+
+    def _wait(self, timeout):
+        channel = self.dma.sendchannel
+        deadline = time.monotonic() + timeout
+        while True:
+            if channel.error:
+                raise FixyError(f"the {self.name} stopped with an error sending {self.words * 4} bytes; "
+                                f"{self.engine.state()}")
+            if channel.idle:
+                break
+            if time.monotonic() > deadline:
+                raise FixyError(f"the {self.name} did not send the task's {self.words} words within {timeout:g} s "
+                                f"(the engine takes them only in load mode): {self.engine.state()}; reload the "
+                                f"overlay to reset it")
+            time.sleep(0.0002)
+        channel.wait()
+
+    def load(self, words, timeout=None):
+        """Send `words` (uint32, interface order); returns when the engine has taken every word."""
+        timeout = self.timeout if timeout is None else float(timeout)
+        words = np.asarray(words, dtype=np.uint32)
+        if words.size != self.words:
+            raise FixyError(f"the engine takes {self.words} weight words, got {words.size}")
+        if self.buf is None:
+            self.buf = self.allocate(shape=(self.words,), dtype=np.uint32)   # TODO(runtime): minimum size, reach
+        self.buf[:] = words
+        flush = getattr(self.buf, "flush", None)
+        if flush is not None:
+            flush()
+        self.engine.start(MODE_LOAD, 0, timeout)
+        try:
+            self.dma.sendchannel.transfer(self.buf, nbytes=self.words * 4)
+        except (RuntimeError, ValueError) as exc:
+            raise FixyError(f"the {self.name} refused the transfer: {exc}; {self.engine.state()}") from exc
+        self._wait(timeout)
+        self.engine.wait_idle(timeout, "loading the weights")
+        self.loads += 1
+
+    def free(self):
+        release = getattr(self.buf, "freebuffer", None)
+        if release is not None:
+            release()
+        self.buf = None
 
 
 class StreamDriver:
@@ -113,8 +172,10 @@ class StreamDriver:
 
     ALIGN = 64          # bytes: a cache line, and a multiple of any AXI DMA memory-map width
 
-    def __init__(self, dma, allocate, streams, max_transfer_bytes, timeout=5.0, blocks=(), name="DMA"):
+    def __init__(self, dma, allocate, streams, max_transfer_bytes, timeout=5.0, blocks=(), name="DMA",
+                 start_batch=None):
         self.dma = dma
+        self.start_batch = start_batch      # called with n before each batch (starts the engine's call)
         self.allocate = allocate
         self.streams = streams
         self.max_transfer_bytes = max_transfer_bytes
@@ -217,6 +278,8 @@ class StreamDriver:
         self.images_sent = self.images_received = 0
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         in_bytes, out_bytes = n * s.in_image_bytes, s.out_image_bytes
+        if self.start_batch is not None:
+            self.start_batch(n)
         if s.tlast == "batch":
             self._transfer(recv, "receive", self.out_buf, 0, n * out_bytes)
             self._transfer(send, "send", self.in_buf, 0, in_bytes)

@@ -6,8 +6,8 @@
     result = ov.predict(images)                # uint8 (N, H, W, C)
     result.top1, result.scores, result.labels
 
-Only the backend differs: the same drivers write the same weight words and move the same DMA
-buffers on both.
+Only the backend differs: the same drivers send the same weight words (the task file's payload, through
+the weights DMA into the engine's load mode) and move the same DMA buffers on both.
 """
 
 import json
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fixyfpga.errors import FixyError
-from fixyfpga.runtime.drivers import HlsBlock, StreamDriver, WeightMemory
+from fixyfpga.runtime.drivers import EngineControl, HlsBlock, StreamDriver, WeightLoader
 from fixyfpga.runtime.overlay_spec import read_overlay
 
 BACKENDS = ("pynq", "sim")
@@ -72,8 +72,8 @@ def _percentiles(samples_s):
 
 
 class FixyOverlay:
-    """A loaded overlay: the front-end and engine started, the engine's weight memories bound by name,
-    the DMA ready. `backend` is "pynq" (the board, default) or "sim" (C-sim on this host)."""
+    """A loaded overlay: the front-end started, the engine ready for one call per batch (or per task
+    load), the DMAs ready. `backend` is "pynq" (the board, default) or "sim" (C-sim on this host)."""
 
     def __init__(self, overlay_dir, backend="pynq", timeout=5.0, download=True, device=None):
         if backend not in BACKENDS:
@@ -90,13 +90,14 @@ class FixyOverlay:
             self.device = PynqDevice(self.spec, download=download)
         self.simulated = bool(getattr(self.device, "simulated", False))
         self.frontend = HlsBlock(self.device.ip(self.spec.frontend), "front-end")
-        self.engine = HlsBlock(self.device.ip(self.spec.engine), "engine")
-        mems = {name: self.device.memory(name) for name in self.spec.memories()}
-        self.weight_memories = [WeightMemory(mems[w.memory], w) for w in self.spec.weights]
+        self.engine = EngineControl(self.device.ip(self.spec.engine), self.spec.registers)
+        self.weights = WeightLoader(self.device.dma(self.spec.weights.dma, receive=False), self.device.allocate,
+                                    self.engine, self.spec.weights.words, timeout=timeout)
         self.stream = StreamDriver(self.device.dma(self.spec.dma), self.device.allocate, self.spec.streams,
-                                   self.spec.max_transfer_bytes, timeout=timeout, blocks=[self.frontend, self.engine])
+                                   self.spec.max_transfer_bytes, timeout=timeout, blocks=[self.frontend, self.engine],
+                                   start_batch=lambda n: self.engine.start_infer(n, timeout))
         self.frontend.start_free_running()
-        self.engine.start_free_running()
+        self.last_load_s = None
         self.task = None
         self._design = self.spec.design()
 
@@ -120,10 +121,11 @@ class FixyOverlay:
                 f"{self.spec.board}, input {self.input_shape}, engine {self.signature[:19]}..., {task}")
 
     # ------------------------------------------------------------------------------------- tasks
-    def load_task(self, task, verify=True):
-        """Write a task (a .fixytask path or a fixyfpga.tasks.Task) into the engine's weight memories.
-        A task packed for another engine is refused before anything is written. With `verify`, the
-        memories are read back and compared. Returns the Task."""
+    def load_task(self, task, timeout=None):
+        """Send a task (a .fixytask path or a fixyfpga.tasks.Task) to the engine: its words, unchanged,
+        through the weights DMA while the engine runs its load mode. A task packed for another engine is
+        refused before anything is sent; returns when the engine has taken every word (a short or long
+        stream is a timeout naming the engine's state, never a half-silent load). Returns the Task."""
         from fixyfpga.tasks import Task, check_task, read_task
         if isinstance(task, (str, Path)):
             task = read_task(task)
@@ -136,23 +138,14 @@ class FixyOverlay:
                             f"for this engine with `fixyfpga task pack --design <project>`")
         if self._design is not None:
             check_task(task, self._design, where)
-        if len(task.ports) != len(self.weight_memories):
-            raise FixyError(f"{where} has {len(task.ports)} weight ports, the engine {len(self.weight_memories)}")
+        if len(task.words) != self.spec.weights.words:
+            raise FixyError(f"{where} holds {len(task.words)} weight words, the engine takes {self.spec.weights.words}")
         if task.num_classes > self.spec.classes:
             raise FixyError(f"{where} has {task.num_classes} classes, the engine only {self.spec.classes} outputs")
-        from fixyfpga.runtime.layout import pack_words
-        for mem, raw in zip(self.weight_memories, task.ports):    # every port packs before any is written
-            pack_words(raw, mem.spec)
         self.task = None
-        for mem, raw in zip(self.weight_memories, task.ports):
-            mem.write(raw)
-        if verify:
-            for mem, raw in zip(self.weight_memories, task.ports):
-                back = mem.read()
-                if not np.array_equal(back, np.asarray(raw, dtype=np.int64).ravel()):
-                    bad = int(np.flatnonzero(back != np.asarray(raw).ravel())[0])
-                    raise FixyError(f"weight memory '{mem.spec.memory}' read back differs at {mem.spec.label} value "
-                                    f"{bad}: the memory map in the overlay .json does not match the bitstream")
+        t0 = time.perf_counter()
+        self.weights.load(task.words, timeout)
+        self.last_load_s = time.perf_counter() - t0
         self.task = task
         return task
 
@@ -194,7 +187,7 @@ class FixyOverlay:
 
     def _need_task(self):
         if self.task is None:
-            raise FixyError("no task loaded: the engine's weight memories are empty; call load_task(path) first")
+            raise FixyError("no task loaded: the engine has no weights yet; call load_task(path) first")
 
     def predict_raw(self, images, batch_size=64, timeout=None):
         """Raw int64 engine outputs (N, engine classes) for uint8 images."""
@@ -265,6 +258,7 @@ class FixyOverlay:
     # ------------------------------------------------------------------------------------- lifetime
     def close(self):
         self.stream.free()
+        self.weights.free()
         self.device.close()
 
     def __enter__(self):

@@ -5,27 +5,25 @@ An overlay folder holds `<name>.bit`, `<name>.hwh` and `<name>.json` (written by
 `fixyfpga.runtime.sim.make_sim_overlay` from a C-simulated project. Everything else in the runtime
 works on the `OverlaySpec` returned by `read_overlay`, so a change of the JSON layout is absorbed here.
 
-JSON layout ("fixyfpga-overlay/1"; keys marked * are optional):
+JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
 
-    format        "fixyfpga-overlay/1"
+    format        "fixyfpga-overlay/2"
     name          stem of the .bit/.hwh files (default: the JSON's stem)
     board, model, clock_mhz*
     signature     engine signature (design.json engine.signature): task files must carry the same
     classes       number of engine outputs (a task may use fewer: the rest are masked)
     design*       path (relative to the folder) of a copy of design.json
     dma           {"name": instance, "max_transfer_bytes"*: int}
-    ips           {"frontend": {"name", "vlnv"*}, "engine": {"name", "vlnv"*}}   ap_ctrl_hs over AXI-lite
+    ips           {"frontend": {"name", "vlnv"*}, "engine": {"name", "vlnv"*, "registers"*: {name: offset}}}
+                  ap_ctrl_hs over AXI-lite; the engine's `mode` / `n_images` registers
+                  (fixyfpga.engine.REGISTERS when absent)
     streams       {"in":  {"shape": [H, W, C], "dtype": "uint8", "image_bytes"*},
-                   "out": {"elems": int, "elem_bits": 8|16|32|64, "type": FixedType dict, "image_bytes"*},
-                   "tlast"*: "image" (the output stream ends a packet after every image: one receive
-                             transfer per image, the default) | "batch" (one packet per transfer)}
-    weights       one entry per engine weight port, in port order:
-                  {"port": i, "layer", "kind", "size": values, "type": FixedType dict,
-                   "memory": instance name of the AXI BRAM controller (or memory) holding it,
-                   "offset"*: byte offset in that memory (0), "word_bits"*: 32, "elem_bits"*: storage bits,
-                   "elems_per_word"*: word_bits // elem_bits}
-                  value i lives in word offset/4 + i // elems_per_word, bits (i % elems_per_word) * elem_bits
-                  upwards, two's complement, little-endian words.
+                   "out": {"elems": int, "elem_bits": 8|16|32, "type": FixedType dict, "image_bytes"*},
+                   "tlast"*: "batch" (the engine ends one packet per inference call of n_images: one
+                             receive transfer per batch, the default) | "image" (one packet per image)}
+    weights       the engine's weight stream (fixyfpga.engine): {"dma": instance name of the weights DMA
+                  (MM2S only), "words": 32-bit words a task sends, "word_bits"*: 32, "arrays"*: [{layer,
+                  kind, size, storage_bits, words, type}] (for people; task files carry the same table)}
     power*        {"source": "pmbus"|"external"|"none", "rails": [...], "total": [...]}: the board file's power
                   section, for boards where the kit's boards/ folder is not installed
     simulated*    true for a simulated overlay
@@ -36,39 +34,26 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fixyfpga.engine import REGISTERS, WORD_BITS
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 
-FORMAT = "fixyfpga-overlay/1"
+FORMAT = "fixyfpga-overlay/2"
 TLAST_MODES = ("image", "batch")
 DEFAULT_MAX_TRANSFER = (1 << 23) - 1      # AXI DMA with the default 23-bit buffer length register
 
 
 @dataclass(frozen=True)
-class WeightSpec:
-    """Where one engine weight port lives in the processor's address space and how it is packed."""
-    port: int
-    layer: str
-    kind: str
-    size: int
-    type: FixedType
-    memory: str
-    offset: int = 0
-    word_bits: int = 32
-    elem_bits: int = 8
-    elems_per_word: int = 4
-
-    @property
-    def words(self):
-        return -(-self.size // self.elems_per_word)
+class WeightStreamSpec:
+    """The engine's weight interface on this overlay: the DMA that feeds it and the words a task sends."""
+    dma: str
+    words: int
+    word_bits: int = WORD_BITS
+    arrays: tuple = ()
 
     @property
     def nbytes(self):
         return self.words * self.word_bits // 8
-
-    @property
-    def label(self):
-        return f"port {self.port} ({self.layer}.{self.kind})"
 
 
 @dataclass(frozen=True)
@@ -80,7 +65,7 @@ class StreamSpec:
     out_elem_bits: int
     out_type: FixedType
     out_image_bytes: int
-    tlast: str = "image"
+    tlast: str = "batch"
 
     @property
     def out_dtype(self):
@@ -101,8 +86,9 @@ class OverlaySpec:
     frontend: str
     engine: str
     streams: StreamSpec
-    weights: list
+    weights: WeightStreamSpec
     clock_mhz: float = 0.0
+    registers: dict = field(default_factory=lambda: dict(REGISTERS))
     frontend_vlnv: str = ""
     engine_vlnv: str = ""
     design_path: Path = None
@@ -125,13 +111,10 @@ class OverlaySpec:
             return None
         return json.loads(self.design_path.read_text())
 
-    def memories(self):
-        """Instance names of the weight memories, in first-use order."""
-        return list(dict.fromkeys(w.memory for w in self.weights))
 
 
 def find_overlay_json(folder):
-    """The overlay JSON in `folder` (the one whose format is fixyfpga-overlay/1)."""
+    """The overlay JSON in `folder` (the one whose format is fixyfpga-overlay/2)."""
     folder = Path(folder)
     if not folder.exists():
         raise FixyError(f"overlay folder {folder} does not exist; copy the overlay (<name>.bit, <name>.hwh, "
@@ -192,25 +175,19 @@ def _type(d, where):
         raise FixyError(f"{where}: not a fixed-point type ({exc})") from None
 
 
-def _weight(d, i, where):
-    w = f"{where} weights[{i}]"
-    t = _type(_need(d, "type", w), f"{w}.type")
-    word_bits = _int(d.get("word_bits", 32), f"{w}.word_bits")
-    elem_bits = _int(d.get("elem_bits", t.storage_bits()), f"{w}.elem_bits")
-    if word_bits not in (32, 64) or elem_bits < t.width or elem_bits > word_bits:
-        raise FixyError(f"{w}: cannot hold {t.hls()} values of {elem_bits} bits in {word_bits}-bit words")
-    epw = _int(d.get("elems_per_word", word_bits // elem_bits), f"{w}.elems_per_word")
-    if epw < 1 or epw * elem_bits > word_bits:
-        raise FixyError(f"{w}: {epw} values of {elem_bits} bits do not fit a {word_bits}-bit word")
-    offset = _int(d.get("offset", 0), f"{w}.offset")
-    if offset % (word_bits // 8):
-        raise FixyError(f"{w}: offset {offset} is not word aligned")
-    port = _int(d.get("port", i), f"{w}.port")
-    if port != i:
-        raise FixyError(f"{w}: weights must be listed in engine port order (found port {port} at position {i})")
-    return WeightSpec(port=port, layer=str(d.get("layer", "")), kind=str(d.get("kind", "")),
-                      size=_int(_need(d, "size", w), f"{w}.size"), type=t, memory=str(_need(d, "memory", w)),
-                      offset=offset, word_bits=word_bits, elem_bits=elem_bits, elems_per_word=epw)
+def _weights(d, where):
+    w = f"{where} weights"
+    if not isinstance(d, dict):
+        raise FixyError(f"{w}: expected the weight stream {{'dma', 'words'}} (an older kit wrote weight memories); "
+                        f"rebuild the overlay with this version of the kit")
+    word_bits = _int(d.get("word_bits", WORD_BITS), f"{w}.word_bits")
+    if word_bits != WORD_BITS:
+        raise FixyError(f"{w}: {word_bits}-bit words; the engine's weight stream has {WORD_BITS}-bit words")
+    words = _int(_need(d, "words", w), f"{w}.words")
+    if words < 1:
+        raise FixyError(f"{w}: the engine takes no weight words; this is not a fixyfpga engine overlay")
+    return WeightStreamSpec(dma=str(_need(d, "dma", w)), words=words, word_bits=word_bits,
+                            arrays=tuple(d.get("arrays") or ()))
 
 
 def parse_overlay(data, json_path):
@@ -234,18 +211,21 @@ def parse_overlay(data, json_path):
     in_bytes = int(_int(s_in.get("image_bytes", 0), "image_bytes") or _prod(in_shape))
     out_type = _type(_need(s_out, "type", f"{where} streams.out"), f"{where} streams.out.type")
     out_bits = _int(s_out.get("elem_bits", out_type.storage_bits()), f"{where} streams.out.elem_bits")
-    if out_bits not in (8, 16, 32, 64) or out_bits < out_type.width:
+    if out_bits not in (8, 16, 32) or out_bits < out_type.width:
         raise FixyError(f"{where}: streams.out.elem_bits {out_bits} cannot carry {out_type.hls()}")
     out_elems = _int(_need(s_out, "elems", f"{where} streams.out"), f"{where} streams.out.elems")
-    out_bytes = int(_int(s_out.get("image_bytes", 0), "image_bytes") or out_elems * out_bits // 8)
+    out_bytes = int(_int(s_out.get("image_bytes", 0), "image_bytes") or -(-out_elems * out_bits // 32) * 4)
     if out_bytes < out_elems * out_bits // 8 or in_bytes < _prod(in_shape):
         raise FixyError(f"{where}: streams image_bytes smaller than one image")
-    tlast = str(st.get("tlast", "image"))
+    tlast = str(st.get("tlast", "batch"))
     if tlast not in TLAST_MODES:
         raise FixyError(f"{where}: streams.tlast {tlast!r} is not one of {', '.join(TLAST_MODES)}")
     streams = StreamSpec(in_shape=in_shape, in_dtype=in_dtype, in_image_bytes=in_bytes, out_elems=out_elems,
                          out_elem_bits=out_bits, out_type=out_type, out_image_bytes=out_bytes, tlast=tlast)
-    weights = [_weight(w, i, where) for i, w in enumerate(_need(data, "weights", where))]
+    weights = _weights(_need(data, "weights", where), where)
+    en_entry = ips["engine"] if isinstance(ips["engine"], dict) else {}
+    registers = {**REGISTERS, **{k: _int(v, f"{where} ips.engine.registers.{k}")
+                                 for k, v in (en_entry.get("registers") or {}).items()}}
     design = data.get("design")
     return OverlaySpec(
         folder=json_path.parent, json_path=json_path, name=str(data.get("name") or json_path.stem),
@@ -256,7 +236,7 @@ def parse_overlay(data, json_path):
         max_transfer_bytes=_int(dma.get("max_transfer_bytes", DEFAULT_MAX_TRANSFER)
                                 if isinstance(dma, dict) else DEFAULT_MAX_TRANSFER, f"{where} dma.max_transfer_bytes"),
         frontend=fe_name, engine=en_name, frontend_vlnv=fe_vlnv, engine_vlnv=en_vlnv,
-        streams=streams, weights=weights, clock_mhz=float(data.get("clock_mhz") or 0.0),
+        streams=streams, weights=weights, registers=registers, clock_mhz=float(data.get("clock_mhz") or 0.0),
         design_path=(json_path.parent / design) if design else None,
         simulated=bool(data.get("simulated", False)), sim=dict(data.get("sim") or {}),
         power=dict(data.get("power") or {}), raw=data)
@@ -290,6 +270,4 @@ def read_overlay(folder, need_bitstream=True):
     if spec.simulated and need_bitstream:
         raise FixyError(f"overlay {spec.folder} is a simulated overlay (made from C-sim libraries, no bitstream); "
                         f"open it with backend='sim', or copy the Vivado build's overlay to the board")
-    if len(spec.weights) == 0:
-        raise FixyError(f"{json_path}: the engine has no weight memories; this is not a fixyfpga engine overlay")
     return spec

@@ -1,11 +1,13 @@
-"""The simulated board: the overlay's devices (AXI DMA, HLS blocks, weight BRAMs, contiguous buffers)
-reproduced on a host over the C-simulation libraries of the same design.
+"""The simulated board: the overlay's devices (the image AXI DMA, the weights AXI DMA, the HLS blocks,
+contiguous buffers) reproduced on a host over the C-simulation libraries of the same design.
 
-The driver code is the same as on the board: weights are written as packed words into simulated
-BRAMs, and the engine's ports are read back from those words (unpacked with the overlay's layout)
-before images run, so loading a task goes through the same memory writes as on the board. Images
-only move when both HLS blocks have been started and both DMA channels are armed; otherwise the
-channels stay busy, as a real DMA would, and the driver's timeout reports it.
+The driver code is the same as on the board. Loading a task: the driver starts the engine in load mode
+and sends the task's words through the simulated weights DMA, which hands them to the engine library's
+load entry (the kit's C++ load loop, `fixy_load`) only while the engine runs a load call. Images: the
+driver starts one engine call of n_images; the simulated image DMA feeds the front-end library, the
+engine library returns the score stream's words (`fixy_run_words`, TLAST checked) and the packet ends
+when the call's last image is out. Nothing moves unless the blocks have been started and the channels
+armed; otherwise the channels stay busy, as a real DMA would, and the driver's timeout reports it.
 
 `make_sim_overlay(project)` turns a C-simulated project (hls_projects/<board>/<model>/) into an
 overlay folder (`<name>.json`, `<name>.hwh`, design.json) that `FixyOverlay(folder, backend="sim")`
@@ -21,18 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
+from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, MODE_LOAD, REGISTERS, WORD_BITS, OutputPacking, WeightLayout,
+                             ip_vlnv)
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMASR_HALTED,
                                       DMASR_IDLE, MM2S_DMACR, MM2S_DMASR, MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR,
                                       S2MM_LENGTH)
 from fixyfpga.runtime.hwh import Instance, read_hwh, write_hwh
-from fixyfpga.runtime.layout import unpack_words
 from fixyfpga.runtime.overlay_spec import FORMAT
 
 SIM_NOTE = "SIMULATED overlay: C-simulation libraries stand in for the bitstream; no timing or power is real"
 DMA_VLNV = "xilinx.com:ip:axi_dma:7.1"
-BRAM_CTRL_VLNV = "xilinx.com:ip:axi_bram_ctrl:4.1"
 # Where the PL's AXI-lite slaves start: M_AXI_GP0 on Zynq-7000, M_AXI_HPM0_FPD on Zynq UltraScale+.
 PL_BASE = {"zynq7": 0x4000_0000, "zynqmp": 0xA000_0000}
 PROCESSOR = {"zynq7": ("processing_system7_0", "xilinx.com:ip:processing_system7:5.5"),
@@ -72,32 +74,6 @@ class SimAllocator:
         return buf
 
 
-class SimMMIO:
-    """A memory-mapped range backed by a uint32 array (pynq.MMIO's interface)."""
-
-    def __init__(self, name, base, length):
-        self.name = name
-        self.base_addr = base
-        self.length = length
-        self.array = np.zeros(length // 4, dtype=np.uint32)
-
-    def _index(self, offset):
-        if offset < 0 or offset % 4 or offset + 4 > self.length:
-            raise MemoryError(f"{self.name}: access at offset {offset} outside 0..{self.length} or unaligned")
-        return offset >> 2
-
-    def read(self, offset=0, **kwargs):
-        return int(self.array[self._index(offset)])
-
-    def write(self, offset, data):
-        if isinstance(data, (bytes, bytearray)):
-            words = np.frombuffer(bytes(data), dtype=np.uint32)
-            i = self._index(offset)
-            self.array[i:i + words.size] = words
-        else:
-            self.array[self._index(offset)] = np.uint32(int(data) & 0xFFFFFFFF)
-
-
 class SimHlsBlock:
     """An HLS block's ap_ctrl_hs register. ap_start alone lets one image through; with auto-restart
     the block keeps going. `take(n)` says how many of n images the block lets through now."""
@@ -133,6 +109,65 @@ class SimHlsBlock:
         if n and not self.ctrl & AP_AUTO_RESTART:
             self.ctrl &= ~AP_START
             self.done = True
+
+
+class SimEngine:
+    """The engine's AXI-lite registers and call semantics (fixyfpga.engine): ap_start begins one call in
+    `mode`; an inference call lets `n_images` images through, a load call takes the weight words."""
+
+    def __init__(self, name, registers, weight_words):
+        self.name = name
+        self.registers = dict(registers)
+        self.weight_words = int(weight_words)
+        self.regs = {off: 0 for off in self.registers.values()}
+        self.busy = False
+        self.done = False
+        self.mode = 0
+        self.remaining = 0
+        self.loaded = np.zeros(0, np.uint32)
+
+    def read(self, offset):
+        if offset == AP_CTRL:
+            value = (AP_START if self.busy else 0) | (0 if self.busy else AP_IDLE) | (AP_DONE if self.done else 0)
+            self.done = False               # ap_done is clear-on-read in Vitis HLS's ap_ctrl_hs register
+            return value
+        return int(self.regs.get(offset, 0))
+
+    def write(self, offset, value):
+        if offset == AP_CTRL:
+            if value & AP_START and not self.busy:
+                self.busy, self.done = True, False
+                self.mode = int(self.regs.get(self.registers["mode"], 0))
+                self.remaining = int(self.regs.get(self.registers["n_images"], 0))
+                self.loaded = np.zeros(0, np.uint32)
+                if self.mode != MODE_LOAD and self.remaining == 0:
+                    self.finish()
+            elif not value & AP_START and not self.busy:
+                self.done = False
+        elif offset in self.regs:
+            self.regs[offset] = int(value) & 0xFFFFFFFF
+
+    def finish(self):
+        self.busy, self.done = False, True
+
+    @property
+    def running(self):
+        return self.busy
+
+    @property
+    def loading(self):
+        return self.busy and self.mode == MODE_LOAD
+
+    def take(self, n):
+        """Images this inference call still lets through."""
+        if not self.busy or self.mode == MODE_LOAD:
+            return 0
+        return min(n, self.remaining)
+
+    def consumed(self, n):
+        self.remaining -= n
+        if self.remaining <= 0:
+            self.finish()
 
 
 class SimChannel:
@@ -213,6 +248,7 @@ class SimDMA:
         self.pipeline = pipeline
         self.sendchannel = SimChannel(self, send=True)
         self.recvchannel = SimChannel(self, send=False)
+        self.weights = False
         self.packets = []          # output stream: byte arrays, each ended by TLAST
         self.transfers = 0
         self.lock = threading.RLock()
@@ -248,6 +284,13 @@ class SimDMA:
     def advance(self):
         """Move data as far as the hardware would: input into the pipeline, packets out to memory."""
         with self.lock:
+            if self.weights:
+                send = self.sendchannel
+                if send.pending and send.running:
+                    send.consumed += self.pipeline.feed_weights(send.bytes_view()[send.consumed:])
+                    if send.consumed >= send.length:
+                        send.complete(send.length)
+                return
             send, recv = self.sendchannel, self.recvchannel
             if send.pending and send.running:
                 send.consumed += self.pipeline.feed(send.bytes_view()[send.consumed:], self)
@@ -264,53 +307,69 @@ class SimDMA:
                 recv.complete(packet.size)
 
 
+class SimWeightDMA(SimDMA):
+    """The weights DMA: MM2S only, its stream goes to the engine's weight port."""
+
+    def __init__(self, name, pipeline):
+        super().__init__(name, pipeline)
+        self.weights = True
+        del self.recvchannel
+
+
 class SimPipeline:
-    """front-end -> engine, on C-sim libraries, with the engine's ports read from the weight memories."""
+    """front-end -> engine, on C-sim libraries; the engine's weights arrive through its load entry."""
 
-    # The same library loaded twice shares its static weight arrays: remember who wrote them last.
-    _port_owner = {}
+    # The same library loaded twice in one process shares its static weight arrays: remember who loaded
+    # them last, so each simulated board computes with its own weights (a host artefact, not a board one).
+    _owner = {}
 
-    def __init__(self, spec, fe_lib, en_lib, memories, frontend, engine):
+    def __init__(self, spec, fe_lib, en_lib, frontend, engine):
         self.spec = spec
         self.fe_lib, self.en_lib = fe_lib, en_lib
-        self.memories = memories            # {name: SimMMIO}
         self.frontend, self.engine = frontend, engine
         self.partial = np.zeros(0, np.uint8)
-        self.applied = {}
-        self.port_loads = 0
+        self.packet = []
+        self.words = None                   # the weight words this board's engine holds
+        self.weight_loads = 0
         self.images = 0
         s = spec.streams
         if fe_lib.in_elems != int(np.prod(s.in_shape)):
             raise FixyError(f"simulated overlay: the front-end library takes {fe_lib.in_elems} values per image, the "
                             f"overlay streams {int(np.prod(s.in_shape))}; make the simulated overlay again")
-        if en_lib.out_elems != s.out_elems or en_lib.n_ports != len(spec.weights):
+        if en_lib.out_elems != s.out_elems or en_lib.weight_words != spec.weights.words:
             raise FixyError("simulated overlay: the engine library does not match the overlay .json (outputs or "
-                            "weight ports); make the simulated overlay again")
-        for w, size in zip(spec.weights, en_lib.port_sizes):
-            if w.size != size:
-                raise FixyError(f"simulated overlay: {w.label} has {size} values in the engine library, {w.size} in "
-                                f"the overlay .json; make the simulated overlay again")
+                            "weight words); make the simulated overlay again")
+        self.packing = OutputPacking(s.out_type, s.out_elems)
+        if self.packing.bytes_per_image != s.out_image_bytes:
+            raise FixyError("simulated overlay: the overlay .json's output stream does not match the engine's score "
+                            "words; make the simulated overlay again")
 
-    def _apply_ports(self):
+    def feed_weights(self, data):
+        """Weight stream bytes in (the weights DMA); accepted only while the engine runs a load call."""
+        eng = self.engine
+        if not eng.loading:
+            return 0
+        need = (eng.weight_words - eng.loaded.size) * 4
+        take = min(need, int(data.size)) // 4 * 4
+        eng.loaded = np.concatenate([eng.loaded, np.frombuffer(np.asarray(data[:take]).tobytes(), dtype="<u4")])
+        if eng.loaded.size == eng.weight_words:
+            self.en_lib.load_words(eng.loaded)
+            self.words = eng.loaded.copy()
+            SimPipeline._owner[str(self.en_lib.path)] = id(self)
+            self.weight_loads += 1
+            eng.finish()
+        return take
+
+    def _own_weights(self):
         key = str(self.en_lib.path)
-        stale = SimPipeline._port_owner.get(key) != id(self)
-        for name, mem in self.memories.items():
-            if not stale and name in self.applied and np.array_equal(self.applied[name], mem.array):
-                continue
-            for w in self.spec.weights:
-                if w.memory == name:
-                    a = w.offset // 4
-                    words = mem.array[a:a + w.nbytes // 4]
-                    words = words.view(np.uint64) if w.word_bits == 64 else words
-                    self.en_lib.set_port(w.port, unpack_words(words, w))
-            self.applied[name] = mem.array.copy()
-            self.port_loads += 1
-        SimPipeline._port_owner[key] = id(self)
+        if SimPipeline._owner.get(key) != id(self) and self.words is not None:
+            self.en_lib.load_words(self.words)
+            SimPipeline._owner[key] = id(self)
 
     def feed(self, data, dma):
-        """Push stream bytes in; returns how many were accepted. Whole images are computed at once and
-        their outputs queued as packets; a partial image waits for the rest of its bytes; a block that is
-        not running accepts nothing, so the DMA stays busy as on the board."""
+        """Push image stream bytes in; returns how many were accepted. Whole images are computed at once;
+        a partial image waits for the rest of its bytes; blocks that are not running accept nothing, so
+        the DMA stays busy as on the board. The output packet ends with the engine call's last image."""
         s = self.spec.streams
         per = s.in_image_bytes
         held = self.partial.size
@@ -322,20 +381,23 @@ class SimPipeline:
         if n:
             dma.busy = True
             try:
-                self._apply_ports()
+                self._own_weights()
                 pixels = buf[:n * per].reshape(n, per)[:, :int(np.prod(s.in_shape))].astype(np.int64)
-                raw = self.en_lib.run(self.fe_lib.run(pixels))
+                words = self.en_lib.run_words(self.fe_lib.run(pixels), self.packing.words_per_image)
             finally:
                 dma.busy = False
             self.frontend.consumed(n)
             self.engine.consumed(n)
             self.images += n
-            out = encode_outputs(raw, s)
+            out = words.astype("<u4").view(np.uint8).reshape(n, -1)
             if s.tlast == "image":
                 dma.packets.extend(out[i] for i in range(n))
             else:
-                dma.packets.append(out.reshape(-1))
-        if n < whole:                       # a block without auto-restart took only n images
+                self.packet.append(out.reshape(-1))
+                if not self.engine.running:          # TLAST: the call's last image
+                    dma.packets.append(np.concatenate(self.packet))
+                    self.packet = []
+        if n < whole:
             self.partial = np.zeros(0, np.uint8)
             return n * per - held
         self.partial = np.array(buf[n * per:], dtype=np.uint8)
@@ -366,19 +428,17 @@ class SimDevice:
         if missing:
             raise FixyError(f"simulated overlay {spec.folder}: C-sim library {', '.join(map(str, missing))} is "
                             f"missing; build the project with `make csim` and make the simulated overlay again")
-        self.frontend = SimHlsBlock(spec.frontend)
-        self.engine = SimHlsBlock(spec.engine)
-        self.memories = {}
-        for name in spec.memories():
-            inst = self.instances.get(name)
-            if inst is None or inst.base is None:
-                raise FixyError(f"{spec.hwh}: weight memory '{name}' is not in the address map; make the simulated "
+        for what, name in (("DMA", spec.dma), ("weights DMA", spec.weights.dma), ("engine", spec.engine)):
+            if name not in self.instances:
+                raise FixyError(f"{spec.hwh}: the {what} '{name}' is not in the address map; make the simulated "
                                 f"overlay again")
-            self.memories[name] = SimMMIO(name, inst.base, inst.range)
+        self.frontend = SimHlsBlock(spec.frontend)
+        self.engine = SimEngine(spec.engine, spec.registers, spec.weights.words)
         fe_lib = CsimLibrary(None, self.lib_path("frontend_lib"))
         en_lib = CsimLibrary(None, self.lib_path("engine_lib"))
-        self.pipeline = SimPipeline(spec, fe_lib, en_lib, self.memories, self.frontend, self.engine)
+        self.pipeline = SimPipeline(spec, fe_lib, en_lib, self.frontend, self.engine)
         self.dma_device = SimDMA(spec.dma, self.pipeline)
+        self.weight_dma = SimWeightDMA(spec.weights.dma, self.pipeline)
         self.allocate = SimAllocator()
 
     def lib_path(self, key):
@@ -396,16 +456,12 @@ class SimDevice:
             return self.engine
         raise FixyError(f"simulated board: no HLS block '{name}'")
 
-    def dma(self, name):
-        if name != self.spec.dma:
-            raise FixyError(f"simulated board: no DMA '{name}'")
-        return self.dma_device
-
-    def memory(self, name):
-        try:
-            return self.memories[name]
-        except KeyError:
-            raise FixyError(f"simulated board: no weight memory '{name}'") from None
+    def dma(self, name, receive=True):
+        if name == self.spec.dma:
+            return self.dma_device
+        if name == self.spec.weights.dma and not receive:
+            return self.weight_dma
+        raise FixyError(f"simulated board: no DMA '{name}'")
 
     @property
     def busy(self):
@@ -417,54 +473,33 @@ class SimDevice:
 
 # ------------------------------------------------------------------------------------ the sim overlay
 
-def _pow2_at_least(n, minimum=0x1000):
-    size = minimum
-    while size < n:
-        size <<= 1
-    return size
-
-
 def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
     """A stand-alone overlay JSON for a design.json dict (used when the board's overlay plan cannot be
-    made): a BRAM controller per weight port at naturally aligned addresses, plus the `sim` section."""
-    from fixyfpga.design import ENGINE_TOP, FRONTEND_TOP
+    made): the same instances as the block design at the PL base, plus the `sim` section."""
     eng = design["engine"]
     base = PL_BASE.get(board_ps, PL_BASE["zynq7"])
-    fe_vlnv, en_vlnv = f"fixyfpga:hls:{FRONTEND_TOP}:1.0", f"fixyfpga:hls:{ENGINE_TOP}:1.0"
+    fe_vlnv, en_vlnv = ip_vlnv(FRONTEND_TOP), ip_vlnv(ENGINE_TOP)
     instances = [Instance("axi_dma_0", DMA_VLNV, base + 0x0000_0000, 0x1_0000, "REGISTER"),
                  Instance(f"{FRONTEND_TOP}_0", fe_vlnv, base + 0x1_0000, 0x1_0000, "REGISTER"),
-                 Instance(f"{ENGINE_TOP}_0", en_vlnv, base + 0x2_0000, 0x1_0000, "REGISTER")]
-    weights = []
-    addr = base + 0x10_0000
-    for i, port in enumerate(eng["ports"]):
-        t = FixedType.from_dict(port["type"])
-        bits = t.storage_bits()
-        epw = 32 // bits if bits <= 32 else 1
-        word_bits = 32 if bits <= 32 else 64
-        nbytes = -(-int(port["size"]) // epw) * word_bits // 8
-        size = _pow2_at_least(nbytes)
-        addr = (addr + size - 1) // size * size       # naturally aligned, as the address editor does
-        mem = f"engine_weights/w{i}_bram_ctrl"
-        instances.append(Instance(mem, BRAM_CTRL_VLNV, addr, size, "MEMORY"))
-        weights.append({"port": i, "layer": port["layer"], "kind": port["kind"], "size": int(port["size"]),
-                        "type": port["type"], "memory": mem, "offset": 0, "word_bits": word_bits, "elem_bits": bits,
-                        "elems_per_word": epw})
-        addr += size
+                 Instance(f"{ENGINE_TOP}_0", en_vlnv, base + 0x2_0000, 0x1_0000, "REGISTER"),
+                 Instance("axi_dma_weights", DMA_VLNV, base + 0x3_0000, 0x1_0000, "REGISTER")]
+    layout = WeightLayout.of(design)
     out_type = FixedType.from_dict(eng["output"]["type"])
-    out_elems = int(np.prod(eng["output"]["shape"]))
+    packing = OutputPacking(out_type, int(np.prod(eng["output"]["shape"])))
     in_shape = [int(v) for v in design["input"]["shape"]]
     data = {
         "format": FORMAT, "name": name, "board": design.get("board", ""), "model": design.get("model", ""),
         "clock_mhz": design.get("clock_mhz"), "signature": eng["signature"], "classes": int(eng["classes"]),
         "design": "design.json",
         "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << 26) - 1},
-        "ips": {"frontend": {"name": f"{FRONTEND_TOP}_0", "vlnv": f"fixyfpga:hls:{FRONTEND_TOP}:1.0"},
-                "engine": {"name": f"{ENGINE_TOP}_0", "vlnv": f"fixyfpga:hls:{ENGINE_TOP}:1.0"}},
+        "ips": {"frontend": {"name": f"{FRONTEND_TOP}_0", "vlnv": fe_vlnv},
+                "engine": {"name": f"{ENGINE_TOP}_0", "vlnv": en_vlnv, "registers": dict(REGISTERS)}},
         "streams": {"in": {"shape": in_shape, "dtype": "uint8", "image_bytes": int(np.prod(in_shape))},
-                    "out": {"elems": out_elems, "elem_bits": out_type.storage_bits(), "type": out_type.to_dict(),
-                            "image_bytes": out_elems * out_type.storage_bits() // 8},
-                    "tlast": "image"},
-        "weights": weights,
+                    "out": {"elems": packing.elems, "elem_bits": packing.storage_bits, "type": out_type.to_dict(),
+                            "image_bytes": packing.bytes_per_image},
+                    "tlast": "batch"},
+        "weights": {"dma": "axi_dma_weights", "words": layout.total_words, "word_bits": WORD_BITS,
+                    "arrays": layout.table()},
         "simulated": True,
         "sim": dict(libs or {}),
         "note": SIM_NOTE,
@@ -478,11 +513,10 @@ def board_overlay_dict(design, project, board):
     from fixyfpga.vivado.overlay import overlay_json, plan_overlay
     plan = plan_overlay(design, board, project)
     data = overlay_json(plan, "design.json")
-    memories = {m.ctrl for m in plan.memories}
-    vlnv = {data["dma"]["name"]: DMA_VLNV, data["ips"]["frontend"]["name"]: data["ips"]["frontend"]["vlnv"],
+    vlnv = {data["dma"]["name"]: DMA_VLNV, data["weights"]["dma"]: DMA_VLNV,
+            data["ips"]["frontend"]["name"]: data["ips"]["frontend"]["vlnv"],
             data["ips"]["engine"]["name"]: data["ips"]["engine"]["vlnv"]}
-    instances = [Instance(seg.cell, BRAM_CTRL_VLNV if seg.cell in memories else vlnv.get(seg.cell, ""), seg.base,
-                          seg.range, "MEMORY" if seg.cell in memories else "REGISTER") for seg in plan.segments]
+    instances = [Instance(seg.cell, vlnv.get(seg.cell, ""), seg.base, seg.range, "REGISTER") for seg in plan.segments]
     return data, instances
 
 

@@ -3,24 +3,28 @@ map, synthesis, implementation, bitstream, reports and the overlay files.
 
 Block design (cell names are what PYNQ and the overlay JSON use):
 
-    ps ─M_AXI─> ctrl_sc (SmartConnect tree) ─> dma/S_AXI_LITE, frontend/s_axi_control,
-                                               engine/s_axi_control, <var>_ctrl/S_AXI (one per weight port)
-    dma/M_AXIS_MM2S ─> in_* width converters ─> frontend ─> engine ─> out_pack ─> out_* converters
-                                                                               ─> dma/S_AXIS_S2MM
-    dma/M_AXI_MM2S, dma/M_AXI_S2MM ─> mem_sc ─> ps high-performance slave (DDR)
-    <var>_ctrl/BRAM_PORTA ─> <var>_ram/BRAM_A;  engine/<var>_PORTA ─> <var>_ram/BRAM_B
+    ps ─M_AXI─> ctrl_sc (SmartConnect) ─> dma/S_AXI_LITE, frontend/s_axi_control, engine/s_axi_control,
+                                          wdma/S_AXI_LITE
+    dma/M_AXIS_MM2S ─> in_* width converters ─> frontend ─> engine/features
+    engine/scores (32-bit words, TLAST per batch) ─> dma/S_AXIS_S2MM
+    wdma/M_AXIS_MM2S (32-bit, the task's words) ─> engine/weights
+    dma/M_AXI_MM2S, dma/M_AXI_S2MM, wdma/M_AXI_MM2S ─> mem_sc ─> ps high-performance slave (DDR)
 
-One clock (the board's clock_mhz from the PS) and one reset (rst) drive everything.
+Every port of the two HLS IPs is the one design.json lists (and the HLS step checked against what Vitis
+HLS built); the block design only connects interfaces, so no kit RTL sits between them. One clock (the
+board's clock_mhz from the PS) and one reset (rst) drive everything. The board part is resolved from
+the installed board files (`board.repoPaths`, `get_board_parts -latest_file_version`); a missing one
+stops the build with an install hint.
 """
 
 from pathlib import Path
 
-from fixyfpga.vivado import hls
+from fixyfpga.engine import ip_vlnv
 from fixyfpga.vivado.tcl import (Raw, block, cmd, command, comment, config_dict, guard_proc, hex32, render,
                                  step, tcl_list)
 
 RTL_DIR = Path(__file__).resolve().parent / "rtl"
-RTL_MODULES = ("fixy_axis_repack", "fixy_weight_ram")
+RTL_MODULES = ()                       # no kit RTL in the block design (see the module docstring)
 SCRIPT_NAME = "build_vivado.tcl"
 LOG_NAME = "build_vivado.log"
 PROJECT_NAME = "fixy_overlay"
@@ -35,7 +39,6 @@ IP = {
     "reset": "xilinx.com:ip:proc_sys_reset",
     "dma": "xilinx.com:ip:axi_dma",
     "smartconnect": "xilinx.com:ip:smartconnect",
-    "bram_ctrl": "xilinx.com:ip:axi_bram_ctrl",
     "width": "xilinx.com:ip:axis_dwidth_converter",
 }
 
@@ -49,14 +52,12 @@ def _helper_procs():
             'if {[llength $defs] == 0} { error "IP $prefix is not in the IP catalog; check ip_repo_paths" }',
             'return [lindex $defs end]',
         ])),
-        comment("Width of the pin whose name ends in `suffix` in an interface of a block design cell."),
-        command("proc", "fixy_pin_width", Raw("{intf suffix}"), block([
-            'foreach pin [get_bd_pins -of_objects [get_bd_intf_pins $intf]] {',
-            '    if {[string match -nocase "*$suffix" $pin]} {',
-            '        return [expr {abs([get_property LEFT $pin] - [get_property RIGHT $pin]) + 1}]',
-            '    }',
-            '}',
-            'error "interface $intf has no pin *$suffix; is the engine a Vitis HLS IP with bram weight ports?"',
+        comment("The installed board part for a board name (vendor:board:part0), newest file version, or an\n"
+                "error naming the board files to install (pynq-z2 and ultra96v2 do not ship with Vivado)."),
+        command("proc", "fixy_board_part", Raw("{pattern hint}"), block([
+            'set parts [get_board_parts -quiet -latest_file_version $pattern]',
+            'if {[llength $parts] == 0} { error "board part $pattern is not installed: $hint" }',
+            'return [lindex $parts end]',
         ])),
         comment("ERROR lines of a run's log, to show why it failed."),
         command("proc", "fixy_run_errors", Raw("{log}"), block([
@@ -132,14 +133,30 @@ def _interconnect_tree(slaves):
 
 
 def _converter_lines(convs, source, sink):
-    """Width converters in a chain from interface `source` to `sink`."""
+    """Width converters in a chain from interface `source` to `sink`. The streams they carry have no
+    TKEEP (hls4ml's streams and the DMA's MM2S of whole images), so HAS_TKEEP stays 0."""
     lines, prev = [], source
     for c in convs:
         lines += _cell("width", c.cell, {"S_TDATA_NUM_BYTES": c.in_bytes, "M_TDATA_NUM_BYTES": c.out_bytes,
-                                         "HAS_TLAST": int(c.tlast), "HAS_TKEEP": int(c.tlast)})
+                                         "HAS_TLAST": int(c.tlast), "HAS_TKEEP": 0})
         lines.append(_intf(prev, f"{c.cell}/S_AXIS"))
         prev = f"{c.cell}/M_AXIS"
     lines.append(_intf(prev, sink))
+    return lines
+
+
+def _board_part_lines(board):
+    """Board files: the repository paths from the board file (`board_repo_paths`, optional) and the
+    installed version of the board part, resolved by Vivado rather than pinned."""
+    vendor, name = board.board_part.split(":")[:2]
+    pattern = f"{vendor}:{name}:*"
+    hint = (f"install the {name} board files (e.g. from https://github.com/Xilinx/XilinxBoardStore or the "
+            f"vendor's site) and list their folder in board_repo_paths in boards/{board.name}.yaml")
+    lines = []
+    repos = list(getattr(board, "board_repo_paths", None) or [])
+    if repos:
+        lines.append(command("set_param", "board.repoPaths", tcl_list([cmd("file", "normalize", r) for r in repos])))
+    lines.append(command("set_property", "board_part", cmd("fixy_board_part", pattern, hint), cmd("current_project")))
     return lines
 
 
@@ -147,7 +164,7 @@ def block_design_lines(plan):
     """Commands that build, connect and address the block design."""
     ps, out = plan.ps, plan.output
     fe_in, fe_out = plan.frontend_ports["in"], plan.frontend_ports["out"]
-    en_in, en_out = plan.engine_ports["in"], plan.engine_ports["out"]
+    en_in, en_out, en_w = plan.engine_ports["in"], plan.engine_ports["out"], plan.engine_ports["weights"]
     lines = [command("create_bd_design", plan.bd_name), *_ps_lines(plan)]
     lines += _cell("reset", "rst")
     lines += _cell("dma", "dma", {
@@ -155,53 +172,38 @@ def block_design_lines(plan):
         "c_m_axis_mm2s_tdata_width": plan.input.dma_bits, "c_s_axis_s2mm_tdata_width": out.dma_bits,
         "c_m_axi_mm2s_data_width": max(32, plan.input.dma_bits), "c_m_axi_s2mm_data_width": max(32, out.dma_bits),
         "c_mm2s_burst_size": 16, "c_s2mm_burst_size": 16})
-    lines += [command("create_bd_cell", "-type", "ip", "-vlnv", hls.ip_vlnv(plan.frontend_top), "frontend"),
-              command("create_bd_cell", "-type", "ip", "-vlnv", hls.ip_vlnv(plan.engine_top), "engine")]
-    lines += [command("create_bd_cell", "-type", "module", "-reference", "fixy_axis_repack", "out_pack"),
-              command("set_property", "-dict", config_dict({
-                  "ELEMS": out.elems_per_beat, "IN_BITS": out.elem_type.width, "OUT_BITS": out.packed_elem_bits,
-                  "SIGNED": int(out.elem_type.signed), "FRAME_BEATS": out.beats_per_image}),
-                  cmd("get_bd_cells", "out_pack"))]
-    # Streams: DMA -> front-end -> engine -> repack -> DMA.
+    # The weights DMA: memory to stream only, 32-bit words into the engine's weight port.
+    lines += _cell("dma", "wdma", {
+        "c_include_sg": 0, "c_sg_length_width": 26, "c_addr_width": 32, "c_include_s2mm": 0,
+        "c_m_axis_mm2s_tdata_width": 32, "c_m_axi_mm2s_data_width": 32, "c_mm2s_burst_size": 16})
+    lines += [command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.frontend_top), "frontend"),
+              command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.engine_top), "engine")]
+    # Streams: DMA -> front-end -> engine -> DMA; weights DMA -> engine.
     lines += _converter_lines(plan.input.converters, "dma/M_AXIS_MM2S", f"frontend/{fe_in}")
     lines.append(_intf(f"frontend/{fe_out}", f"engine/{en_in}"))
-    lines.append(_intf(f"engine/{en_out}", "out_pack/S_AXIS"))
-    lines += _converter_lines(out.converters, "out_pack/M_AXIS", "dma/S_AXIS_S2MM")
-    # Weight memories: controller on the processor's side, the engine's BRAM port on the other.
-    for m in plan.memories:
-        lines += _cell("bram_ctrl", m.ctrl, {"SINGLE_PORT_BRAM": 1, "DATA_WIDTH": 32, "ECC_TYPE": 0,
-                                             "PROTOCOL": "AXI4"})
-        lines.append(command("create_bd_cell", "-type", "module", "-reference", "fixy_weight_ram", m.ram))
-        engine_port = f"engine/{m.var}_PORTA"
-        lines.append(command("set_property", "-dict", tcl_list([
-            "CONFIG.WORDS", m.words, "CONFIG.ELEM_BITS", m.elem_bits,
-            "CONFIG.PORT_ADDR_BITS", cmd("fixy_pin_width", engine_port, "Addr_A"),
-            "CONFIG.PORT_DATA_BITS", cmd("fixy_pin_width", engine_port, "Din_A"),
-            "CONFIG.PORT_WE_BITS", cmd("fixy_pin_width", engine_port, "WEN_A")]), cmd("get_bd_cells", m.ram)))
-        lines.append(_intf(f"{m.ctrl}/BRAM_PORTA", f"{m.ram}/BRAM_A"))
-        lines.append(_intf(engine_port, f"{m.ram}/BRAM_B"))
-    # Control: the PS master reaches every AXI-lite/AXI slave.
+    lines += _converter_lines(out.converters, f"engine/{en_out}", "dma/S_AXIS_S2MM")
+    lines.append(_intf("wdma/M_AXIS_MM2S", f"engine/{en_w}"))
+    # Control: the PS master reaches every AXI-lite slave.
     slaves = [s.segment.rsplit("/", 1)[0] for s in plan.segments]
     sc_cells, sc_lines, sc_root = _interconnect_tree(slaves)
     lines += sc_lines
     lines.append(_intf(f"ps/{ps.master}", sc_root))
-    # Data: the DMA reads images from and writes results to DDR.
-    lines += _cell("smartconnect", "mem_sc", {"NUM_SI": 2, "NUM_MI": 1})
+    # Data: the DMAs read images and weights from, and write results to, DDR.
+    lines += _cell("smartconnect", "mem_sc", {"NUM_SI": 3, "NUM_MI": 1})
     lines += [_intf("dma/M_AXI_MM2S", "mem_sc/S00_AXI"), _intf("dma/M_AXI_S2MM", "mem_sc/S01_AXI"),
-              _intf("mem_sc/M00_AXI", f"ps/{ps.slave}")]
+              _intf("wdma/M_AXI_MM2S", "mem_sc/S02_AXI"), _intf("mem_sc/M00_AXI", f"ps/{ps.slave}")]
     # One clock, one reset.
     clocked = [f"ps/{ps.master_clock}", f"ps/{ps.slave_clock}", "rst/slowest_sync_clk",
                "dma/s_axi_lite_aclk", "dma/m_axi_mm2s_aclk", "dma/m_axi_s2mm_aclk",
-               "frontend/ap_clk", "engine/ap_clk", "out_pack/aclk", "mem_sc/aclk"]
+               "wdma/s_axi_lite_aclk", "wdma/m_axi_mm2s_aclk",
+               "frontend/ap_clk", "engine/ap_clk", "mem_sc/aclk"]
     clocked += [f"{c}/aclk" for c in sc_cells]
     clocked += [f"{c.cell}/aclk" for c in plan.input.converters + out.converters]
-    clocked += [f"{m.ctrl}/s_axi_aclk" for m in plan.memories]
     lines.append(_net(f"ps/{ps.pl_clock}", *clocked))
     lines.append(_net(f"ps/{ps.pl_resetn}", "rst/ext_reset_in"))
-    resets = ["dma/axi_resetn", "frontend/ap_rst_n", "engine/ap_rst_n", "out_pack/aresetn", "mem_sc/aresetn"]
+    resets = ["dma/axi_resetn", "wdma/axi_resetn", "frontend/ap_rst_n", "engine/ap_rst_n", "mem_sc/aresetn"]
     resets += [f"{c}/aresetn" for c in sc_cells]
     resets += [f"{c.cell}/aresetn" for c in plan.input.converters + out.converters]
-    resets += [f"{m.ctrl}/s_axi_aresetn" for m in plan.memories]
     lines.append(_net("rst/peripheral_aresetn", *resets))
     return lines
 
@@ -212,9 +214,15 @@ def address_lines(plan):
     lines = [command("assign_bd_address", "-offset", hex32(s.base), "-range", hex32(s.range),
                      "-target_address_space", space, cmd("get_bd_addr_segs", s.segment), "-force")
              for s in plan.segments]
-    for channel in ("Data_MM2S", "Data_S2MM"):
-        lines.append(command("assign_bd_address", "-target_address_space", cmd("get_bd_addr_spaces", f"dma/{channel}"),
-                             cmd("get_bd_addr_segs", f"ps/{plan.ps.ddr_segment}"), "-force"))
+    ddr = f"ps/{plan.ps.ddr_segment}"
+    for space in ("dma/Data_MM2S", "dma/Data_S2MM", "wdma/Data_MM2S"):
+        lines.append(command("assign_bd_address", "-target_address_space", cmd("get_bd_addr_spaces", space),
+                             cmd("get_bd_addr_segs", ddr), "-force"))
+        # Every other segment behind the HP port (ZynqMP: HP0_DDR_HIGH, HP0_LPS_OCM, HP0_QSPI, ...) is
+        # excluded explicitly, so validation finds none unassigned; the 32-bit DMAs reach DDR_LOW only.
+        lines.append(Raw(
+            f"foreach seg [get_bd_addr_segs -quiet {ddr.rsplit('/', 1)[0]}/*] {{ if {{$seg ne [get_bd_addr_segs "
+            f"{ddr}]}} {{ exclude_bd_addr_seg -quiet -target_address_space [get_bd_addr_spaces {space}] $seg }} }}"))
     return lines
 
 
@@ -235,13 +243,13 @@ def vivado_script(plan, hls_repos, overlay_dir, jobs=2):
         command("cd", cmd("file", "dirname", cmd("file", "normalize", cmd("info", "script")))),
         step("create project", [
             command("create_project", "-force", PROJECT_NAME, PROJECT_DIR, "-part", plan.board.part),
-            command("set_property", "board_part", plan.board.board_part, cmd("current_project")),
+            *_board_part_lines(plan.board),
             command("set_property", "target_language", "Verilog", cmd("current_project")),
             command("set_property", "ip_repo_paths", tcl_list([cmd("file", "normalize", r) for r in hls_repos]),
                     cmd("current_project")),
             command("update_ip_catalog", "-rebuild"),
-            command("add_files", "-norecurse", tcl_list([f"rtl/{m}.v" for m in RTL_MODULES])),
-            command("update_compile_order", "-fileset", "sources_1"),
+            *([command("add_files", "-norecurse", tcl_list([f"rtl/{m}.v" for m in RTL_MODULES])),
+               command("update_compile_order", "-fileset", "sources_1")] if RTL_MODULES else []),
         ]),
         step("block design", block_design_lines(plan)),
         step("address map", address_lines(plan)),

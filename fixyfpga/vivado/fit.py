@@ -6,11 +6,15 @@ fit hours before Vivado would, and to say which layer to change:
 - front-end (constant weights, reuse factor 1, fully unrolled): every nonzero weight is a constant
   multiplier built from LUTs (about input bits x weight bits / 2, at least one adder) plus its share of
   the adder tree (accumulator bits);
-- engine (Resource strategy): DSPs = ceil(kernel multipliers / reuse factor); the weight memories are
-  BRAM sized from the port bits as the overlay lays them out (32-bit words of storage-width lanes);
+- engine (Resource strategy): DSPs = ceil(kernel multipliers / reuse factor). The weights live inside the
+  engine (`fixyfpga.engine`): hls4ml's dense_resource reshapes each kernel array into words of
+  block_factor x weight bits (block_factor = ceil(kernel / reuse factor)) with depth = reuse factor, so a
+  kernel costs BRAM18s by that geometry (shallow ones, depth < 64, go to LUTRAM), and biases are
+  completely partitioned into registers. The processor writes no memory: a task's words arrive through
+  the engine's weight stream from a second AXI DMA;
 - both: io_stream FIFOs between layers hold one full feature map (hls4ml's default depth) and convolution
   line buffers hold kernel-height - 1 rows; large ones go to BRAM;
-- the block design around them (DMA, interconnects, BRAM controllers) is a fixed overhead.
+- the block design around them (two AXI DMAs, interconnects, width converters) is a fixed overhead.
 
 `estimate(source, board)` takes either {"frontend": [LayerPlan], "backend": [LayerPlan],
 "reuse_factors": {layer: rf}} (the flow, before conversion) or a design.json dict / folder (after).
@@ -31,9 +35,11 @@ BRAM18_BITS = 18 * 1024
 LUTRAM_MAX_BITS = 1024            # buffers up to this size become LUTRAM/SRLs, not BRAM
 LUTRAM_BITS_PER_LUT = 64
 DEFAULT_BITS = 8                  # weight/input width when a design.json does not say
-# The block design around the two IPs (measured orders of magnitude for AXI DMA, SmartConnect, controllers).
+# The block design around the two IPs (orders of magnitude for the image AXI DMA, SmartConnects and width
+# converters), plus the weights AXI DMA (MM2S only) and the engine's load loop.
 OVERHEAD = {"lut": 4500, "ff": 6500, "dsp": 0, "bram36": 2}
-PER_MEMORY_OVERHEAD = {"lut": 350, "ff": 450, "dsp": 0, "bram36": 0}
+WEIGHT_PATH_OVERHEAD = {"lut": 1400, "ff": 1900, "dsp": 0, "bram36": 1}
+SHALLOW_DEPTH = 64                # reshaped weight arrays shallower than this become LUTRAM (RAM64X1)
 ENGINE_LUT_PER_DSP = 40           # weight/accumulator muxing around each shared multiplier
 ENGINE_FF_PER_DSP = 60
 LAYER_CONTROL = {"lut": 400, "ff": 500}
@@ -95,8 +101,8 @@ def _from_plans(plans, part, reuse_factors):
 def _from_design(design):
     """Layers from design.json: kernel shapes are not recorded there, so line buffers are left out."""
     port_types = {}
-    for port in design.get("engine", {}).get("ports", []):
-        port_types[(port["layer"], port["kind"])] = int(port["type"]["width"])
+    for array in design.get("engine", {}).get("arrays", []):
+        port_types[(array["layer"], array["kind"])] = int(array["type"]["width"])
     layers = []
     for part, section in (("frontend", "frontend"), ("engine", "engine")):
         entries = design.get(section, {}).get("layers", [])
@@ -148,11 +154,16 @@ def _buffer_cost(bits):
     return 0, math.ceil(bits / BRAM18_BITS) / 2
 
 
-def weight_memory_bram36(size, type_width):
-    """BRAM36 for one engine weight memory: 32-bit words holding 32 // storage-bits values."""
-    storage = max(8, 1 << math.ceil(math.log2(max(1, type_width))))
-    words = math.ceil(size / max(1, 32 // storage))
-    return math.ceil(words / 512) / 2             # a BRAM18 holds 512 words of 32 bits
+def engine_kernel_memory(size, width, reuse_factor):
+    """(lut, bram36) of one engine kernel array inside the engine: hls4ml's ARRAY_RESHAPE block gives
+    words of ceil(size / reuse factor) x width bits, reuse-factor deep. A BRAM18 is 512 x 36 or
+    1024 x 18 bits; shallow arrays become LUTRAM (one LUT per bit per 64 words)."""
+    rf = max(1, int(reuse_factor))
+    word_bits = math.ceil(size / rf) * width
+    if rf < SHALLOW_DEPTH:
+        return word_bits * math.ceil(rf / 64), 0.0
+    bram18 = min(math.ceil(word_bits / 36) * math.ceil(rf / 512), math.ceil(word_bits / 18) * math.ceil(rf / 1024))
+    return 0, bram18 / 2
 
 
 def _layer_cost(info):
@@ -173,11 +184,12 @@ def _layer_cost(info):
             cost["dsp"] += dsp
             cost["lut"] += dsp * ENGINE_LUT_PER_DSP
             cost["ff"] += dsp * ENGINE_FF_PER_DSP
-            w_bram = weight_memory_bram36(info.kernel_size, info.weight_bits)
-            b_bram = weight_memory_bram36(info.bias_size, info.bias_bits)
-            cost["bram36"] += w_bram + b_bram
+            w_lut, w_bram = engine_kernel_memory(info.kernel_size, info.weight_bits, info.reuse_factor)
+            cost["lut"] += w_lut
+            cost["bram36"] += w_bram
+            cost["ff"] += info.bias_size * info.bias_bits          # biases: completely partitioned registers
             detail.append(f"{info.kernel_size} multipliers / reuse factor {info.reuse_factor}")
-            detail.append(f"weight memories {w_bram + b_bram:g} BRAM36")
+            detail.append(f"on-chip weights {w_bram:g} BRAM36" + (f" + {w_lut} LUTRAM" if w_lut else ""))
     # Convolution line buffer: kernel-height - 1 rows of the input feature map.
     if info.kind in ("conv", "depthwise") and info.kernel_shape and len(info.in_shape) == 3:
         rows = int(info.kernel_shape[0]) - 1
@@ -199,11 +211,8 @@ def estimate(source, board):
     layers, origin = _load(source)
     rows = []
     total = {r: 0 for r in RESOURCES}
-    memories = 0
     for info in layers:
         cost, detail = _layer_cost(info)
-        if info.part == "engine" and info.kernel_size:
-            memories += 2
         if not any(cost.values()):
             continue
         rows.append({"name": info.name, "part": info.part, "kind": info.kind,
@@ -213,7 +222,7 @@ def estimate(source, board):
                      "detail": "; ".join(detail)})
         for r in RESOURCES:
             total[r] += cost[r]
-    infra = {r: OVERHEAD[r] + memories * PER_MEMORY_OVERHEAD[r] for r in RESOURCES}
+    infra = {r: OVERHEAD[r] + WEIGHT_PATH_OVERHEAD[r] for r in RESOURCES}
     for r in RESOURCES:
         total[r] += infra[r]
     res = board.resources
@@ -243,8 +252,8 @@ def _advice(resource, layer, est):
         return ("split the model earlier so this layer runs on the engine (config `split`), narrow its weights "
                 f"or inputs (now {layer['weight_bits'] or '-'}/{layer['in_bits']} bits), or prune its weights")
     if resource == "bram36":
-        return ("narrow the engine's weight types, or split the model later so fewer layers' weights live in "
-                "engine memories")
+        return ("narrow the engine's weight types or raise its reuse factors (deeper, narrower weight arrays), "
+                "or split the model later so fewer layers' weights live in the engine")
     return f"raise its reuse factor (now {layer['reuse_factor']}) in backend.reuse_factors"
 
 

@@ -20,6 +20,7 @@ import tarfile
 from pathlib import Path
 
 from fixyfpga import REPO_ROOT
+from fixyfpga.engine import TASK_SUFFIX
 from fixyfpga.errors import FixyError
 from fixyfpga.tools import run_tool
 from fixyfpga.vivado import blockdesign, hls, reports
@@ -31,7 +32,6 @@ DESIGN_COPY = "design.json"
 PACKAGE_ROOT = "fixyfpga"                    # extracted into /home/xilinx/jupyter_notebooks/
 BOARD_NOTEBOOK_DIR = "/home/xilinx/jupyter_notebooks"
 BOARD_USER = ("xilinx", 1000)                # PYNQ images: files stay editable from Jupyter
-TASK_SUFFIX = ".fixytask"
 
 
 def _read_design(design_dir):
@@ -97,7 +97,7 @@ def _section(util_path, timing_path, target_mhz):
 def build_overlay(design_dir, board, hls_tool=None, vivado_tool="vivado", jobs=2, name=None, log=print):
     """Build the overlay of an installed design folder.
 
-    With `hls_tool` ("vitis_hls"/"vivado_hls") both IPs are synthesized first; without it they must
+    With `hls_tool` ("vitis_hls"/"vitis-run") both IPs are synthesized first; without it they must
     already be exported (the flow's HLS step). Returns {"overlay": {...paths}, "synthesis": {...},
     "implementation": {...}, "warnings": [...]}; raises FixyError/ToolError when the build cannot go on.
     """

@@ -3,7 +3,7 @@ stream widths and width converters, weight memories and the address map. The blo
 (`blockdesign.py`) is generated from this plan, and the overlay JSON the runtime reads is written
 from the same plan, so the two cannot disagree.
 
-Overlay JSON (`<name>.json` next to `<name>.bit` and `<name>.hwh`): the "fixyfpga-overlay/1" layout
+Overlay JSON (`<name>.json` next to `<name>.bit` and `<name>.hwh`): the "fixyfpga-overlay/2" layout
 documented and read by `fixyfpga.runtime.overlay_spec`, with these extra keys for people and tools
 (the runtime ignores them):
 
@@ -17,14 +17,12 @@ documented and read by `fixyfpga.runtime.overlay_spec`, with these extra keys fo
 
 Streams: the input carries uint8 pixels in HWC order, so an image is a plain byte buffer; the DMA's
 stream width is a power of two and AXI4-Stream width converters bridge it to the front-end's beat of
-one pixel (all channels). The engine's output beat (elements packed at their type width) is repacked
-by `rtl/fixy_axis_repack.v` into elements of storage width (8/16/32 bits, sign-extended), with TLAST
-after every image, then converted to the DMA's width.
+one pixel (all channels). The engine's score stream is already 32-bit words (`fixyfpga.engine`:
+storage-width values, TLAST on the last word of a batch), so it goes straight to the DMA's S2MM.
 
-Weights: every engine weight port gets an AXI BRAM controller (`<var>_ctrl`, 32-bit) on the
-processor's control interconnect and a dual-port memory (`<var>_ram`, `rtl/fixy_weight_ram.v`) whose
-other port is the engine's BRAM interface. Value i of a port lives in 32-bit word i // (32 / elem_bits),
-lane i % (32 / elem_bits), two's complement, as `fixyfpga.runtime.layout` packs it.
+Weights: the engine keeps them on chip; they arrive through its `weights` AXI4-Stream port from a
+second AXI DMA (`wdma`, MM2S only, 32-bit). The processor writes nothing but registers: it sets the
+engine's `mode` to load, starts it, and sends the task's words with one wdma transfer.
 """
 
 import math
@@ -32,16 +30,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fixyfpga.engine import (IN_PORT, OUT_PORT, REGISTERS, WEIGHT_PORT, WORD_BITS, WeightLayout, ip_vlnv,
+                             output_packing)
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
+from fixyfpga.runtime.overlay_spec import FORMAT as OVERLAY_SPEC_FORMAT
 
-OVERLAY_FORMAT = "fixyfpga-overlay/1"
+OVERLAY_FORMAT = OVERLAY_SPEC_FORMAT       # the layout fixyfpga.runtime.overlay_spec reads
 BD_NAME = "fixy_bd"
 DMA_LENGTH_BITS = 26                       # AXI DMA buffer length register: transfers up to 64 MiB - 1
-CONTROL_RANGE = 0x10000                    # 64 KiB windows for the DMA and the two IPs' AXI-lite ports
-MEMORY_OFFSET = 0x100000                   # weight memories start 1 MiB above the window base
-MIN_MEMORY_RANGE = 0x1000                  # smallest AXI BRAM controller window (4 KiB)
-WORD_BITS = 32                             # AXI BRAM controller data width
+CONTROL_RANGE = 0x10000                    # 64 KiB windows for the DMAs and the two IPs' AXI-lite ports
 MAX_INTERCONNECT_PORTS = 16                # SmartConnect master ports
 
 
@@ -113,27 +111,6 @@ class StreamPlan:
 
 
 @dataclass
-class MemoryPlan:
-    """One engine weight port: its controller window and its layout."""
-    index: int
-    port: dict                     # design.json WeightPort dict
-    ctrl: str
-    ram: str
-    base: int
-    range: int
-    elem_bits: int
-    words: int
-
-    @property
-    def var(self):
-        return self.port["var"]
-
-    @property
-    def elems_per_word(self):
-        return WORD_BITS // self.elem_bits
-
-
-@dataclass
 class Segment:
     cell: str
     segment: str                   # address segment path, e.g. dma/S_AXI_LITE/Reg
@@ -150,11 +127,11 @@ class OverlayPlan:
     frontend_top: str
     engine_top: str
     frontend_ports: dict           # {"in": axis name, "out": axis name}
-    engine_ports: dict             # {"in", "out", "arrays": [names]}
+    engine_ports: dict             # {"in", "out", "weights": axis names}
     input: StreamPlan
     interface_bits: int
     output: StreamPlan
-    memories: list
+    weights: WeightLayout
     segments: list
     bd_name: str = BD_NAME
 
@@ -189,50 +166,23 @@ def width_converters(prefix, from_bytes, to_bytes, tlast):
     return [Converter(f"{prefix}_up", from_bytes, lcm, tlast), Converter(f"{prefix}_down", lcm, to_bytes, tlast)]
 
 
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
-
-
-def _split_args(text):
-    args, depth, cur = [], 0, ""
-    for ch in text:
-        if ch in "<([":
-            depth += 1
-        elif ch in ">)]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            args.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        args.append(cur.strip())
-    return args
-
-
-def top_ports(ip_dir, top):
-    """Argument names of the top function in firmware/<top>.h: {"in", "out", "arrays": [...]}. The
-    IP's AXI4-Stream interfaces and BRAM interfaces are named after them."""
-    header = Path(ip_dir) / "firmware" / f"{top}.h"
-    if not header.is_file():
-        raise FixyError(f"{header} is missing; rebuild the HLS project with `make hls`")
-    text = _COMMENT.sub("", header.read_text())
-    found = re.search(rf"\bvoid\s+{re.escape(top)}\s*\((.*?)\)\s*;", text, re.S)
-    if not found:
-        raise FixyError(f"{header} does not declare void {top}(...); rebuild the HLS project with `make hls`")
-    streams, arrays = [], []
-    for arg in _split_args(found.group(1)):
-        if "hls::stream" in arg:
-            m = re.search(r"&\s*(\w+)\s*$", arg)
-            if m:
-                streams.append(m.group(1))
-        else:
-            m = re.search(r"(\w+)\s*\[[^\]]*\]\s*$", arg)
-            if m:
-                arrays.append(m.group(1))
-    if len(streams) != 2:
-        raise FixyError(f"{header}: {top} has {len(streams)} stream arguments, expected one input and one output "
-                        f"(an hls4ml io_stream project)")
-    return {"in": streams[0], "out": streams[1], "arrays": arrays}
+def top_ports(section, role):
+    """{"in", "out"[, "weights"]: interface name} of an IP from its design.json section's `ports`."""
+    ports = section.get("ports")
+    if not ports:
+        raise FixyError(f"design.json has no {role}.ports (an older kit wrote it); rebuild with `make hls`")
+    axis_in = [p["name"] for p in ports if p["protocol"] == "axis" and p["direction"] == "in"]
+    axis_out = [p["name"] for p in ports if p["protocol"] == "axis" and p["direction"] == "out"]
+    if role == "engine":
+        names = {p["name"] for p in ports}
+        if not {IN_PORT, OUT_PORT, WEIGHT_PORT} <= names:
+            raise FixyError(f"design.json engine.ports {sorted(names)} lack {IN_PORT}/{OUT_PORT}/{WEIGHT_PORT}; "
+                            f"rebuild with `make hls`")
+        return {"in": IN_PORT, "out": OUT_PORT, "weights": WEIGHT_PORT}
+    if len(axis_in) != 1 or len(axis_out) != 1:
+        raise FixyError(f"design.json {role}.ports has {len(axis_in)} input and {len(axis_out)} output streams, "
+                        f"expected one each; rebuild with `make hls`")
+    return {"in": axis_in[0], "out": axis_out[0]}
 
 
 def _input_stream(design):
@@ -255,41 +205,11 @@ def _input_stream(design):
 
 
 def _output_stream(design):
-    engine = design["engine"]
-    t = FixedType.from_dict(engine["output"]["type"])
-    elems_total = math.prod(int(s) for s in engine["output"]["shape"])
-    elems = int(engine.get("out_elems_per_beat") or engine["output"]["shape"][-1])
-    if elems_total % elems:
-        raise FixyError(f"engine output of {elems_total} values is not a whole number of {elems}-value beats")
-    packed = t.storage_bits()
-    if packed > 32:
-        raise FixyError(f"engine output type {t.hls()} is wider than 32 bits; narrow the classifier's output type")
-    packed_bytes = elems * packed // 8
-    dma_bytes = 4
-    convs = width_converters("out", packed_bytes, dma_bytes, tlast=True)
-    return StreamPlan(elems_per_beat=elems, elem_type=t, beat_bits=_ceil_bytes(elems * t.width) * 8,
-                      beats_per_image=elems_total // elems, dma_bits=dma_bytes * 8, converters=convs,
-                      packed_elem_bits=packed, packed_beat_bits=packed_bytes * 8)
-
-
-def _memories(ports, ps, first_base):
-    memories, next_free = [], first_base
-    for i, port in enumerate(ports):
-        t = FixedType.from_dict(port["type"])
-        elem_bits = t.storage_bits()
-        if elem_bits > WORD_BITS:
-            raise FixyError(f"weight port {i} ({port['layer']}.{port['kind']}) is {t.hls()}: values wider than "
-                            f"{WORD_BITS} bits are not supported by the weight memories; narrow its type")
-        words = -(-int(port["size"]) // (WORD_BITS // elem_bits))
-        size = max(MIN_MEMORY_RANGE, _pow2_at_least(words * WORD_BITS // 8))
-        base = -(-next_free // size) * size            # aligned to its own size, as AXI decoding needs
-        memories.append(MemoryPlan(index=i, port=port, ctrl=f"{port['var']}_ctrl", ram=f"{port['var']}_ram",
-                                   base=base, range=size, elem_bits=elem_bits, words=words))
-        next_free = base + size
-    if next_free > ps.window_base + ps.window_size:
-        raise FixyError(f"the engine's weight memories need {next_free - first_base:#x} bytes of address space, more "
-                        f"than the {ps.kind} master window; use fewer or smaller weight ports")
-    return memories
+    """The score stream: already 32-bit words (fixyfpga.engine.OutputPacking), straight to the DMA."""
+    packing = output_packing(design)
+    return StreamPlan(elems_per_beat=packing.values_per_word, elem_type=packing.type, beat_bits=WORD_BITS,
+                      beats_per_image=packing.words_per_image, dma_bits=WORD_BITS, converters=[],
+                      packed_elem_bits=packing.storage_bits, packed_beat_bits=WORD_BITS)
 
 
 def plan_overlay(design, board, design_dir, name=None):
@@ -302,15 +222,11 @@ def plan_overlay(design, board, design_dir, name=None):
     ps = PS_INFO[board.ps]
     fe, en = design["frontend"], design["engine"]
     design_dir = Path(design_dir)
-    fe_ports = top_ports(design_dir / fe["dir"], fe["top"])
-    en_ports = top_ports(design_dir / en["dir"], en["top"])
-    ports = en.get("ports", [])
-    names = [p["var"] for p in ports]
-    if names != en_ports["arrays"]:
-        raise FixyError(f"design.json lists engine weight ports {names} but {en['top']}.h takes {en_ports['arrays']}; "
-                        f"rebuild the design with `make hls`")
-    if not ports:
-        raise FixyError("the engine has no weight ports; the back-end must be built with run-time weights")
+    fe_ports = top_ports(fe, "frontend")
+    en_ports = top_ports(en, "engine")
+    weights = WeightLayout.of(design)
+    if not weights.arrays:
+        raise FixyError("the engine has no weight arrays; the back-end must be built with run-time weights")
     iface_t = FixedType.from_dict(design["interface"]["type"])
     iface_elems = int(fe["out_elems_per_beat"])
     if int(en.get("in_elems_per_beat", iface_elems)) != iface_elems:
@@ -319,23 +235,22 @@ def plan_overlay(design, board, design_dir, name=None):
     base = ps.window_base
     segments = [Segment("dma", "dma/S_AXI_LITE/Reg", base, CONTROL_RANGE),
                 Segment("frontend", "frontend/s_axi_control/Reg", base + CONTROL_RANGE, CONTROL_RANGE),
-                Segment("engine", "engine/s_axi_control/Reg", base + 2 * CONTROL_RANGE, CONTROL_RANGE)]
-    memories = _memories(ports, ps, base + MEMORY_OFFSET)
-    segments += [Segment(m.ctrl, f"{m.ctrl}/S_AXI/Mem0", m.base, m.range) for m in memories]
-    if len(segments) > MAX_INTERCONNECT_PORTS ** 2:
-        raise FixyError(f"{len(segments)} AXI slaves are more than the control interconnect tree supports")
+                Segment("engine", "engine/s_axi_control/Reg", base + 2 * CONTROL_RANGE, CONTROL_RANGE),
+                Segment("wdma", "wdma/S_AXI_LITE/Reg", base + 3 * CONTROL_RANGE, CONTROL_RANGE)]
+    if weights.nbytes > (1 << DMA_LENGTH_BITS) - 1:
+        raise FixyError(f"the engine's weight stream ({weights.nbytes:,} bytes) is longer than one DMA transfer "
+                        f"({(1 << DMA_LENGTH_BITS) - 1:,} bytes); narrow the engine's weight types")
     return OverlayPlan(
         name=name or overlay_name(design["model"]), board=board, design=design, ps=ps,
         frontend_top=fe["top"], engine_top=en["top"], frontend_ports=fe_ports, engine_ports=en_ports,
         input=_input_stream(design), interface_bits=_ceil_bytes(iface_elems * iface_t.width) * 8,
-        output=_output_stream(design), memories=memories, segments=segments)
+        output=_output_stream(design), weights=weights, segments=segments)
 
 
 def overlay_json(plan, design_copy="design.json"):
     """The overlay JSON dict (see the module docstring) for `plan`."""
     d, en = plan.design, plan.design["engine"]
     inp, out = plan.input, plan.output
-    from fixyfpga.vivado.hls import ip_vlnv
     return {
         "format": OVERLAY_FORMAT,
         "name": plan.name,
@@ -349,29 +264,25 @@ def overlay_json(plan, design_copy="design.json"):
         "design": design_copy,
         "dma": {"name": "dma", "max_transfer_bytes": (1 << DMA_LENGTH_BITS) - 1},
         "ips": {"frontend": {"name": "frontend", "vlnv": ip_vlnv(plan.frontend_top)},
-                "engine": {"name": "engine", "vlnv": ip_vlnv(plan.engine_top)}},
+                "engine": {"name": "engine", "vlnv": ip_vlnv(plan.engine_top), "registers": dict(REGISTERS)}},
         "streams": {
             "in": {"shape": [int(s) for s in d["input"]["shape"]], "dtype": "uint8",
                    "image_bytes": inp.beats_per_image * inp.elems_per_beat,
                    "elems_per_beat": inp.elems_per_beat, "elem_bits": inp.elem_type.width,
                    "beat_bits": inp.beat_bits, "dma_bits": inp.dma_bits, "beats_per_image": inp.beats_per_image,
                    "converters": [c.cell for c in inp.converters]},
-            "out": {"elems": out.beats_per_image * out.elems_per_beat, "elem_bits": out.packed_elem_bits,
+            "out": {"elems": output_packing(d).elems, "elem_bits": out.packed_elem_bits,
                     "type": out.elem_type.to_dict(),
                     "image_bytes": out.beats_per_image * out.packed_beat_bits // 8,
                     "elems_per_beat": out.elems_per_beat, "beat_bits": out.beat_bits,
                     "dma_bits": out.dma_bits, "beats_per_image": out.beats_per_image,
-                    "converters": ["out_pack"] + [c.cell for c in out.converters]},
+                    "converters": [c.cell for c in out.converters]},
             "interface": {"elems_per_beat": int(d["frontend"]["out_elems_per_beat"]),
                           "type": d["interface"]["type"], "beat_bits": plan.interface_bits},
-            "tlast": "image",
+            "tlast": "batch",
         },
-        "weights": [{"port": m.index, "layer": m.port["layer"], "kind": m.port["kind"], "var": m.var,
-                     "size": int(m.port["size"]), "type": m.port["type"], "memory": m.ctrl, "offset": 0,
-                     "word_bits": WORD_BITS, "elem_bits": m.elem_bits, "elems_per_word": m.elems_per_word,
-                     "base": m.base, "range": m.range,
-                     "keras_shape": m.port.get("keras_shape"), "transpose": m.port.get("transpose")}
-                    for m in plan.memories],
+        "weights": {"dma": "wdma", "words": plan.weights.total_words, "word_bits": WORD_BITS,
+                    "arrays": plan.weights.table()},
         "address_map": [{"cell": s.cell, "segment": s.segment, "base": s.base, "range": s.range}
                         for s in plan.segments],
         # The board's power sensors, for boards where the kit's boards/ folder is not installed.

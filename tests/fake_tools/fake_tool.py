@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stand-in for AMD's vitis_hls, vivado_hls and vivado, for tests on machines without them.
+"""Stand-in for AMD's vitis_hls, vitis-run (--mode hls) and vivado, for tests on machines without them.
 
 It runs the given TCL script under tclsh after defining stub procs for the tool's commands. Each stub
 appends its call as one JSON line to $FIXY_FAKE_RECORD (default: fake_calls.jsonl in the working
@@ -9,6 +9,7 @@ Test-only switches (environment):
   FIXY_FAKE_FAIL=<tool>:<command>   that command prints an ERROR line and fails (tool exits non-zero);
                                     for vivado, <command> may also be synth_1 or impl_1 (a failed run)
   FIXY_FAKE_WNS=<ns>                worst negative slack in the fake timing report (default 0.512)
+  FIXY_FAKE_NO_BOARDS=<b1,b2>       board names whose board files are "not installed" (get_board_parts)
 """
 
 import os
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STUBS = {"vitis_hls": "stubs_hls.tcl", "vivado_hls": "stubs_hls.tcl", "vivado": "stubs_vivado.tcl"}
+STUBS = {"vitis_hls": "stubs_hls.tcl", "vitis-run": "stubs_hls.tcl", "vivado": "stubs_vivado.tcl"}
 
 
 def tcl_quote(text):
@@ -31,7 +32,7 @@ def parse_args(tool, argv):
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if tool != "vivado" and arg == "-f":
+        if tool == "vitis_hls" and arg == "-f" or tool == "vitis-run" and arg == "--tcl":
             script = argv[i + 1]
             i += 2
         elif tool == "vivado" and arg == "-source":
@@ -63,6 +64,9 @@ def main(tool):
         f"set ::fixy_fake(record) {tcl_quote(record)}",
         f"set ::fixy_fake(fail) {tcl_quote(fail_cmd if fail_tool == tool else '')}",
         f"set ::fixy_fake(wns) {tcl_quote(os.environ.get('FIXY_FAKE_WNS', '0.512'))}",
+        f"set ::fixy_fake(python) {tcl_quote(sys.executable)}",
+        f"set ::fixy_fake(no_boards) {tcl_quote(os.environ.get('FIXY_FAKE_NO_BOARDS', ''))}",
+        f"set ::fixy_fake(dir) {tcl_quote(HERE)}",
         f"source {tcl_quote(HERE / 'stubs_common.tcl')}",
         f"source {tcl_quote(HERE / STUBS[tool])}",
         f"set ::argv [list {' '.join(tcl_quote(a) for a in tclargs)}]",

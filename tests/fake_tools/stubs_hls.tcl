@@ -33,31 +33,26 @@ fixy_stub create_clock { set ::hls(period) [fixy_opt $args -period 10.0] }
 fixy_stub set_clock_uncertainty
 fixy_stub config_compile
 fixy_stub config_interface
-fixy_stub set_directive_interface
+set ::hls(axilite_return) ""
+fixy_stub set_directive_interface {
+    # set_directive_interface -mode s_axilite [-bundle B] <top> return
+    if {[fixy_opt $args -mode] eq "s_axilite" && [lindex $args end] eq "return"} {
+        set ::hls(axilite_return) [fixy_opt $args -bundle control]
+    }
+}
 fixy_stub csim_design {
     if {$::hls(top) eq "" || $::hls(part) eq ""} { error "csim_design before set_top/set_part" }
 }
+# The reports come from the C++ the script added (fake_hls_reports.py), never from the kit's design.json.
+proc fixy_hls_reports {what a b out} {
+    exec $::fixy_fake(python) [file join $::fixy_fake(dir) fake_hls_reports.py] $what $::hls(top) $a $b $out \
+        $::hls(axilite_return) {*}$::hls(files)
+}
 fixy_stub csynth_design {
     set top $::hls(top)
-    set xml "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
-<profile>
-  <ReportVersion><Version>2022.1</Version></ReportVersion>
-  <UserAssignments><unit>ns</unit><Part>$::hls(part)</Part><TopModelName>$top</TopModelName>
-    <TargetClockPeriod>$::hls(period)</TargetClockPeriod><ClockUncertainty>1.25</ClockUncertainty></UserAssignments>
-  <PerformanceEstimates>
-    <SummaryOfTimingAnalysis><unit>ns</unit><EstimatedClockPeriod>[format %.3f [expr {$::hls(period) * 0.73}]]</EstimatedClockPeriod></SummaryOfTimingAnalysis>
-    <SummaryOfOverallLatency><unit>clock cycles</unit><Best-caseLatency>1200</Best-caseLatency><Average-caseLatency>1300</Average-caseLatency>
-      <Worst-caseLatency>1400</Worst-caseLatency><Interval-min>1025</Interval-min><Interval-max>1025</Interval-max></SummaryOfOverallLatency>
-  </PerformanceEstimates>
-  <AreaEstimates>
-    <Resources><BRAM_18K>6</BRAM_18K><DSP>12</DSP><FF>3456</FF><LUT>7890</LUT><URAM>0</URAM></Resources>
-    <AvailableResources><BRAM_18K>280</BRAM_18K><DSP>220</DSP><FF>106400</FF><LUT>53200</LUT><URAM>0</URAM></AvailableResources>
-  </AreaEstimates>
-</profile>
-"
-    fixy_write [file join $::hls(project) $::hls(solution) syn report ${top}_csynth.xml] $xml
+    fixy_hls_reports csynth $::hls(part) $::hls(period) [file join $::hls(project) $::hls(solution) syn report ${top}_csynth.xml]
 }
 fixy_stub export_design {
     set vlnv "[fixy_opt $args -vendor xilinx.com]:[fixy_opt $args -library hls]:$::hls(top):[fixy_opt $args -version 1.0]"
-    fixy_write [file join $::hls(project) $::hls(solution) impl ip component.xml] "<component vlnv=\"$vlnv\"/>\n"
+    fixy_hls_reports component $vlnv - [file join $::hls(project) $::hls(solution) impl ip component.xml]
 }

@@ -37,6 +37,21 @@ fixy_stub create_project {
     return $::viv(project)
 }
 fixy_stub current_project { return $::viv(project) }
+# Board files: get_board_parts returns the installed parts matching a pattern (UG895: board parts are
+# vendor:board:part0:file_version; -latest_file_version keeps the newest). The fake "installs" the board
+# parts the kit's boards/*.yaml name, unless FIXY_FAKE_NO_BOARDS lists the board (as on a fresh Vivado
+# install, where pynq-z2 and ultra96v2 board files are not shipped).
+set ::viv(board_repo_paths) {}
+fixy_stub set_param {
+    if {[lindex $args 0] eq "board.repoPaths"} { set ::viv(board_repo_paths) [lindex $args 1] }
+}
+fixy_stub get_board_parts {
+    set pattern [lindex $args end]
+    set board [lindex [split $pattern :] 1]
+    if {[lsearch -exact [split $::fixy_fake(no_boards) ,] $board] >= 0} { return {} }
+    return [list [string map {* part0:1.1} $pattern]]
+}
+fixy_stub exclude_bd_addr_seg
 fixy_stub current_fileset { return sources_1 }
 set ::viv(clock_mhz) 100.0
 fixy_stub set_property {
@@ -72,11 +87,22 @@ fixy_stub create_bd_cell {
     } else {
         set vlnv [fixy_opt $args -vlnv]
         if {[string match fixyfpga:* $vlnv]} {
+            # An IP repository's component.xml (IP-XACT 1685-2009): the VLNV is spirit:vendor, library,
+            # name, version; its interfaces are the spirit:busInterface names.
             set found 0
             foreach repo $::viv(repos) {
                 foreach xml [glob -nocomplain -directory $repo component.xml] {
                     set f [open $xml r]; set text [read $f]; close $f
-                    if {[string first $vlnv $text] >= 0} { set found 1 }
+                    set parts {}
+                    foreach tag {vendor library name version} {
+                        regexp "<spirit:$tag>(\[^<\]*)</spirit:$tag>" $text -> value
+                        lappend parts $value
+                    }
+                    if {[join $parts :] eq $vlnv} {
+                        set found 1
+                        set ::ipbus($name) [regexp -all -inline {<spirit:busInterface><spirit:name>[^<]*} $text]
+                        set ::ipbus($name) [lmap b $::ipbus($name) {string range $b [string last > $b]+1 end}]
+                    }
                 }
             }
             if {!$found} { error "\[BD 5-390\] IP definition not found for VLNV: $vlnv" }
@@ -86,7 +112,15 @@ fixy_stub create_bd_cell {
     return $name
 }
 fixy_stub get_bd_cells { foreach c $args { fixy_need_cell $c }; return $args }
-fixy_stub get_bd_intf_pins { return [fixy_need_cell [lindex $args end]] }
+fixy_stub get_bd_intf_pins {
+    set path [lindex $args end]
+    set cell [fixy_need_cell $path]
+    set intf [lindex [split $path /] end]
+    if {[info exists ::ipbus($cell)] && [lsearch -exact $::ipbus($cell) $intf] < 0} {
+        error "\[BD 5-106\] interface pin $path not found (the IP has: $::ipbus($cell))"
+    }
+    return $path
+}
 fixy_stub get_bd_pins {
     set of [fixy_opt $args -of_objects]
     if {$of ne ""} {

@@ -1,0 +1,137 @@
+"""The kit's engine top in C++ (`firmware/fixy_engine.h/.cpp`), written next to hls4ml's engine function.
+
+The top owns the weight arrays (static, on chip) and passes them to hls4ml's function, whose pragmas
+shape them as internal memories. Its INTERFACE pragmas are the only ones that make top-level ports,
+exactly those of `interface.engine_ports`. Text generation only: no hls4ml import.
+"""
+
+from fixyfpga.engine.interface import (CONTROL_BUNDLE, ENGINE_TOP, IN_PORT, MODE_LOAD, OUT_PORT, WEIGHT_PORT,
+                                       WORD_BITS, core_name)
+
+WORD_TYPE = "fixy_word_t"
+
+
+def header_text(in_type, top=ENGINE_TOP):
+    guard = f"{top.upper()}_H_"
+    return "\n".join([
+        f"// Written by fixyfpga: the engine top around hls4ml's {core_name(top)} (see fixyfpga.engine).",
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        '#include "ap_int.h"',
+        '#include "hls_stream.h"',
+        '#include "defines.h"',
+        "#if defined(__has_include)",
+        "#if __has_include(<ap_axi_sdata.h>)",
+        "#include <ap_axi_sdata.h>",
+        "#define FIXY_HAVE_AXI_SDATA 1",
+        "#endif",
+        "#endif",
+        "#ifdef FIXY_HAVE_AXI_SDATA",
+        f"typedef ap_axiu<{WORD_BITS}, 0, 0, 0> {WORD_TYPE};",
+        "#else",
+        "// g++ builds without Vitis headers: the same fields as ap_axiu<32, 0, 0, 0> (data, keep, strb, last).",
+        f"struct {WORD_TYPE} {{",
+        f"    ap_uint<{WORD_BITS}> data;",
+        f"    ap_uint<{WORD_BITS // 8}> keep;",
+        f"    ap_uint<{WORD_BITS // 8}> strb;",
+        "    ap_uint<1> last;",
+        "};",
+        "#endif",
+        f"const unsigned FIXY_MODE_LOAD = {MODE_LOAD};",
+        f"void {top}(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, "
+        f"hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}, ap_uint<32> mode, ap_uint<32> n_images);",
+        "#endif",
+        "",
+    ])
+
+
+def _load_loop(i, array, c_type):
+    """Read one array's words from the weight stream into its on-chip array."""
+    s, vpw, w = array.storage_bits, array.values_per_word, array.type.width
+    return [
+        f"    // {array.label}: {array.size} x {array.type.hls()}, {vpw} per word, {array.words} words",
+        f"    load_{i}: for (int w = 0; w < {array.words}; w++) {{",
+        "        #pragma HLS PIPELINE II=1",
+        f"        ap_uint<{WORD_BITS}> word = {WEIGHT_PORT}.read().data;",
+        f"        for (int k = 0; k < {vpw}; k++) {{",
+        "            #pragma HLS UNROLL",
+        f"            int idx = w * {vpw} + k;",
+        f"            if (idx < {array.size}) {array.var}[idx].range({w - 1}, 0) = word.range(k * {s} + {w - 1}, k * {s});",
+        "        }",
+        "    }",
+    ]
+
+
+def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing, top=ENGINE_TOP):
+    """`arrays`: [WeightArray] in hls4ml's argument order; `c_types`: their C++ type names; `packing`:
+    the OutputPacking of the score stream."""
+    core = core_name(top)
+    s, vpw, w = packing.storage_bits, packing.values_per_word, packing.type.width
+    elems = out_beats * out_pack
+    signed = "ap_int" if packing.type.signed else "ap_uint"
+    lines = [
+        f"// Written by fixyfpga: the engine top (see fixyfpga.engine.interface for the contract).",
+        f'#include "{top}.h"',
+        f'#include "{core}.h"',
+        "",
+        "// The engine's weights: on-chip arrays owned by the kit, written only by the load mode.",
+    ]
+    for a, t in zip(arrays, c_types):
+        lines.append(f"static {t} {a.var}[{a.size}];  // {a.label} {a.type.hls()}")
+    lines += ["", f"static void load_weights(hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}) {{"]
+    for i, a in enumerate(arrays):
+        lines += _load_loop(i, a, c_types[i])
+    lines += ["}", ""]
+    lines += [
+        f"// One image's {elems} outputs as {packing.words_per_image} words of {vpw} x {s} bits, TLAST on the last "
+        f"word of the batch.",
+        f"static void pack_scores(hls::stream<{out_type}> &in, hls::stream<{WORD_TYPE}> &{OUT_PORT}, bool last_image) {{",
+        f"    ap_uint<{WORD_BITS}> word = 0;",
+        f"    pack_beats: for (int b = 0; b < {out_beats}; b++) {{",
+        f"        {out_type} beat = in.read();",
+        f"        for (int c = 0; c < {out_pack}; c++) {{",
+        "            #pragma HLS PIPELINE II=1",
+        f"            int n = b * {out_pack} + c, lane = n % {vpw};",
+        f"            {signed}<{w}> value;",
+        f"            value.range({w - 1}, 0) = beat[c].range({w - 1}, 0);",
+        f"            {signed}<{s}> wide = value;",
+        f"            word.range(lane * {s} + {s - 1}, lane * {s}) = wide.range({s - 1}, 0);",
+        f"            if (lane == {vpw - 1} || n == {elems - 1}) {{",
+        f"                {WORD_TYPE} out;",
+        "                out.data = word;",
+        "                out.keep = -1;",
+        "                out.strb = -1;",
+        f"                out.last = last_image && n == {elems - 1};",
+        f"                {OUT_PORT}.write(out);",
+        "                word = 0;",
+        "            }",
+        "        }",
+        "    }",
+        "}",
+        "",
+        f"static void infer_one(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, bool last_image) {{",
+        "    #pragma HLS DATAFLOW",
+        f'    hls::stream<{out_type}> result("result");',
+        f"    {core}({IN_PORT}, result{''.join(', ' + a.var for a in arrays)});",
+        f"    pack_scores(result, {OUT_PORT}, last_image);",
+        "}",
+        "",
+        f"void {top}(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, "
+        f"hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}, ap_uint<32> mode, ap_uint<32> n_images) {{",
+        f"    #pragma HLS INTERFACE axis port={IN_PORT}",
+        f"    #pragma HLS INTERFACE axis port={OUT_PORT}",
+        f"    #pragma HLS INTERFACE axis port={WEIGHT_PORT}",
+        f"    #pragma HLS INTERFACE s_axilite port=mode bundle={CONTROL_BUNDLE}",
+        f"    #pragma HLS INTERFACE s_axilite port=n_images bundle={CONTROL_BUNDLE}",
+        f"    #pragma HLS INTERFACE s_axilite port=return bundle={CONTROL_BUNDLE}",
+        "    if (mode == FIXY_MODE_LOAD) {",
+        f"        load_weights({WEIGHT_PORT});   // outside the inference path: no image sees half-loaded weights",
+        "        return;",
+        "    }",
+        "    images: for (ap_uint<32> i = 0; i < n_images; i++) {",
+        f"        infer_one({IN_PORT}, {OUT_PORT}, i == n_images - 1);",
+        "    }",
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
