@@ -46,19 +46,22 @@ def cifar_resnet(x_train, y_train, seed=0):
     tf.keras.utils.set_random_seed(seed)
     w = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1))
 
-    def conv_bn(filters, k, name, strides=1):
-        return QConv2DBatchnorm(filters, k, strides=strides, padding="same", name=name, **w)
+    # The front-end is unrolled into LUTs: narrow weights keep it on a PYNQ-Z2.
+    front = dict(kernel_quantizer=quantized_bits(4, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1))
+
+    def conv_bn(filters, k, name, strides=1, q=front):
+        return QConv2DBatchnorm(filters, k, strides=strides, padding="same", name=name, **q)
 
     x_in = tf.keras.Input((32, 32, 3), name="rgb")
-    x = conv_bn(8, 3, "stem", strides=2)(x_in)                           # 16x16
+    x = conv_bn(4, 3, "stem", strides=2)(x_in)                           # 16x16
     x = QActivation(quantized_relu(6, 2), name="stem_relu")(x)
-    y = conv_bn(8, 3, "res1_a")(x)
+    y = conv_bn(4, 3, "res1_a")(x)
     y = QActivation(quantized_relu(6, 2), name="res1_a_relu")(y)
-    y = conv_bn(8, 3, "res1_b")(y)
+    y = conv_bn(4, 3, "res1_b")(y)
     y = QActivation(quantized_bits(6, 2, alpha=1), name="res1_b_q")(y)
     x = tf.keras.layers.Add(name="res1_add")([x, y])
     x = QActivation(quantized_relu(6, 2), name="res1_out")(x)
-    x = conv_bn(16, 3, "down", strides=4)(x)                             # 4x4
+    x = conv_bn(16, 3, "down", strides=4, q=w)(x)                             # 4x4
     x = QActivation(quantized_relu(6, 2), name="down_relu")(x)
     y = QConv2D(16, 1, name="res2_pw", **w)(x)
     y = QActivation(quantized_bits(6, 2, alpha=1), name="res2_q")(y)
