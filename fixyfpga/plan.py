@@ -57,6 +57,8 @@ def plan_graph(graph, input_type, runtime_weights=False, problems=None):
             if problems is None:
                 graph.raise_problems()
                 raise FixyError(f"layer '{node.source}' ({node.keras_class}) cannot be planned")
+            if node.op in KINDS:   # its input failed: still report what is wrong with the layer itself
+                problems.extend(Problem(node.source, reason) for reason in kind_of(node.op).check(node, []))
             continue
         try:
             plans[node.name] = kind_of(node.op).plan(node, [plans[i] for i in node.inputs], runtime_weights)
