@@ -11,7 +11,7 @@ from fixyfpga.config import CsimConfig, ExperimentConfig, InputConfig
 from fixyfpga.data import load_dataset
 from fixyfpga.flow import BuildConfig, build
 
-from user_models import cifar_resnet, mnist_sequential, save_json_and_weights
+from user_models import cifar_resnet, mixed_kinds, mnist_sequential, save_json_and_weights
 
 
 def _build(tmp_path, board, data_dir, name, model_path, split, dataset):
@@ -95,3 +95,28 @@ def test_resnet_h5_with_folded_batchnorm_and_residuals_is_bit_exact(tmp_path, bo
         (tmp_path / "hls_projects" / board.name / "user_resnet" / "design.json").read_text())["frontend"]["layers"]
         + json.loads((tmp_path / "hls_projects" / board.name / "user_resnet" / "design.json").read_text())
         ["engine"]["layers"]}
+
+
+def test_other_layer_kinds_are_bit_exact(tmp_path, board, data_dir):
+    """ZeroPadding2D, strided 'valid' conv with a fused float relu, QSeparableConv2D, AveragePooling2D at the
+    cut, QDepthwiseConv2D, Reshape and a sigmoid output, through the flow."""
+    from fixyfpga.data import to_model_input
+    from fixyfpga.emulate import trace, split_plans
+    from fixyfpga.modelstore import load_model
+    from fixyfpga.split import split_model
+    ds = load_dataset("cifar10_jpeg", data_dir)
+    model = mixed_kinds(to_model_input(ds.x_train[:2000], (16, 16, 3)), ds.y_train[:2000])
+    path = tmp_path / "mixed.h5"
+    model.save(path)
+    rep, _ = _build(tmp_path, board, data_dir, "user_mixed", path, "avg", "cifar10_jpeg")
+    _assert_bit_exact(rep)
+    assert rep["model_graph"]["host_activation"] == "sigmoid"
+    # trace: every layer's raw output; the front-end's last equals the interface the engine reads.
+    sp = split_model(load_model(path)[0], "avg")
+    front, _ = split_plans(sp)
+    pixels = to_model_input(ds.x_test[:8], (16, 16, 3))
+    raw = trace(front, pixels)
+    assert set(raw) == {p.name for p in front}
+    iface = sp.frontend.predict(pixels.astype(np.float32) / 256, verbose=0)
+    assert np.array_equal(raw["avg"], sp.interface.type.to_raw(iface))
+    assert raw["sep_dw"].shape == (8, 8, 8, 8)

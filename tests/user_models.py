@@ -73,3 +73,30 @@ def cifar_resnet(x_train, y_train, seed=0):
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     model.fit(x_train.astype(np.float32) / 256, y_train, epochs=1, batch_size=64, verbose=0)
     return model
+
+
+def mixed_kinds(x_train, y_train, seed=0):
+    """Functional model with the remaining layer kinds: ZeroPadding2D, a strided 'valid' QConv2D with a
+    fused float 'relu', QSeparableConv2D, AveragePooling2D, QDepthwiseConv2D, Reshape and a sigmoid output."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, QDepthwiseConv2D, QSeparableConv2D, quantized_bits, quantized_relu
+    tf.keras.utils.set_random_seed(seed)
+    wq, bq = quantized_bits(6, 0, alpha=1), quantized_bits(8, 3, alpha=1)
+    x_in = tf.keras.Input((16, 16, 3), name="pixels")
+    x = tf.keras.layers.ZeroPadding2D(1, name="pad")(x_in)                                     # 18x18
+    x = QConv2D(8, 3, strides=2, activation="relu", kernel_quantizer=wq, bias_quantizer=bq, name="c1")(x)  # 8x8
+    x = QActivation(quantized_relu(6, 2), name="c1_q")(x)
+    x = QSeparableConv2D(8, 3, padding="same", depthwise_quantizer=wq, pointwise_quantizer=wq, bias_quantizer=bq,
+                         activation=quantized_relu(6, 2), name="sep")(x)
+    x = tf.keras.layers.AveragePooling2D(2, name="avg")(x)                                     # 4x4
+    x = QDepthwiseConv2D(3, padding="same", depthwise_quantizer=wq, bias_quantizer=bq,
+                         activation=quantized_relu(6, 2), name="dw")(x)
+    x = QConv2D(8, 1, kernel_quantizer=wq, bias_quantizer=bq, activation=quantized_relu(6, 2), name="pw")(x)
+    x = tf.keras.layers.Reshape((128,), name="reshape")(x)
+    x = QDense(7, kernel_quantizer=wq, bias_quantizer=bq, name="out")(x)
+    x = tf.keras.layers.Activation("sigmoid", name="sigmoid")(x)
+    model = tf.keras.Model(x_in, x, name="user_mixed")
+    model.compile("adam", "binary_crossentropy")
+    onehot = np.eye(7)[np.asarray(y_train) % 7]
+    model.fit(x_train.astype(np.float32) / 256, onehot, epochs=1, batch_size=64, verbose=0)
+    return model
