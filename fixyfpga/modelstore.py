@@ -78,7 +78,9 @@ def _load_user_model(path, fmt):
         raise
     except (OSError, ValueError, TypeError, KeyError) as exc:   # truncated/corrupt files, unknown classes
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise FixyError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first})") from None
+        hint = ("; QKeras layers do not all survive the .keras format: save with model.save('<name>.h5')"
+                if fmt == "keras" and path.suffix.lower() == ".keras" else "")
+        raise FixyError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first[:300]}){hint}") from None
     return model
 
 

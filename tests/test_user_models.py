@@ -11,7 +11,7 @@ from fixyfpga.config import CsimConfig, ExperimentConfig, InputConfig
 from fixyfpga.data import load_dataset
 from fixyfpga.flow import BuildConfig, build
 
-from user_models import cifar_resnet, mixed_kinds, mnist_sequential, save_json_and_weights
+from user_models import cifar_resnet, mixed_kinds, mnist_sequential, mnist_with_batchnorm, save_json_and_weights
 
 
 def _build(tmp_path, board, data_dir, name, model_path, split, dataset):
@@ -120,3 +120,56 @@ def test_other_layer_kinds_are_bit_exact(tmp_path, board, data_dir):
     iface = sp.frontend.predict(pixels.astype(np.float32) / 256, verbose=0)
     assert np.array_equal(raw["avg"], sp.interface.type.to_raw(iface))
     assert raw["sep_dw"].shape == (8, 8, 8, 8)
+
+
+def test_plain_batchnorm_is_folded_and_its_inexactness_reported(tmp_path, board, data_dir, mnist):
+    """The hardware is bit-exact to the kit's folded model; against the user's model the report gives
+    mismatched elements, max error and top-1 agreement instead of passing or failing silently."""
+    model = mnist_with_batchnorm(mnist.x_train[:3000], mnist.y_train[:3000])
+    path = tmp_path / "bn.h5"
+    model.save(path)
+    rep, _ = _build(tmp_path, board, data_dir, "user_bn", path, "pool1", "mnist")
+    for part in (rep["frontend"]["csim"], rep["backend"]["csim"], rep["pipeline"]["csim"]):
+        assert part["inputs"] >= 1000 and part["mismatched_elements"] == 0
+    graph = rep["model_graph"]
+    assert graph["exact"] is False
+    original = graph["original_model"]
+    assert original["inputs"] >= 1000 and original["mismatched_elements"] > 0 and original["max_error"] > 0
+    assert 0.5 < original["top1_agreement"] <= 1.0
+    assert any("not exact" in w for w in rep["warnings"])
+
+
+def test_model_formats_and_bad_model_files(tmp_path, monkeypatch, capsys):
+    """.keras and SavedModel load like .h5; relative paths resolve against the working directory; a
+    model without a training record needs `split:`; a corrupt file is one line naming it."""
+    import tensorflow as tf
+    from qkeras import QConv2D, QDense
+    from fixyfpga.errors import FixyError
+    from fixyfpga.modelstore import load_model
+    q = "quantized_bits(6,0,alpha=1)"
+    model = tf.keras.Sequential([tf.keras.Input((8, 8, 1)),
+                                 QConv2D(4, 3, activation="quantized_relu(6,0)", kernel_quantizer=q, bias_quantizer=q,
+                                         name="c"),
+                                 tf.keras.layers.Flatten(name="f"),
+                                 QDense(3, kernel_quantizer=q, bias_quantizer=q, name="d")], name="tiny")
+    x = np.random.default_rng(0).integers(0, 256, (16, 8, 8, 1)).astype(np.float32) / 256
+    monkeypatch.chdir(tmp_path)
+    for name, fmt in (("tiny.keras", "keras"), ("tiny_savedmodel", "savedmodel"), ("tiny.h5", "keras")):
+        model.save(name)
+        loaded, record = load_model(name)
+        assert record["format"] == fmt
+        assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    (tmp_path / "broken.h5").write_bytes((tmp_path / "tiny.h5").read_bytes()[:500])
+    with pytest.raises(FixyError, match=r"broken.h5: cannot load the model") as exc:
+        load_model("broken.h5")
+    assert "\n" not in str(exc.value)
+    with pytest.raises(FixyError, match="weights file tiny2_weights.h5 is missing"):
+        (tmp_path / "tiny2.json").write_text(model.to_json())
+        load_model("tiny2.json")
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("name: tiny\nmodel: tiny.h5\ncsim: {inputs: 4}\n")
+    capsys.readouterr()
+    assert main(["hls", "--config", str(cfg), "--out", str(tmp_path / "o"), "--no-synth", "--data-dir", ""]) == 2
+    err = capsys.readouterr().err
+    assert "no training record naming its split point; set `split:`" in err and "c_act" in err
+    assert not (tmp_path / "o").exists() or not any(p.is_file() for p in (tmp_path / "o").rglob("*"))

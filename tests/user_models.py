@@ -100,3 +100,25 @@ def mixed_kinds(x_train, y_train, seed=0):
     onehot = np.eye(7)[np.asarray(y_train) % 7]
     model.fit(x_train.astype(np.float32) / 256, onehot, epochs=1, batch_size=64, verbose=0)
     return model
+
+
+def mnist_with_batchnorm(x_train, y_train, seed=0):
+    """Plain BatchNormalization after a QConv2D: folded into its weights and re-quantized (not exact)."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense
+    tf.keras.utils.set_random_seed(seed)
+    q = "quantized_bits(6,0,alpha=1)"
+    model = tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)),
+        QConv2D(6, 3, kernel_quantizer=q, bias_quantizer=q, name="conv1"),
+        tf.keras.layers.BatchNormalization(name="bn1"),
+        QActivation("quantized_relu(6,2)", name="act1"),
+        tf.keras.layers.MaxPooling2D(2, name="pool1"),
+        QConv2D(6, 3, kernel_quantizer=q, bias_quantizer=q, activation="quantized_relu(6,2)", name="conv2"),
+        tf.keras.layers.MaxPooling2D(2, name="pool2"),
+        tf.keras.layers.Flatten(name="flatten"),
+        QDense(10, kernel_quantizer=q, bias_quantizer="quantized_bits(8,3,alpha=1)", name="logits"),
+    ], name="user_bn")
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x_train.astype(np.float32) / 256, y_train, epochs=1, batch_size=64, verbose=0)
+    return model

@@ -203,6 +203,8 @@ def _qdense_bn(g, layer, inputs):
 def _activation(g, layer, inputs):
     cls = type(layer).__name__
     act = getattr(layer, "activation", None) if cls != "ReLU" else None
+    if cls == "QActivation" and getattr(layer, "quantizer", None) is not None:
+        act = layer.quantizer     # QActivation("quantized_relu(6,2)") keeps the string in .activation
     name = "relu" if cls == "ReLU" else _act_name(act)
     if cls == "ReLU" and (layer.max_value is not None or float(layer.negative_slope) or float(layer.threshold)):
         g.problem(layer.name, "ReLU with max_value, negative_slope or threshold is not supported; use "
