@@ -81,6 +81,7 @@ def test_inspect_lists_layers_cuts_and_every_problem(tmp_path, capsys, mnist_jso
         assert text in out, text
 
 
+@pytest.mark.slow
 def test_resnet_h5_with_folded_batchnorm_and_residuals_is_bit_exact(tmp_path, board, data_dir):
     ds = load_dataset("cifar10_jpeg", data_dir)
     model = cifar_resnet(ds.x_train[:2000], ds.y_train[:2000])
@@ -97,6 +98,7 @@ def test_resnet_h5_with_folded_batchnorm_and_residuals_is_bit_exact(tmp_path, bo
         ["engine"]["layers"]}
 
 
+@pytest.mark.slow
 def test_other_layer_kinds_are_bit_exact(tmp_path, board, data_dir):
     """ZeroPadding2D, strided 'valid' conv with a fused float relu, QSeparableConv2D, AveragePooling2D at the
     cut, QDepthwiseConv2D, Reshape and a sigmoid output, through the flow."""
@@ -122,6 +124,7 @@ def test_other_layer_kinds_are_bit_exact(tmp_path, board, data_dir):
     assert raw["sep_dw"].shape == (8, 8, 8, 8)
 
 
+@pytest.mark.slow
 def test_plain_batchnorm_is_folded_and_its_inexactness_reported(tmp_path, board, data_dir, mnist):
     """The hardware is bit-exact to the kit's folded model; against the user's model the report gives
     mismatched elements, max error and top-1 agreement instead of passing or failing silently."""
