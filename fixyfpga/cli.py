@@ -83,6 +83,20 @@ def cmd_split_points(args):
     return 0
 
 
+def cmd_inspect(args):
+    from fixyfpga.model_inspect import format_inspection, inspect_model
+    from fixyfpga.modelstore import load_model
+    input_type = split = None
+    if args.config:
+        from fixyfpga.config import load_config
+        exp = load_config(args.config)
+        input_type, split = exp.input.type or None, exp.split or None
+    model, record = load_model(args.model)
+    ins = inspect_model(model, input_type, split or record.get("split"))
+    print(format_inspection(ins, args.model))
+    return 0 if ins.buildable else 2
+
+
 def cmd_package(args):
     from fixyfpga.boards import load_board
     from fixyfpga.vivado import flow as vflow
@@ -118,6 +132,11 @@ def build_parser():
 
     b = sub.add_parser("boards", help="list the boards in boards/")
     b.set_defaults(func=cmd_boards)
+
+    i = sub.add_parser("inspect", help="layers, legal cut points and every reason a model cannot be built")
+    i.add_argument("model", help="model file (.h5, .keras, .json + <name>_weights.h5), SavedModel or model folder")
+    i.add_argument("--config", help="experiment config whose input type and split point to check")
+    i.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("split-points", help="list the layers a model can be cut after")
     s.add_argument("--config", default=DEFAULT_CONFIG)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fixyfpga import REPO_ROOT
 from fixyfpga.errors import FixyError
+from fixyfpga.fixedpoint import parse_type
 from fixyfpga.schema import build, read_yaml
 
 STRATEGIES = ("latency", "resource")
@@ -35,18 +36,30 @@ class CsimConfig:
 
 
 @dataclass
+class InputConfig:
+    # Fixed-point type of the model input when the model has no input quantizer: a raw pixel p is the
+    # value p * 2**-frac, so ufixed<8,0> means pixels / 256 (the default) and ufixed<8,8> raw 0..255.
+    type: str = ""
+
+
+@dataclass
 class ExperimentConfig:
     name: str
-    model: str                         # folder with model.yaml and weights.h5, relative to the repo root
+    model: str                         # model folder (model.yaml) or file (.h5/.keras/.json/SavedModel)
     board: str = "pynq-z2"
     split: str = ""                    # layer to cut after; empty = the model record's split
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
     csim: CsimConfig = field(default_factory=CsimConfig)
+    input: InputConfig = field(default_factory=InputConfig)
 
     def model_dir(self):
+        """The model path: absolute, else relative to the working directory; the kit's own models/...
+        folders are also found relative to the repository root."""
         path = Path(self.model)
-        return path if path.is_absolute() else REPO_ROOT / path
+        if path.is_absolute() or path.exists():
+            return path.resolve()
+        return REPO_ROOT / path
 
 
 def load_config(path):
@@ -69,6 +82,8 @@ def check_experiment(cfg, where):
         raise FixyError(f"{where}: backend.dsp_fraction must be in (0, 1]")
     if cfg.csim.inputs < 1:
         raise FixyError(f"{where}: csim.inputs must be at least 1")
+    if cfg.input.type:
+        parse_type(cfg.input.type, f"{where}: input.type")
     if not isinstance(cfg.backend.reuse_factors, dict):
         raise FixyError(f"{where}: backend.reuse_factors must map layer names to reuse factors")
     return cfg

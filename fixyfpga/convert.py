@@ -23,6 +23,7 @@ import numpy as np
 from fixyfpga.engine import ENGINE_TOP, OutputPacking, WeightArray, core_name
 from fixyfpga.engine import top_cpp
 from fixyfpga.errors import FixyError
+from fixyfpga.layers import kind_of
 
 # A top-level port for every weight array: any size > 0 is above the threshold.
 ALL_WEIGHTS_AS_PORTS = 0
@@ -111,24 +112,12 @@ def choose_reuse_factors(plans, dsp_budget, target_cycles, overrides=None):
 
 
 def _layer_precisions(plans):
-    """hls4ml 'LayerName' precision entries for every layer of the plan (and hls4ml's helper layers)."""
+    """hls4ml 'LayerName' precision entries for every layer of the plan (and hls4ml's helper layers),
+    from each layer kind (fixyfpga.layers)."""
+    by_name = {p.name: p for p in plans}
     out = {}
     for p in plans:
-        if p.kind == "input":
-            out[p.name] = {"result": p.out_type.hls()}
-        elif p.kind == "activation":
-            out[p.name] = {"result": p.out_type.hls()}
-        elif p.kind in ("pool", "flatten"):
-            out[p.name] = {"result": p.out_type.hls(), "accum": p.out_type.hls()}
-        else:
-            prec = {"weight": p.weight_type.hls(), "bias": p.bias_type.hls(), "accum": p.accum_type.hls(),
-                    "result": p.accum_type.hls()}
-            if p.kind == "depthwise":
-                # hls4ml keeps the depthwise kernel under its own key (see upstream #1472).
-                prec["depthwise"] = p.weight_type.hls()
-            out[p.name] = prec
-            # QKeras layers without activation get an explicit linear layer in hls4ml: keep it exact.
-            out[f"{p.name}_linear"] = {"result": p.accum_type.hls()}
+        out.update(kind_of(p.kind).precisions(p, [by_name[i] for i in p.inputs if i in by_name]))
     return out
 
 
@@ -147,6 +136,10 @@ def hls_config(model, plans, strategy, reuse_factors, bram_factor):
         layer_cfg["ReuseFactor"] = reuse_factors.get(name, 1)
         if name in reuse_factors:
             layer_cfg["Strategy"] = strategy
+    # Layers hls4ml inserts itself (e.g. zp2d_<conv> for 'same' padding in io_stream) read their
+    # precision from LayerName too.
+    for name, prec in precisions.items():
+        cfg["LayerName"].setdefault(name, {"Precision": dict(prec), "ReuseFactor": 1})
     return cfg
 
 

@@ -124,3 +124,13 @@ def quantizer_type(quantizer, where):
             raise FixyError(f"{where}: stochastic rounding cannot be reproduced in hardware; turn it off")
         return FixedType(int(cfg["bits"]), int(cfg["integer"]), False, "RND_CONV", "SAT")
     raise FixyError(f"{where}: quantizer {name} is not supported; use quantized_bits(alpha=1) or quantized_relu")
+
+
+def parse_type(text, where="type"):
+    """FixedType from an hls4ml-style string: 'ufixed<8,0>', 'fixed<16,6>' (also ap_fixed/ap_ufixed)."""
+    import re
+    m = re.fullmatch(r"\s*(?:ap_)?(u?)fixed\s*<\s*(\d+)\s*,\s*(-?\d+)\s*>\s*", str(text))
+    if not m or int(m.group(2)) < 1:
+        raise FixyError(f"{where}: '{text}' is not a fixed-point type; write e.g. 'ufixed<8,0>' (pixels/256) or "
+                        f"'fixed<8,1>'")
+    return FixedType(int(m.group(2)), int(m.group(3)), signed=not m.group(1))

@@ -64,9 +64,14 @@ class BuildState:
 def step_load_model(cfg, st):
     from fixyfpga.modelstore import load_model
     from fixyfpga.split import split_model, widen_classifier
+    from fixyfpga.split import split_points
     st.model, st.record = load_model(cfg.experiment.model_dir())
-    at = cfg.experiment.split or st.record["split"]
-    st.split = split_model(st.model, at)
+    at = cfg.experiment.split or st.record.get("split")
+    if not at:
+        raise FixyError(f"{cfg.experiment.model}: this model has no training record naming its split point; set "
+                        f"`split:` in the experiment config to one of: {', '.join(split_points(st.model))} "
+                        f"(`python -m fixyfpga inspect {cfg.experiment.model}` lists them)")
+    st.split = split_model(st.model, at, cfg.experiment.input.type or None)
     classes = cfg.experiment.backend.classes
     if classes:
         st.split.backend = widen_classifier(st.split.backend, classes)
@@ -169,14 +174,18 @@ def step_csim(cfg, st):
     from fixyfpga.engine import WeightLayout
     sp = st.split
     fe_lib, be_lib = st.libs
-    x = st.images.astype(np.float32) / 256.0
+    # A raw input integer p is the value p * 2**-frac of the input type (ufixed<8,0>: pixels / 256).
+    x = (st.images.astype(np.float64) * sp.input_type.lsb).astype(np.float32)
     n = len(x)
     ref_iface = sp.frontend.predict(x, verbose=0, batch_size=256)
     ref_iface_raw = sp.interface.type.to_raw(ref_iface, "QKeras front-end output").reshape(n, -1)
     out_type = st.backend_plans[-1].out_type
     ref_be_raw = out_type.to_raw(sp.backend.predict(ref_iface, verbose=0, batch_size=256),
                                  "QKeras back-end output").reshape(n, -1)
-    full_raw = out_type.to_raw(_full_reference(sp, x), "QKeras model output").reshape(n, -1)
+    # The user's model is the reference; when a rewrite is not exact (plain BatchNormalization folded and
+    # re-quantized) the hardware is checked against the canonical model and compared with the user's.
+    reference = sp.full if sp.exact else sp.canonical
+    full_raw = out_type.to_raw(_full_reference(sp, x, reference), "QKeras model output").reshape(n, -1)
 
     fe_raw = fe_lib.run(st.images.reshape(n, -1).astype(np.int64), progress="C-sim front-end")
     words = WeightLayout(st.backend.weight_arrays).words(engine_arrays_from_model(st.backend.weight_arrays,
@@ -185,7 +194,7 @@ def step_csim(cfg, st):
     be_raw = be_lib.run(ref_iface_raw, progress="C-sim engine")
     pipe_raw = be_lib.run(fe_raw, progress="C-sim pipeline")
 
-    classes = st.record["params"].get("num_classes", pipe_raw.shape[1])
+    classes = (st.record.get("params") or {}).get("num_classes", int(sp.full.output.shape[-1]))
     st.csim = {
         "frontend": _compare(fe_raw, ref_iface_raw),
         "backend": _compare(be_raw, ref_be_raw),
@@ -193,15 +202,30 @@ def step_csim(cfg, st):
                      "top1_agreement": float(np.mean(np.argmax(pipe_raw[:, :classes], 1)
                                                      == np.argmax(full_raw[:, :classes], 1)))},
         "image_source": st.image_source,
+        "exact": sp.exact,
     }
+    if not sp.exact:
+        original = _full_reference(sp, x, sp.full)[:, :classes]
+        got = out_type.from_raw(pipe_raw[:, :classes])
+        st.csim["original_model"] = {
+            "inputs": n, "elements": int(original.size),
+            "mismatched_elements": int(np.count_nonzero(got != original)),
+            "max_error": float(np.max(np.abs(got - original))) if n else 0.0,
+            "top1_agreement": float(np.mean(np.argmax(got, 1) == np.argmax(original, 1))),
+            "why": [note for note in sp.notes if "not exact" in note]}
+        st.warnings.append(f"the kit's rewrite of the model is not exact ({'; '.join(st.csim['original_model']['why'])}"
+                           f"): against your model {st.csim['original_model']['mismatched_elements']} of "
+                           f"{original.size} logits differ (max error {st.csim['original_model']['max_error']:g}), "
+                           f"top-1 agreement {st.csim['original_model']['top1_agreement']:.2%}")
     write_tb_data(st.frontend.output_dir, st.images.reshape(n, -1), ref_iface_raw)
     write_tb_data(st.backend.output_dir, ref_iface_raw, ref_be_raw, weight_words=words)
 
 
-def _full_reference(sp, x):
-    """The whole model's outputs, padded to a widened engine's outputs."""
+def _full_reference(sp, x, model=None):
+    """The whole model's outputs (logits), padded to a widened engine's outputs."""
     from fixyfpga.split import pad_to_engine
-    return pad_to_engine(sp.full.predict(x, verbose=0, batch_size=256), int(sp.backend.output.shape[-1]))
+    model = model or sp.full
+    return pad_to_engine(model.predict(x, verbose=0, batch_size=256), int(sp.backend.output.shape[-1]))
 
 
 def engine_arrays_from_model(weight_arrays, backend_model):
@@ -232,7 +256,7 @@ def step_design(cfg, st):
     from fixyfpga.vivado.hls import write_hls_tcl
     classes = int(st.split.backend.output.shape[-1])
     st.design = describe(cfg.board, cfg.experiment.name, st.split, st.frontend, st.backend, classes,
-                         st.record["params"].get("num_classes", classes))
+                         (st.record.get("params") or {}).get("num_classes", int(st.split.full.output.shape[-1])))
     if st.fit is not None:
         st.design["estimate"] = st.fit
     (st.staging / "design.json").write_text(json.dumps(st.design, indent=1))
@@ -299,6 +323,8 @@ def report(cfg, st):
         "backend": {**half(st.backend, st.backend_plans, st.csim.get("backend"), True),
                     "engine_dsps_estimate": st.engine_dsps, "signature": st.design["engine"]["signature"]},
         "pipeline": {"csim": st.csim.get("pipeline")},
+        "model_graph": {"exact": st.split.exact, "host_activation": st.split.host_activation or None,
+                        "rewrites": st.split.notes, "original_model": st.csim.get("original_model")},
         "csim_image_source": st.csim.get("image_source"),
         "testbench": st.csim.get("testbench"),
         "fit": st.fit,

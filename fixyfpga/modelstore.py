@@ -1,5 +1,12 @@
-"""Trained models on disk: a folder with `model.yaml` (zoo builder, parameters, split point and the
-record of how the weights were trained) and `weights.h5` (Keras weights)."""
+"""Models on disk.
+
+- the kit's own model folder: `model.yaml` (zoo builder, parameters, split point and the record of how
+  the weights were trained) and `weights.h5` (Keras weights);
+- a user's model: a full Keras/QKeras model file (`.h5`, `.keras`), a JSON architecture with
+  `<name>_weights.h5` beside it (hls4ml's example-model layout), or a SavedModel folder. These have no
+  training record: `load_model` returns a minimal one ({"format": ..., "path": ...}) and the experiment
+  config must name the `split`.
+"""
 
 from pathlib import Path
 
@@ -25,10 +32,67 @@ def load_record(model_dir):
     return record
 
 
-def load_model(model_dir):
-    """(keras model with trained weights, record dict)."""
+def _custom_objects():
+    from qkeras.utils import _add_supported_quantized_objects
+    objs = {}
+    _add_supported_quantized_objects(objs)
+    return objs
+
+
+def model_format(path):
+    """'folder' | 'keras' | 'json' | 'savedmodel' for a model path, or a FixyError naming what is accepted."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "model.yaml").is_file():
+            return "folder"
+        if (path / "saved_model.pb").is_file():
+            return "savedmodel"
+        raise FixyError(f"{path}: a model folder holds model.yaml and weights.h5 (see models/README.md) or is a "
+                        f"SavedModel (saved_model.pb); neither is there")
+    if not path.exists():
+        raise FixyError(f"{path}: model not found (relative paths resolve against the working directory)")
+    suffix = path.suffix.lower()
+    if suffix in (".h5", ".hdf5", ".keras"):
+        return "keras"
+    if suffix == ".json":
+        return "json"
+    raise FixyError(f"{path}: unknown model format '{suffix}'; give a .h5/.keras model, a .json architecture with "
+                    f"<name>_weights.h5 beside it, a SavedModel folder or a model folder with model.yaml")
+
+
+def _load_user_model(path, fmt):
+    import tensorflow as tf
+    objs = _custom_objects()
+    try:
+        with tf.keras.utils.custom_object_scope(objs):
+            if fmt == "json":
+                weights = path.with_name(f"{path.stem}_weights.h5")
+                if not weights.is_file():
+                    raise FixyError(f"{path}: the weights file {weights.name} is missing; a JSON architecture needs "
+                                    f"<name>_weights.h5 beside it")
+                model = tf.keras.models.model_from_json(path.read_text(), custom_objects=objs)
+                model.load_weights(str(weights))
+            else:
+                model = tf.keras.models.load_model(str(path), custom_objects=objs, compile=False)
+    except FixyError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError) as exc:   # truncated/corrupt files, unknown classes
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        hint = ("; QKeras layers do not all survive the .keras format: save with model.save('<name>.h5')"
+                if fmt == "keras" and path.suffix.lower() == ".keras" else "")
+        raise FixyError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first[:300]}){hint}") from None
+    return model
+
+
+def load_model(path):
+    """(Keras model with its weights, record dict) from any supported format. The record of a model
+    without a training record is {"format": ..., "path": ...}."""
+    path = Path(path)
+    fmt = model_format(path)
+    if fmt != "folder":
+        return _load_user_model(path, fmt), {"format": fmt, "path": str(path)}
     from fixyfpga.zoo import build_model
-    model_dir = Path(model_dir)
+    model_dir = path
     record = load_record(model_dir)
     model = build_model(record["zoo"], **dict(record["params"]))
     weights = model_dir / "weights.h5"

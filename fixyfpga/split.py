@@ -1,15 +1,25 @@
-"""Cut a linear QKeras model after a named layer into a front-end and a back-end model.
+"""Cut a model after a named layer into a front-end and a back-end model.
 
-The back-end is rebuilt from copies of the layers (same configs and weights), so fine-tuning it never
-touches the front-end. The interface is the tensor at the cut: its shape and the fixed-point type the
-front-end IP streams out and the back-end engine reads.
+The model is first imported into the kit's graph (fixyfpga.ir) and rewritten into its canonical form
+(folded batch norm, fused activations split out, dropout removed, a softmax/sigmoid output moved to the
+host). A legal cut is a point where exactly one tensor crosses from the front-end to the back-end, after
+a layer whose output type does not depend on the weights (a quantizing activation, or pooling/reshaping/
+adding of such outputs), with weights on both sides.
+
+Front-end and back-end are canonical Keras models built from the graph: the back-end holds fresh copies
+of its layers (same configs and weights), so fine-tuning it never touches the front-end. The interface
+is the tensor at the cut: its shape and the fixed-point type the front-end IP streams out and the
+back-end engine reads. `full` stays the user's own model (up to its logits): the reference every
+bit-exactness check compares against.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.plan import input_type_of, plan_model
+from fixyfpga.ir import load_graph, to_keras
+from fixyfpga.layers import kind_of
+from fixyfpga.plan import graph_input_type, plan_graph
 
 
 @dataclass(frozen=True)
@@ -24,11 +34,15 @@ class Interface:
 
 @dataclass
 class SplitModel:
-    full: object
+    full: object                   # the user's model up to its logits: the reference
     frontend: object
     backend: object
     interface: Interface
     input_type: FixedType
+    canonical: object = None       # the whole canonical model (what the two halves add up to)
+    exact: bool = True             # False when a rewrite changed the arithmetic (plain BatchNormalization)
+    host_activation: str = ""      # softmax | sigmoid applied on the host after the logits
+    notes: list = field(default_factory=list)
 
 
 def custom_objects():
@@ -46,43 +60,80 @@ def clone_layer(layer):
     return new
 
 
+def _fixed_outputs(plans):
+    fixed = {}
+    for p in plans:
+        rule = kind_of(p.kind).fixed_output
+        fixed[p.name] = rule == "always" or (rule == "inputs" and bool(p.inputs) and all(fixed[i] for i in p.inputs))
+    return fixed
+
+
+def graph_split_points(graph, plans):
+    """Names of the nodes after which `graph` may be cut, in order."""
+    names = [p.name for p in plans]
+    fixed = _fixed_outputs(plans)
+    points = []
+    for i, p in enumerate(plans[:-1]):
+        if p.kind == "input" or not fixed[p.name]:
+            continue
+        before = set(names[:i + 1])
+        crossing = {j for q in plans[i + 1:] for j in q.inputs if j in before}
+        if crossing != {p.name}:
+            continue
+        if not any(q.has_weights for q in plans[:i + 1]) or not any(q.has_weights for q in plans[i + 1:]):
+            continue
+        points.append(p.name)
+    return points
+
+
 def split_points(model, plans=None):
-    """Layers after which a cut is allowed: a quantizing activation or a pooling of one, not the input
-    quantizer and not the last layer."""
-    plans = plans or plan_model(model, input_type_of(model))
-    return [p.name for p in plans[2:-1] if p.kind in ("activation", "pool")]
+    """Layers after which a cut is allowed (see the module docstring)."""
+    graph = load_graph(model)
+    graph.raise_problems()
+    plans = plans or plan_graph(graph, graph_input_type(graph))
+    return graph_split_points(graph, plans)
 
 
-def split_model(model, at):
-    """Split `model` after layer `at`. Raises FixyError naming valid split points if `at` is not one."""
+def _reference(model, graph, canonical):
+    """The user's model up to its logits (the softmax/sigmoid runs on the host)."""
+    from tensorflow import keras
+    if not graph.host_activation:
+        return model
+    if graph.logits_source:
+        return keras.Model(model.inputs, model.get_layer(graph.logits_source).output, name=f"{model.name}_logits")
+    return canonical   # the softmax was fused into the last layer: its logits exist only in the canonical model
+
+
+def split_model(model, at, input_type=None):
+    """Split `model` after layer `at`. Raises FixyError naming valid split points if `at` is not one.
+    `input_type`: the input's FixedType when the model has no input quantizer (default ufixed<8,0>)."""
     from tensorflow import keras
 
-    names = [layer.name for layer in model.layers]
-    input_type = input_type_of(model)
-    plan_list = plan_model(model, input_type)
+    graph = load_graph(model)
+    graph.raise_problems()
+    input_type = graph_input_type(graph, input_type)
+    plan_list = plan_graph(graph, input_type)
     plans = {p.name: p for p in plan_list}
-    valid = split_points(model, plan_list)
-    if at not in names:
+    valid = graph_split_points(graph, plan_list)
+    node = graph.resolve(at)
+    if node not in plans:
         raise FixyError(f"split point '{at}' is not a layer of model '{model.name}'; valid split points: "
                         f"{', '.join(valid)}")
-    if at == names[-1]:
+    if node == plan_list[-1].name:
         raise FixyError(f"split point '{at}' leaves an empty back-end; choose one of: {', '.join(valid)}")
-    if at not in valid:
-        raise FixyError(f"cannot split after '{at}' ({plans[at].keras_class}): the cut must follow a quantizing "
-                        f"activation or pooling so its type is fixed; valid split points: {', '.join(valid)}")
-    idx = names.index(at)
-    frontend = keras.Model(model.input, model.get_layer(at).output, name=f"{model.name}_frontend")
-    plan = plans[at]
-    iface = Interface(layer=at, shape=plan.out_shape, type=FixedType(plan.out_type.width, plan.out_type.integer,
-                                                                      plan.out_type.signed))
-    x_in = keras.Input(shape=plan.out_shape, name=f"{at}_in")
-    x = x_in
-    for layer in model.layers[idx + 1:]:
-        new = clone_layer(layer)
-        x = new(x)
-        new.set_weights(layer.get_weights())
-    backend = keras.Model(x_in, x, name=f"{model.name}_backend")
-    return SplitModel(full=model, frontend=frontend, backend=backend, interface=iface, input_type=input_type)
+    if node not in valid:
+        raise FixyError(f"cannot split after '{at}' ({plans[node].keras_class}): the cut must follow a quantizing "
+                        f"activation or pooling so its type is fixed, with exactly one tensor crossing and weights "
+                        f"on both sides; valid split points: {', '.join(valid)}")
+    canonical = to_keras(graph)
+    frontend = keras.Model(canonical.input, canonical.get_layer(node).output, name=f"{model.name}_frontend")
+    plan = plans[node]
+    iface = Interface(layer=node, shape=plan.out_shape, type=FixedType(plan.out_type.width, plan.out_type.integer,
+                                                                        plan.out_type.signed))
+    backend = to_keras(graph, name=f"{model.name}_backend", start=node, input_name=f"{node}_in")
+    return SplitModel(full=_reference(model, graph, canonical), frontend=frontend, backend=backend, interface=iface,
+                      input_type=input_type, canonical=canonical, exact=graph.exact,
+                      host_activation=graph.host_activation, notes=list(graph.notes))
 
 
 def pad_to_engine(logits, width):
@@ -112,14 +163,21 @@ def widen_classifier(backend, classes):
         return backend
     cfg = last.get_config()
     cfg["units"] = classes
-    x_in = keras.Input(shape=backend.input.shape[1:], name=backend.layers[0].name)
-    x = x_in
-    for layer in backend.layers[1:-1]:
-        new = clone_layer(layer)
-        x = new(x)
-        new.set_weights(layer.get_weights())
-    wide = keras.layers.deserialize({"class_name": "QDense", "config": cfg}, custom_objects=custom_objects())
-    x = wide(x)
-    kernel, bias = last.get_weights()
-    wide.set_weights([np.pad(kernel, ((0, 0), (0, classes - units))), np.pad(bias, (0, classes - units))])
-    return keras.Model(x_in, x, name=backend.name)
+    # Rebuild the graph with copies of every layer, the last one widened.
+    tensors = {backend.layers[0].name: keras.Input(shape=backend.input.shape[1:], name=backend.layers[0].name)}
+    inbound = {}
+    for entry in backend.get_config()["layers"]:
+        nodes = entry.get("inbound_nodes") or []
+        inbound[entry["config"]["name"]] = [item[0] for item in (nodes[0] if nodes else [])]
+    for layer in backend.layers[1:]:
+        args = [tensors[n] for n in inbound[layer.name]]
+        if layer is last:
+            new = keras.layers.deserialize({"class_name": "QDense", "config": cfg}, custom_objects=custom_objects())
+            tensors[layer.name] = new(args[0])
+            kernel, bias = last.get_weights()
+            new.set_weights([np.pad(kernel, ((0, 0), (0, classes - units))), np.pad(bias, (0, classes - units))])
+        else:
+            new = clone_layer(layer)
+            tensors[layer.name] = new(args if len(args) > 1 else args[0])
+            new.set_weights(layer.get_weights())
+    return keras.Model(tensors[backend.layers[0].name], tensors[last.name], name=backend.name)

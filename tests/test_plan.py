@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from fixyfpga.errors import FixyError
+from fixyfpga.fixedpoint import FixedType
 from fixyfpga.plan import input_type_of, plan_model
 
 from helpers import small_mobilenet
@@ -39,9 +40,12 @@ def test_unsupported_layer_is_named():
     x = QActivation(quantized_relu(8, 0), name="q_input")(x_in)
     x = QConv2D(4, 3, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1),
                 name="conv")(x)
-    x = tf.keras.layers.BatchNormalization(name="bn")(x)
+    x = tf.keras.layers.UpSampling2D(name="up")(x)
+    x = tf.keras.layers.Conv2D(2, 1, name="float_conv")(x)
     model = tf.keras.Model(x_in, x)
-    with pytest.raises(FixyError, match=r"layer 'bn' \(BatchNormalization\) is not supported by fixyfpga; supported"):
+    # Every problem at once, each with the change to make.
+    with pytest.raises(FixyError, match=r"2 problems.*layer 'up': UpSampling2D is not supported; supported classes:.*"
+                                        r"layer 'float_conv': Conv2D is a float layer; use QConv2D"):
         plan_model(model, input_type_of(model))
 
 
@@ -50,9 +54,12 @@ def test_unquantized_input_and_weights_are_rejected():
     from qkeras import QActivation, QConv2D, quantized_relu
     x_in = tf.keras.Input((8, 8, 3))
     model = tf.keras.Model(x_in, tf.keras.layers.Conv2D(4, 3)(x_in))
-    with pytest.raises(FixyError, match="must be a QActivation that quantizes the input"):
-        input_type_of(model)
+    # Without an input quantizer the input type comes from the config (default ufixed<8,0> = pixels/256).
+    assert input_type_of(model) == FixedType(8, 0, False)
+    assert input_type_of(model, "fixed<8,8>") == FixedType(8, 8, True)
+    with pytest.raises(FixyError, match="'fixd<8,8>' is not a fixed-point type"):
+        input_type_of(model, "fixd<8,8>")
     x = QActivation(quantized_relu(8, 0))(x_in)
     model = tf.keras.Model(x_in, QConv2D(4, 3, name="c")(x))
-    with pytest.raises(FixyError, match="layer 'c'.*must both be quantized"):
+    with pytest.raises(FixyError, match="layer .c.: QConv2D has no kernel_quantizer; set kernel_quantizer=.*no bias_quantizer"):
         plan_model(model, input_type_of(model))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fixyfpga.errors import FixyError
+from fixyfpga.layers import KINDS
 
 RESOURCES = ("lut", "ff", "dsp", "bram36")
 # Share of each resource a design may plan to use: routing needs slack in LUTs and FFs.
@@ -79,11 +80,13 @@ def _bits_of_hls(text):
 
 def _from_plans(plans, part, reuse_factors):
     layers, prev = [], None
+    by_name = {p.name: p for p in plans}
     for i, p in enumerate(plans):
         info = LayerInfo(name=p.name, part=part, kind=p.kind, out_shape=tuple(p.out_shape),
                          out_bits=p.out_type.width, is_last=i == len(plans) - 1)
-        if prev is not None:
-            info.in_shape, info.in_bits = tuple(prev.out_shape), prev.out_type.width
+        src = by_name.get(p.inputs[0]) if getattr(p, "inputs", ()) else prev
+        if src is not None:
+            info.in_shape, info.in_bits = tuple(src.out_shape), src.out_type.width
         if p.has_weights:
             import numpy as np
             info.weight_bits, info.bias_bits = p.weight_type.width, p.bias_type.width
@@ -191,13 +194,14 @@ def _layer_cost(info):
             detail.append(f"{info.kernel_size} multipliers / reuse factor {info.reuse_factor}")
             detail.append(f"on-chip weights {w_bram:g} BRAM36" + (f" + {w_lut} LUTRAM" if w_lut else ""))
     # Convolution line buffer: kernel-height - 1 rows of the input feature map.
-    if info.kind in ("conv", "depthwise") and info.kernel_shape and len(info.in_shape) == 3:
+    kind = KINDS.get(info.kind)
+    if kind is not None and kind.line_buffer and info.kernel_shape and len(info.in_shape) == 3:
         rows = int(info.kernel_shape[0]) - 1
         lut, bram = _buffer_cost(rows * info.in_shape[1] * info.in_shape[2] * info.in_bits)
         cost["lut"] += lut
         cost["bram36"] += bram
     # io_stream FIFO after the layer holds its whole output feature map.
-    if not info.is_last and info.kind not in ("input", "flatten"):
+    if not info.is_last and (kind is None or kind.fifo):
         lut, bram = _buffer_cost(_prod(info.out_shape) * info.out_bits)
         cost["lut"] += lut
         cost["bram36"] += bram

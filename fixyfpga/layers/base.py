@@ -1,0 +1,80 @@
+"""What every layer kind shares: the plan record and the kind interface."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fixyfpga.errors import FixyError
+
+
+@dataclass
+class LayerPlan:
+    name: str
+    kind: str                 # a key of fixyfpga.layers.KINDS: input | activation | relu | conv | depthwise | dense
+                              # | pool | avgpool | gap | zeropad | flatten | reshape | add
+    keras_class: str
+    out_shape: tuple
+    out_type: object          # FixedType
+    out_range: tuple          # (lo, hi) of the values this layer can produce
+    weight_type: object = None
+    bias_type: object = None
+    accum_type: object = None
+    kernel: np.ndarray = field(default=None, repr=False)   # quantized values, Keras layout
+    bias: np.ndarray = field(default=None, repr=False)
+    macs: int = 0
+    inputs: tuple = ()        # names of the plans whose outputs this layer reads
+    attrs: dict = field(default_factory=dict)   # per-kind: strides, padding, pool_size, ...
+
+    @property
+    def has_weights(self):
+        return self.kernel is not None
+
+    @property
+    def weights(self):
+        return 0 if self.kernel is None else int(self.kernel.size + self.bias.size)
+
+    @property
+    def nonzero_weights(self):
+        return 0 if self.kernel is None else int(np.count_nonzero(self.kernel) + np.count_nonzero(self.bias))
+
+    def summary(self):
+        return {"name": self.name, "type": self.keras_class, "macs": int(self.macs), "weights": self.weights,
+                "nonzero_weights": self.nonzero_weights,
+                "output_type": self.out_type.hls(),
+                "accum_type": self.accum_type.hls() if self.accum_type else None}
+
+
+class LayerKind:
+    """One layer kind: its plan (types, ranges), integer emulation, hls4ml precisions, canonical Keras
+    layer and cost hooks. Subclasses override what differs."""
+    kind = ""
+    # "always": output type independent of weights (a legal cut); "inputs": fixed when its inputs are;
+    # "never": depends on the weights (accumulators).
+    fixed_output = "inputs"
+    line_buffer = False       # fit: keeps kernel-height - 1 rows of its input
+    fifo = True               # fit: io_stream FIFO after it
+
+    def plan(self, node, ins, runtime_weights):
+        raise NotImplementedError
+
+    def emulate(self, plan, xs, ins):
+        """Raw output (int64) from the raw outputs `xs` of its inputs (plans `ins`)."""
+        raise NotImplementedError
+
+    def precisions(self, plan, ins):
+        """hls4ml 'LayerName' precision entries for this layer (and the helper layers hls4ml adds for it)."""
+        return {plan.name: {"result": plan.out_type.hls()}}
+
+    def keras_layer(self, node):
+        """(canonical Keras layer, weights list or None) for the model handed to hls4ml."""
+        raise NotImplementedError
+
+    def check(self, node, ins):
+        """Reasons (strings, each with the change to make) this node cannot be built."""
+        return []
+
+
+def one_input(plan, ins):
+    if len(ins) != 1:
+        raise FixyError(f"layer '{plan}': expected one input, got {len(ins)}")
+    return ins[0]

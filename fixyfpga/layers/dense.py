@@ -1,0 +1,30 @@
+"""QDense (also folded QDenseBatchnorm) on a flat input."""
+
+import numpy as np
+
+from fixyfpga.layers.linear import LinearKind, matmul_exact
+
+
+class DenseKind(LinearKind):
+    kind = "dense"
+
+    def check(self, node, ins):
+        if ins and len(ins[0].out_shape) != 1:
+            return [f"its input is {tuple(ins[0].out_shape)}; put a Flatten (or GlobalAveragePooling2D) before it"]
+        return []
+
+    def spatial(self, out_shape):
+        return 1
+
+    def products(self, plan, x, w_raw):
+        return matmul_exact(x.reshape(len(x), -1), w_raw, plan.accum_type.width)
+
+    def keras_layer(self, node):
+        from qkeras import QDense
+        kernel = node.weights["kernel"]
+        layer = QDense(kernel.shape[-1], kernel_quantizer=node.quantizers["kernel"],
+                       bias_quantizer=node.quantizers["bias"], use_bias=True, name=node.name)
+        return layer, [kernel.astype(np.float32), node.weights["bias"].astype(np.float32)]
+
+
+KINDS = (DenseKind(),)
