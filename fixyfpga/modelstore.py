@@ -60,28 +60,42 @@ def model_format(path):
                     f"<name>_weights.h5 beside it, a SavedModel folder or a model folder with model.yaml")
 
 
+class _unreadable:
+    """Turns what TensorFlow/h5py raise for a truncated or corrupt model file into one FixyError line
+    naming the file (and, for QKeras in `.keras` files, the way out)."""
+
+    def __init__(self, path, fmt):
+        self.path, self.fmt = Path(path), fmt
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, FixyError):
+            return False
+        if not isinstance(exc, (OSError, ValueError, TypeError, KeyError)):   # a bug, not a bad file
+            return False
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        hint = ("; QKeras layers do not all survive the .keras format: save with model.save('<name>.h5')"
+                if self.fmt == "keras" and self.path.suffix.lower() == ".keras" else "")
+        raise FixyError(f"{self.path}: cannot load the model ({exc.__class__.__name__}: {first[:300]}){hint}") \
+            from None
+
+
 def _load_user_model(path, fmt):
     import tensorflow as tf
     objs = _custom_objects()
-    try:
-        with tf.keras.utils.custom_object_scope(objs):
-            if fmt == "json":
-                weights = path.with_name(f"{path.stem}_weights.h5")
-                if not weights.is_file():
-                    raise FixyError(f"{path}: the weights file {weights.name} is missing; a JSON architecture needs "
-                                    f"<name>_weights.h5 beside it")
-                model = tf.keras.models.model_from_json(path.read_text(), custom_objects=objs)
+    with _unreadable(path, fmt), tf.keras.utils.custom_object_scope(objs):
+        if fmt == "json":
+            weights = path.with_name(f"{path.stem}_weights.h5")
+            if not weights.is_file():
+                raise FixyError(f"{path}: the weights file {weights.name} is missing; a JSON architecture needs "
+                                f"<name>_weights.h5 beside it")
+            model = tf.keras.models.model_from_json(path.read_text(), custom_objects=objs)
+            with _unreadable(weights, "weights"):
                 model.load_weights(str(weights))
-            else:
-                model = tf.keras.models.load_model(str(path), custom_objects=objs, compile=False)
-    except FixyError:
-        raise
-    except (OSError, ValueError, TypeError, KeyError) as exc:   # truncated/corrupt files, unknown classes
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        hint = ("; QKeras layers do not all survive the .keras format: save with model.save('<name>.h5')"
-                if fmt == "keras" and path.suffix.lower() == ".keras" else "")
-        raise FixyError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first[:300]}){hint}") from None
-    return model
+            return model
+        return tf.keras.models.load_model(str(path), custom_objects=objs, compile=False)
 
 
 def load_model(path):
@@ -98,7 +112,8 @@ def load_model(path):
     weights = model_dir / "weights.h5"
     if not weights.is_file():
         raise FixyError(f"{model_dir}: weights.h5 is missing; train the model first (see models/README.md)")
-    model.load_weights(str(weights))
+    with _unreadable(weights, "weights"):
+        model.load_weights(str(weights))
     return model, record
 
 

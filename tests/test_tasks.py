@@ -351,6 +351,16 @@ def test_cli_task_info_and_pack(engine, packed, source, tmp_path, capsys):
                  str(tmp_path / "other.fixytask")]) == 2
     assert "front-end (up to 'b1_pool') differs from the one built" in capsys.readouterr().err
     assert not (tmp_path / "other.fixytask").exists()
+    # A truncated model file: one line naming it, exit 2, nothing written.
+    folder3 = tmp_path / "truncated_model"
+    folder3.mkdir()
+    (folder3 / "model.yaml").write_text((folder2 / "model.yaml").read_text())
+    (folder3 / "weights.h5").write_bytes((folder2 / "weights.h5").read_bytes()[:4000])
+    assert main(["task", "pack", "--design", str(project), "--model", str(folder3), "-o",
+                 str(tmp_path / "truncated.fixytask")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {folder3 / 'weights.h5'}: cannot load the model")
+    assert not (tmp_path / "truncated.fixytask").exists()
     # A bad file: one line on stderr, exit 2.
     (tmp_path / "cut.fixytask").write_bytes(out_file.read_bytes()[:-3])
     assert main(["task", "info", str(tmp_path / "cut.fixytask")]) == 2
