@@ -1,5 +1,6 @@
 """Generated TCL for Vitis HLS and Vivado, run under tclsh with recorded stubs of the tools' commands."""
 
+import dataclasses
 import json
 import subprocess
 
@@ -169,6 +170,7 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
            if c["args"][0] == "-dict" and c["args"][2] == "dma"][0]
     assert dma[dma.index("CONFIG.c_m_axis_mm2s_tdata_width") + 1] == "32"
     assert dma[dma.index("CONFIG.c_include_sg") + 1] == "0"
+    assert dma[dma.index("CONFIG.c_addr_width") + 1] == str(board.dma_address_bits)    # the board file's fact
 
     nets = _intf_nets(calls)
     for a, b in [("dma/M_AXIS_MM2S", "in_up/S_AXIS"), ("in_up/M_AXIS", "in_down/S_AXIS"),
@@ -207,7 +209,8 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     assert [(w.elem_bits, w.elems_per_word) for w in spec.weights] == [(8, 4), (16, 2)]
     assert spec.streams.in_shape == (8, 8, 3) and spec.streams.out_elems == 10 and spec.streams.out_elem_bits == 16
     assert spec.signature == "sha256:" + "0" * 64 and spec.clock_mhz == board.clock_mhz
-    assert spec.power["source"] == board.power.source and spec.power["rails"] == board.power.rails
+    assert spec.power == dataclasses.asdict(board.power) and spec.dma_address_bits == board.dma_address_bits
+    assert spec.engine_batches and spec.engine_registers == {"mode": 0x10, "n_images": 0x18}
 
     order = [c["cmd"] for c in calls]
     assert order.index("validate_bd_design") < order.index("launch_runs") < order.index("report_timing_summary")

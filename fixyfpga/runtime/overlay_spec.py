@@ -13,12 +13,17 @@ JSON layout ("fixyfpga-overlay/1"; keys marked * are optional):
     signature     engine signature (design.json engine.signature): task files must carry the same
     classes       number of engine outputs (a task may use fewer: the rest are masked)
     design*       path (relative to the folder) of a copy of design.json
-    dma           {"name": instance, "max_transfer_bytes"*: int}
-    ips           {"frontend": {"name", "vlnv"*}, "engine": {"name", "vlnv"*}}   ap_ctrl_hs over AXI-lite
+    dma           {"name": instance, "max_transfer_bytes"*: int, "address_bits"*: int (32): the DMA's
+                  c_addr_width; a buffer ending above 2**address_bits is refused before any transfer}
+    ips           {"frontend": {"name", "vlnv"*}, "engine": {"name", "vlnv"*, "registers"*}}   ap_ctrl_hs over
+                  AXI-lite; the engine's `registers` {"mode": offset, "n_images": offset} are its scalar
+                  arguments on the `control` bundle (mode 0 infers, 1 loads weights; n_images images per start)
     streams       {"in":  {"shape": [H, W, C], "dtype": "uint8", "image_bytes"*},
                    "out": {"elems": int, "elem_bits": 8|16|32|64, "type": FixedType dict, "image_bytes"*},
                    "tlast"*: "image" (the output stream ends a packet after every image: one receive
-                             transfer per image, the default) | "batch" (one packet per transfer)}
+                             transfer per image, the default) | "batch" (one packet per transfer: with
+                             engine registers, the engine is started per batch with n_images and asserts
+                             TLAST on the last output beat of the last image)}
     weights       one entry per engine weight port, in port order:
                   {"port": i, "layer", "kind", "size": values, "type": FixedType dict,
                    "memory": instance name of the AXI BRAM controller (or memory) holding it,
@@ -26,8 +31,8 @@ JSON layout ("fixyfpga-overlay/1"; keys marked * are optional):
                    "elems_per_word"*: word_bits // elem_bits}
                   value i lives in word offset/4 + i // elems_per_word, bits (i % elems_per_word) * elem_bits
                   upwards, two's complement, little-endian words.
-    power*        {"source": "pmbus"|"external"|"none", "rails": [...], "total": [...]}: the board file's power
-                  section, for boards where the kit's boards/ folder is not installed
+    power*        the board file's power section {"source", "pl": [rails], "board": [rails], "names_from",
+                  "resolution_w"}, for boards where the kit's boards/ folder is not installed
     simulated*    true for a simulated overlay
     sim*          {"frontend_lib", "engine_lib", "project"}: C-sim libraries (simulated overlays only)
 """
@@ -42,6 +47,13 @@ from fixyfpga.fixedpoint import FixedType
 FORMAT = "fixyfpga-overlay/1"
 TLAST_MODES = ("image", "batch")
 DEFAULT_MAX_TRANSFER = (1 << 23) - 1      # AXI DMA with the default 23-bit buffer length register
+DEFAULT_ADDRESS_BITS = 32                 # AXI DMA c_addr_width default
+# The engine's scalar arguments on its s_axilite `control` bundle, as Vitis HLS lays them out for
+# `fixy_engine(..., int mode, int n_images)`: 0x00 ap_ctrl, 0x04 GIE, 0x08 IER, 0x0C ISR, then one data
+# word per scalar at 0x10, 0x18, ... (each followed by a reserved word). The overlay JSON carries the
+# offsets, so a build whose HLS report says otherwise only changes the JSON.
+ENGINE_REGISTERS = {"mode": 0x10, "n_images": 0x18}
+ENGINE_MODE_INFER, ENGINE_MODE_LOAD = 0, 1
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,18 @@ class OverlaySpec:
     sim: dict = field(default_factory=dict)
     power: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
+    dma_address_bits: int = DEFAULT_ADDRESS_BITS
+    engine_registers: dict = field(default_factory=dict)   # {"mode", "n_images"}: empty for older engines
+
+    @property
+    def dma_reach(self):
+        """First byte address the DMA cannot reach."""
+        return 1 << self.dma_address_bits
+
+    @property
+    def engine_batches(self):
+        """True when the engine is started per batch with n_images and ends the batch with TLAST."""
+        return self.streams.tlast == "batch" and "n_images" in self.engine_registers
 
     @property
     def bitstream(self):
@@ -247,6 +271,17 @@ def parse_overlay(data, json_path):
                          out_elem_bits=out_bits, out_type=out_type, out_image_bytes=out_bytes, tlast=tlast)
     weights = [_weight(w, i, where) for i, w in enumerate(_need(data, "weights", where))]
     design = data.get("design")
+    bits = _int(dma.get("address_bits", DEFAULT_ADDRESS_BITS) if isinstance(dma, dict) else DEFAULT_ADDRESS_BITS,
+                f"{where} dma.address_bits")
+    if not 32 <= bits <= 64:
+        raise FixyError(f"{where}: dma.address_bits {bits} is outside the AXI DMA's 32..64")
+    en_entry = ips["engine"] if isinstance(ips["engine"], dict) else {}
+    registers = {str(k): _int(v, f"{where} ips.engine.registers.{k}") for k, v in
+                 (en_entry.get("registers") or {}).items()}
+    if registers and not {"mode", "n_images"} <= set(registers):
+        raise FixyError(f"{where}: ips.engine.registers needs 'mode' and 'n_images', has {', '.join(registers)}")
+    if any(off % 4 or off < 0x10 for off in registers.values()):
+        raise FixyError(f"{where}: ips.engine.registers offsets must be word aligned and above the ap_ctrl block")
     return OverlaySpec(
         folder=json_path.parent, json_path=json_path, name=str(data.get("name") or json_path.stem),
         board=str(data.get("board", "")), model=str(data.get("model", "")),
@@ -259,7 +294,7 @@ def parse_overlay(data, json_path):
         streams=streams, weights=weights, clock_mhz=float(data.get("clock_mhz") or 0.0),
         design_path=(json_path.parent / design) if design else None,
         simulated=bool(data.get("simulated", False)), sim=dict(data.get("sim") or {}),
-        power=dict(data.get("power") or {}), raw=data)
+        power=dict(data.get("power") or {}), raw=data, dma_address_bits=bits, engine_registers=registers)
 
 
 def _prod(shape):

@@ -23,12 +23,12 @@ import numpy as np
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMASR_HALTED,
-                                      DMASR_IDLE, MM2S_DMACR, MM2S_DMASR, MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR,
-                                      S2MM_LENGTH)
+from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMACR_RESET,
+                                      DMACR_RS, DMASR_ERROR_MASK, DMASR_HALTED, DMASR_IDLE, MM2S_DMACR, MM2S_DMASR,
+                                      MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR, S2MM_LENGTH)
 from fixyfpga.runtime.hwh import Instance, read_hwh, write_hwh
 from fixyfpga.runtime.layout import unpack_words
-from fixyfpga.runtime.overlay_spec import FORMAT
+from fixyfpga.runtime.overlay_spec import ENGINE_MODE_INFER, ENGINE_REGISTERS, FORMAT
 
 SIM_NOTE = "SIMULATED overlay: C-simulation libraries stand in for the bitstream; no timing or power is real"
 DMA_VLNV = "xilinx.com:ip:axi_dma:7.1"
@@ -58,14 +58,18 @@ class SimBuffer(np.ndarray):
 
 
 class SimAllocator:
-    """`allocate(shape, dtype)` handing out SimBuffers with increasing fake physical addresses."""
+    """`allocate(shape, dtype, cacheable=False)` (pynq/buffer.py) handing out SimBuffers with increasing
+    page-aligned fake physical addresses below 4 GB."""
 
     def __init__(self, base=0x1000_0000):
         self.next = base
         self.count = 0
+        self.sizes = []
 
-    def __call__(self, shape, dtype=np.uint32, **kwargs):
+    def __call__(self, shape, dtype=np.uint32, cacheable=False, **kwargs):
         buf = np.zeros(shape, dtype=dtype).view(SimBuffer)
+        buf.cacheable = bool(cacheable)
+        self.sizes.append(buf.nbytes)
         buf.physical_address = self.next
         self.next += (buf.nbytes + 0xFFF) & ~0xFFF
         self.count += 1
@@ -122,6 +126,8 @@ class SimHlsBlock:
     def running(self):
         return bool(self.ctrl & (AP_START | AP_AUTO_RESTART))
 
+    batching = False
+
     def take(self, n):
         if self.ctrl & AP_AUTO_RESTART:
             return n
@@ -130,9 +136,61 @@ class SimHlsBlock:
         return 0
 
     def consumed(self, n):
+        """Images done; True when they end an output packet (never for a per-image block)."""
         if n and not self.ctrl & AP_AUTO_RESTART:
             self.ctrl &= ~AP_START
             self.done = True
+        return False
+
+
+class SimEngineBlock(SimHlsBlock):
+    """The engine's control contract (ap_ctrl_hs on the `control` bundle, with the scalar registers
+    `mode` and `n_images`): ap_start in mode 0 runs one batch of n_images images; the engine asserts
+    TLAST on the last output beat of the batch's last image, then returns to idle (or, with
+    auto-restart, starts the next batch of the same size). Other modes take no images on this path."""
+
+    batching = True
+
+    def __init__(self, name, registers):
+        super().__init__(name)
+        self.registers = dict(registers)
+        self.values = {off: 0 for off in self.registers.values()}
+        self.remaining = 0
+
+    def reg(self, name):
+        return self.values[self.registers[name]]
+
+    def read(self, offset):
+        if offset in self.values:
+            return self.values[offset]
+        return super().read(offset)
+
+    def write(self, offset, value):
+        if offset in self.values:
+            self.values[offset] = int(value) & 0xFFFFFFFF
+            return
+        super().write(offset, value)
+        if offset == AP_CTRL and self.ctrl & AP_START:
+            self.remaining = self.reg("n_images")
+            if self.remaining == 0:            # n_images 0: the block finishes at once
+                self.ctrl &= ~AP_START
+                self.done = True
+
+    def take(self, n):
+        if not self.ctrl & (AP_START | AP_AUTO_RESTART) or self.reg("mode") != ENGINE_MODE_INFER:
+            return 0
+        return min(n, self.remaining)
+
+    def consumed(self, n):
+        self.remaining -= n
+        if self.remaining > 0 or not n:
+            return False
+        if self.ctrl & AP_AUTO_RESTART:
+            self.remaining = self.reg("n_images")
+        else:
+            self.ctrl &= ~AP_START
+        self.done = True
+        return True
 
 
 class SimChannel:
@@ -164,6 +222,11 @@ class SimChannel:
         return bool(self.status & 0x70)
 
     def start(self):
+        """Run/stop = 1. A channel halted by an error stays halted until the DMA is reset (AMD PG021);
+        PYNQ's `_SDMAChannel.start()` would then spin forever, the simulated one says so."""
+        if self.status & DMASR_ERROR_MASK:
+            raise RuntimeError("simulated DMA: the channel stays halted after an error (PYNQ's start() would spin "
+                               "forever here); soft-reset the DMA (DMACR.Reset) first")
         self.status &= ~DMASR_HALTED
 
     def stop(self):
@@ -227,21 +290,22 @@ class SimDMA:
             return self.sendchannel.length
         if offset == S2MM_LENGTH:
             return self.recvchannel.transferred
-        if offset in (MM2S_DMACR, S2MM_DMACR):
-            return int((self.sendchannel if offset == MM2S_DMACR else self.recvchannel).running)
+        if offset in (MM2S_DMACR, S2MM_DMACR):     # the soft reset completes at once: the Reset bit reads 0
+            return int((self.sendchannel if offset == MM2S_DMACR else self.recvchannel).running) * DMACR_RS
         return 0
 
     def write(self, offset, value):
         if offset in (MM2S_DMACR, S2MM_DMACR):
             ch = self.sendchannel if offset == MM2S_DMACR else self.recvchannel
-            if value & 0x4:                      # soft reset: both channels halt, the stream is flushed
+            if value & DMACR_RESET:              # soft reset: both channels halt, errors clear, the stream flushes
                 for c in (self.sendchannel, self.recvchannel):
                     c.stop()
                     c.status = DMASR_HALTED | DMASR_IDLE
                 self.packets.clear()
-                self.pipeline.partial = np.zeros(0, np.uint8)
-            elif value & 0x1:
-                ch.start()
+                self.pipeline.reset()
+            elif value & DMACR_RS:
+                if not ch.status & DMASR_ERROR_MASK:   # an error halts the channel until the next reset
+                    ch.status &= ~DMASR_HALTED
             else:
                 ch.stop()
 
@@ -276,6 +340,7 @@ class SimPipeline:
         self.memories = memories            # {name: SimMMIO}
         self.frontend, self.engine = frontend, engine
         self.partial = np.zeros(0, np.uint8)
+        self.batch_out = []                 # outputs of the running engine batch, sent at its TLAST
         self.applied = {}
         self.port_loads = 0
         self.images = 0
@@ -290,6 +355,11 @@ class SimPipeline:
             if w.size != size:
                 raise FixyError(f"simulated overlay: {w.label} has {size} values in the engine library, {w.size} in "
                                 f"the overlay .json; make the simulated overlay again")
+
+    def reset(self):
+        """The DMA's soft reset flushes the streams."""
+        self.partial = np.zeros(0, np.uint8)
+        self.batch_out = []
 
     def _apply_ports(self):
         key = str(self.en_lib.path)
@@ -328,10 +398,15 @@ class SimPipeline:
             finally:
                 dma.busy = False
             self.frontend.consumed(n)
-            self.engine.consumed(n)
+            batch_end = self.engine.consumed(n)
             self.images += n
             out = encode_outputs(raw, s)
-            if s.tlast == "image":
+            if self.engine.batching:          # one packet per engine batch: TLAST after its last image
+                self.batch_out.append(out.reshape(-1))
+                if batch_end:
+                    dma.packets.append(np.concatenate(self.batch_out))
+                    self.batch_out = []
+            elif s.tlast == "image":
                 dma.packets.extend(out[i] for i in range(n))
             else:
                 dma.packets.append(out.reshape(-1))
@@ -367,7 +442,8 @@ class SimDevice:
             raise FixyError(f"simulated overlay {spec.folder}: C-sim library {', '.join(map(str, missing))} is "
                             f"missing; build the project with `make csim` and make the simulated overlay again")
         self.frontend = SimHlsBlock(spec.frontend)
-        self.engine = SimHlsBlock(spec.engine)
+        self.engine = SimEngineBlock(spec.engine, spec.engine_registers) if spec.engine_batches else \
+            SimHlsBlock(spec.engine)
         self.memories = {}
         for name in spec.memories():
             inst = self.instances.get(name)
@@ -457,13 +533,14 @@ def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
         "format": FORMAT, "name": name, "board": design.get("board", ""), "model": design.get("model", ""),
         "clock_mhz": design.get("clock_mhz"), "signature": eng["signature"], "classes": int(eng["classes"]),
         "design": "design.json",
-        "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << 26) - 1},
+        "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << 26) - 1, "address_bits": 32},
         "ips": {"frontend": {"name": f"{FRONTEND_TOP}_0", "vlnv": f"fixyfpga:hls:{FRONTEND_TOP}:1.0"},
-                "engine": {"name": f"{ENGINE_TOP}_0", "vlnv": f"fixyfpga:hls:{ENGINE_TOP}:1.0"}},
+                "engine": {"name": f"{ENGINE_TOP}_0", "vlnv": f"fixyfpga:hls:{ENGINE_TOP}:1.0",
+                           "registers": dict(ENGINE_REGISTERS)}},
         "streams": {"in": {"shape": in_shape, "dtype": "uint8", "image_bytes": int(np.prod(in_shape))},
                     "out": {"elems": out_elems, "elem_bits": out_type.storage_bits(), "type": out_type.to_dict(),
                             "image_bytes": out_elems * out_type.storage_bits() // 8},
-                    "tlast": "image"},
+                    "tlast": "batch"},
         "weights": weights,
         "simulated": True,
         "sim": dict(libs or {}),
@@ -535,12 +612,18 @@ def make_sim_overlay(project_dir, out_dir=None, name=None):
 
 
 class SyntheticPowerTrace:
-    """Power of the simulated board: a constant idle level plus a dynamic part while the simulated DMA
-    moves images, with seeded noise. Every value it makes is SIMULATED, not measured."""
+    """Power of the simulated board, as two synthetic rails: "PL" (a static level plus most of the dynamic
+    part) and "BOARD" (the whole board, which includes the PL), each a constant idle level plus a dynamic
+    part while the simulated DMA moves images, with seeded noise. Every value it makes is SIMULATED, not
+    measured."""
 
-    def __init__(self, device, idle_w=2.0, dynamic_w=0.35, noise_w=0.01, seed=0):
+    pl_rails = ["PL"]
+    board_rails = ["BOARD"]
+
+    def __init__(self, device, idle_w=2.0, dynamic_w=0.35, noise_w=0.01, seed=0, pl_static_w=0.3, pl_share=0.8):
         self.device = device
         self.idle_w, self.dynamic_w, self.noise_w = idle_w, dynamic_w, noise_w
+        self.pl_static_w, self.pl_share = pl_static_w, pl_share
         self.rng = np.random.default_rng(seed)
         self.active_until = 0.0
 
@@ -548,5 +631,7 @@ class SyntheticPowerTrace:
         now = time.monotonic()
         if self.device is not None and self.device.busy:
             self.active_until = now + 0.002      # the PL stays active for the rest of the image
-        level = self.idle_w + (self.dynamic_w if now <= self.active_until else 0.0)
-        return float(level + self.rng.normal(0.0, self.noise_w))
+        dynamic = self.dynamic_w if now <= self.active_until else 0.0
+        noise = self.rng.normal(0.0, self.noise_w, size=2)
+        return {"PL": float(self.pl_static_w + self.pl_share * dynamic + noise[0] / 2),
+                "BOARD": float(self.idle_w + dynamic + noise[1])}

@@ -27,6 +27,7 @@ other port is the engine's BRAM interface. Value i of a port lives in 32-bit wor
 lane i % (32 / elem_bits), two's complement, as `fixyfpga.runtime.layout` packs it.
 """
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
+from fixyfpga.runtime.overlay_spec import ENGINE_REGISTERS
 
 OVERLAY_FORMAT = "fixyfpga-overlay/1"
 BD_NAME = "fixy_bd"
@@ -347,9 +349,10 @@ def overlay_json(plan, design_copy="design.json"):
         "signature": en["signature"],
         "classes": int(en.get("classes") or math.prod(en["output"]["shape"])),
         "design": design_copy,
-        "dma": {"name": "dma", "max_transfer_bytes": (1 << DMA_LENGTH_BITS) - 1},
+        "dma": {"name": "dma", "max_transfer_bytes": (1 << DMA_LENGTH_BITS) - 1,
+                "address_bits": plan.board.dma_address_bits},
         "ips": {"frontend": {"name": "frontend", "vlnv": ip_vlnv(plan.frontend_top)},
-                "engine": {"name": "engine", "vlnv": ip_vlnv(plan.engine_top)}},
+                "engine": {"name": "engine", "vlnv": ip_vlnv(plan.engine_top), "registers": dict(ENGINE_REGISTERS)}},
         "streams": {
             "in": {"shape": [int(s) for s in d["input"]["shape"]], "dtype": "uint8",
                    "image_bytes": inp.beats_per_image * inp.elems_per_beat,
@@ -364,7 +367,7 @@ def overlay_json(plan, design_copy="design.json"):
                     "converters": ["out_pack"] + [c.cell for c in out.converters]},
             "interface": {"elems_per_beat": int(d["frontend"]["out_elems_per_beat"]),
                           "type": d["interface"]["type"], "beat_bits": plan.interface_bits},
-            "tlast": "image",
+            "tlast": "batch",           # the engine ends the packet after the last of n_images images
         },
         "weights": [{"port": m.index, "layer": m.port["layer"], "kind": m.port["kind"], "var": m.var,
                      "size": int(m.port["size"]), "type": m.port["type"], "memory": m.ctrl, "offset": 0,
@@ -375,8 +378,7 @@ def overlay_json(plan, design_copy="design.json"):
         "address_map": [{"cell": s.cell, "segment": s.segment, "base": s.base, "range": s.range}
                         for s in plan.segments],
         # The board's power sensors, for boards where the kit's boards/ folder is not installed.
-        "power": {"source": plan.board.power.source, "rails": list(plan.board.power.rails),
-                  "total": list(plan.board.power.total)},
+        "power": dataclasses.asdict(plan.board.power),
         "vivado": {"bd": plan.bd_name, "hls_vlnv": {"frontend": ip_vlnv(plan.frontend_top),
                                                     "engine": ip_vlnv(plan.engine_top)}},
     }
