@@ -20,6 +20,8 @@ from fixyfpga.runtime.layout import pack_words, unpack_words
 from fixyfpga.runtime.overlay_spec import FORMAT, StreamSpec, WeightSpec, parse_overlay, read_overlay
 from fixyfpga.runtime.power import PowerMonitor, read_meter_csv
 
+from runtime_fixtures import FakeAllocator, FakeMMIO, fake_pynq_power
+
 BLOCKER = textwrap.dedent("""
     import sys
     class Block:
@@ -303,8 +305,9 @@ def test_external_meter_csv_window_and_errors(tmp_path):
 
 
 def test_power_sources_from_board_files():
-    assert PowerMonitor.for_board("zcu104").source == "pmbus"
-    assert PowerMonitor.for_board("zcu104").rails == ["INT", "PSINT_FP", "PSINT_LP", "BRAM", "AUX"]
+    zcu = PowerMonitor.for_board("zcu104")
+    assert zcu.source == "pmbus" and zcu.pl_rails == ["INT"] and zcu.board_rails == ["12V"]
+    assert zcu.resolution_w == 0.125 and "zcu104.conf" in zcu.names_from
     z2 = PowerMonitor.for_board("pynq-z2")
     assert z2.source == "none"
     with pytest.raises(FixyError, match="PYNQ-Z2 has no sensors"):
@@ -316,73 +319,194 @@ def test_power_sources_from_board_files():
         PowerMonitor("external")
 
 
-class FakeSensor:
-    def __init__(self, name, watts):
-        self.name, self.watts = name, watts
-
-    @property
-    def value(self):
-        return self.watts
-
-
-class FakeFrame:
-    """The parts of the pandas DataFrame pynq.DataRecorder.frame returns that the runtime uses."""
-
-    def __init__(self, times, columns, rows):
-        self.index = np.asarray(times)
-        self.columns = columns
-        self._rows = np.asarray(rows, dtype=float)
-
-    def __getitem__(self, col):
-        return self._rows[:, self.columns.index(col)]
+@pytest.mark.parametrize("board", ["zcu104", "ultra96v2", "kv260"])
+def test_board_rails_are_the_ones_pynq_reports(board):
+    """Every rail a board file names exists in that board's pynq.get_rails() (the fake lists the real names,
+    from the board's sensor configuration) and has a power sensor."""
+    from fixyfpga.boards import load_board
+    power = load_board(board).power
+    rails = fake_pynq_power(board).get_rails()
+    assert power.board and power.names_from
+    for rail in power.rails:
+        assert rail in rails and rails[rail].power is not None, f"{board}: {rail} not in {sorted(rails)}"
+    if board != "kv260":
+        assert power.pl == ["INT"]           # VCCINT, the PL core rail
+    else:
+        assert power.pl == [] and power.board == ["power1"]    # one INA260 on the SOM's input
 
 
-def fake_pynq_power(rails):
-    mod = types.ModuleType("pynq")
-    mod.get_rails = lambda: {name: types.SimpleNamespace(name=name, power=FakeSensor(f"{name}_power", w))
-                             for name, w in rails.items()}
-
-    class DataRecorder:
-        def __init__(self, *sensors):
-            self.sensors, self.times, self.rows, self._stop = sensors, [], [], threading.Event()
-
-        def record(self, interval):
-            def run():
-                while not self._stop.is_set():
-                    self.times.append(time.time())
-                    self.rows.append([0] + [s.value for s in self.sensors])
-                    self._stop.wait(interval)
-            self._thread = threading.Thread(target=run, daemon=True)
-            self._thread.start()
-            return self
-
-        def stop(self):
-            self._stop.set()
-            self._thread.join()
-
-        @property
-        def frame(self):
-            return FakeFrame(self.times, ["Mark"] + [s.name for s in self.sensors], self.rows)
-
-    mod.DataRecorder = DataRecorder
-    return mod
+@pytest.fixture()
+def local_time_not_utc(monkeypatch):
+    """The process's local time zone is UTC+05:30, as on a board set to India time."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    assert time.localtime().tm_gmtoff == 19800
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
-def test_pmbus_sums_the_board_rails(monkeypatch):
-    rails = {"INT": 1.0, "PSINT_FP": 0.5, "PSINT_LP": 0.25, "BRAM": 0.125, "AUX": 0.0625, "DDR": 9.0}
-    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power(rails))
-    mon = PowerMonitor.for_board("zcu104", interval=0.005)
-    with mon.record() as rec:
-        time.sleep(0.05)
-    assert len(rec.trace.watts) >= 3
-    assert np.allclose(rec.trace.watts, 1.9375)          # DDR is not in power.total
-    assert set(rec.trace.rails) == {"INT", "PSINT_FP", "PSINT_LP", "BRAM", "AUX"}
-    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power({"VCCINT": 1.0}))
-    with pytest.raises(FixyError, match="rail.*INT.*not found.*VCCINT"):
+class RailPower:
+    """Watts per rail, higher while the FakeOverlay 'classifies'."""
+
+    def __init__(self, flag, idle, active):
+        self.flag, self.idle, self.active = flag, idle, active
+
+    def __call__(self, rail):
+        table = self.active if self.flag.is_set() else self.idle
+        return table.get(rail, 0.5)
+
+
+def test_pmbus_charges_pl_and_board_on_one_clock(monkeypatch, local_time_not_utc, tmp_path):
+    """ZCU104's real rails (INT for the PL, 12V for the board), DataRecorder frames stamped in local time
+    (UTC+05:30): the samples land in the windows and energy is charged to both."""
+    active = threading.Event()
+    watts = RailPower(active, idle={"INT": 1.0, "12V": 10.0}, active={"INT": 2.5, "12V": 13.0})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("zcu104", watts))
+    mon = PowerMonitor.for_board("zcu104", interval=0.01)
+    res = mon.measure_energy(FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=100, window_s=0.8,
+                             json_path=tmp_path / "e.json")
+    assert res.idle_w == pytest.approx(10.0) and res.active_w == pytest.approx(13.0, abs=0.3)
+    assert res.pl_idle_w == pytest.approx(1.0) and res.pl_active_w == pytest.approx(2.5, abs=0.2)
+    assert res.pl_energy_per_inference_j == pytest.approx((res.pl_active_w - res.pl_idle_w) * res.window_s /
+                                                          res.n_inferences)
+    assert res.board_rails == ["12V"] and res.pl_rails == ["INT"] and res.resolved
+    assert res.samples_active >= 5 and res.samples_idle >= 5      # (a loaded 2-core host samples slowly)
+    assert res.resolution_w == 0.125 and "resolution 0.125 W" in str(res) and "PL (INT)" in str(res)
+    saved = json.loads((tmp_path / "e.json").read_text())
+    assert saved["pl_energy_per_inference_j"] == pytest.approx(res.pl_energy_per_inference_j)
+
+
+def test_recorder_frame_times_are_unix_time(monkeypatch, local_time_not_utc):
+    from fixyfpga.runtime.power import frame_times, local_utc_offset_s
+    rec = fake_pynq_power("zcu104").DataRecorder()
+    rec.record(0.005)
+    time.sleep(0.03)
+    rec.stop()
+    t = time.time()
+    stamps = frame_times(rec.frame.index, local_utc_offset_s())
+    assert local_utc_offset_s() == pytest.approx(19800)
+    assert len(stamps) >= 3 and abs(stamps[-1] - t) < 1.0     # not 5.5 hours off
+
+
+def test_power_below_the_sensor_resolution_is_reported(monkeypatch):
+    """ZCU104's regulators resolve 1/8 W: a 0.05 W difference is not resolved, and the result says so."""
+    active = threading.Event()
+    watts = RailPower(active, idle={"INT": 1.0, "12V": 10.0}, active={"INT": 1.05, "12V": 10.04})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("zcu104", watts))
+    res = PowerMonitor.for_board("zcu104", interval=0.01).measure_energy(
+        FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=50, window_s=0.3)
+    assert not res.resolved and res.resolution_w == 0.125
+    assert "not above the sensors' resolution (0.125 W)" in str(res)
+
+
+def test_window_grows_to_the_samples_needed():
+    active = threading.Event()
+    mon = PowerMonitor("external", board="pynq-z2", meter=lambda: 5.0 if active.is_set() else 3.0, interval=0.01)
+    res = mon.measure_energy(FakeOverlay(active, per_image_s=0.001), np.zeros((4, 2, 2, 1), np.uint8), n=10,
+                             min_samples=30)
+    assert res.n_inferences > 10 and res.window_s >= 0.28 and res.samples_active >= 5
+
+
+def test_kv260_has_no_pl_rail_and_says_so(monkeypatch):
+    active = threading.Event()
+    watts = RailPower(active, idle={"power1": 4.0}, active={"power1": 4.6})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("kv260", watts))
+    res = PowerMonitor.for_board("kv260", interval=0.01).measure_energy(
+        FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=50, window_s=0.3)
+    assert res.pl_energy_per_inference_j is None and "PL energy not measured" in str(res)
+    assert res.active_w == pytest.approx(4.6, abs=0.1) and res.board_rails == ["power1"]
+
+
+def test_pmbus_rail_missing_names_the_source(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("kv260"))
+    with pytest.raises(FixyError, match=r"rail.*INT.*not found.*zcu104.conf.*power1"):
         PowerMonitor.for_board("zcu104").record()
 
 
 def test_simulated_power_is_labelled():
     mon = PowerMonitor("sim", board="pynq-z2")
     assert mon.simulated and mon.label == "SIMULATED"
+    assert mon.pl_rails == ["PL"] and mon.board_rails == ["BOARD"]
     assert 1.5 < mon.read_now() < 2.5
+
+
+# ------------------------------------------------------------------------------------------- DMA buffers, MMIO
+
+class IdleChannel:
+    """A channel that completes every transfer at once (enough to watch what the driver hands it)."""
+
+    def __init__(self):
+        self.transfers = []
+        self.transferred = 0
+
+    def transfer(self, array, start=0, nbytes=0):
+        self.transfers.append((int(array.physical_address) + start, nbytes))
+        self.transferred = nbytes
+
+    idle, error, running = True, False, True
+
+    def wait(self):
+        pass
+
+
+class IdleDMA:
+    def __init__(self):
+        self.sendchannel, self.recvchannel = IdleChannel(), IdleChannel()
+
+    def read(self, offset):
+        return DMASR_IDLE
+
+
+def test_dma_buffers_are_at_least_8k_and_below_the_dma_reach():
+    """PYNQ 3.1 (XRT 2.17) gives buffers of 4 KB or less addresses above 4 GB (PYNQ PR #1500): the driver
+    allocates at least 8 KB, cacheable, and every transfer's addresses stay below 2**32."""
+    alloc = FakeAllocator()
+    dma = IdleDMA()
+    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20, address_bits=32)
+    drv.run(np.zeros((1, 48), np.uint8))
+    assert alloc.sizes and min(alloc.sizes) >= 8192 and all(alloc.cacheable)
+    for addr, nbytes in dma.sendchannel.transfers + dma.recvchannel.transfers:
+        assert addr + nbytes <= 1 << 32
+
+
+def test_buffer_beyond_the_dma_reach_is_refused_before_any_transfer():
+    alloc = FakeAllocator()
+    alloc.low = (1 << 32) - 4096            # large buffers now straddle 4 GB
+    dma = IdleDMA()
+    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20, address_bits=32)
+    with pytest.raises(FixyError, match=r"beyond the DMA's 32-bit reach.*truncated address.*dma_address_bits"):
+        drv.run(np.zeros((2, 48), np.uint8))
+    assert dma.sendchannel.transfers == [] and dma.recvchannel.transfers == []
+    wide = StreamDriver(IdleDMA(), alloc, _streams("batch"), 1 << 20, address_bits=64)
+    wide.run(np.zeros((2, 48), np.uint8))      # a 64-bit DMA reaches it
+
+
+class WordMemory:
+    def __init__(self, words):
+        self.words = np.zeros(words, np.uint32)
+
+    def read(self, offset):
+        return int(self.words[offset // 4])
+
+    def write(self, offset, value):
+        self.words[offset // 4] = value
+
+
+def test_weight_memory_is_written_and_read_as_32bit_words():
+    """MMIO accesses are aligned 32-bit words, never numpy slice copies into MMIO.array (memmove into
+    device memory faults on ARM64)."""
+    from fixyfpga.runtime.drivers import WeightMemory
+    dev = WordMemory(64)
+    mmio = FakeMMIO(dev, 0xA010_0000, 256)
+    spec = WeightSpec(port=0, layer="l", kind="weight", size=37, type=FixedType(8, 1, True), memory="m", offset=16,
+                      word_bits=32, elem_bits=8, elems_per_word=4)
+    raw = np.random.default_rng(1).integers(-128, 128, size=37)
+    mem = WeightMemory(mmio, spec)
+    mem.write(raw)
+    assert np.array_equal(mem.read(), raw)
+    assert mmio.accesses == 2 * spec.words and np.array_equal(dev.words[4:4 + spec.words], pack_words(raw, spec))
+    with pytest.raises(MemoryError, match="Unaligned"):
+        mmio.write(2, 1)
+    with pytest.raises(AssertionError, match="32-bit words"):
+        mmio.read(0, length=8)

@@ -93,7 +93,7 @@ class EnergyResult:
     pl_active_w: float = None
     pl_energy_per_inference_j: float = None           # None when the board has no PL-only rail
     resolution_w: float = 0.0       # the sensors' stated resolution (board file)
-    observed_step_w: float = 0.0    # the smallest step seen in the readings
+    observed_step_w: float = 0.0    # the smallest step between idle readings (0: they did not change)
     resolved: bool = True           # P_active - P_idle above the resolution (board and, if measured, PL)
     interval_s: float = 0.0         # sampling interval
     note: str = ""
@@ -143,7 +143,7 @@ class EnergyResult:
         else:
             text += "; PL energy not measured (no PL-only rail on this source)"
         res = f"{self.resolution_w:g} W" if self.resolution_w else "not stated"
-        text += (f"; sensor resolution {res} (smallest step seen {self.observed_step_w:g} W), one sample per "
+        text += (f"; sensor resolution {res} (smallest step between idle readings {self.observed_step_w:g} W), one sample per "
                  f"{self.interval_s:g} s")
         if self.note:
             text += f". {self.note}"
@@ -464,7 +464,8 @@ class PowerMonitor:
         """Idle power, then active power while classifying at least `n` images (cycling `images`) in batches
         of `batch_size`; energy per inference = (P_active - P_idle) * T / N for the board power and for the
         PL rails. The active window lasts at least `window_s` (default: `min_samples` readings at this
-        monitor's interval): n grows to fill it, from a timed warm-up batch. The idle window lasts as long
+        monitor's interval): whole batches run until both n images and the window are reached, and N counts
+        them. The idle window lasts as long
         as the active one unless `idle_s` is given. The result states the sensors' resolution and whether
         P_active - P_idle is above it. Saves the plot / JSON when paths are given."""
         if self.source == "none":
@@ -474,12 +475,10 @@ class PowerMonitor:
         flat = overlay._check_images(images)
         shape = tuple(overlay.spec.streams.in_shape)
         window_s = float(window_s) if window_s is not None else self.window_for(min_samples)
-        warm = max(1, min(n, batch_size))
-        t = time.perf_counter()
+        batch_size = max(1, int(batch_size))
+        warm = min(n, batch_size)
         overlay.predict_raw(np.resize(flat, (warm, flat.shape[1])).reshape((warm,) + shape), batch_size)  # warm-up
-        rate = warm / max(time.perf_counter() - t, 1e-6)
-        n = max(int(n), int(math.ceil(rate * window_s * 1.1)))       # fill the window at the measured rate
-        pool = np.resize(flat, (n, flat.shape[1])).reshape((n,) + shape)
+        chunk = np.resize(flat, (max(batch_size, 1), flat.shape[1])).reshape((-1,) + shape)
         idle_s = window_s if idle_s is None else float(idle_s)
         rec = self.record()
         try:
@@ -489,8 +488,13 @@ class PowerMonitor:
             if settle_s:
                 time.sleep(settle_s)
             t_act0 = time.time()
-            overlay.predict_raw(pool, batch_size)
+            done = 0              # whole batches until both n images and the window are reached
+            while done < n or time.time() - t_act0 < window_s:
+                take = min(batch_size, n - done) if done < n else batch_size
+                overlay.predict_raw(chunk[:take], batch_size)
+                done += take
             t_act1 = time.time()
+            n = done
             time.sleep(max(self.interval, 0.01))     # let the last active sample land
         finally:
             trace = rec.stop()
@@ -509,8 +513,11 @@ class PowerMonitor:
             pl_idle = float(np.mean(trace.pl_window(t_idle0, t_idle1)))
             pl_act = float(np.mean(trace.pl_window(t_act0, t_act1)))
             pl_energy = (pl_act - pl_idle) * window / n
-        step = observed_step(np.concatenate([idle, active]))
-        resolution = max(self.resolution_w, step)
+        # The quantum the readings show while nothing changes (the idle window), per summed trace.
+        steps = [observed_step(idle)] + ([observed_step(trace.pl_window(t_idle0, t_idle1))] if pl_idle is not None
+                                         else [])
+        step = min([x for x in steps if x > 0], default=0.0)
+        resolution = self.resolution_w or step
         deltas = [p_act - p_idle] + ([pl_act - pl_idle] if pl_act is not None else [])
         resolved = resolution == 0.0 or all(abs(d) > resolution for d in deltas)
         note = ""
