@@ -238,7 +238,7 @@ def test_dma_error_bits_are_reported():
     dma.recvchannel = ErrChannel()
     dma.read = lambda off: {0x34: 0x11}.get(off, DMASR_IDLE)
     drv = StreamDriver(dma, lambda shape, dtype: np.zeros(shape, dtype), _streams(), 1 << 20, timeout=1)
-    with pytest.raises(FixyError, match=r"receive channel stopped with an error.*internal error"):
+    with pytest.raises(FixyError, match=r"halted by an error.*internal error.*call reset\(\)"):
         drv.run(np.zeros((1, 48), np.uint8))
 
 

@@ -255,6 +255,10 @@ class StreamDriver:
         reset_dma(self.dma, timeout, self.name)
         self.stuck = None
         self.images_sent = self.images_received = 0
+        if self.engine is not None and not int(self.engine.ip.read(AP_CTRL)) & AP_IDLE:
+            self.stuck = f"the engine is inside a batch it cannot finish: {self.engine.state()}"
+            raise FixyError(f"the DMA is reset, but {self.stuck} (an HLS block cannot be stopped through ap_ctrl); "
+                            f"reload the overlay with download=True to reset the PL")
 
     def _wait(self, channel, which, nbytes, timeout):
         deadline = time.monotonic() + timeout
@@ -296,6 +300,13 @@ class StreamDriver:
                             f"(dma_address_bits in boards/<board>.yaml) or free memory so the allocator returns "
                             f"low addresses")
 
+    def _check_not_halted(self):
+        bits = self.halted_with_error()
+        if bits:
+            self.stuck = f"{self.name} is halted by an error: {dmasr_text(bits)}"
+            raise FixyError(f"{self.stuck}; the DMA stays halted after an error: call reset() on the overlay "
+                            f"(FixyOverlay.reset) to soft-reset it, or reload the overlay")
+
     def _transfer(self, channel, which, buf, start, nbytes):
         self._check_reach(buf, start, nbytes, which)
         try:
@@ -330,6 +341,7 @@ class StreamDriver:
         timeout = self.timeout if timeout is None else float(timeout)
         s = self.streams
         n = len(images)
+        self._check_not_halted()          # before the engine is started into a batch it could not finish
         self.ensure_capacity(n)
         self.in_buf.rows(n, s.in_image_bytes)[:, :images.shape[1]] = images
         self.images_sent = self.images_received = 0

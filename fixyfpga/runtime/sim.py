@@ -163,21 +163,30 @@ class SimEngineBlock(SimHlsBlock):
     def read(self, offset):
         if offset in self.values:
             return self.values[offset]
-        return super().read(offset)
+        if offset != AP_CTRL:
+            return 0
+        idle = AP_IDLE if self.remaining == 0 else 0
+        return (self.ctrl & (AP_START | AP_AUTO_RESTART)) | idle | (AP_DONE if self.done else 0)
 
     def write(self, offset, value):
         if offset in self.values:
             self.values[offset] = int(value) & 0xFFFFFFFF
             return
-        super().write(offset, value)
-        if offset == AP_CTRL and self.ctrl & AP_START:
+        if offset != AP_CTRL:
+            return
+        if self.remaining > 0:       # inside a batch: clearing ap_start does not abort a running HLS block
+            self.ctrl = (self.ctrl & AP_START) | (int(value) & AP_AUTO_RESTART)
+            return
+        self.ctrl = int(value) & (AP_START | AP_AUTO_RESTART)
+        self.done = False
+        if self.ctrl & AP_START:
             self.remaining = self.reg("n_images")
             if self.remaining == 0:            # n_images 0: the block finishes at once
                 self.ctrl &= ~AP_START
                 self.done = True
 
     def take(self, n):
-        if not self.ctrl & (AP_START | AP_AUTO_RESTART) or self.reg("mode") != ENGINE_MODE_INFER:
+        if self.remaining == 0 or self.reg("mode") != ENGINE_MODE_INFER:
             return 0
         return min(n, self.remaining)
 
