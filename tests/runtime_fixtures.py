@@ -381,7 +381,8 @@ def fake_pynq_board(board=None, power=None):
                 block = dev.frontend if key == spec.frontend else dev.engine
                 driver = mod.registry.get(dev.instances[key].vlnv, DefaultIP)({"device": block, **self.ip_dict[key]})
             elif key == spec.dma:
-                driver = DMA({"device": dev.dma_device, **self.ip_dict[key]}, dev.dma_device, spec.dma_address_bits)
+                driver = DMA({"device": dev.dma_device, **self.ip_dict[key]}, dev.dma_device,
+                             getattr(spec, "dma_address_bits", 32))
             else:
                 raise AttributeError(f"Could not find IP or hierarchy {key} in overlay")
             self._drivers[key] = driver

@@ -377,6 +377,17 @@ def test_pmbus_charges_pl_and_board_on_one_clock(monkeypatch, local_time_not_utc
     assert saved["pl_energy_per_inference_j"] == pytest.approx(res.pl_energy_per_inference_j)
 
 
+def test_samples_land_in_the_windows_off_utc(monkeypatch, local_time_not_utc):
+    """Ultra96-V2 (whose board file names rails get_rails() has), on a board clock at UTC+05:30."""
+    active = threading.Event()
+    watts = RailPower(active, idle={"INT": 0.5}, active={"INT": 1.5})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("ultra96v2", watts))
+    res = PowerMonitor.for_board("ultra96v2", interval=0.01).measure_energy(
+        FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=200, idle_s=0.4)
+    assert res.samples_idle >= 5 and res.samples_active >= 5
+    assert res.active_w - res.idle_w == pytest.approx(1.0, abs=0.25)
+
+
 def test_recorder_frame_times_are_unix_time(monkeypatch, local_time_not_utc):
     from fixyfpga.runtime.power import frame_times, local_utc_offset_s
     rec = fake_pynq_power("zcu104").DataRecorder()
@@ -463,7 +474,7 @@ def test_dma_buffers_are_at_least_8k_and_below_the_dma_reach():
     allocates at least 8 KB, cacheable, and every transfer's addresses stay below 2**32."""
     alloc = FakeAllocator()
     dma = IdleDMA()
-    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20, address_bits=32)
+    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20)      # address_bits: 32 by default
     drv.run(np.zeros((1, 48), np.uint8))
     assert alloc.sizes and min(alloc.sizes) >= 8192 and all(alloc.cacheable)
     for addr, nbytes in dma.sendchannel.transfers + dma.recvchannel.transfers:
@@ -474,7 +485,7 @@ def test_buffer_beyond_the_dma_reach_is_refused_before_any_transfer():
     alloc = FakeAllocator()
     alloc.low = (1 << 32) - 4096            # large buffers now straddle 4 GB
     dma = IdleDMA()
-    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20, address_bits=32)
+    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20)
     with pytest.raises(FixyError, match=r"beyond the DMA's 32-bit reach.*truncated address.*dma_address_bits"):
         drv.run(np.zeros((2, 48), np.uint8))
     assert dma.sendchannel.transfers == [] and dma.recvchannel.transfers == []
