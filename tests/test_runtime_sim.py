@@ -353,7 +353,17 @@ def test_buffers_above_the_dma_reach_are_refused(sim_project, images, tmp_path, 
     board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
     fake.allocate.low = (1 << 32) - 4096
     ov = FixyOverlay(board_dir, timeout=1)
+    # The weights DMA first: its buffer straddles 4 GB, the load is refused before the engine is started.
+    with pytest.raises(FixyError, match="weights DMA buffer .* beyond the DMA's 32-bit reach"):
+        ov.load_task(sim_project["source_task"])
+    assert ov.engine.control & 0x04 and ov.task is None
+    wdma = fake.loaded[-1]._drivers[ov.spec.weights.dma]
+    assert wdma.recvchannel is None and wdma.truncated == []
+    # Then the image DMA, with the weights in a buffer below 4 GB.
+    fake.allocate.low = 0x3000_0000
+    ov.weights.free()
     ov.load_task(sim_project["source_task"])
+    fake.allocate.low = (1 << 32) - 4096
     with pytest.raises(FixyError, match="beyond the DMA's 32-bit reach"):
         ov.predict(images[:2])
     assert fake.loaded[-1].dma.truncated == []
