@@ -133,18 +133,25 @@ def test_bad_images_and_no_task_give_clear_errors(sim_project, ov, images):
         ov.predict(images[:2], batch_size=0)
 
 
-def test_an_engine_not_started_times_out_with_the_stream_state(sim_project, images):
-    ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
-    ov.load_task(sim_project["source_task"])
-    ov.stream.engine = None               # a driver that forgets the engine's call: nothing consumes the images
+def _three_images_time_out(ov, images):
+    """predict() of 3 images on a stalled stream: a timeout within its 0.4 s (never a hang) whose message
+    names both DMA channels and the images sent; returns the message."""
     t0 = time.monotonic()
     with pytest.raises(FixyError) as err:
         call_with_deadline(lambda: ov.predict(images[:3]))
     assert time.monotonic() - t0 < 5
     msg = str(err.value)
     assert "did not complete within 0.4 s" in msg and "send (MM2S)" in msg and "busy" in msg
-    assert "engine ap_ctrl 0x04 [ap_idle]" in msg and "front-end ap_ctrl 0x81" in msg
     assert "3 images sent, 0 received" in msg
+    return msg
+
+
+def test_an_engine_not_started_times_out_with_the_stream_state(sim_project, images):
+    ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
+    ov.load_task(sim_project["source_task"])
+    ov.stream.engine = None               # a driver that forgets the engine's call: nothing consumes the images
+    msg = _three_images_time_out(ov, images)
+    assert "engine ap_ctrl 0x04 [ap_idle]" in msg and "front-end ap_ctrl 0x81" in msg
     with pytest.raises(FixyError, match="reload the overlay"):
         ov.predict(images[:1])
     fresh = FixyOverlay(sim_project["overlay"], backend="sim")
@@ -152,19 +159,12 @@ def test_an_engine_not_started_times_out_with_the_stream_state(sim_project, imag
     assert len(fresh.predict(images[:2]).top1) == 2
 
 
-
 def test_a_stopped_frontend_times_out_with_the_stream_state(sim_project, images):
     ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
     ov.load_task(sim_project["source_task"])
     ov.frontend.stop()
-    t0 = time.monotonic()
-    with pytest.raises(FixyError) as err:
-        call_with_deadline(lambda: ov.predict(images[:3]))
-    assert time.monotonic() - t0 < 5
-    msg = str(err.value)
-    assert "did not complete within 0.4 s" in msg and "send (MM2S)" in msg and "busy" in msg
+    msg = _three_images_time_out(ov, images)
     assert "front-end ap_ctrl 0x04 [ap_idle]" in msg and "engine ap_ctrl 0x01 [ap_start]" in msg
-    assert "3 images sent, 0 received" in msg
     with pytest.raises(FixyError, match="call reset"):
         ov.predict(images[:1])
     # reset() resets the DMA, but the engine waits inside its batch of 3 images: only reloading resets the PL.
@@ -335,6 +335,28 @@ def test_dma_halted_by_an_error_is_reported_and_reset(sim_project, images, tmp_p
     again = call_with_deadline(lambda: FixyOverlay(board_dir, download=False, timeout=1))
     again.load_task(sim_project["source_task"])
     assert np.array_equal(again.predict(images[:12]).raw, want)
+
+
+def test_weights_dma_halted_by_an_error_is_reported_and_reset(sim_project, images, tmp_path, monkeypatch):
+    """The weights DMA (MM2S only) follows the image DMA's rules: a halted channel is refused before the
+    engine is started into a load call, ov.reset() soft-resets it, and download=False resets it through a
+    plain MMIO before PYNQ's driver would spin in start()."""
+    fake = install_fake_pynq(monkeypatch)
+    board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
+    want = reference(sim_project, sim_project["source_task"], images[:6])
+    ov = FixyOverlay(board_dir, timeout=1)
+    wdma = fake.pl["device"].weight_dma
+    wdma.sendchannel.complete(0, error_bits=0x20)            # slave error: the channel stays halted
+    with pytest.raises(FixyError, match=r"weights DMA is halted.*slave error.*reset\(\)"):
+        ov.load_task(sim_project["source_task"])
+    assert ov.engine.control & 0x04 and ov.task is None       # the engine was not started into a load
+    call_with_deadline(ov.reset)
+    ov.load_task(sim_project["source_task"])
+    assert np.array_equal(ov.predict(images[:6]).raw, want)
+    wdma.sendchannel.complete(0, error_bits=0x20)
+    again = call_with_deadline(lambda: FixyOverlay(board_dir, download=False, timeout=1))
+    again.load_task(sim_project["source_task"])
+    assert np.array_equal(again.predict(images[:6]).raw, want)
 
 
 def test_download_false_without_the_overlay_loaded(sim_project, tmp_path, monkeypatch):
