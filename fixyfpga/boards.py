@@ -10,6 +10,7 @@ from fixyfpga.schema import build, read_yaml
 BOARDS_DIR = REPO_ROOT / "boards"
 PS_TYPES = ("zynq7", "zynqmp")
 POWER_SOURCES = ("pmbus", "external", "none")
+DMA_ADDRESS_BITS = tuple(range(32, 65))     # the AXI DMA IP's c_addr_width range
 
 
 @dataclass
@@ -23,9 +24,20 @@ class Resources:
 
 @dataclass
 class Power:
+    """How the board's power is read. `pl` and `board` are rail names exactly as `pynq.get_rails()`
+    returns them on that board (libsensors labels from the board's sensor configuration); the runtime
+    sums each list into the PL power and the board power. `names_from` says where the names come from,
+    `resolution_w` is the smallest power step the sensors report (one LSB of the rails read)."""
     source: str = "none"
-    rails: list = field(default_factory=list)
-    total: list = field(default_factory=list)   # rails summed into the board's total power
+    pl: list = field(default_factory=list)      # rails that power the programmable logic (VCCINT)
+    board: list = field(default_factory=list)   # rails whose sum is the board power
+    names_from: str = ""
+    resolution_w: float = 0.0
+
+    @property
+    def rails(self):
+        """Every rail recorded: the PL rails, then the board rails (no duplicates)."""
+        return list(dict.fromkeys([*self.pl, *self.board]))
 
 
 @dataclass
@@ -37,10 +49,16 @@ class Board:
     clock_mhz: float
     resources: Resources
     bitstream_bytes: int
+    dma_address_bits: int           # AXI DMA address width (c_addr_width): what the DMA can reach in DDR
     power: Power = field(default_factory=Power)
     # Folders holding the board files (Vivado's board.repoPaths), for boards whose files do not ship
     # with Vivado (pynq-z2, ultra96v2); empty: Vivado's own board store.
     board_repo_paths: list = field(default_factory=list)
+
+    @property
+    def dma_reach(self):
+        """First byte address the board's DMA cannot reach."""
+        return 1 << self.dma_address_bits
 
     @property
     def clock_period_ns(self):
@@ -65,8 +83,15 @@ def load_board(name, boards_dir=BOARDS_DIR):
         raise FixyError(f"{where}: ps must be one of {', '.join(PS_TYPES)}, not '{board.ps}'")
     if board.power.source not in POWER_SOURCES:
         raise FixyError(f"{where}: power.source must be one of {', '.join(POWER_SOURCES)}")
-    if board.power.source == "pmbus" and not board.power.rails:
-        raise FixyError(f"{where}: power.source is pmbus but power.rails is empty; list the rail names")
+    if board.power.source == "pmbus" and not board.power.board:
+        raise FixyError(f"{where}: power.source is pmbus but power.board is empty; list the rails (as pynq.get_rails() "
+                        f"names them on this board) whose sum is the board power")
+    if board.power.source == "pmbus" and not board.power.names_from:
+        raise FixyError(f"{where}: power.names_from is empty; say where the rail names come from (the board's "
+                        f"libsensors configuration in PYNQ, or a get_rails() listing)")
+    if board.dma_address_bits not in DMA_ADDRESS_BITS:
+        raise FixyError(f"{where}: dma_address_bits must be one of {', '.join(map(str, DMA_ADDRESS_BITS))} (the AXI "
+                        f"DMA's c_addr_width), not {board.dma_address_bits!r}")
     if not board.clock_mhz or board.clock_mhz <= 0:
         raise FixyError(f"{where}: clock_mhz must be a positive number")
     return board

@@ -16,7 +16,15 @@ def test_all_boards_load_with_their_parts():
     # PYNQ-Z2 has no sensors; the UltraScale+ boards name the PMBus rails the runtime reads.
     assert boards["pynq-z2"].power.source == "external"
     for name in ("zcu104", "ultra96v2", "kv260"):
-        assert boards[name].power.source == "pmbus" and boards[name].power.rails
+        assert boards[name].power.source == "pmbus" and boards[name].power.board and boards[name].power.names_from
+    assert all(b.dma_address_bits == 32 for b in boards.values())
+
+
+def test_dma_address_bits_is_checked(tmp_path):
+    text = (BOARDS_DIR / "zcu104.yaml").read_text().replace("dma_address_bits: 32", "dma_address_bits: 16")
+    (tmp_path / "zcu104.yaml").write_text(text)
+    with pytest.raises(FixyError, match="dma_address_bits must be one of 32, 33"):
+        load_board("zcu104", boards_dir=tmp_path)
 
 
 def test_unknown_board_lists_known_ones():

@@ -84,7 +84,7 @@ def test_switch_tasks(nb_env, sim_project):
     assert "identical outputs on 200 images: True" in text
     for task in sim_project["tasks"]:
         assert task.stem in text
-    assert "a task switch writes" in text and "reprogramming would load" in text
+    assert "a task switch sends" in text and "through the weights DMA" in text and "reprogramming would load" in text
     assert images >= 1
 
 

@@ -1,4 +1,4 @@
-"""fixyfpga.runtime without a built design: imports, memory layout, overlay JSON, .hwh, DMA timeouts
+"""fixyfpga.runtime without a built design: imports, overlay JSON, .hwh, DMA timeouts
 with a DMA that never completes, and the power sources (with PYNQ-style mock sensors)."""
 
 import json
@@ -14,10 +14,13 @@ import pytest
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.runtime.drivers import DMASR_IDLE, StreamDriver
+from fixyfpga.engine import MODE_INFER, MODE_LOAD, REGISTERS
+from fixyfpga.runtime.drivers import AP_CTRL, AP_IDLE, DMASR_IDLE, EngineControl, StreamDriver, WeightLoader
 from fixyfpga.runtime.hwh import Instance, check_instances, read_hwh, write_hwh
 from fixyfpga.runtime.overlay_spec import FORMAT, StreamSpec, parse_overlay, read_overlay
 from fixyfpga.runtime.power import PowerMonitor, read_meter_csv
+
+from runtime_fixtures import FakeAllocator, FakeMMIO, fake_pynq_power
 
 BLOCKER = textwrap.dedent("""
     import sys
@@ -203,7 +206,7 @@ def test_dma_error_bits_are_reported():
     dma.recvchannel = ErrChannel()
     dma.read = lambda off: {0x34: 0x11}.get(off, DMASR_IDLE)
     drv = StreamDriver(dma, lambda shape, dtype: np.zeros(shape, dtype), _streams(), 1 << 20, timeout=1)
-    with pytest.raises(FixyError, match=r"receive channel stopped with an error.*internal error"):
+    with pytest.raises(FixyError, match=r"halted by an error.*internal error.*call reset\(\)"):
         drv.run(np.zeros((1, 48), np.uint8))
 
 
@@ -270,8 +273,9 @@ def test_external_meter_csv_window_and_errors(tmp_path):
 
 
 def test_power_sources_from_board_files():
-    assert PowerMonitor.for_board("zcu104").source == "pmbus"
-    assert PowerMonitor.for_board("zcu104").rails == ["INT", "PSINT_FP", "PSINT_LP", "BRAM", "AUX"]
+    zcu = PowerMonitor.for_board("zcu104")
+    assert zcu.source == "pmbus" and zcu.pl_rails == ["INT"] and zcu.board_rails == ["12V"]
+    assert zcu.resolution_w == 0.125 and "zcu104.conf" in zcu.names_from
     z2 = PowerMonitor.for_board("pynq-z2")
     assert z2.source == "none"
     with pytest.raises(FixyError, match="PYNQ-Z2 has no sensors"):
@@ -283,73 +287,240 @@ def test_power_sources_from_board_files():
         PowerMonitor("external")
 
 
-class FakeSensor:
-    def __init__(self, name, watts):
-        self.name, self.watts = name, watts
-
-    @property
-    def value(self):
-        return self.watts
-
-
-class FakeFrame:
-    """The parts of the pandas DataFrame pynq.DataRecorder.frame returns that the runtime uses."""
-
-    def __init__(self, times, columns, rows):
-        self.index = np.asarray(times)
-        self.columns = columns
-        self._rows = np.asarray(rows, dtype=float)
-
-    def __getitem__(self, col):
-        return self._rows[:, self.columns.index(col)]
+@pytest.mark.parametrize("board", ["zcu104", "ultra96v2", "kv260"])
+def test_board_rails_are_the_ones_pynq_reports(board):
+    """Every rail a board file names exists in that board's pynq.get_rails() (the fake lists the real names,
+    from the board's sensor configuration) and has a power sensor."""
+    from fixyfpga.boards import load_board
+    power = load_board(board).power
+    rails = fake_pynq_power(board).get_rails()
+    assert power.board and power.names_from
+    for rail in power.rails:
+        assert rail in rails and rails[rail].power is not None, f"{board}: {rail} not in {sorted(rails)}"
+    if board != "kv260":
+        assert power.pl == ["INT"]           # VCCINT, the PL core rail
+    else:
+        assert power.pl == [] and power.board == ["power1"]    # one INA260 on the SOM's input
 
 
-def fake_pynq_power(rails):
-    mod = types.ModuleType("pynq")
-    mod.get_rails = lambda: {name: types.SimpleNamespace(name=name, power=FakeSensor(f"{name}_power", w))
-                             for name, w in rails.items()}
-
-    class DataRecorder:
-        def __init__(self, *sensors):
-            self.sensors, self.times, self.rows, self._stop = sensors, [], [], threading.Event()
-
-        def record(self, interval):
-            def run():
-                while not self._stop.is_set():
-                    self.times.append(time.time())
-                    self.rows.append([0] + [s.value for s in self.sensors])
-                    self._stop.wait(interval)
-            self._thread = threading.Thread(target=run, daemon=True)
-            self._thread.start()
-            return self
-
-        def stop(self):
-            self._stop.set()
-            self._thread.join()
-
-        @property
-        def frame(self):
-            return FakeFrame(self.times, ["Mark"] + [s.name for s in self.sensors], self.rows)
-
-    mod.DataRecorder = DataRecorder
-    return mod
+@pytest.fixture()
+def local_time_not_utc(monkeypatch):
+    """The process's local time zone is UTC+05:30, as on a board set to India time."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    assert time.localtime().tm_gmtoff == 19800
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
-def test_pmbus_sums_the_board_rails(monkeypatch):
-    rails = {"INT": 1.0, "PSINT_FP": 0.5, "PSINT_LP": 0.25, "BRAM": 0.125, "AUX": 0.0625, "DDR": 9.0}
-    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power(rails))
-    mon = PowerMonitor.for_board("zcu104", interval=0.005)
-    with mon.record() as rec:
-        time.sleep(0.05)
-    assert len(rec.trace.watts) >= 3
-    assert np.allclose(rec.trace.watts, 1.9375)          # DDR is not in power.total
-    assert set(rec.trace.rails) == {"INT", "PSINT_FP", "PSINT_LP", "BRAM", "AUX"}
-    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power({"VCCINT": 1.0}))
-    with pytest.raises(FixyError, match="rail.*INT.*not found.*VCCINT"):
+class RailPower:
+    """Watts per rail, higher while the FakeOverlay 'classifies'."""
+
+    def __init__(self, flag, idle, active):
+        self.flag, self.idle, self.active = flag, idle, active
+
+    def __call__(self, rail):
+        table = self.active if self.flag.is_set() else self.idle
+        return table.get(rail, 0.5)
+
+
+def test_pmbus_charges_pl_and_board_on_one_clock(monkeypatch, local_time_not_utc, tmp_path):
+    """ZCU104's real rails (INT for the PL, 12V for the board), DataRecorder frames stamped in local time
+    (UTC+05:30): the samples land in the windows and energy is charged to both."""
+    active = threading.Event()
+    watts = RailPower(active, idle={"INT": 1.0, "12V": 10.0}, active={"INT": 2.5, "12V": 13.0})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("zcu104", watts))
+    mon = PowerMonitor.for_board("zcu104", interval=0.01)
+    res = mon.measure_energy(FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=100, window_s=0.8,
+                             json_path=tmp_path / "e.json")
+    assert res.idle_w == pytest.approx(10.0) and res.active_w == pytest.approx(13.0, abs=0.3)
+    assert res.pl_idle_w == pytest.approx(1.0) and res.pl_active_w == pytest.approx(2.5, abs=0.2)
+    assert res.pl_energy_per_inference_j == pytest.approx((res.pl_active_w - res.pl_idle_w) * res.window_s /
+                                                          res.n_inferences)
+    assert res.board_rails == ["12V"] and res.pl_rails == ["INT"] and res.resolved
+    assert res.samples_active >= 5 and res.samples_idle >= 5      # (a loaded 2-core host samples slowly)
+    assert res.resolution_w == 0.125 and "resolution 0.125 W" in str(res) and "PL (INT)" in str(res)
+    saved = json.loads((tmp_path / "e.json").read_text())
+    assert saved["pl_energy_per_inference_j"] == pytest.approx(res.pl_energy_per_inference_j)
+
+
+def test_samples_land_in_the_windows_off_utc(monkeypatch, local_time_not_utc):
+    """Ultra96-V2 (whose board file names rails get_rails() has), on a board clock at UTC+05:30."""
+    active = threading.Event()
+    watts = RailPower(active, idle={"INT": 0.5}, active={"INT": 1.5})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("ultra96v2", watts))
+    res = PowerMonitor.for_board("ultra96v2", interval=0.01).measure_energy(
+        FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=200, idle_s=0.4)
+    assert res.samples_idle >= 5 and res.samples_active >= 5
+    assert res.active_w - res.idle_w == pytest.approx(1.0, abs=0.25)
+
+
+def test_recorder_frame_times_are_unix_time(monkeypatch, local_time_not_utc):
+    from fixyfpga.runtime.power import frame_times, local_utc_offset_s
+    rec = fake_pynq_power("zcu104").DataRecorder()
+    rec.record(0.005)
+    time.sleep(0.03)
+    rec.stop()
+    t = time.time()
+    stamps = frame_times(rec.frame.index, local_utc_offset_s())
+    assert local_utc_offset_s() == pytest.approx(19800)
+    assert len(stamps) >= 3 and abs(stamps[-1] - t) < 1.0     # not 5.5 hours off
+
+
+def test_power_below_the_sensor_resolution_is_reported(monkeypatch):
+    """ZCU104's regulators resolve 1/8 W: a 0.05 W difference is not resolved, and the result says so."""
+    active = threading.Event()
+    watts = RailPower(active, idle={"INT": 1.0, "12V": 10.0}, active={"INT": 1.05, "12V": 10.04})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("zcu104", watts))
+    res = PowerMonitor.for_board("zcu104", interval=0.01).measure_energy(
+        FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=50, window_s=0.3)
+    assert not res.resolved and res.resolution_w == 0.125
+    assert "not above the sensors' resolution (0.125 W)" in str(res)
+
+
+def test_window_grows_to_the_samples_needed():
+    active = threading.Event()
+    mon = PowerMonitor("external", board="pynq-z2", meter=lambda: 5.0 if active.is_set() else 3.0, interval=0.01)
+    res = mon.measure_energy(FakeOverlay(active, per_image_s=0.001), np.zeros((4, 2, 2, 1), np.uint8), n=10,
+                             min_samples=30)
+    assert res.n_inferences > 10 and res.window_s >= 0.28 and res.samples_active >= 5
+
+
+def test_kv260_has_no_pl_rail_and_says_so(monkeypatch):
+    active = threading.Event()
+    watts = RailPower(active, idle={"power1": 4.0}, active={"power1": 4.6})
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("kv260", watts))
+    res = PowerMonitor.for_board("kv260", interval=0.01).measure_energy(
+        FakeOverlay(active), np.zeros((4, 2, 2, 1), np.uint8), n=50, window_s=0.3)
+    assert res.pl_energy_per_inference_j is None and "PL energy not measured" in str(res)
+    assert res.active_w == pytest.approx(4.6, abs=0.1) and res.board_rails == ["power1"]
+
+
+def test_pmbus_rail_missing_names_the_source(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynq", fake_pynq_power("kv260"))
+    with pytest.raises(FixyError, match=r"rail.*INT.*not found.*zcu104.conf.*power1"):
         PowerMonitor.for_board("zcu104").record()
 
 
 def test_simulated_power_is_labelled():
     mon = PowerMonitor("sim", board="pynq-z2")
     assert mon.simulated and mon.label == "SIMULATED"
+    assert mon.pl_rails == ["PL"] and mon.board_rails == ["BOARD"]
     assert 1.5 < mon.read_now() < 2.5
+
+
+# ------------------------------------------------------------------------------------------- DMA buffers, MMIO
+
+class IdleChannel:
+    """A channel that completes every transfer at once (enough to watch what the driver hands it)."""
+
+    def __init__(self):
+        self.transfers = []
+        self.transferred = 0
+
+    def transfer(self, array, start=0, nbytes=0):
+        self.transfers.append((int(array.physical_address) + start, nbytes))
+        self.transferred = nbytes
+
+    idle, error, running = True, False, True
+
+    def wait(self):
+        pass
+
+
+class IdleDMA:
+    def __init__(self):
+        self.sendchannel, self.recvchannel = IdleChannel(), IdleChannel()
+
+    def read(self, offset):
+        return DMASR_IDLE
+
+
+def test_dma_buffers_are_at_least_8k_and_below_the_dma_reach():
+    """PYNQ 3.1 (XRT 2.17) gives buffers of 4 KB or less addresses above 4 GB (PYNQ PR #1500): the driver
+    allocates at least 8 KB, cacheable, and every transfer's addresses stay below 2**32."""
+    alloc = FakeAllocator()
+    dma = IdleDMA()
+    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20)      # address_bits: 32 by default
+    drv.run(np.zeros((1, 48), np.uint8))
+    assert alloc.sizes and min(alloc.sizes) >= 8192 and all(alloc.cacheable)
+    for addr, nbytes in dma.sendchannel.transfers + dma.recvchannel.transfers:
+        assert addr + nbytes <= 1 << 32
+
+
+def test_buffer_beyond_the_dma_reach_is_refused_before_any_transfer():
+    alloc = FakeAllocator()
+    alloc.low = (1 << 32) - 4096            # large buffers now straddle 4 GB
+    dma = IdleDMA()
+    drv = StreamDriver(dma, alloc, _streams("batch"), 1 << 20)
+    with pytest.raises(FixyError, match=r"beyond the DMA's 32-bit reach.*truncated address.*dma_address_bits"):
+        drv.run(np.zeros((2, 48), np.uint8))
+    assert dma.sendchannel.transfers == [] and dma.recvchannel.transfers == []
+    wide = StreamDriver(IdleDMA(), alloc, _streams("batch"), 1 << 20, address_bits=64)
+    wide.run(np.zeros((2, 48), np.uint8))      # a 64-bit DMA reaches it
+
+
+class EngineRegisters:
+    """The engine's AXI-lite register file, idle between calls (enough for EngineControl)."""
+
+    def __init__(self):
+        self.values = {}
+
+    def read(self, offset):
+        return AP_IDLE if offset == AP_CTRL else self.values.get(offset, 0)
+
+    def write(self, offset, value):
+        self.values[offset] = value
+
+
+class SendOnlyDMA(IdleDMA):
+    """The weights DMA: MM2S only (pynq/lib/dma.py sets recvchannel to None without S2MM)."""
+
+    def __init__(self):
+        super().__init__()
+        self.recvchannel = None
+
+
+def test_weights_dma_buffer_is_8k_and_checked_against_the_dma_reach():
+    """The weights DMA gets the image DMA's rules: a task's words (here 325, 1300 bytes: a buffer PYNQ 3.1
+    may place above 4 GB) go from a buffer of at least 8 KB, checked against the DMA's reach before the
+    engine is started into its load call."""
+    alloc = FakeAllocator()
+    dma, regs = SendOnlyDMA(), EngineRegisters()
+    loader = WeightLoader(dma, alloc, EngineControl(regs), 325)
+    words = np.arange(325, dtype=np.uint32)
+    loader.load(words)
+    assert alloc.sizes == [8192] and all(alloc.cacheable) and loader.buffer_bytes == 8192
+    [(addr, nbytes)] = dma.sendchannel.transfers
+    assert nbytes == 1300 and addr + nbytes <= 1 << 32
+    assert regs.values[REGISTERS["mode"]] == MODE_LOAD
+    assert np.array_equal(np.asarray(loader.buf.buf[:1300]).view(np.uint32), words)
+    # A buffer straddling 4 GB is refused before the engine is started or the DMA touched.
+    alloc = FakeAllocator()
+    alloc.low = (1 << 32) - 1024            # the 1300 bytes sent would cross 4 GB
+    dma, regs = SendOnlyDMA(), EngineRegisters()
+    loader = WeightLoader(dma, alloc, EngineControl(regs), 325)
+    with pytest.raises(FixyError, match=r"weights DMA buffer.*beyond the DMA's 32-bit reach.*dma_address_bits"):
+        loader.load(words)
+    assert dma.sendchannel.transfers == [] and REGISTERS["mode"] not in regs.values
+    wide = WeightLoader(SendOnlyDMA(), alloc, EngineControl(EngineRegisters()), 325, address_bits=64)
+    wide.load(words)                           # a 64-bit DMA reaches it
+
+
+def test_engine_registers_are_accessed_as_32bit_words():
+    """MMIO accesses are aligned 32-bit words, never numpy slice copies into MMIO.array (memmove into
+    device memory faults on ARM64): the engine's control goes through PYNQ's MMIO.read/write only."""
+    regs = EngineRegisters()
+    mmio = FakeMMIO(regs, 0xA002_0000, 0x1_0000)
+    engine = EngineControl(mmio)
+    engine.start(MODE_LOAD, 0)
+    engine.start_infer(17)
+    assert regs.values[REGISTERS["n_images"]] == 17 and regs.values[REGISTERS["mode"]] == MODE_INFER
+    assert mmio.accesses == 8          # per call: one ap_ctrl read, then mode, n_images and ap_start writes
+    with pytest.raises(AssertionError, match="slice copy"):
+        mmio.array[0:2] = 1
+    with pytest.raises(MemoryError, match="Unaligned"):
+        mmio.write(2, 1)
+    with pytest.raises(AssertionError, match="32-bit words"):
+        mmio.read(0, length=8)

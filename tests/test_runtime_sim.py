@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from fixyfpga.engine import MODE_INFER
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime import FixyOverlay, make_sim_overlay
 
@@ -132,23 +133,65 @@ def test_bad_images_and_no_task_give_clear_errors(sim_project, ov, images):
         ov.predict(images[:2], batch_size=0)
 
 
-def test_an_engine_not_started_times_out_with_the_stream_state(sim_project, images):
-    ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
-    ov.load_task(sim_project["source_task"])
-    ov.stream.start_batch = None          # a driver that forgets the engine's call: nothing consumes the images
+def _three_images_time_out(ov, images):
+    """predict() of 3 images on a stalled stream: a timeout within its 0.4 s (never a hang) whose message
+    names both DMA channels and the images sent; returns the message."""
     t0 = time.monotonic()
     with pytest.raises(FixyError) as err:
         call_with_deadline(lambda: ov.predict(images[:3]))
     assert time.monotonic() - t0 < 5
     msg = str(err.value)
     assert "did not complete within 0.4 s" in msg and "send (MM2S)" in msg and "busy" in msg
-    assert "engine ap_ctrl 0x04 [ap_idle]" in msg and "front-end ap_ctrl 0x81" in msg
     assert "3 images sent, 0 received" in msg
+    return msg
+
+
+def test_an_engine_not_started_times_out_with_the_stream_state(sim_project, images):
+    ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
+    ov.load_task(sim_project["source_task"])
+    ov.stream.engine = None               # a driver that forgets the engine's call: nothing consumes the images
+    msg = _three_images_time_out(ov, images)
+    assert "engine ap_ctrl 0x04 [ap_idle]" in msg and "front-end ap_ctrl 0x81" in msg
     with pytest.raises(FixyError, match="reload the overlay"):
         ov.predict(images[:1])
     fresh = FixyOverlay(sim_project["overlay"], backend="sim")
     fresh.load_task(sim_project["source_task"])
     assert len(fresh.predict(images[:2]).top1) == 2
+
+
+def test_a_stopped_frontend_times_out_with_the_stream_state(sim_project, images):
+    ov = FixyOverlay(sim_project["overlay"], backend="sim", timeout=0.4)
+    ov.load_task(sim_project["source_task"])
+    ov.frontend.stop()
+    msg = _three_images_time_out(ov, images)
+    assert "front-end ap_ctrl 0x04 [ap_idle]" in msg and "engine ap_ctrl 0x01 [ap_start]" in msg
+    with pytest.raises(FixyError, match="call reset"):
+        ov.predict(images[:1])
+    # reset() resets the DMA, but the engine waits inside its batch of 3 images: only reloading resets the PL.
+    with pytest.raises(FixyError, match=r"inside a batch.*download=True"):
+        ov.reset()
+    fresh = FixyOverlay(sim_project["overlay"], backend="sim")
+    fresh.load_task(sim_project["source_task"])
+    want = reference(sim_project, sim_project["source_task"], images[:5])
+    assert np.array_equal(fresh.predict(images[:5]).raw, want)
+
+
+def test_one_send_and_one_receive_transfer_per_batch(sim_project, images):
+    """The engine contract: n_images written per batch, TLAST after the batch's last image, so each batch is
+    one send and one receive transfer; throughput reports the FPGA-side and host-side rates."""
+    ov = FixyOverlay(sim_project["overlay"], backend="sim")
+    assert ov.spec.streams.tlast == "batch" and ov.stream.engine is not None
+    ov.load_task(sim_project["source_task"])
+    dma = ov.device.dma_device
+    before = dma.transfers
+    out = ov.predict(images, batch_size=40)               # 96 images: batches of 40, 40, 16
+    assert dma.transfers - before == 6
+    regs = ov.device.engine.regs
+    assert regs[ov.spec.registers["n_images"]] == 16 and regs[ov.spec.registers["mode"]] == MODE_INFER
+    assert np.array_equal(out.raw, reference(sim_project, sim_project["source_task"], images))
+    tp = ov.throughput_test(n=192, batch_size=96, latency_samples=4, images=images)
+    assert tp.transfers_per_batch == 1 and tp.fpga_seconds > 0 and tp.fpga_images_per_s >= tp.images_per_s
+    assert "FPGA-side" in str(tp) and "host-side" in str(tp)
 
 
 def test_overlay_variants_and_missing_files(sim_project, images, tmp_path):
@@ -205,9 +248,14 @@ def test_board_backend_on_pynq_style_mock_devices(sim_project, images, tmp_path,
     assert "fixyfpga:hls:fixy_engine:1.0" in fake.registry   # DefaultIP driver bound by VLNV
     drv = fake.registry["fixyfpga:hls:fixy_engine:1.0"]
     assert isinstance(ov.engine.ip, drv) and "ap_idle" in ov.engine.ip.control
+    assert "auto_restart" in ov.frontend.ip.control
     ov.load_task(sim_project["source_task"])
     want = reference(sim_project, sim_project["source_task"], images[:24])
     assert np.array_equal(ov.predict(images[:24], batch_size=10).raw, want)
+    # DMA buffers: at least 8 KB (below 4 GB on PYNQ 3.1), cacheable, flushed by send and invalidated by receive.
+    assert min(fake.allocate.sizes) >= 8192 and all(fake.allocate.cacheable)
+    assert ov.stream.in_buf.buf.flushes >= 3 and ov.stream.out_buf.buf.invalidates >= 3
+    assert fake.loaded[-1].dma.truncated == []
     # a .json claiming more output bytes per image than the bitstream's stream carries: detected, not misread
     name = overlay_name(board_dir)
     data = json.loads((board_dir / f"{name}.json").read_text())
@@ -263,3 +311,81 @@ def test_sim_overlay_is_the_board_overlay_plus_sim_keys(sim_project, images, tmp
     assert "stand-alone layout" in ov.spec.raw["note"]
     ov.load_task(sim_project["source_task"])
     assert np.array_equal(ov.predict(images[:10]).raw, reference(sim_project, sim_project["source_task"], images[:10]))
+
+
+def _halt_dma_with_an_error(fake):
+    """The simulated DMA's receive channel stops with a decode error and stays halted (AMD PG021)."""
+    fake.pl["device"].dma_device.recvchannel.complete(0, error_bits=0x40)
+
+
+def test_dma_halted_by_an_error_is_reported_and_reset(sim_project, images, tmp_path, monkeypatch):
+    fake = install_fake_pynq(monkeypatch)
+    board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
+    want = reference(sim_project, sim_project["source_task"], images[:12])
+    ov = FixyOverlay(board_dir, timeout=1)
+    ov.load_task(sim_project["source_task"])
+    _halt_dma_with_an_error(fake)
+    with pytest.raises(FixyError, match=r"halted.*reset\(\)"):
+        call_with_deadline(lambda: ov.predict(images[:4]))
+    call_with_deadline(ov.reset)
+    assert np.array_equal(ov.predict(images[:12]).raw, want)
+    # Re-opening without download keeps the halted DMA: PYNQ's DMA driver would spin in start(); the kit
+    # resets it first through a plain MMIO of its registers.
+    _halt_dma_with_an_error(fake)
+    again = call_with_deadline(lambda: FixyOverlay(board_dir, download=False, timeout=1))
+    again.load_task(sim_project["source_task"])
+    assert np.array_equal(again.predict(images[:12]).raw, want)
+
+
+def test_weights_dma_halted_by_an_error_is_reported_and_reset(sim_project, images, tmp_path, monkeypatch):
+    """The weights DMA (MM2S only) follows the image DMA's rules: a halted channel is refused before the
+    engine is started into a load call, ov.reset() soft-resets it, and download=False resets it through a
+    plain MMIO before PYNQ's driver would spin in start()."""
+    fake = install_fake_pynq(monkeypatch)
+    board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
+    want = reference(sim_project, sim_project["source_task"], images[:6])
+    ov = FixyOverlay(board_dir, timeout=1)
+    wdma = fake.pl["device"].weight_dma
+    wdma.sendchannel.complete(0, error_bits=0x20)            # slave error: the channel stays halted
+    with pytest.raises(FixyError, match=r"weights DMA is halted.*slave error.*reset\(\)"):
+        ov.load_task(sim_project["source_task"])
+    assert ov.engine.control & 0x04 and ov.task is None       # the engine was not started into a load
+    call_with_deadline(ov.reset)
+    ov.load_task(sim_project["source_task"])
+    assert np.array_equal(ov.predict(images[:6]).raw, want)
+    wdma.sendchannel.complete(0, error_bits=0x20)
+    again = call_with_deadline(lambda: FixyOverlay(board_dir, download=False, timeout=1))
+    again.load_task(sim_project["source_task"])
+    assert np.array_equal(again.predict(images[:6]).raw, want)
+
+
+def test_download_false_without_the_overlay_loaded(sim_project, tmp_path, monkeypatch):
+    """pynq/overlay.py: Overlay.__getattr__ raises RuntimeError('Overlay not currently loaded') when the PL
+    holds another bitstream (or none): a clear error, not a traceback."""
+    install_fake_pynq(monkeypatch)
+    board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
+    with pytest.raises(FixyError, match=r"not the bitstream loaded on the PL.*download=True"):
+        FixyOverlay(board_dir, download=False)
+
+
+def test_buffers_above_the_dma_reach_are_refused(sim_project, images, tmp_path, monkeypatch):
+    """An allocator handing out addresses that straddle 4 GB: refused before the 32-bit DMA would move
+    memory at a truncated address."""
+    fake = install_fake_pynq(monkeypatch)
+    board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
+    fake.allocate.low = (1 << 32) - 4096
+    ov = FixyOverlay(board_dir, timeout=1)
+    # The weights DMA first: its buffer straddles 4 GB, the load is refused before the engine is started.
+    with pytest.raises(FixyError, match="weights DMA buffer .* beyond the DMA's 32-bit reach"):
+        ov.load_task(sim_project["source_task"])
+    assert ov.engine.control & 0x04 and ov.task is None
+    wdma = fake.loaded[-1]._drivers[ov.spec.weights.dma]
+    assert wdma.recvchannel is None and wdma.truncated == []
+    # Then the image DMA, with the weights in a buffer below 4 GB.
+    fake.allocate.low = 0x3000_0000
+    ov.weights.free()
+    ov.load_task(sim_project["source_task"])
+    fake.allocate.low = (1 << 32) - 4096
+    with pytest.raises(FixyError, match="beyond the DMA's 32-bit reach"):
+        ov.predict(images[:2])
+    assert fake.loaded[-1].dma.truncated == []

@@ -1,5 +1,6 @@
 """Generated TCL for Vitis HLS and Vivado, run under tclsh with recorded stubs of the tools' commands."""
 
+import dataclasses
 import json
 import subprocess
 
@@ -234,6 +235,8 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
             if c["args"][0] == "-dict" and c["args"][2] == "wdma"][0]
     assert wdma[wdma.index("CONFIG.c_include_s2mm") + 1] == "0"
     assert wdma[wdma.index("CONFIG.c_m_axis_mm2s_tdata_width") + 1] == "32"
+    for cfg in (dma, wdma):                                          # the board file's fact, for both DMAs
+        assert cfg[cfg.index("CONFIG.c_addr_width") + 1] == str(board.dma_address_bits)
     for conv in ("in_up", "in_down"):
         cfg = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
                if c["args"][0] == "-dict" and c["args"][2] == conv][0]
@@ -285,7 +288,7 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     assert spec.streams.in_shape == (8, 8, 3) and spec.streams.out_elems == 10 and spec.streams.out_elem_bits == 16
     assert spec.streams.out_image_bytes == 20
     assert spec.signature == "sha256:" + "0" * 64 and spec.clock_mhz == board.clock_mhz
-    assert spec.power["source"] == board.power.source and spec.power["rails"] == board.power.rails
+    assert spec.power == dataclasses.asdict(board.power) and spec.dma_address_bits == board.dma_address_bits
 
     order = [c["cmd"] for c in calls]
     assert order.index("validate_bd_design") < order.index("launch_runs") < order.index("report_timing_summary")

@@ -1,7 +1,7 @@
 """The real board: the overlay loaded by PYNQ, its devices looked up by the names in the overlay JSON."""
 
 from fixyfpga.errors import FixyError
-from fixyfpga.runtime.drivers import pynq_driver_classes
+from fixyfpga.runtime.drivers import halted_with_error, pynq_driver_classes, reset_dma
 from fixyfpga.runtime.hwh import check_instances, read_hwh
 
 
@@ -38,6 +38,15 @@ class PynqDevice:
                             f".bit and .hwh are from the same build and that the board is a {spec.board}") from exc
         self._pynq = pynq
         self.allocate = pynq.allocate
+        self.download = download
+        loaded = getattr(self.overlay, "is_loaded", None)
+        if not download and callable(loaded) and not loaded():
+            raise FixyError(self._not_loaded())
+
+    def _not_loaded(self):
+        return (f"{self.spec.bitstream.name} is not the bitstream loaded on the PL, so PYNQ cannot reach its devices "
+                f"(download=False uses what is already loaded); open the overlay with download=True (the default) "
+                f"to program it")
 
     def _lookup(self, name, what):
         obj = self.overlay
@@ -47,6 +56,8 @@ class PynqDevice:
         except AttributeError:
             raise FixyError(f"the loaded overlay has no {what} '{name}'; the overlay .json and the bitstream are "
                             f"from different builds") from None
+        except RuntimeError as exc:    # pynq/overlay.py: Overlay.__getattr__ raises it when not loaded
+            raise FixyError(f"{self._not_loaded()} (PYNQ: {exc})") from None
         return obj
 
     def ip(self, name):
@@ -55,7 +66,19 @@ class PynqDevice:
             raise FixyError(f"'{name}' in the overlay has no register access; is it the HLS block?")
         return ip
 
+    def _recover_halted_dma(self, name, receive=True):
+        """A DMA halted by an error in an earlier session (download=False keeps the PL as it was) makes
+        PYNQ's DMA driver hang: its constructor calls `_SDMAChannel.start()`, which spins while the channel
+        stays halted (pynq/lib/dma.py). Read the status through a plain MMIO first and soft-reset it."""
+        inst = self.instances.get(name)
+        if self.download or inst is None or inst.base is None:
+            return
+        regs = self._pynq.MMIO(int(inst.base), int(inst.range or 0x10000))
+        if halted_with_error(regs, receive):
+            reset_dma(regs, name=f"DMA '{name}'", receive=receive)
+
     def dma(self, name, receive=True):
+        self._recover_halted_dma(name, receive)
         dma = self._lookup(name, "DMA")
         if not (hasattr(dma, "sendchannel") and (hasattr(dma, "recvchannel") or not receive)):
             raise FixyError(f"'{name}' in the overlay is not an AXI DMA with send and receive channels (PYNQ bound "

@@ -43,10 +43,16 @@ class Prediction:
 
 @dataclass
 class ThroughputResult:
+    """Two rates over the same images: host-side (whole predict() calls: copying images in, DMA, decoding
+    scores) and FPGA-side (only the time inside the DMA transfers, from the send's start to the receive's
+    completion, one send and one receive per batch of `batch_size` images)."""
     images: int
     batch_size: int
-    seconds: float
-    images_per_s: float
+    seconds: float              # host-side: the whole predict() calls
+    images_per_s: float         # host-side rate
+    fpga_seconds: float         # inside the DMA transfers
+    fpga_images_per_s: float    # FPGA-side rate
+    transfers_per_batch: int    # receive transfers per batch (1 with a batching engine)
     latency_ms: dict            # p50, p90, p99, mean, max of single-image round trips
     latency_samples: int
     warmup_images: int
@@ -60,9 +66,11 @@ class ThroughputResult:
     def __str__(self):
         lat = self.latency_ms
         head = f"[{SIMULATED_LABEL}: host C-sim speed, not the FPGA's] " if self.simulated else ""
-        return (f"{head}{self.images_per_s:,.1f} images/s over {self.images} images (batch {self.batch_size}); "
-                f"latency per image p50 {lat['p50']:.3f} ms, p90 {lat['p90']:.3f} ms, p99 {lat['p99']:.3f} ms "
-                f"({self.latency_samples} samples, after {self.warmup_images} warm-up images)")
+        return (f"{head}{self.images_per_s:,.1f} images/s host-side (predict), {self.fpga_images_per_s:,.1f} images/s "
+                f"FPGA-side (inside the DMA transfers) over {self.images} images in batches of {self.batch_size} "
+                f"({self.transfers_per_batch} receive transfer(s) per batch); latency per image p50 "
+                f"{lat['p50']:.3f} ms, p90 {lat['p90']:.3f} ms, p99 {lat['p99']:.3f} ms ({self.latency_samples} "
+                f"samples, after {self.warmup_images} warm-up images)")
 
 
 def _percentiles(samples_s):
@@ -92,10 +100,11 @@ class FixyOverlay:
         self.frontend = HlsBlock(self.device.ip(self.spec.frontend), "front-end")
         self.engine = EngineControl(self.device.ip(self.spec.engine), self.spec.registers)
         self.weights = WeightLoader(self.device.dma(self.spec.weights.dma, receive=False), self.device.allocate,
-                                    self.engine, self.spec.weights.words, timeout=timeout)
+                                    self.engine, self.spec.weights.words, timeout=timeout,
+                                    address_bits=self.spec.dma_address_bits)
         self.stream = StreamDriver(self.device.dma(self.spec.dma), self.device.allocate, self.spec.streams,
                                    self.spec.max_transfer_bytes, timeout=timeout, blocks=[self.frontend, self.engine],
-                                   start_batch=lambda n: self.engine.start_infer(n, timeout))
+                                   address_bits=self.spec.dma_address_bits, engine=self.engine)
         self.frontend.start_free_running()
         self.last_load_s = None
         self.task = None
@@ -119,6 +128,16 @@ class FixyOverlay:
         sim = f" [{SIMULATED_LABEL}]" if self.simulated else ""
         return (f"FixyOverlay({self.spec.folder}, backend={self.backend!r}){sim}: {self.spec.model} on "
                 f"{self.spec.board}, input {self.input_shape}, engine {self.signature[:19]}..., {task}")
+
+    def reset(self, timeout=1.0):
+        """Recover after a DMA error or timeout without reloading the bitstream: soft-reset the AXI DMA
+        (DMACR.Reset, bounded waits) and the weights DMA, and restart the front-end. The engine is called
+        per batch, so it is not restarted; its weights stay loaded unless a load was cut short (then
+        load the task again)."""
+        self.stream.reset(timeout)
+        self.weights.reset(timeout)
+        self.frontend.stop()
+        self.frontend.start_free_running()
 
     # ------------------------------------------------------------------------------------- tasks
     def load_task(self, task, timeout=None):
@@ -189,7 +208,7 @@ class FixyOverlay:
         if self.task is None:
             raise FixyError("no task loaded: the engine has no weights yet; call load_task(path) first")
 
-    def predict_raw(self, images, batch_size=64, timeout=None):
+    def predict_raw(self, images, batch_size=256, timeout=None):
         """Raw int64 engine outputs (N, engine classes) for uint8 images."""
         self._need_task()
         flat = self._check_images(images)
@@ -202,7 +221,7 @@ class FixyOverlay:
             out[start:start + len(chunk)] = self.stream.decode(self.stream.run(chunk, timeout))
         return out
 
-    def predict(self, images, batch_size=64, timeout=None):
+    def predict(self, images, batch_size=256, timeout=None):
         """Stream uint8 images (N, H, W, C) through the DMA; returns a Prediction (scores of the task's
         classes as numbers, top-1 ids and names)."""
         raw = self.predict_raw(images, batch_size, timeout)[:, :self.task.num_classes]
@@ -211,7 +230,7 @@ class FixyOverlay:
         names = self.task.class_names
         return Prediction(scores=scores, top1=top1, labels=[names[i] for i in top1], raw=raw, simulated=self.simulated)
 
-    def accuracy(self, images, labels, batch_size=64):
+    def accuracy(self, images, labels, batch_size=256):
         """Top-1 accuracy of the loaded task on labelled uint8 images."""
         pred = self.predict(images, batch_size)
         labels = np.asarray(labels).reshape(-1)
@@ -219,9 +238,11 @@ class FixyOverlay:
             raise FixyError(f"{len(labels)} labels for {len(pred)} images")
         return float(np.mean(pred.top1 == labels))
 
-    def throughput_test(self, n=1000, batch_size=64, warmup=None, latency_samples=50, images=None, seed=0):
-        """Images/s over `n` images streamed in batches, and single-image latency percentiles, both after a
-        warm-up. Uses random images unless `images` are given (they are cycled)."""
+    def throughput_test(self, n=1000, batch_size=256, warmup=None, latency_samples=50, images=None, seed=0):
+        """Images/s over `n` images in batches of `batch_size` (one send and one receive DMA transfer per
+        batch with a batching engine), host-side (the whole predict() call) and FPGA-side (the time inside
+        the DMA transfers), and single-image latency percentiles, all after a warm-up. Uses random images
+        unless `images` are given (they are cycled)."""
         self._need_task()
         if n < 1:
             raise FixyError(f"throughput_test needs n >= 1, got {n}")
@@ -234,16 +255,19 @@ class FixyOverlay:
         pool = np.resize(flat, (max(n, warmup, 1), flat.shape[1]))
         if warmup:
             self.predict_raw(pool[:warmup].reshape((-1,) + shape), batch_size)
+        fpga0 = self.stream.transfer_seconds
         t0 = time.perf_counter()
-        for start in range(0, n, batch_size):
-            self.stream.run(pool[start:min(n, start + batch_size)])
+        self.predict(pool[:n].reshape((-1,) + shape), batch_size)
         seconds = time.perf_counter() - t0
+        fpga = self.stream.transfer_seconds - fpga0
         lat = []
         for i in range(max(1, latency_samples)):
             t = time.perf_counter()
             self.stream.run(pool[i % len(pool)][None])
             lat.append(time.perf_counter() - t)
         return ThroughputResult(images=n, batch_size=batch_size, seconds=seconds, images_per_s=n / seconds,
+                                fpga_seconds=fpga, fpga_images_per_s=n / fpga if fpga > 0 else float("nan"),
+                                transfers_per_batch=1 if self.stream.one_packet_per_batch else batch_size,
                                 latency_ms=_percentiles(lat), latency_samples=len(lat), warmup_images=warmup,
                                 backend=self.backend, simulated=self.simulated,
                                 label=SIMULATED_LABEL if self.simulated else self.spec.board)

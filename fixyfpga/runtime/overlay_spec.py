@@ -13,7 +13,9 @@ JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
     signature     engine signature (design.json engine.signature): task files must carry the same
     classes       number of engine outputs (a task may use fewer: the rest are masked)
     design*       path (relative to the folder) of a copy of design.json
-    dma           {"name": instance, "max_transfer_bytes"*: int}
+    dma           {"name": instance, "max_transfer_bytes"*: int, "address_bits"*: int (32): the c_addr_width
+                  of the image DMA and of the weights DMA (the board file's dma_address_bits); a buffer
+                  ending above 2**address_bits is refused before any transfer}
     ips           {"frontend": {"name", "vlnv"*}, "engine": {"name", "vlnv"*, "registers"*: {name: offset}}}
                   ap_ctrl_hs over AXI-lite; the engine's `mode` / `n_images` registers
                   (fixyfpga.engine.REGISTERS when absent)
@@ -24,8 +26,8 @@ JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
     weights       the engine's weight stream (fixyfpga.engine): {"dma": instance name of the weights DMA
                   (MM2S only), "words": 32-bit words a task sends, "word_bits"*: 32, "arrays"*: [{layer,
                   kind, size, storage_bits, words, type}] (for people; task files carry the same table)}
-    power*        {"source": "pmbus"|"external"|"none", "rails": [...], "total": [...]}: the board file's power
-                  section, for boards where the kit's boards/ folder is not installed
+    power*        the board file's power section {"source", "pl": [rails], "board": [rails], "names_from",
+                  "resolution_w"}, for boards where the kit's boards/ folder is not installed
     simulated*    true for a simulated overlay
     sim*          {"frontend_lib", "engine_lib", "project"}: C-sim libraries (simulated overlays only)
 """
@@ -41,6 +43,7 @@ from fixyfpga.fixedpoint import FixedType
 FORMAT = "fixyfpga-overlay/2"
 TLAST_MODES = ("image", "batch")
 DEFAULT_MAX_TRANSFER = (1 << 23) - 1      # AXI DMA with the default 23-bit buffer length register
+DEFAULT_ADDRESS_BITS = 32                 # AXI DMA c_addr_width default
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,12 @@ class OverlaySpec:
     sim: dict = field(default_factory=dict)
     power: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
+    dma_address_bits: int = DEFAULT_ADDRESS_BITS
+
+    @property
+    def dma_reach(self):
+        """First byte address the DMA cannot reach."""
+        return 1 << self.dma_address_bits
 
     @property
     def bitstream(self):
@@ -227,6 +236,12 @@ def parse_overlay(data, json_path):
     registers = {**REGISTERS, **{k: _int(v, f"{where} ips.engine.registers.{k}")
                                  for k, v in (en_entry.get("registers") or {}).items()}}
     design = data.get("design")
+    bits = _int(dma.get("address_bits", DEFAULT_ADDRESS_BITS) if isinstance(dma, dict) else DEFAULT_ADDRESS_BITS,
+                f"{where} dma.address_bits")
+    if not 32 <= bits <= 64:
+        raise FixyError(f"{where}: dma.address_bits {bits} is outside the AXI DMA's 32..64")
+    if any(off % 4 or (k != "ap_ctrl" and off < 0x10) for k, off in registers.items()):
+        raise FixyError(f"{where}: ips.engine.registers offsets must be word aligned and above the ap_ctrl block")
     return OverlaySpec(
         folder=json_path.parent, json_path=json_path, name=str(data.get("name") or json_path.stem),
         board=str(data.get("board", "")), model=str(data.get("model", "")),
@@ -239,7 +254,7 @@ def parse_overlay(data, json_path):
         streams=streams, weights=weights, registers=registers, clock_mhz=float(data.get("clock_mhz") or 0.0),
         design_path=(json_path.parent / design) if design else None,
         simulated=bool(data.get("simulated", False)), sim=dict(data.get("sim") or {}),
-        power=dict(data.get("power") or {}), raw=data)
+        power=dict(data.get("power") or {}), raw=data, dma_address_bits=bits)
 
 
 def _prod(shape):

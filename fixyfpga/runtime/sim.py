@@ -27,11 +27,11 @@ from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, MODE_LOAD, REGISTERS, WOR
                              ip_vlnv)
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMASR_HALTED,
-                                      DMASR_IDLE, MM2S_DMACR, MM2S_DMASR, MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR,
-                                      S2MM_LENGTH)
+from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMACR_RESET,
+                                      DMACR_RS, DMASR_ERROR_MASK, DMASR_HALTED, DMASR_IDLE, MM2S_DMACR, MM2S_DMASR,
+                                      MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR, S2MM_LENGTH)
 from fixyfpga.runtime.hwh import Instance, read_hwh, write_hwh
-from fixyfpga.runtime.overlay_spec import FORMAT
+from fixyfpga.runtime.overlay_spec import DEFAULT_ADDRESS_BITS, FORMAT
 
 SIM_NOTE = "SIMULATED overlay: C-simulation libraries stand in for the bitstream; no timing or power is real"
 DMA_VLNV = "xilinx.com:ip:axi_dma:7.1"
@@ -60,14 +60,18 @@ class SimBuffer(np.ndarray):
 
 
 class SimAllocator:
-    """`allocate(shape, dtype)` handing out SimBuffers with increasing fake physical addresses."""
+    """`allocate(shape, dtype, cacheable=False)` (pynq/buffer.py) handing out SimBuffers with increasing
+    page-aligned fake physical addresses below 4 GB."""
 
     def __init__(self, base=0x1000_0000):
         self.next = base
         self.count = 0
+        self.sizes = []
 
-    def __call__(self, shape, dtype=np.uint32, **kwargs):
+    def __call__(self, shape, dtype=np.uint32, cacheable=False, **kwargs):
         buf = np.zeros(shape, dtype=dtype).view(SimBuffer)
+        buf.cacheable = bool(cacheable)
+        self.sizes.append(buf.nbytes)
         buf.physical_address = self.next
         self.next += (buf.nbytes + 0xFFF) & ~0xFFF
         self.count += 1
@@ -199,6 +203,11 @@ class SimChannel:
         return bool(self.status & 0x70)
 
     def start(self):
+        """Run/stop = 1. A channel halted by an error stays halted until the DMA is reset (AMD PG021);
+        PYNQ's `_SDMAChannel.start()` would then spin forever, the simulated one says so."""
+        if self.status & DMASR_ERROR_MASK:
+            raise RuntimeError("simulated DMA: the channel stays halted after an error (PYNQ's start() would spin "
+                               "forever here); soft-reset the DMA (DMACR.Reset) first")
         self.status &= ~DMASR_HALTED
 
     def stop(self):
@@ -254,30 +263,44 @@ class SimDMA:
         self.lock = threading.RLock()
         self.busy = False          # true while the pipeline computes (read by the simulated power source)
 
+    def _channel(self, offset):
+        """The channel whose registers `offset` addresses; None for an S2MM register of an MM2S-only DMA,
+        whose unused register space reads 0 (AMD PG021)."""
+        if offset in (MM2S_DMACR, MM2S_DMASR, MM2S_LENGTH):
+            return self.sendchannel
+        return getattr(self, "recvchannel", None)
+
     def read(self, offset):
         self.advance()
-        ch = {MM2S_DMASR: self.sendchannel, S2MM_DMASR: self.recvchannel}.get(offset)
-        if ch is not None:
+        ch = self._channel(offset)
+        if ch is None:
+            return 0
+        if offset in (MM2S_DMASR, S2MM_DMASR):
             return ch.status
         if offset == MM2S_LENGTH:
-            return self.sendchannel.length
+            return ch.length
         if offset == S2MM_LENGTH:
-            return self.recvchannel.transferred
-        if offset in (MM2S_DMACR, S2MM_DMACR):
-            return int((self.sendchannel if offset == MM2S_DMACR else self.recvchannel).running)
+            return ch.transferred
+        if offset in (MM2S_DMACR, S2MM_DMACR):     # the soft reset completes at once: the Reset bit reads 0
+            return int(ch.running) * DMACR_RS
         return 0
 
     def write(self, offset, value):
         if offset in (MM2S_DMACR, S2MM_DMACR):
-            ch = self.sendchannel if offset == MM2S_DMACR else self.recvchannel
-            if value & 0x4:                      # soft reset: both channels halt, the stream is flushed
-                for c in (self.sendchannel, self.recvchannel):
-                    c.stop()
-                    c.status = DMASR_HALTED | DMASR_IDLE
+            ch = self._channel(offset)
+            if ch is None:
+                return
+            if value & DMACR_RESET:              # soft reset: both channels halt, errors clear, the stream flushes
+                for c in (self.sendchannel, getattr(self, "recvchannel", None)):
+                    if c is not None:
+                        c.stop()
+                        c.status = DMASR_HALTED | DMASR_IDLE
                 self.packets.clear()
-                self.pipeline.partial = np.zeros(0, np.uint8)
-            elif value & 0x1:
-                ch.start()
+                if not self.weights:
+                    self.pipeline.reset()
+            elif value & DMACR_RS:
+                if not ch.status & DMASR_ERROR_MASK:   # an error halts the channel until the next reset
+                    ch.status &= ~DMASR_HALTED
             else:
                 ch.stop()
 
@@ -360,6 +383,11 @@ class SimPipeline:
             eng.finish()
         return take
 
+    def reset(self):
+        """The DMA's soft reset flushes the streams (the engine's call, if any, goes on)."""
+        self.partial = np.zeros(0, np.uint8)
+        self.packet = []
+
     def _own_weights(self):
         key = str(self.en_lib.path)
         if SimPipeline._owner.get(key) != id(self) and self.words is not None:
@@ -387,7 +415,7 @@ class SimPipeline:
             finally:
                 dma.busy = False
             self.frontend.consumed(n)
-            self.engine.consumed(n)
+            batch_end = self.engine.consumed(n)
             self.images += n
             out = words.astype("<u4").view(np.uint8).reshape(n, -1)
             if s.tlast == "image":
@@ -491,7 +519,7 @@ def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
         "format": FORMAT, "name": name, "board": design.get("board", ""), "model": design.get("model", ""),
         "clock_mhz": design.get("clock_mhz"), "signature": eng["signature"], "classes": int(eng["classes"]),
         "design": "design.json",
-        "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << 26) - 1},
+        "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << 26) - 1, "address_bits": DEFAULT_ADDRESS_BITS},
         "ips": {"frontend": {"name": f"{FRONTEND_TOP}_0", "vlnv": fe_vlnv},
                 "engine": {"name": f"{ENGINE_TOP}_0", "vlnv": en_vlnv, "registers": dict(REGISTERS)}},
         "streams": {"in": {"shape": in_shape, "dtype": "uint8", "image_bytes": int(np.prod(in_shape))},
@@ -569,12 +597,18 @@ def make_sim_overlay(project_dir, out_dir=None, name=None):
 
 
 class SyntheticPowerTrace:
-    """Power of the simulated board: a constant idle level plus a dynamic part while the simulated DMA
-    moves images, with seeded noise. Every value it makes is SIMULATED, not measured."""
+    """Power of the simulated board, as two synthetic rails: "PL" (a static level plus most of the dynamic
+    part) and "BOARD" (the whole board, which includes the PL), each a constant idle level plus a dynamic
+    part while the simulated DMA moves images, with seeded noise. Every value it makes is SIMULATED, not
+    measured."""
 
-    def __init__(self, device, idle_w=2.0, dynamic_w=0.35, noise_w=0.01, seed=0):
+    pl_rails = ["PL"]
+    board_rails = ["BOARD"]
+
+    def __init__(self, device, idle_w=2.0, dynamic_w=0.35, noise_w=0.01, seed=0, pl_static_w=0.3, pl_share=0.8):
         self.device = device
         self.idle_w, self.dynamic_w, self.noise_w = idle_w, dynamic_w, noise_w
+        self.pl_static_w, self.pl_share = pl_static_w, pl_share
         self.rng = np.random.default_rng(seed)
         self.active_until = 0.0
 
@@ -582,5 +616,7 @@ class SyntheticPowerTrace:
         now = time.monotonic()
         if self.device is not None and self.device.busy:
             self.active_until = now + 0.002      # the PL stays active for the rest of the image
-        level = self.idle_w + (self.dynamic_w if now <= self.active_until else 0.0)
-        return float(level + self.rng.normal(0.0, self.noise_w))
+        dynamic = self.dynamic_w if now <= self.active_until else 0.0
+        noise = self.rng.normal(0.0, self.noise_w, size=2)
+        return {"PL": float(self.pl_static_w + self.pl_share * dynamic + noise[0] / 2),
+                "BOARD": float(self.idle_w + dynamic + noise[1])}

@@ -25,6 +25,7 @@ second AXI DMA (`wdma`, MM2S only, 32-bit). The processor writes nothing but reg
 engine's `mode` to load, starts it, and sends the task's words with one wdma transfer.
 """
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -262,7 +263,8 @@ def overlay_json(plan, design_copy="design.json"):
         "signature": en["signature"],
         "classes": int(en.get("classes") or math.prod(en["output"]["shape"])),
         "design": design_copy,
-        "dma": {"name": "dma", "max_transfer_bytes": (1 << DMA_LENGTH_BITS) - 1},
+        "dma": {"name": "dma", "max_transfer_bytes": (1 << DMA_LENGTH_BITS) - 1,
+                "address_bits": plan.board.dma_address_bits},
         "ips": {"frontend": {"name": "frontend", "vlnv": ip_vlnv(plan.frontend_top)},
                 "engine": {"name": "engine", "vlnv": ip_vlnv(plan.engine_top), "registers": dict(REGISTERS)}},
         "streams": {
@@ -286,8 +288,7 @@ def overlay_json(plan, design_copy="design.json"):
         "address_map": [{"cell": s.cell, "segment": s.segment, "base": s.base, "range": s.range}
                         for s in plan.segments],
         # The board's power sensors, for boards where the kit's boards/ folder is not installed.
-        "power": {"source": plan.board.power.source, "rails": list(plan.board.power.rails),
-                  "total": list(plan.board.power.total)},
+        "power": dataclasses.asdict(plan.board.power),
         "vivado": {"bd": plan.bd_name, "hls_vlnv": {"frontend": ip_vlnv(plan.frontend_top),
                                                     "engine": ip_vlnv(plan.engine_top)}},
     }
