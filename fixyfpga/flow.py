@@ -30,6 +30,8 @@ class BuildConfig:
     force: bool = False           # build even if the fit check fails
     synthesis: bool = True        # run synthesis when the tools are on PATH
     images: np.ndarray = None     # explicit uint8 C-sim images (tests, the CLI's --images)
+    rtl: bool = False             # measure the front-end's layers with Icarus and Yosys (fixyfpga.rtl)
+    rtl_jobs: int = 2             # Yosys runs in parallel
 
     @property
     def project_dir(self):
@@ -56,6 +58,7 @@ class BuildState:
     csim: dict = field(default_factory=dict)
     hls: dict = field(default_factory=dict)
     overlay: dict = field(default_factory=dict)
+    rtl: dict = None
     timings: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
@@ -93,11 +96,12 @@ def step_fit_check(cfg, st):
 
 
 def step_convert(cfg, st):
-    from fixyfpga.convert import convert
+    from fixyfpga.convert import FRONTEND_STRATEGIES, convert
     from fixyfpga.design import ENGINE_TOP, FRONTEND_TOP
     sp = st.split
     st.frontend = convert(sp.frontend, st.frontend_plans, "frontend", st.staging / "frontend", FRONTEND_TOP,
-                          cfg.board, strategy="Latency")
+                          cfg.board, strategy=FRONTEND_STRATEGIES[cfg.experiment.frontend.strategy])
+    st.warnings += st.frontend.notes
     st.backend = convert(sp.backend, st.backend_plans, "backend", st.staging / "backend", ENGINE_TOP, cfg.board,
                          reuse_factors=st.reuse_factors, strategy="Resource", weights_as_ports=True)
 
@@ -210,6 +214,19 @@ def step_design(cfg, st):
         write_hls_tcl(d.output_dir, d.project_name, cfg.board)
 
 
+def step_rtl(cfg, st):
+    """The front-end's fixed layers as shift-and-add RTL: Icarus bit-exact on the C-sim images, Yosys counts
+    (off unless asked: `hls --rtl`, or `fixyfpga rtl` on its own)."""
+    if not cfg.rtl:
+        return
+    from fixyfpga.rtl.cli import measure_build
+    rep = measure_build(cfg, st.frontend_plans, st.images)
+    st.rtl = {"report": str(Path("rtl") / "rtl_report.json"), "totals": rep["totals"]}
+    if rep["totals"]["sim"]["mismatched_elements"]:
+        raise CsimMismatchError(f"the front-end RTL differs from the emulator: {rep['totals']['sim']} "
+                                f"(see {cfg.project_dir / 'rtl'})")
+
+
 def step_hls(cfg, st):
     """C-sim, C synthesis and IP export of both projects with Vitis HLS, when it is on PATH."""
     from fixyfpga.tools import find_hls_tool
@@ -249,7 +266,7 @@ def report(cfg, st):
         return {"top": design.project_name, "layers": [
             {"name": p.name, "type": p.keras_class, "macs": int(p.macs), "weights": p.weights,
              "nonzero_weights": p.nonzero_weights, "reuse_factor": design.reuse_factors.get(p.name, 1),
-             "strategy": design.strategy.lower(), "accum_type": p.accum_type.hls(), "weight_type":
+             "strategy": design.layer_strategies.get(p.name, design.strategy).lower(), "accum_type": p.accum_type.hls(), "weight_type":
              p.weight_type.hls(), "output_type": p.out_type.hls()} for p in plans if p.has_weights],
             "weights_as_ports": ports, "csim": csim}
     return {
@@ -269,6 +286,7 @@ def report(cfg, st):
         "synthesis": st.overlay.get("synthesis"),
         "implementation": st.overlay.get("implementation"),
         "overlay": st.overlay.get("overlay"),
+        "rtl": st.rtl,
         "warnings": st.warnings,
         "timings_s": {k: round(v, 2) for k, v in st.timings.items()},
     }
@@ -276,7 +294,7 @@ def report(cfg, st):
 
 BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
                   step_check_csim, step_testbench, step_design]
-AFTER_INSTALL = [step_hls, step_overlay]
+AFTER_INSTALL = [step_rtl, step_hls, step_overlay]
 
 
 def _run_steps(steps, cfg, st, log):

@@ -3,9 +3,11 @@
 The numbers are deliberately simple and a little pessimistic; they exist to stop a build that cannot
 fit hours before Vivado would, and to say which layer to change:
 
-- front-end (constant weights, reuse factor 1, fully unrolled): every nonzero weight is a constant
-  multiplier built from LUTs (about input bits x weight bits / 2, at least one adder) plus its share of
-  the adder tree (accumulator bits);
+- front-end (constant weights, reuse factor 1, fully unrolled): the layer's shift-and-add adder graphs,
+  estimated by `fixyfpga.rtl.cost.frontend_luts` from the weights' canonical signed digits and calibrated
+  on Yosys synth_xilinx counts of da4ml circuits (`make rtl` measures them); from a design.json, which
+  holds no weight values, every nonzero weight is a constant multiplier of about input bits x weight
+  bits / 2 LUTs plus its share of the adder tree (accumulator bits);
 - engine (Resource strategy): DSPs = ceil(kernel multipliers / reuse factor); the weight memories are
   BRAM sized from the port bits as the overlay lays them out (32-bit words of storage-width lanes);
 - both: io_stream FIFOs between layers hold one full feature map (hls4ml's default depth) and convolution
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fixyfpga.errors import FixyError
+from fixyfpga.rtl.cost import frontend_luts
 
 RESOURCES = ("lut", "ff", "dsp", "bram36")
 # Share of each resource a design may plan to use: routing needs slack in LUTs and FFs.
@@ -58,6 +61,7 @@ class LayerInfo:
     bias_size: int = 0
     reuse_factor: int = 1
     is_last: bool = False     # its output leaves the IP (no FIFO inside)
+    datapath_lut: int = None  # front-end: LUTs of the layer's adder graphs (rtl.cost), when weights are known
 
 
 def _prod(shape):
@@ -87,6 +91,10 @@ def _from_plans(plans, part, reuse_factors):
             info.nonzero_kernel = int(np.count_nonzero(p.kernel))
             info.bias_size = int(p.bias.size)
             info.reuse_factor = int(reuse_factors.get(p.name, 1)) if part == "engine" else 1
+            if part == "frontend" and prev is not None:
+                nxt = plans[i + 1] if i + 1 < len(plans) else None
+                activated = nxt is not None and nxt.kind == "activation"
+                info.datapath_lut = frontend_luts(p, prev.out_type, nxt.out_type if activated else None, activated)
         layers.append(info)
         prev = p
     return layers
@@ -162,12 +170,16 @@ def _layer_cost(info):
         cost["lut"] += LAYER_CONTROL["lut"]
         cost["ff"] += LAYER_CONTROL["ff"]
         if info.part == "frontend":
-            per_mult = max(info.in_bits, math.ceil(info.in_bits * info.weight_bits / 2))
-            luts = info.nonzero_kernel * (per_mult + info.acc_bits)
-            cost["lut"] += luts
+            if info.datapath_lut is not None:
+                cost["lut"] += info.datapath_lut
+                how = "shift-and-add adder graphs (rtl.cost, calibrated on Yosys)"
+            else:
+                per_mult = max(info.in_bits, math.ceil(info.in_bits * info.weight_bits / 2))
+                cost["lut"] += info.nonzero_kernel * (per_mult + info.acc_bits)
+                how = "per-multiplier estimate (no weight values in design.json)"
             cost["ff"] += info.nonzero_kernel * info.acc_bits // 2
             detail.append(f"{info.nonzero_kernel} nonzero {info.weight_bits}-bit weights on {info.in_bits}-bit "
-                          f"inputs, unrolled in LUTs")
+                          f"inputs, unrolled in LUTs: {how}")
         else:
             dsp = math.ceil(info.kernel_size / max(1, info.reuse_factor))
             cost["dsp"] += dsp
