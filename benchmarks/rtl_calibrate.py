@@ -1,6 +1,7 @@
 """Calibration data for fixyfpga.rtl.cost: Yosys LUT counts of da4ml circuits for layers of varied shape,
-weight width and sparsity (random weights, seeded) and the cost model's features for them; prints the
-least-squares coefficients and each layer's error. Usage:
+weight width and sparsity (random weights, seeded) plus the default model's front-end layers, and the cost
+model's features for them; prints the least-squares coefficients (relative error weighted), each layer's
+error and each layer's error when left out of the fit. Usage:
 
     .venv/bin/python benchmarks/rtl_calibrate.py [--family xc7] [--out /tmp/rtl_calibration] [--jobs 2]
 
@@ -49,6 +50,22 @@ def make_plans(name, kind, shape, wbits, zeros, in_t, act_t, seed=0):
             LayerPlan(name + "_act", "activation", "QActivation", out_shape, act_t, (0, act_t.max_value))]
 
 
+def default_frontend():
+    """Plans of the committed default model's front-end."""
+    from fixyfpga.emulate import split_plans
+    from fixyfpga.modelstore import MODELS_DIR, load_model
+    from fixyfpga.split import split_model
+    model, record = load_model(MODELS_DIR / "default")
+    return split_plans(split_model(model, record["split"]))[0]
+
+
+def fit(a, y):
+    """Least squares on relative errors."""
+    w = 1 / y
+    coef, *_ = np.linalg.lstsq(a * w[:, None], y * w, rcond=None)
+    return coef
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--family", default="xc7")
@@ -58,12 +75,12 @@ def main():
     out = Path(args.out)
     rows = []
     jobs = []
-    for spec in LAYERS:
-        (dp,) = fixed_layers(make_plans(*spec))
+    datapaths = [fixed_layers(make_plans(*spec))[0] for spec in LAYERS] + fixed_layers(default_frontend())
+    for dp in datapaths:
         solve(dp)
         write_verilog(dp, out / dp.name / "fixed")
         a, r = cost.features(dp.plan, dp.in_type, dp.out_type, True)
-        rows.append({"name": dp.name, "adder_bits": a, "requant_bits": r, "da4ml_cost": dp.solution.cost})
+        rows.append({"name": dp.name, "adders": a, "requant_bits": r, "da4ml_cost": dp.solution.cost})
         jobs.append(yosys.SynthOptions(top=dp.top, files=dp.verilog_files(), family=args.family))
 
     def synth(item):
@@ -74,14 +91,18 @@ def main():
         return row
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(synth, zip(rows, jobs)))
-    a = np.array([[r["adder_bits"], r["requant_bits"]] for r in rows])
+    a = np.array([[r["adders"], r["requant_bits"]] for r in rows])
     y = np.array([r["lut"] for r in rows], dtype=float)
-    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
-    for r in rows:
-        est = cost.frontend_luts_from(r["adder_bits"], r["requant_bits"])
+    coef = fit(a, y)
+    for i, r in enumerate(rows):
+        est = cost.frontend_luts_from(r["adders"], r["requant_bits"])
+        keep = np.arange(len(rows)) != i
+        loo = float(a[i] @ fit(a[keep], y[keep]) / y[i] - 1)
+        r.update(estimate=est, left_out_error=round(loo, 3))
         print(f"{r['name']:18s} LUT {r['lut']:6d}  da4ml cost {r['da4ml_cost']:8.1f}  estimate {est:6d} "
-              f"({est / r['lut'] - 1:+.0%})  synth {r['seconds']} s")
-    print(f"least squares on these layers: LUT = {coef[0]:.4f} x adder bits + {coef[1]:.4f} x requant bits")
+              f"({est / r['lut'] - 1:+.1%}; left out of the fit {loo:+.1%})  synth {r['seconds']} s")
+    print(f"least squares on these layers: LUT = {coef[0]:.4f} x adders + {coef[1]:.4f} x requant bits "
+          f"(in use: {cost.LUT_PER_ADDER} and {cost.LUT_PER_REQUANT_BIT})")
     (out / "calibration.json").write_text(json.dumps({"yosys": yosys.version(), "family": args.family,
                                                       "layers": rows, "coef": coef.tolist()}, indent=1))
 
