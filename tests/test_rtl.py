@@ -172,3 +172,15 @@ def test_report_schema_and_counts(report):
     assert totals["sim"]["mismatched_elements"] == 0
     text = table(rep)
     assert "conv" in text and "dw" in text and "not Vivado" in text
+
+
+def test_rtl_command_bad_input_is_one_line(capsys):
+    from fixyfpga.cli import main
+    assert main(["rtl", "--board", "nosuch"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown board 'nosuch'") and "\n" not in err
+
+
+def test_too_few_windows_is_refused(tmp_path, images):
+    with pytest.raises(FixyError, match="at least 1000"):
+        measure(tiny_chain(), load_board("pynq-z2"), tmp_path, images, RtlOptions(windows=10), progress=False)

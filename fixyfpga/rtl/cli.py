@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from fixyfpga.errors import CsimMismatchError
+
 RTL_DIR = "rtl"          # inside hls_projects/<board>/<model>/
 
 
@@ -10,12 +12,22 @@ def rtl_dir(project_dir):
 
 
 def measure_build(cfg, plans, images, log=print, progress=True):
-    """Measure the front-end `plans` of a BuildConfig's project into <project>/rtl/; returns the report."""
+    """Measure the front-end `plans` of a BuildConfig's project into <project>/rtl/; returns the report.
+    Raises CsimMismatchError (after writing the report) if any circuit differs from the emulator."""
     from fixyfpga.rtl.measure import RtlOptions, measure
     from fixyfpga.rtl.report import table
     options = RtlOptions(jobs=cfg.rtl_jobs)
-    report = measure(plans, cfg.board, rtl_dir(cfg.project_dir), images, options, progress=progress, log=log)
+    if cfg.rtl_nodsp_max is not None:
+        options.nodsp_max_multipliers = cfg.rtl_nodsp_max
+    out = rtl_dir(cfg.project_dir)
+    report = measure(plans, cfg.board, out, images, options, progress=progress)
     log(table(report))
+    bad = {rec["name"]: (rec["sim"]["mismatched_elements"], rec["sim"]["programmable_mismatched_elements"])
+           for rec in report["layers"]
+           if rec["sim"]["mismatched_elements"] or rec["sim"]["programmable_mismatched_elements"]}
+    if bad:
+        raise CsimMismatchError(f"the layer circuits differ from the emulator (layer: (fixed, programmable) "
+                                f"mismatched elements) {bad}; see {out}")
     return report
 
 
@@ -26,7 +38,7 @@ def cmd_rtl(args):
     from fixyfpga.plan import plan_model
     exp = load_config(args.config)
     board = load_board(args.board or exp.board)
-    cfg = BuildConfig(experiment=exp, board=board, rtl_jobs=args.jobs)
+    cfg = BuildConfig(experiment=exp, board=board, rtl_jobs=args.jobs, rtl_nodsp_max=args.nodsp_max)
     if args.out:
         cfg.out_root = Path(args.out).resolve()
     if args.data_dir is not None:
@@ -49,4 +61,6 @@ def add_rtl_command(sub, default_config):
     r.add_argument("--out", help="output root (default hls_projects/)")
     r.add_argument("--data-dir", help="folder of dataset .npz files for real images ('' for none)")
     r.add_argument("--jobs", type=int, default=2, help="Yosys runs in parallel (default 2)")
+    r.add_argument("--nodsp-max", type=int, help="also synthesize the programmable layer with -nodsp (multipliers "
+                   "in LUTs) for layers of up to this many multipliers (default 64; slow beyond)")
     r.set_defaults(func=cmd_rtl)

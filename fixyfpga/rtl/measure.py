@@ -28,9 +28,11 @@ class RtlOptions:
     windows: int = 2000                 # real input windows simulated per layer (at least 1000 asked)
     seed: int = 0
     jobs: int = 2                       # Yosys runs in parallel
-    # -nodsp synthesis of the programmable layer (multipliers as LUT logic) only up to this many
-    # multipliers: a 128-multiplier layer takes about a minute, cost grows about linearly beyond.
-    nodsp_max_multipliers: int = 128
+    # -nodsp synthesis of the programmable layer (its multipliers as LUT logic) only for layers of up to
+    # this many multipliers. ABC maps multiplier logic slowly: the default model's 72- and 128-multiplier
+    # layers took NODSP_MINUTES each here, against well under a minute for every other synthesis, so by
+    # default only small layers get it (`make rtl NODSP_MAX=128` includes the default model's two).
+    nodsp_max_multipliers: int = 64
     synth_timeout_s: int = yosys.TIMEOUT_S
     solver_options: dict = None
 
@@ -45,7 +47,7 @@ def _layer_record(dp):
                         "accum_type": p.accum_type.hls()}}
 
 
-def measure(plans, board, out_dir, images, options=None, progress=True, log=print):
+def measure(plans, board, out_dir, images, options=None, progress=True):
     """Build, simulate and synthesize every fixed layer of `plans` (a front-end's plans); returns the
     report dict (also written to out_dir/rtl_report.json)."""
     from tqdm.auto import tqdm
