@@ -30,7 +30,8 @@ class RtlOptions:
     jobs: int = 2                       # Yosys runs in parallel
     # -nodsp synthesis of the programmable layer (its multipliers as LUT logic) only for layers of up to
     # this many multipliers. ABC maps multiplier logic slowly: the default model's 72- and 128-multiplier
-    # layers took NODSP_MINUTES each here, against well under a minute for every other synthesis, so by
+    # layers took 22 minutes (b1_dw) and more than 26 (b1_pw, stopped) on a loaded 2-core machine, against
+    # under two minutes for every other synthesis, so by
     # default only small layers get it (`make rtl NODSP_MAX=128` includes the default model's two).
     nodsp_max_multipliers: int = 64
     synth_timeout_s: int = yosys.TIMEOUT_S
