@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force,)
 
-.PHONY: install hls csim package test clean boards tasks notebooks transfer
+.PHONY: install hls csim rtl package test clean boards tasks notebooks transfer
 
 install: $(STAMP)
 
@@ -31,6 +31,15 @@ hls: $(STAMP)
 
 csim: $(STAMP)
 	$(PY) -m fixyfpga hls --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' --no-synth $(FORCE_FLAG)
+
+# The fixed front-end's layers as shift-and-add RTL (da4ml): Icarus bit-exact against the emulator on real
+# images, Yosys synth_xilinx counts next to the programmable equivalent, into $(OUT)/<board>/<model>/rtl/.
+# NODSP_MAX=128 also synthesizes the programmable layers of up to 128 multipliers with -nodsp (slow).
+RTL_JOBS ?= 2
+NODSP_MAX ?=
+rtl: $(STAMP)
+	$(PY) -m fixyfpga rtl --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' --jobs $(RTL_JOBS) \
+	    $(if $(NODSP_MAX),--nodsp-max $(NODSP_MAX),)
 
 # One engine, many tasks (issue 4): build once, fine-tune/pack a task per dataset, prove them in C-sim.
 TASKS_CONFIG ?= configs/tasks.yaml

@@ -11,6 +11,8 @@ BOARDS_DIR = REPO_ROOT / "boards"
 PS_TYPES = ("zynq7", "zynqmp")
 POWER_SOURCES = ("pmbus", "external", "none")
 DMA_ADDRESS_BITS = tuple(range(32, 65))     # the AXI DMA IP's c_addr_width range
+# FPGA family of the part, as Yosys's synth_xilinx -family names it: 7-series (Zynq-7000) or UltraScale+ (MPSoC).
+FAMILIES = ("xc7", "xcup")
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Board:
     part: str
     board_part: str
     ps: str
+    family: str               # one of FAMILIES
     clock_mhz: float
     resources: Resources
     bitstream_bytes: int
@@ -81,6 +84,9 @@ def load_board(name, boards_dir=BOARDS_DIR):
         raise FixyError(f"{where}: name '{board.name}' does not match the file name; rename one of them")
     if board.ps not in PS_TYPES:
         raise FixyError(f"{where}: ps must be one of {', '.join(PS_TYPES)}, not '{board.ps}'")
+    if board.family not in FAMILIES:
+        raise FixyError(f"{where}: family must be one of {', '.join(FAMILIES)} (xc7 for Zynq-7000, xcup for Zynq "
+                        f"UltraScale+), not '{board.family}'")
     if board.power.source not in POWER_SOURCES:
         raise FixyError(f"{where}: power.source must be one of {', '.join(POWER_SOURCES)}")
     if board.power.source == "pmbus" and not board.power.board:

@@ -52,7 +52,8 @@ def cmd_hls(args):
     if args.images:
         import numpy as np
         images = np.load(args.images)
-    cfg = BuildConfig(experiment=exp, board=board, force=args.force, synthesis=not args.no_synth, images=images)
+    cfg = BuildConfig(experiment=exp, board=board, force=args.force, synthesis=not args.no_synth, images=images,
+                      rtl=args.rtl)
     if args.out:
         cfg.out_root = Path(args.out).resolve()
     if args.data_dir is not None:
@@ -122,6 +123,8 @@ def build_parser():
     h.add_argument("--images", help=".npy file of uint8 images (N, H, W, C) to C-simulate instead")
     h.add_argument("--force", action="store_true", help="build even if the design does not fit the board")
     h.add_argument("--no-synth", action="store_true", help="stop after C-simulation")
+    h.add_argument("--rtl", action="store_true", help="also measure the front-end's layers with Icarus and Yosys "
+                   "(as `fixyfpga rtl`; into <project>/rtl/)")
     h.set_defaults(func=cmd_hls)
 
     k = sub.add_parser("package", help="tarball of overlay, runtime, task files and notebooks for the board")
@@ -144,6 +147,9 @@ def build_parser():
 
     from fixyfpga.tasks_cli import add_task_commands   # `task pack|info` and `tasks` (issue 4)
     add_task_commands(sub)
+
+    from fixyfpga.rtl.cli import add_rtl_command   # `rtl` (issue 11)
+    add_rtl_command(sub, DEFAULT_CONFIG)
 
     from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
     t = sub.add_parser("transfer", help="FixyNN transfer learning: frozen front-end vs per-task training")

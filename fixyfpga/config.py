@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fixyfpga import REPO_ROOT
+from fixyfpga.convert import FRONTEND_STRATEGIES
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import parse_type
 from fixyfpga.schema import build, read_yaml
@@ -16,7 +17,7 @@ STRATEGIES = ("latency", "resource")
 class FrontendConfig:
     # The front-end is fully unrolled: one multiplier per weight, constants folded into the logic.
     reuse_factor: int = 1
-    strategy: str = "latency"
+    strategy: str = "latency"          # or "da": hls4ml's distributed_arithmetic (da4ml adder graphs)
 
 
 @dataclass
@@ -73,11 +74,11 @@ def check_experiment(cfg, where):
     if cfg.frontend.reuse_factor != 1:
         raise FixyError(f"{where}: frontend.reuse_factor must be 1 (the front-end is fully unrolled); "
                         f"share resources in the back-end instead")
-    for section, strategy in (("frontend", cfg.frontend.strategy), ("backend", cfg.backend.strategy)):
-        if strategy not in STRATEGIES:
-            raise FixyError(f"{where}: {section}.strategy must be one of {', '.join(STRATEGIES)}")
-    if cfg.frontend.strategy != "latency":
-        raise FixyError(f"{where}: frontend.strategy must be 'latency' (constant weights, fully unrolled)")
+    if cfg.backend.strategy not in STRATEGIES:
+        raise FixyError(f"{where}: backend.strategy must be one of {', '.join(STRATEGIES)}")
+    if cfg.frontend.strategy not in FRONTEND_STRATEGIES:
+        raise FixyError(f"{where}: frontend.strategy must be one of {', '.join(FRONTEND_STRATEGIES)} (constant "
+                        f"weights, fully unrolled; 'da' builds da4ml shift-and-add adder graphs)")
     if not 0 < cfg.backend.dsp_fraction <= 1:
         raise FixyError(f"{where}: backend.dsp_fraction must be in (0, 1]")
     if cfg.csim.inputs < 1:

@@ -29,6 +29,30 @@ from fixyfpga.layers import kind_of
 ALL_WEIGHTS_AS_PORTS = 0
 # No weight array is that large: every weight stays a constant in the generated code.
 NO_WEIGHT_PORTS = 1_000_000_000
+# frontend.strategy in the experiment config -> hls4ml's strategy name. 'da' is hls4ml 1.3.0's
+# distributed_arithmetic: every constant-matrix product solved by da4ml as a shift-and-add adder graph.
+FRONTEND_STRATEGIES = {"latency": "Latency", "da": "distributed_arithmetic"}
+DA_STRATEGY = FRONTEND_STRATEGIES["da"]
+# Layer kinds hls4ml 1.3.0's distributed_arithmetic can build (DistributedArithmeticCodegen: Dense and
+# Conv1D/2D). Depthwise convolutions are not among them, and because hls4ml's DepthwiseConv2D subclasses
+# Conv2D the pass would accept one and build the wrong product, so those layers stay on Latency.
+DA_KINDS = ("conv", "dense")
+
+
+def layer_strategies(plans, strategy):
+    """{layer name: hls4ml strategy} for the layers with weights, and a note for each layer that cannot use
+    `strategy` (only distributed_arithmetic has such layers)."""
+    chosen, notes = {}, []
+    for p in plans:
+        if not p.has_weights:
+            continue
+        if strategy == DA_STRATEGY and p.kind not in DA_KINDS:
+            chosen[p.name] = "Latency"
+            notes.append(f"layer '{p.name}' ({p.keras_class}) stays on the latency strategy: hls4ml 1.3.0's "
+                         f"distributed_arithmetic builds Dense and Conv1D/2D only, not depthwise convolutions")
+        else:
+            chosen[p.name] = strategy
+    return chosen, notes
 
 
 @dataclass
@@ -44,6 +68,8 @@ class HlsDesign:
     output_dir: str
     weight_arrays: list = field(default_factory=list)  # [WeightArray] in hls4ml's argument order
     top: str = ""             # the IP's top function (the kit's engine top for the back-end)
+    notes: list = field(default_factory=list)          # layers that could not use the strategy, and why
+    layer_strategies: dict = field(default_factory=dict)   # layer name -> the strategy it was built with
 
 
 def _mults_and_calls(plan):
@@ -121,7 +147,7 @@ def _layer_precisions(plans):
     return out
 
 
-def hls_config(model, plans, strategy, reuse_factors, bram_factor):
+def hls_config(model, plans, strategy, reuse_factors, bram_factor, layer_strategy=None):
     import hls4ml
     with contextlib.redirect_stdout(io.StringIO()):
         cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
@@ -136,6 +162,8 @@ def hls_config(model, plans, strategy, reuse_factors, bram_factor):
         layer_cfg["ReuseFactor"] = reuse_factors.get(name, 1)
         if name in reuse_factors:
             layer_cfg["Strategy"] = strategy
+        if layer_strategy and name in layer_strategy:
+            layer_cfg["Strategy"] = layer_strategy[name]
     # Layers hls4ml inserts itself (e.g. zp2d_<conv> for 'same' padding in io_stream) read their
     # precision from LayerName too.
     for name, prec in precisions.items():
@@ -164,8 +192,9 @@ def convert(model, plans, role, output_dir, project_name, board, reuse_factors=N
     """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled)."""
     import hls4ml
     reuse_factors = reuse_factors or {}
+    per_layer, notes = layer_strategies(plans, strategy)
     cfg = hls_config(model, plans, strategy, reuse_factors,
-                     ALL_WEIGHTS_AS_PORTS if weights_as_ports else NO_WEIGHT_PORTS)
+                     ALL_WEIGHTS_AS_PORTS if weights_as_ports else NO_WEIGHT_PORTS, layer_strategy=per_layer)
     quantized = with_quantized_weights(model, plans)
     with contextlib.redirect_stdout(io.StringIO()) as log:
         try:
@@ -179,7 +208,8 @@ def convert(model, plans, role, output_dir, project_name, board, reuse_factors=N
                             f"conversion log:\n{log.getvalue()[-2000:]}") from exc
     design = HlsDesign(role=role, hls_model=hls_model, plans=plans, reuse_factors=dict(reuse_factors),
                        strategy=strategy, weights_as_ports=weights_as_ports, project_name=project_name,
-                       output_dir=str(output_dir), top=project_name)
+                       output_dir=str(output_dir), top=project_name, notes=notes,
+                       layer_strategies=per_layer)
     check_conversion(design)
     if weights_as_ports:
         write_engine_top(design)

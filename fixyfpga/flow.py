@@ -30,6 +30,9 @@ class BuildConfig:
     force: bool = False           # build even if the fit check fails
     synthesis: bool = True        # run synthesis when the tools are on PATH
     images: np.ndarray = None     # explicit uint8 C-sim images (tests, the CLI's --images)
+    rtl: bool = False             # measure the front-end's layers with Icarus and Yosys (fixyfpga.rtl)
+    rtl_jobs: int = 2             # Yosys runs in parallel
+    rtl_nodsp_max: int = None     # -nodsp synthesis up to this many multipliers (None: rtl.measure's default)
 
     @property
     def project_dir(self):
@@ -57,6 +60,7 @@ class BuildState:
     hls: dict = field(default_factory=dict)
     overlay: dict = field(default_factory=dict)
     sim_overlay: str = ""
+    rtl: dict = None
     timings: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
 
@@ -99,11 +103,12 @@ def step_fit_check(cfg, st):
 
 
 def step_convert(cfg, st):
-    from fixyfpga.convert import convert
+    from fixyfpga.convert import FRONTEND_STRATEGIES, convert
     from fixyfpga.engine import FRONTEND_TOP, core_name
     sp = st.split
     st.frontend = convert(sp.frontend, st.frontend_plans, "frontend", st.staging / "frontend", FRONTEND_TOP,
-                          cfg.board, strategy="Latency")
+                          cfg.board, strategy=FRONTEND_STRATEGIES[cfg.experiment.frontend.strategy])
+    st.warnings += st.frontend.notes
     st.backend = convert(sp.backend, st.backend_plans, "backend", st.staging / "backend", core_name(), cfg.board,
                          reuse_factors=st.reuse_factors, strategy="Resource", weights_as_ports=True)
 
@@ -271,6 +276,16 @@ def step_sim_overlay(cfg, st):
     st.sim_overlay = str(make_sim_overlay(cfg.project_dir))
 
 
+def step_rtl(cfg, st):
+    """The front-end's fixed layers as shift-and-add RTL: Icarus bit-exact on the C-sim images, Yosys counts
+    (off unless asked: `hls --rtl`, or `fixyfpga rtl` on its own)."""
+    if not cfg.rtl:
+        return
+    from fixyfpga.rtl.cli import measure_build
+    rep = measure_build(cfg, st.frontend_plans, st.images, log=print)
+    st.rtl = {"report": str(Path("rtl") / "rtl_report.json"), "totals": rep["totals"]}
+
+
 def step_hls(cfg, st):
     """C-sim, C synthesis and IP export of both projects with Vitis HLS, when it is on PATH."""
     from fixyfpga.tools import find_hls_tool
@@ -310,7 +325,7 @@ def report(cfg, st):
         return {"top": design.top, "layers": [
             {"name": p.name, "type": p.keras_class, "macs": int(p.macs), "weights": p.weights,
              "nonzero_weights": p.nonzero_weights, "reuse_factor": design.reuse_factors.get(p.name, 1),
-             "strategy": design.strategy.lower(), "accum_type": p.accum_type.hls(), "weight_type":
+             "strategy": design.layer_strategies.get(p.name, design.strategy).lower(), "accum_type": p.accum_type.hls(), "weight_type":
              p.weight_type.hls(), "output_type": p.out_type.hls()} for p in plans if p.has_weights],
             "weights_as_ports": ports, "csim": csim}
     return {
@@ -333,6 +348,7 @@ def report(cfg, st):
         "implementation": st.overlay.get("implementation"),
         "overlay": st.overlay.get("overlay"),
         "sim_overlay": st.sim_overlay,
+        "rtl": st.rtl,
         "warnings": st.warnings,
         "timings_s": {k: round(v, 2) for k, v in st.timings.items()},
     }
@@ -340,7 +356,7 @@ def report(cfg, st):
 
 BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
                   step_check_csim, step_testbench, step_design]
-AFTER_INSTALL = [step_sim_overlay, step_hls, step_overlay]
+AFTER_INSTALL = [step_sim_overlay, step_rtl, step_hls, step_overlay]
 
 
 def _run_steps(steps, cfg, st, log):

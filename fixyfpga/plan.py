@@ -86,3 +86,12 @@ def plan_model(model, input_type=None, runtime_weights=False):
 def float32_warnings(plans):
     return [f"layer '{p.name}': accumulator {p.accum_type.hls()} is wider than float32's exact range; the QKeras "
             f"reference may round" for p in plans if p.accum_type and p.accum_type.width > FLOAT32_EXACT_BITS]
+
+
+def chain(plans):
+    """Link hand-made plans as a chain: every plan without inputs reads the one before it. Returns the
+    list (plan_model's plans already name their inputs; this is for plans written out by hand)."""
+    for prev, plan in zip(plans, plans[1:]):
+        if not plan.inputs:
+            plan.inputs = (prev.name,)
+    return plans

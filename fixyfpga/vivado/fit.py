@@ -3,9 +3,11 @@
 The numbers are deliberately simple and a little pessimistic; they exist to stop a build that cannot
 fit hours before Vivado would, and to say which layer to change:
 
-- front-end (constant weights, reuse factor 1, fully unrolled): every nonzero weight is a constant
-  multiplier built from LUTs (about input bits x weight bits / 2, at least one adder) plus its share of
-  the adder tree (accumulator bits);
+- front-end (constant weights, reuse factor 1, fully unrolled): the layer's shift-and-add adder graphs,
+  estimated by `fixyfpga.rtl.cost.frontend_luts` from the weights' canonical signed digits and calibrated
+  on Yosys synth_xilinx counts of da4ml circuits (`make rtl` measures them); from a design.json, which
+  holds no weight values, every nonzero weight is a constant multiplier of about input bits x weight
+  bits / 2 LUTs plus its share of the adder tree (accumulator bits);
 - engine (Resource strategy): DSPs = ceil(kernel multipliers / reuse factor). The weights live inside the
   engine (`fixyfpga.engine`): hls4ml's dense_resource reshapes each kernel array into words of
   block_factor x weight bits (block_factor = ceil(kernel / reuse factor)) with depth = reuse factor, so a
@@ -26,8 +28,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import KINDS
+from fixyfpga.rtl.cost import frontend_luts
+from fixyfpga.rtl.datapath import datapath_io
 
 RESOURCES = ("lut", "ff", "dsp", "bram36")
 # Share of each resource a design may plan to use: routing needs slack in LUTs and FFs.
@@ -65,6 +71,7 @@ class LayerInfo:
     bias_size: int = 0
     reuse_factor: int = 1
     is_last: bool = False     # its output leaves the IP (no FIFO inside)
+    datapath_lut: int = None  # front-end: LUTs of the layer's adder graphs (rtl.cost), when weights are known
 
 
 def _prod(shape):
@@ -81,14 +88,14 @@ def _bits_of_hls(text):
 def _from_plans(plans, part, reuse_factors):
     layers, prev = [], None
     by_name = {p.name: p for p in plans}
+    io = datapath_io(plans) if part == "frontend" else {}
     for i, p in enumerate(plans):
         info = LayerInfo(name=p.name, part=part, kind=p.kind, out_shape=tuple(p.out_shape),
                          out_bits=p.out_type.width, is_last=i == len(plans) - 1)
-        src = by_name.get(p.inputs[0]) if getattr(p, "inputs", ()) else prev
+        src = by_name.get(p.inputs[0]) if p.inputs else prev
         if src is not None:
             info.in_shape, info.in_bits = tuple(src.out_shape), src.out_type.width
         if p.has_weights:
-            import numpy as np
             info.weight_bits, info.bias_bits = p.weight_type.width, p.bias_type.width
             info.acc_bits = p.accum_type.width if p.accum_type else 2 * info.weight_bits
             info.kernel_shape = tuple(p.kernel.shape)
@@ -96,6 +103,9 @@ def _from_plans(plans, part, reuse_factors):
             info.nonzero_kernel = int(np.count_nonzero(p.kernel))
             info.bias_size = int(p.bias.size)
             info.reuse_factor = int(reuse_factors.get(p.name, 1)) if part == "engine" else 1
+            if p.name in io:
+                src, act = io[p.name]
+                info.datapath_lut = frontend_luts(p, src.out_type, act.out_type if act else None, act is not None)
         layers.append(info)
         prev = p
     return layers
@@ -176,12 +186,16 @@ def _layer_cost(info):
         cost["lut"] += LAYER_CONTROL["lut"]
         cost["ff"] += LAYER_CONTROL["ff"]
         if info.part == "frontend":
-            per_mult = max(info.in_bits, math.ceil(info.in_bits * info.weight_bits / 2))
-            luts = info.nonzero_kernel * (per_mult + info.acc_bits)
-            cost["lut"] += luts
+            if info.datapath_lut is not None:
+                cost["lut"] += info.datapath_lut
+                how = "shift-and-add adder graphs (rtl.cost, calibrated on Yosys)"
+            else:
+                per_mult = max(info.in_bits, math.ceil(info.in_bits * info.weight_bits / 2))
+                cost["lut"] += info.nonzero_kernel * (per_mult + info.acc_bits)
+                how = "per-multiplier estimate (no weight values in design.json)"
             cost["ff"] += info.nonzero_kernel * info.acc_bits // 2
             detail.append(f"{info.nonzero_kernel} nonzero {info.weight_bits}-bit weights on {info.in_bits}-bit "
-                          f"inputs, unrolled in LUTs")
+                          f"inputs, unrolled in LUTs: {how}")
         else:
             dsp = math.ceil(info.kernel_size / max(1, info.reuse_factor))
             cost["dsp"] += dsp
