@@ -176,7 +176,6 @@ def _compare(got, want):
 def step_csim(cfg, st):
     """Both IPs and the chained pipeline against QKeras, element by element, on raw integers."""
     from fixyfpga.csim import write_tb_data
-    from fixyfpga.engine import WeightLayout
     sp = st.split
     fe_lib, be_lib = st.libs
     # A raw input integer p is the value p * 2**-frac of the input type (ufixed<8,0>: pixels / 256).
@@ -193,8 +192,7 @@ def step_csim(cfg, st):
     full_raw = out_type.to_raw(_full_reference(sp, x, reference), "QKeras model output").reshape(n, -1)
 
     fe_raw = fe_lib.run(st.images.reshape(n, -1).astype(np.int64), progress="C-sim front-end")
-    words = WeightLayout(st.backend.weight_arrays).words(engine_arrays_from_model(st.backend.weight_arrays,
-                                                                                  sp.backend), "the back-end")
+    words = engine_words(st.backend.weight_arrays, sp.backend)
     be_lib.load_words(words)
     be_raw = be_lib.run(ref_iface_raw, progress="C-sim engine")
     pipe_raw = be_lib.run(fe_raw, progress="C-sim pipeline")
@@ -241,6 +239,13 @@ def engine_arrays_from_model(weight_arrays, backend_model):
         kernel, bias = quantized_weights(backend_model.get_layer(array.layer))
         out.append(array.pack(kernel if array.kind == "weight" else bias))
     return out
+
+
+def engine_words(weight_arrays, backend_model, what="the back-end"):
+    """The engine's weight-stream words (what a task file holds and the load mode reads) for a Keras
+    back-end: one home for packing a model into the engine, used by C-sim, tests and the study."""
+    from fixyfpga.engine import WeightLayout
+    return WeightLayout(weight_arrays).words(engine_arrays_from_model(weight_arrays, backend_model), what)
 
 
 def step_check_csim(cfg, st):

@@ -36,3 +36,9 @@ def build_csim(split, out_dir, board, dsp_budget=40):
 def resize_nearest(images, size):
     idx = (np.arange(size) * images.shape[1]) // size
     return images[:, idx][:, :, idx]
+
+
+def load_backend(be, be_lib, backend):
+    """The back-end's weights through the engine's load mode (one word stream), as the board loads a task."""
+    from fixyfpga.flow import engine_words
+    be_lib.load_words(engine_words(be.weight_arrays, backend))

@@ -5,19 +5,12 @@ import pytest
 
 from fixyfpga.split import split_model
 
-from helpers import build_csim, resize_nearest, small_mobilenet
+from helpers import build_csim, load_backend, resize_nearest, small_mobilenet
 
 
 def raw_outputs(split, plans_out_type, images):
     x = images.astype(np.float32) / 256
     return plans_out_type.to_raw(split.full.predict(x, verbose=0)).reshape(len(images), -1)
-
-
-def load_backend(be, be_lib, backend):
-    """The back-end's weights through the engine's load mode (one word stream), as the board loads a task."""
-    from fixyfpga.engine import WeightLayout
-    from fixyfpga.flow import engine_arrays_from_model
-    be_lib.load_words(WeightLayout(be.weight_arrays).words(engine_arrays_from_model(be.weight_arrays, backend)))
 
 
 def run_pair(split, out_dir, board, images):

@@ -107,16 +107,14 @@ def test_quantized_model_is_bit_exact_in_csim(quantized, mnist, board, tmp_path)
     """Split, convert and compile both halves with the kit; every element of front-end output and logits on
     1000 real test images equals the QKeras model's."""
     from fixyfpga.data import scale, to_model_input
-    from fixyfpga.flow import engine_ports_from_model
     from fixyfpga.split import split_model, split_points
-    from helpers import build_csim
+    from helpers import build_csim, load_backend
     qmodel, _ = quantized
     points = split_points(qmodel)
     at = next(p for p in points if "pool" in p)        # after the first pooling: depthwise block in the engine
     split = split_model(qmodel, at)
     fe, be, (fe_lib, be_lib) = build_csim(split, tmp_path, board)
-    for i, raw in enumerate(engine_ports_from_model(be.weight_ports, split.backend)):
-        be_lib.set_port(i, raw)
+    load_backend(be, be_lib, split.backend)
     images = to_model_input(mnist.x_test[-CSIM_IMAGES:], INPUT)
     n = len(images)
     x = scale(images)
