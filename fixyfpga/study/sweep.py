@@ -12,6 +12,7 @@ workers there need this kit installed (pip install -e .) and the same models/ fo
 """
 
 import json
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -102,7 +103,8 @@ def run_points(specs, dask_address=None, workers=2, progress=True):
             if isinstance(dask_address, str):
                 client.close()
     else:
-        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        # spawn, not fork: a fork of a process that already runs TensorFlow's threads can deadlock.
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
             for fut in as_completed([pool.submit(evaluate_point, s) for s in specs]):
                 results.append(fut.result())
                 bar.update()
