@@ -154,7 +154,8 @@ def plot(result, path):
         ax.scatter([100 * p["mean_acc_loss"] for p in pts], [p["energy_per_inference_uj"] for p in pts],
                    marker=markers[i % len(markers)], label=f"engine DSPs {b:.0%} of board")
         for p in pts:
-            ax.annotate(p["split"], (100 * p["mean_acc_loss"], p["energy_per_inference_uj"]), fontsize=7,
+            ax.annotate(p["split"] + ("" if p["fits"] else " (does not fit)"),
+                        (100 * p["mean_acc_loss"], p["energy_per_inference_uj"]), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
     ax.axvline(100 * result["max_acc_loss"], color="gray", lw=0.8, ls="--")
     ax.set_xlabel("mean accuracy loss vs per-task training (%)  [make transfer]")
