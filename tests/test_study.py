@@ -197,3 +197,35 @@ def test_compare_summary_schema(tmp_path):
     assert r["throughput"] == pytest.approx(f["throughput_ips"] / b["throughput_ips"])
     assert r["energy_per_inference"] == pytest.approx(b["energy_per_inference_uj"] / f["energy_per_inference_uj"])
     assert on_disk["equal_resources"]["relative_error"] >= 0
+
+
+def test_resources_are_tagged_by_source(board):
+    from fixyfpga.emulate import split_plans
+    from fixyfpga.split import split_model
+    from fixyfpga.study import resources
+    from helpers import small_mobilenet
+    fp, bp = split_plans(split_model(small_mobilenet(seed=2), "b1_pool"))
+    rfs = {p.name: 1 for p in bp if p.has_weights}
+    est = resources.variant_resources(fp, bp, rfs, board)
+    assert est["source"] == "estimate" and set(est["sources"].values()) == {"estimate"}
+    layer = next(p.name for p in fp if p.has_weights)
+    row = next(r for r in est["layers"] if r["name"] == layer)
+    measured = resources.variant_resources(fp, bp, rfs, board, rtl={layer: {"lut": 100, "ff": 10, "dsp": 0}})
+    mrow = next(r for r in measured["layers"] if r["name"] == layer)
+    assert mrow["source"] == "yosys" and measured["sources"]["lut"] == "yosys+estimate"
+    assert measured["yosys_layers"] == [layer] and mrow["estimate_lut"] == row["lut"]
+    assert measured["lut"] - est["lut"] == mrow["lut"] - row["lut"]       # only that layer's figure changed
+    assert measured["dsp"] == est["dsp"] and measured["bram36"] == est["bram36"]
+    viv = resources.variant_resources(fp, bp, rfs, board, vivado={r: {"used": 7, "available": 9}
+                                                                  for r in resources.RESOURCES})
+    assert viv["source"] == "vivado" and viv["lut"] == 7 and viv["sources"]["dsp"] == "vivado"
+
+
+def test_rtl_report_is_read_from_the_project(tmp_path):
+    from fixyfpga.study import resources
+    assert resources.read_rtl_report(tmp_path) == {}
+    (tmp_path / "rtl").mkdir()
+    (tmp_path / "rtl" / "rtl_report.json").write_text(json.dumps({"layers": [
+        {"name": "stem_conv", "kind": "conv", "fixed": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}},
+        {"name": "b1_dw", "kind": "depthwise", "fixed": None}]}))
+    assert resources.read_rtl_report(tmp_path) == {"stem_conv": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}}
