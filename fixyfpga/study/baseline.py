@@ -145,6 +145,21 @@ def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels):
                           "QKeras output").reshape(n, -1)
     if got.shape != want.shape:
         raise FixyError(f"baseline C-sim output shape {got.shape} differs from the emulator's {want.shape}")
+    # A project Vitis HLS can build like the FixyNN engine: testbench data and build_hls.tcl.
+    from fixyfpga.csim import write_tb_data
+    from fixyfpga.vivado.hls import hls_command_line, write_hls_tcl
+    ports = engine_ports_from_model(design.weight_ports, split.backend)
+    write_tb_data(design.output_dir, raw_in, want, ports=ports)
+    write_hls_tcl(design.output_dir, ENGINE_TOP, board)
     return {"inputs": int(n), "mismatched_elements": int(np.count_nonzero(got != want)), "elements": int(got.size),
             "mismatched_vs_qkeras": int(np.count_nonzero(got != ref)), "project": str(out_dir / "backend"),
-            "reference": "fixyfpga.emulate (integer emulator) and QKeras"}
+            "reference": "fixyfpga.emulate (integer emulator) and QKeras",
+            "hls_command": hls_command_line(design.output_dir, "vitis_hls")}
+
+
+def baseline_csynth(project_dir):
+    """The parsed csynth report of a baseline engine that Vitis HLS built (its build_hls.tcl), or None."""
+    from fixyfpga.design import ENGINE_TOP
+    from fixyfpga.vivado.hls import csynth_report_path, parse_csynth_report
+    path = csynth_report_path(project_dir, ENGINE_TOP)
+    return parse_csynth_report(path) if path.is_file() else None

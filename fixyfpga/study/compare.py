@@ -146,19 +146,26 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     match = baseline.match_resources(b_plans, board, share, opts)
     b_rfs = match["reuse_factors"]
     b_res, b_cyc = baseline.design_figures([], b_plans, b_rfs, board)
+    out_prj = Path(cfg.out_root) / board.name / f"{exp.name}_baseline"
+    record = out_prj / "baseline.json"      # the reuse factors the baseline project was built with
+    same = record.is_file() and json.loads(record.read_text()).get("reuse_factors") == b_rfs
+    b_csynth = baseline.baseline_csynth(out_prj / "backend") if same else None
+    if b_csynth:
+        b_cyc = cycles.apply_csynth(b_cyc, {"engine": b_csynth})
     b_csim = {"inputs": 0, "mismatched_elements": None, "reason": "C-sim not run (--no-csim)"}
     pixels_csim = None
     if csim:
         from fixyfpga.flow import step_images
         step_images(cfg, st)
         pixels_csim = st.images
-        out_prj = Path(cfg.out_root) / board.name / f"{exp.name}_baseline"
-        import shutil
-        shutil.rmtree(out_prj, ignore_errors=True)
-        out_prj.mkdir(parents=True)
+        if not b_csynth:                     # keep a matching Vitis HLS build; hls4ml rewrites the sources
+            import shutil
+            shutil.rmtree(out_prj, ignore_errors=True)
+        out_prj.mkdir(parents=True, exist_ok=True)
         log(f"  baseline C-sim: all-engine build in {out_prj} ...")
         b_csim = baseline.csim_baseline(bsplit, b_plans, b_rfs, board, out_prj, pixels_csim)
         b_csim["image_source"] = st.image_source
+        record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
     pixels, labels, source = _test_set(st.record, cfg.data_dir, tuple(fp[0].out_shape))
