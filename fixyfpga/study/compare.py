@@ -8,13 +8,13 @@ emulator on the same test set. Writes results/compare/<board>/summary.json, summ
 """
 
 import json
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from fixyfpga import REPO_ROOT
-from fixyfpga.errors import FixyError
 from fixyfpga.study import baseline, cycles, energy, resources
 
 DEFAULT_OUT = REPO_ROOT / "results" / "compare"
@@ -159,7 +159,6 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         step_images(cfg, st)
         pixels_csim = st.images
         if not b_csynth:                     # keep a matching Vitis HLS build; hls4ml rewrites the sources
-            import shutil
             shutil.rmtree(out_prj, ignore_errors=True)
         out_prj.mkdir(parents=True, exist_ok=True)
         log(f"  baseline C-sim: all-engine build in {out_prj} ...")
