@@ -145,6 +145,9 @@ def build_parser():
     from fixyfpga.tasks_cli import add_task_commands   # `task pack|info` and `tasks` (issue 4)
     add_task_commands(sub)
 
+    from fixyfpga.study.cli import add_study_commands   # `compare` and `sweep` (issue 12)
+    add_study_commands(sub)
+
     from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
     t = sub.add_parser("transfer", help="FixyNN transfer learning: frozen front-end vs per-task training")
     add_transfer_arguments(t)

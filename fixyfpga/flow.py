@@ -343,6 +343,33 @@ BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step
 AFTER_INSTALL = [step_sim_overlay, step_hls, step_overlay]
 
 
+STEPS = BEFORE_INSTALL + AFTER_INSTALL
+
+
+def step_names():
+    return [s.__name__.removeprefix("step_") for s in STEPS]
+
+
+def run_until(cfg, stop_step, st=None, log=print):
+    """Run the named steps up to and including `stop_step` over one BuildState and hand the state back
+    (FINN's `stop_step` in build_dataflow_config.py): e.g. run_until(cfg, "plan") gives the split, the
+    layer plans and reuse factors without converting anything. Steps from `convert` on write into
+    st.staging, which the caller owns (a temporary folder is made when none is given); nothing is
+    installed into the project folder. `install` steps (hls, overlay) need `build()`."""
+    names = step_names()
+    if stop_step not in names[:len(BEFORE_INSTALL)]:
+        raise FixyError(f"unknown or post-install step '{stop_step}'; run_until stops after one of: "
+                        f"{', '.join(names[:len(BEFORE_INSTALL)])}")
+    st = st or BuildState()
+    upto = BEFORE_INSTALL[:names.index(stop_step) + 1]
+    done = [s for s in upto if s.__name__.removeprefix("step_") in st.timings]
+    if st.staging is None and any(s in upto for s in BEFORE_INSTALL[BEFORE_INSTALL.index(step_convert):]):
+        import tempfile
+        st.staging = Path(tempfile.mkdtemp(prefix="fixyfpga-"))
+    _run_steps([s for s in upto if s not in done], cfg, st, log)
+    return st
+
+
 def _run_steps(steps, cfg, st, log):
     for step in steps:
         name = step.__name__.removeprefix("step_")
