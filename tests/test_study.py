@@ -72,6 +72,11 @@ def test_energy_model_arithmetic_and_labels(tmp_path):
     assert p["value"] == pytest.approx(p["static_w"] + dyn)
     assert p["source"] == "estimate" and "ESTIMATE" in p["label"] and "UG440" in p["coefficients"]["toggle_source"]
     assert energy.energy_per_inference_uj(p, 1000.0) == pytest.approx(p["value"] / 1000 * 1e6)
+    # every number says whether it is published or the kit's assumption
+    src = energy.model_sources()
+    assert src["toggle_rate"]["status"] == "published" and "UG440" in src["toggle_rate"]["source"]
+    assert all(v["status"] == "kit assumption" for v in src["uw_per_mhz"].values())
+    assert all(v["status"] == "kit assumption" for v in src["static_w"].values())
     # twice the clock: twice the dynamic power, same static
     p2 = energy.estimate_power(res, "xc7z020clg400-1", 200)
     assert p2["dynamic_w"] == pytest.approx(2 * dyn) and p2["static_w"] == p["static_w"]
@@ -101,7 +106,9 @@ def small_baseline():
     from helpers import small_mobilenet
     model = small_mobilenet(seed=3)
     split = baseline.baseline_split(model)
-    return model, split, split_plans(split)[1]
+    plans = baseline.baseline_plans(split)
+    assert [p.name for p in plans] == [p.name for p in split_plans(split)[1]]
+    return model, split, plans
 
 
 def test_baseline_split_is_explicit_and_holds_every_weighted_layer(small_baseline):
@@ -126,10 +133,52 @@ def test_baseline_csim_is_bit_exact(small_baseline, tmp_path, board, cifar_test_
     assert result["mismatched_elements"] == 0 and result["mismatched_vs_qkeras"] == 0
 
 
+def test_baseline_of_a_model_without_input_quantizer_cuts_at_the_input(tmp_path, board, cifar_test_images):
+    """A user's model whose first layer after the input is a convolution (input type from the config):
+    the all-engine cut is the input itself, every weighted layer is in the engine, and C-sim through the
+    engine's load mode is bit-exact."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense
+    from fixyfpga.study import baseline
+    from helpers import resize_nearest
+    tf.keras.utils.set_random_seed(5)
+    q = "quantized_bits(6,0,alpha=1)"
+    inp = tf.keras.Input((8, 8, 3), name="pixels")
+    x = QConv2D(4, 3, padding="same", kernel_quantizer=q, bias_quantizer=q, name="c1")(inp)
+    x = QActivation("quantized_relu(6,2)", name="a1")(x)
+    x = tf.keras.layers.MaxPooling2D(2, name="p1")(x)
+    x = tf.keras.layers.Flatten(name="f")(x)
+    out = QDense(5, kernel_quantizer=q, bias_quantizer=q, name="fc")(x)
+    model = tf.keras.Model(inp, out, name="user_no_qin")
+    split = baseline.baseline_split(model, FixedType(8, 0, False))
+    assert split.interface.layer == "pixels" and split.interface.type == FixedType(8, 0, False)
+    plans = baseline.baseline_plans(split)
+    assert [p.name for p in plans if p.has_weights] == ["c1", "fc"]
+    rfs, _ = baseline.size_engine(plans, 16)
+    images = resize_nearest(cifar_test_images, 8)[:200]
+    result = baseline.csim_baseline(split, plans, rfs, board, tmp_path, images)
+    assert result["inputs"] == 200 and result["weight_words"] > 0
+    assert result["mismatched_elements"] == 0 and result["mismatched_vs_qkeras"] == 0
+    assert not result["project"].startswith("/")
+
+
+def test_compare_reports_the_depth_sensitivity():
+    """The cycle model's assumed depth moves both designs' throughput; the sensitivity rows say how much."""
+    from fixyfpga.boards import load_board
+    from fixyfpga.study.compare import depth_sensitivity
+    fe, be = small_design()
+    pw = {"value": 1.0, "source": "estimate"}
+    sens = depth_sensitivity(fe, be, {"fc": 1}, be, {"fc": 1}, load_board("pynq-z2"), pw, pw, depths=(0, 5))
+    assert sens["value_used"] == cycles.RESOURCE_CALL_DEPTH and "kit assumption" in sens["source"]
+    slow, fast = sens["points"][1], sens["points"][0]
+    assert slow["baseline_throughput_ips"] < fast["baseline_throughput_ips"]
+    assert slow["baseline_energy_per_inference_uj"] > fast["baseline_energy_per_inference_uj"]
+
+
 def test_equal_resource_sizing_reports_how_close(small_baseline, board):
     from fixyfpga.study import baseline, resources
     _, _, plans = small_baseline
-    opts = baseline._options(plans)
+    opts = baseline.sizing_options(plans)
     sizings = baseline.candidate_sizings(plans, opts)
     assert [s[0] for s in sizings] == sorted(s[0] for s in sizings)          # DSPs only grow
     assert all(a[1] >= b[1] for a, b in zip(sizings, sizings[1:]))           # interval only shrinks

@@ -1,10 +1,11 @@
 """The baseline a user would otherwise build: the same trained model as ONE programmable engine.
 
 Every layer with weights runs in the resource-shared engine with run-time weights (the same converter,
-weight interface and C-sim bridge as the FixyNN engine). The cut is right after the input quantizer,
-so there is no fixed-weight front-end: the engine reads the quantized pixels (the 'front-end' is a
-pass-through and is not built). `split.split_model` refuses this cut for FixyNN builds; this module makes
-it explicitly with `baseline_split`, so the legal FixyNN cut set does not change.
+weight interface and C-sim bridge as the FixyNN engine). The cut is right after the input quantizer
+(or at the input when the model has none), so there is no fixed-weight front-end: the engine reads the
+quantized pixels (the 'front-end' is a pass-through and is not built). `split.split_model` refuses this
+cut for FixyNN builds; `split.engine_only_split` makes it explicitly on the model graph, so the legal
+FixyNN cut set does not change.
 
 Sizing: `size_engine(plans, dsp_budget)` picks the reuse factors that give the smallest bottleneck
 interval within a DSP budget (a balanced DATAFLOW pipeline); `match_resources` scans budgets so the
@@ -16,47 +17,37 @@ import math
 import numpy as np
 
 from fixyfpga.errors import FixyError
-from fixyfpga.fixedpoint import FixedType
-from fixyfpga.plan import input_type_of, plan_model
-from fixyfpga.split import Interface, SplitModel, clone_layer
+from fixyfpga.convert import layer_reuse_factors
+from fixyfpga.plan import plan_model
+from fixyfpga.split import engine_only_split
 from fixyfpga.study import cycles, resources
 
 EQUAL_TOLERANCE = 0.10
 
 
-def baseline_split(model):
-    """A SplitModel cut right after the input quantizer (the model's second layer): front-end = input
-    quantizer only, back-end = every layer with weights."""
-    from tensorflow import keras
-    layers = list(model.layers)
-    qin = layers[1]
-    input_type = input_type_of(model)
-    plans = plan_model(model, input_type)
-    q = plans[1]
-    iface = Interface(layer=qin.name, shape=tuple(q.out_shape),
-                      type=FixedType(q.out_type.width, q.out_type.integer, q.out_type.signed))
-    frontend = keras.Model(model.input, qin.output, name=f"{model.name}_passthrough")
-    x_in = keras.Input(shape=q.out_shape, name=f"{qin.name}_in")
-    x = x_in
-    for layer in layers[2:]:
-        new = clone_layer(layer)
-        x = new(x)
-        new.set_weights(layer.get_weights())
-    backend = keras.Model(x_in, x, name=f"{model.name}_engine_only")
-    return SplitModel(full=model, frontend=frontend, backend=backend, interface=iface, input_type=input_type)
+def baseline_split(model, input_type=None):
+    """The all-engine SplitModel: split.engine_only_split (cut after the input quantizer, or at the input
+    when the model has none; `input_type` is then the config's input type). Every weighted layer is in
+    the back-end."""
+    return engine_only_split(model, input_type)
 
 
-def _options(plans):
+def baseline_plans(split):
+    """The engine's layer plans of an all-engine split (types that fit any run-time weights), as
+    emulate.split_plans plans a FixyNN back-end."""
+    return plan_model(split.backend, split.interface.type, runtime_weights=True)
+
+
+def sizing_options(plans):
     """layer -> (valid reuse factors, multipliers at rf 1, {rf: cycles per image}) for the linear layers,
     the cycles from the cycle model (cycles.layer_cycles) with the Resource strategy."""
-    from fixyfpga.convert import _layer_dims, _mults_and_calls, valid_reuse_factors
     out = {}
     prev = None
     for p in plans:
         if p.has_weights:
-            valid = valid_reuse_factors(*_layer_dims(p))
+            valid, mults = layer_reuse_factors(p)
             interval = {rf: cycles.layer_cycles(p, prev, "engine", rf, "resource").interval for rf in valid}
-            out[p.name] = (valid, _mults_and_calls(p)[0], interval)
+            out[p.name] = (valid, mults, interval)
         prev = tuple(p.out_shape)
     return out
 
@@ -69,7 +60,7 @@ def candidate_sizings(plans, opts=None):
     """Sizings from the fewest DSPs (every layer at its largest reuse factor) to the most (all at 1):
     each step lowers the reuse factor of the slowest linear layer (by the cycle model) to its next valid
     value, so every step spends DSPs where the pipeline's throughput needs them. [(dsps, interval, rfs)]."""
-    opts = opts or _options(plans)
+    opts = opts or sizing_options(plans)
     rfs = {name: valid[-1] for name, (valid, _, _) in opts.items()}
     out = []
     while True:
@@ -123,43 +114,52 @@ def design_figures(frontend_plans, backend_plans, rfs, board, rtl=None):
 
 
 def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels):
-    """Convert the all-engine back-end with run-time weights, compile it and C-simulate it on `pixels`
-    (uint8, model input shape); compare element by element with the kit's integer emulator and QKeras.
-    Returns {"inputs", "mismatched_elements", "elements", "mismatched_vs_qkeras", "project"}."""
+    """Convert the all-engine back-end with run-time weights, compile it, load its weights through the
+    engine's load mode (the same 32-bit weight stream as the FixyNN engine: engine.WeightLayout) and
+    C-simulate it on `pixels` (uint8 raw input integers, model input shape); compare element by element
+    with the kit's integer emulator and the model in QKeras.
+    Returns {"inputs", "mismatched_elements", "elements", "mismatched_vs_qkeras", "project", ...}."""
     from fixyfpga.convert import convert
-    from fixyfpga.csim import compile_designs
-    from fixyfpga.design import ENGINE_TOP
+    from fixyfpga.csim import compile_designs, write_tb_data
     from fixyfpga.emulate import emulate
-    from fixyfpga.flow import engine_ports_from_model
-    design = convert(split.backend, backend_plans, "backend", out_dir / "backend", ENGINE_TOP, board,
+    from fixyfpga.engine import WeightLayout, core_name
+    from fixyfpga.flow import engine_arrays_from_model
+    from fixyfpga.split import pad_to_engine
+    from fixyfpga.vivado.hls import hls_command_line, write_hls_tcl
+    design = convert(split.backend, backend_plans, "backend", out_dir / "backend", core_name(), board,
                      reuse_factors=rfs, strategy="Resource", weights_as_ports=True)
     (lib,) = compile_designs([design])
-    for i, raw in enumerate(engine_ports_from_model(design.weight_ports, split.backend)):
-        lib.set_port(i, raw)
+    words = WeightLayout(design.weight_arrays).words(engine_arrays_from_model(design.weight_arrays, split.backend),
+                                                     "the all-engine baseline")
+    lib.load_words(words)
     n = len(pixels)
-    raw_in = split.interface.type.to_raw(pixels.astype(np.float64) / 256.0, "baseline input").reshape(n, -1)
+    # A raw input integer p is the value p * lsb of the input type; the pass-through front-end (the input
+    # quantizer in QKeras, or nothing) gives the engine's input values.
+    x = (np.asarray(pixels).astype(np.float64) * split.input_type.lsb).astype(np.float32)
+    iface = split.frontend.predict(x, verbose=0, batch_size=256) if len(split.frontend.layers) > 1 else x
+    raw_in = split.interface.type.to_raw(iface, "baseline engine input").reshape(n, -1)
     got = lib.run(raw_in, progress="C-sim baseline engine")
     want = emulate(backend_plans, raw_in.reshape((n,) + tuple(backend_plans[0].out_shape))).reshape(n, -1)
     out_type = backend_plans[-1].out_type
-    ref = out_type.to_raw(split.full.predict(pixels.astype(np.float32) / 256.0, verbose=0, batch_size=256),
+    reference = split.full if split.exact else split.canonical
+    ref = out_type.to_raw(pad_to_engine(reference.predict(x, verbose=0, batch_size=256), got.shape[1]),
                           "QKeras output").reshape(n, -1)
     if got.shape != want.shape:
         raise FixyError(f"baseline C-sim output shape {got.shape} differs from the emulator's {want.shape}")
-    # A project Vitis HLS can build like the FixyNN engine: testbench data and build_hls.tcl.
-    from fixyfpga.csim import write_tb_data
-    from fixyfpga.vivado.hls import hls_command_line, write_hls_tcl
-    ports = engine_ports_from_model(design.weight_ports, split.backend)
-    write_tb_data(design.output_dir, raw_in, want, ports=ports)
-    write_hls_tcl(design.output_dir, ENGINE_TOP, board)
+    # A project Vitis HLS can build like the FixyNN engine: testbench data (with the weight stream) and
+    # build_hls.tcl.
+    write_tb_data(design.output_dir, raw_in, want, weight_words=words)
+    write_hls_tcl(design.output_dir, design.top, board)
     return {"inputs": int(n), "mismatched_elements": int(np.count_nonzero(got != want)), "elements": int(got.size),
-            "mismatched_vs_qkeras": int(np.count_nonzero(got != ref)), "project": str(out_dir / "backend"),
-            "reference": "fixyfpga.emulate (integer emulator) and QKeras",
+            "mismatched_vs_qkeras": int(np.count_nonzero(got != ref)), "weight_words": int(words.size),
+            "project": "backend", "reference": "fixyfpga.emulate (integer emulator) and QKeras",
+            "weights": "loaded through the engine's load mode (engine.WeightLayout words)",
             "hls_command": hls_command_line(design.output_dir, "vitis_hls")}
 
 
 def baseline_csynth(project_dir):
     """The parsed csynth report of a baseline engine that Vitis HLS built (its build_hls.tcl), or None."""
-    from fixyfpga.design import ENGINE_TOP
+    from fixyfpga.engine import ENGINE_TOP
     from fixyfpga.vivado.hls import csynth_report_path, parse_csynth_report
     path = csynth_report_path(project_dir, ENGINE_TOP)
     return parse_csynth_report(path) if path.is_file() else None

@@ -42,7 +42,7 @@ def variant_entry(res, cyc, power, csim, accuracy, extra=None):
         "throughput_ips": float(cyc["throughput_ips"]),
         "latency_us": float(cyc["latency_us"]),
         "performance_source": cyc["source"],
-        "power_w": {k: v for k, v in power.items() if k in ("value", "source", "label", "static_w", "dynamic_w",
+        "power_w": {k: (shown_path(v) if k in ("report", "result") else v) for k, v in power.items() if k in ("value", "source", "label", "static_w", "dynamic_w",
                                                               "breakdown_w", "toggle_rate", "coefficients",
                                                               "report", "result")},
         "energy_per_inference_uj": energy.energy_per_inference_uj(power, cyc["throughput_ips"]),
@@ -68,6 +68,20 @@ def ratios(fixynn, base):
             "throughput_per_lut": per(f_t, fr["lut"]) / per(b_t, br["lut"]),
             "throughput_per_dsp": per(f_t, fr["dsp"]) / per(b_t, br["dsp"]) if fr["dsp"] and br["dsp"] else None,
             "definitions": RATIO_DEFINITIONS}
+
+
+def shown_path(path):
+    """A path as committed results show it: relative to the repository (or to the working directory),
+    never absolute; a path outside both keeps only its name."""
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    for root in (REPO_ROOT, Path.cwd()):
+        try:
+            return path.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _existing_report(project_dir):
@@ -103,7 +117,6 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     saved measure_energy results, when implementation or a board run exists."""
     from fixyfpga.boards import load_board
     from fixyfpga.config import load_config
-    from fixyfpga.emulate import split_plans
     from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until
     t0 = time.perf_counter()
     exp = load_config(config_path)
@@ -135,13 +148,13 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         f_cyc = cycles.apply_csynth(f_cyc, {"frontend": hls.get("frontend"), "engine": hls.get("backend")})
     pipe = ((rep or {}).get("pipeline") or {}).get("csim")
     f_csim = ({"inputs": pipe["inputs"], "mismatched_elements": pipe["mismatched_elements"],
-               "image_source": rep.get("csim_image_source"), "project": str(project)}
+               "image_source": rep.get("csim_image_source"), "project": shown_path(project)}
               if pipe else {"inputs": 0, "mismatched_elements": None, "reason": "C-sim not run (--no-csim)"})
 
     # Baseline: the same model, all layers in the engine, sized to the same chip share.
-    bsplit = baseline.baseline_split(st.model)
-    _, b_plans = split_plans(bsplit)
-    opts = baseline._options(b_plans)
+    bsplit = baseline.baseline_split(st.model, st.split.input_type)
+    b_plans = baseline.baseline_plans(bsplit)
+    opts = baseline.sizing_options(b_plans)
     share = resources.area_share(f_res, board)
     match = baseline.match_resources(b_plans, board, share, opts)
     b_rfs = match["reuse_factors"]
@@ -164,6 +177,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         log(f"  baseline C-sim: all-engine build in {out_prj} ...")
         b_csim = baseline.csim_baseline(bsplit, b_plans, b_rfs, board, out_prj, pixels_csim)
         b_csim["image_source"] = st.image_source
+        b_csim["project"] = shown_path(out_prj / b_csim["project"])
         record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
@@ -190,12 +204,14 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
                          {"reuse_factors": full_rfs, "area_share": resources.area_share(fb_res, board)})
     summary = {
         "format": FORMAT, "board": board.name, "part": board.part, "clock_mhz": board.clock_mhz,
-        "model": exp.name, "config": str(config_path),
+        "model": exp.name, "config": shown_path(config_path),
         "equal_resources": {"measure": "LUT/available + DSP/available + BRAM36/available (same estimator)",
                             "tolerance": baseline.EQUAL_TOLERANCE, **base["equal_resources"]},
         "variants": {"fixynn": fixynn, "baseline": base, "baseline_full_dsp": full},
         "ratios": ratios(fixynn, base),
         "ratios_full_dsp": ratios(fixynn, full),
+        "sensitivity": depth_sensitivity(fp, bp, rfs, b_plans, b_rfs, board, f_pow, b_pow),
+        "power_model": energy.model_sources(coeffs) if "estimate" in (f_pow["source"], b_pow["source"]) else None,
         "labels": {"power": energy.ESTIMATE_LABEL if "estimate" in (f_pow["source"], b_pow["source"]) else "",
                    "performance": "cycle model (fixyfpga.study.cycles) unless source is csynth",
                    "resources": "estimate = fixyfpga.vivado.fit; yosys = make rtl (not Vivado); vivado = implementation"},
@@ -207,6 +223,28 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     (out / "summary.md").write_text(markdown_table(summary))
     plot(summary, out / "compare.png")
     return summary, out
+
+
+def depth_sensitivity(fp, bp, rfs, b_plans, b_rfs, board, f_pow, b_pow, depths=cycles.SENSITIVITY_DEPTHS):
+    """The headline at every pipeline depth of a resource-strategy product call (cycles.RESOURCE_CALL_DEPTH,
+    the cycle model's one assumed number): the SAME two designs (reuse factors and resources fixed), only
+    the modelled cycles change, so throughput and energy per inference move and the ratios with them."""
+    points = []
+    for d in depths:
+        f = cycles.summarize(cycles.design_cycles(fp, bp, rfs, depth=d), board.clock_mhz)
+        b = cycles.summarize(cycles.design_cycles([], b_plans, b_rfs, depth=d), board.clock_mhz)
+        f_e = energy.energy_per_inference_uj(f_pow, f["throughput_ips"])
+        b_e = energy.energy_per_inference_uj(b_pow, b["throughput_ips"])
+        points.append({"depth": d, "fixynn_throughput_ips": f["throughput_ips"], "baseline_throughput_ips":
+                       b["throughput_ips"], "fixynn_energy_per_inference_uj": f_e,
+                       "baseline_energy_per_inference_uj": b_e,
+                       "ratios": {"throughput": f["throughput_ips"] / b["throughput_ips"],
+                                  "energy_per_inference": b_e / f_e}})
+    energies = [p["ratios"]["energy_per_inference"] for p in points]
+    return {"parameter": "resource_call_depth (fixyfpga.study.cycles.RESOURCE_CALL_DEPTH)",
+            "value_used": cycles.RESOURCE_CALL_DEPTH, "source": cycles.DEPTH_SOURCE,
+            "held_fixed": "both designs' reuse factors and resources; only the cycle model's depth varies",
+            "energy_ratio_range": [min(energies), max(energies)], "points": points}
 
 
 def _fmt(v, digits=1):
@@ -246,7 +284,14 @@ def markdown_table(summary):
             f"energy {rf['energy_per_inference']:.2f}x.\n\nEqual resources: chip share {eq['share']:.3f} vs FixyNN "
             f"{eq['target_share']:.3f} ({eq['relative_error']:.1%} apart; tolerance {eq['tolerance']:.0%}: "
             f"{'met' if eq['within_tolerance'] else 'NOT met'}). Power figures marked ESTIMATE come from the power "
-            f"model (assumed coefficients, see fixyfpga/study/energy.py), not from a measurement.\n")
+            f"model (toggle rate from AMD UG440; per-resource coefficients and static power are the kit's "
+            f"assumptions, see fixyfpga/study/energy.py), not from a measurement.\n")
+    sens = summary.get("sensitivity")
+    if sens:
+        tail += (f"\nThe cycle model assumes a pipeline depth of {sens['value_used']} cycles per resource-strategy "
+                 f"product call (not fixed by hls4ml's templates). With the same designs, the energy ratio is "
+                 + ", ".join(f"{p['ratios']['energy_per_inference']:.2f}x at {p['depth']}" for p in sens["points"])
+                 + ".\n")
     return head + "\n".join(lines) + "\n" + tail
 
 

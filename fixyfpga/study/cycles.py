@@ -34,9 +34,21 @@ from dataclasses import asdict, dataclass
 
 from fixyfpga.errors import FixyError
 
-# Pipeline depth of one resource-strategy product call (multiply, accumulate, write): an assumption
-# of the model, replaced by csynth's figures when Vitis HLS has run.
+# Pipeline depth of one resource-strategy product call, in cycles beyond its `reuse_factor` iterations.
+# hls4ml 1.3.0 does NOT fix this number in its templates: dense_resource_rf_leq_nin (and the rf > n_in
+# variants) in templates/vivado/nnet_utils/nnet_dense_resource.h run InitAccum (UNROLL), ReuseLoop
+# (`PIPELINE II=1 rewind`, reuse_factor iterations) and Result (UNROLL); the iteration latency of
+# ReuseLoop (a ROM_nP_BRAM weight read, the product, the accumulate) and the call's entry/exit are chosen
+# by the Vitis HLS scheduler for the part and clock. compute_output_buffer_2d (nnet_conv_stream.h) is
+# `INLINE OFF` and called from conv_2d_buffer_resource_cl's pixel loop, which has no PIPELINE pragma
+# (templates/vitis/nnet_utils/nnet_conv2d_stream.h), so every window pays the depth. The value below is
+# the kit's ASSUMPTION (BRAM read 1 + product 1 + accumulate 1); compare.py reports the results at
+# depths 0..6 (SENSITIVITY_DEPTHS) so a reader sees how much the headline rests on it, and csynth's
+# figures replace the model's when Vitis HLS has run.
 RESOURCE_CALL_DEPTH = 3
+SENSITIVITY_DEPTHS = (0, 1, 2, 3, 4, 6)
+DEPTH_SOURCE = ("kit assumption (BRAM read + product + accumulate, 1 cycle each): hls4ml 1.3.0's "
+                "nnet_dense_resource.h leaves the ReuseLoop iteration latency to the Vitis HLS scheduler")
 
 
 @dataclass
@@ -58,24 +70,26 @@ def _pixels(shape):
     return int(math.prod(shape[:-1])) if len(shape) > 1 else 1
 
 
-def layer_cycles(plan, prev_shape, part, reuse_factor=1, strategy="latency"):
-    """LayerCycles of one planned layer whose input has shape `prev_shape`."""
+def layer_cycles(plan, prev_shape, part, reuse_factor=1, strategy="latency", depth=RESOURCE_CALL_DEPTH):
+    """LayerCycles of one planned layer whose input has shape `prev_shape`; `depth`: the pipeline depth
+    of one resource-strategy product call (default RESOURCE_CALL_DEPTH)."""
     rf = max(1, int(reuse_factor))
+    depth = int(depth)
     resource = strategy.lower() == "resource"
     kind, out = plan.kind, tuple(plan.out_shape)
     if kind in ("conv", "depthwise"):
         kh, kw = int(plan.kernel.shape[0]), int(plan.kernel.shape[1])
         n_out = _pixels(out)
         if kh == 1 and kw == 1:
-            per_call = rf + RESOURCE_CALL_DEPTH if resource else rf
+            per_call = rf + depth if resource else rf
             return LayerCycles(plan.name, kind, part, n_out, per_call, n_out * per_call, per_call,
                                f"pointwise: {n_out} pixels x {'(rf + depth)' if resource else 'II=rf'} {per_call}")
         w_pad = out[1] + kw - 1
         n_in = (out[0] + kh - 1) * w_pad
         if resource:
-            interval = n_out * (rf + RESOURCE_CALL_DEPTH) + (n_in - n_out)
-            per_pixel = rf + RESOURCE_CALL_DEPTH
-            note = f"line buffer: {n_out} windows x (rf {rf} + depth {RESOURCE_CALL_DEPTH}) + {n_in - n_out} shifts"
+            interval = n_out * (rf + depth) + (n_in - n_out)
+            per_pixel = rf + depth
+            note = f"line buffer: {n_out} windows x (rf {rf} + depth {depth}) + {n_in - n_out} shifts"
         else:
             interval = n_in * rf
             per_pixel = rf
@@ -84,7 +98,7 @@ def layer_cycles(plan, prev_shape, part, reuse_factor=1, strategy="latency"):
         return LayerCycles(plan.name, kind, part, n_in, interval / n_in, interval, fill, note)
     if kind == "dense":
         in_beats = _pixels(prev_shape)
-        product = rf + (RESOURCE_CALL_DEPTH if resource else 0)
+        product = rf + (depth if resource else 0)
         interval = in_beats + product + 1
         return LayerCycles(plan.name, kind, part, 1, interval, interval, interval,
                            f"dense: {in_beats} input beats + product {product} + 1 output beat")
@@ -95,7 +109,7 @@ def layer_cycles(plan, prev_shape, part, reuse_factor=1, strategy="latency"):
 
 
 def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strategy="latency",
-                  engine_strategy="resource"):
+                  engine_strategy="resource", depth=RESOURCE_CALL_DEPTH):
     """LayerCycles of every layer of both IPs, in stream order (the front-end's input layer is the DMA
     input stream). `frontend_plans` may be [] (a design that is all engine)."""
     rows = []
@@ -107,7 +121,7 @@ def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strateg
                 prev = tuple(p.out_shape)      # the interface: produced by the front-end's last layer
                 continue
             rf = reuse_factors.get(p.name, 1) if (p.has_weights and part == "engine") else 1
-            rows.append(layer_cycles(p, prev or tuple(p.out_shape), part, rf, strategy))
+            rows.append(layer_cycles(p, prev or tuple(p.out_shape), part, rf, strategy, depth))
             prev = tuple(p.out_shape)
     return rows
 

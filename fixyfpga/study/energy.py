@@ -8,15 +8,27 @@ The power model (ESTIMATE)
     P = P_static(part) + sum over r in {LUT, FF, DSP, BRAM36} of  N_r x e_r x f_MHz x toggle
     energy per inference = P / throughput
 
-- toggle: 12.5 %, the Xilinx Power Estimator's default toggle rate ("The default value of 12.5% means
-  one transition every eight cycles"; AMD UG440, Xilinx Power Estimator User Guide, Logic sheet,
-  https://docs.xilinx.com/r/en-US/ug440-xilinx-power-estimator/Using-the-Logic-Sheet), and XPE's
-  signal rate (Mtr/s) = clock (MHz) x toggle rate, which this model multiplies by an energy per transition;
-- e_r, P_static: per family (xc7 = Zynq-7000 28 nm HPL at 1.0 V, xcup = Zynq UltraScale+ 16 nm at
-  0.85 V). NO per-resource figure from a published document was found for the kit (XPE holds them in
-  its spreadsheet, not in text): the values below are the kit's ASSUMPTIONS, of the order XPE and
-  report_power give for such designs, and every result computed with them says so. Pass a
-  coefficients JSON (`--power-coefficients`, same keys) with XPE's figures for your part to replace them.
+Where each number comes from (also written into summary.json's `power_model`, see model_sources()):
+
+- toggle rate 12.5 %: PUBLISHED. AMD UG440 (Xilinx Power Estimator User Guide), "Using the Logic Sheet"
+  (https://docs.amd.com/r/2020.2-English/ug440-xilinx-power-estimator/Using-the-Logic-Sheet): the default
+  toggle rate 12.5 % (and average fanout 3) is an average extracted from a suite of customer designs and
+  recommended when no better estimate exists; Signal Rate (Mtr/s) = Clock Frequency (MHz) x Toggle Rate,
+  which this model multiplies by an energy per transition. The same rate is applied to DSPs and BRAMs;
+  UG440's "Using the DSP Sheet" says random data toggles DSP inputs at about 38 %, scaled by the clock
+  enable rate: estimate_power(toggle=...) models that instead.
+- what "static" means: PUBLISHED definitions. UG907 (Vivado Power Analysis and Optimization), "Power
+  Terminology": device static power is measured with a blank bitstream and depends on process, voltage
+  and temperature; UG440 "Design Static Power": block RAM is power-gated (adds design static power only
+  when used) while logic and DSP are always powered (their leakage is in the device static power).
+  This model charges each part's device static power to both variants alike and no design static power
+  for BRAM (a simplification, stated here).
+- per-resource energies e_r (uW per MHz of signal rate) and the static power of each part: the KIT'S
+  ASSUMPTIONS. No public text found for the kit gives them: XPE holds its per-resource models inside the
+  spreadsheet, and the quiescent-current tables of the data sheets (DS187 Zynq-7000, DS925 Zynq
+  UltraScale+) were not in any source the kit's authors could search. They are of the order XPE and
+  report_power give for such designs; every result computed with them says so (label, `power_model`).
+  Pass a coefficients JSON (`--power-coefficients`, same keys) with XPE's figures for your part.
 
 Because static power is paid whether or not the design is busy, a faster design spends less static
 energy per inference; the model assumes the design runs back to back at its modelled throughput.
@@ -30,9 +42,16 @@ from fixyfpga.errors import FixyError
 
 ESTIMATE_LABEL = "ESTIMATE (power model, fixyfpga.study.energy)"
 TOGGLE_RATE = 0.125
-TOGGLE_SOURCE = ("AMD UG440 (Xilinx Power Estimator User Guide), Logic sheet: default toggle rate 12.5%, "
-                 "signal rate = clock x toggle rate")
+TOGGLE_SOURCE = ("AMD UG440 (Xilinx Power Estimator User Guide), 'Using the Logic Sheet': default toggle rate 12.5% "
+                 "(average over a suite of customer designs), Signal Rate (Mtr/s) = Clock (MHz) x Toggle Rate; "
+                 "https://docs.amd.com/r/2020.2-English/ug440-xilinx-power-estimator/Using-the-Logic-Sheet")
 ASSUMED = "kit assumption (no published per-resource figure found); replace with XPE/report_power figures"
+STATIC_ASSUMED = ("kit assumption (device static power of the part: DS187/DS925 quiescent currents not found in "
+                  "a searchable source); definition per UG907 'Power Terminology'")
+STATIC_DEFINITION = ("AMD UG907 'Power Terminology' (device static = blank bitstream; process, voltage, temperature); "
+                     "UG440 'Design Static Power' (BRAM power-gated, logic and DSP always powered)")
+DSP_TOGGLE_NOTE = ("AMD UG440 'Using the DSP Sheet': random data toggles DSP inputs at ~38%, scaled by the clock "
+                   "enable rate; the model applies the logic default (12.5%) to every resource unless told otherwise")
 
 # Energy per transition of one used resource (microwatts per MHz of signal rate) and device static power
 # (W). Keyed by FPGA family as boards name them (part prefix).
@@ -44,6 +63,24 @@ COEFFICIENTS = {
              "uw_per_mhz": {"lut": 1.2, "ff": 0.2, "dsp": 20.0, "bram36": 60.0},
              "source": ASSUMED},
 }
+
+
+def model_sources(coefficients=None, toggle=TOGGLE_RATE):
+    """Every number of the power model with where it comes from: 'published' (a cited document) or
+    'kit assumption'. Written into summary.json so a reader sees what the ESTIMATE rests on."""
+    coeffs = coefficients or COEFFICIENTS
+    custom = coeffs is not COEFFICIENTS
+    return {
+        "label": ESTIMATE_LABEL,
+        "equation": "P = P_static(part) + sum_r N_r x e_r[uW/MHz] x f_clock[MHz] x toggle",
+        "toggle_rate": {"value": toggle, "status": "published" if toggle == TOGGLE_RATE else "user",
+                        "source": TOGGLE_SOURCE, "dsp_note": DSP_TOGGLE_NOTE},
+        "uw_per_mhz": {fam: {"values": entry["uw_per_mhz"], "status": "user file" if custom else "kit assumption",
+                             "source": entry["source"]} for fam, entry in coeffs.items()},
+        "static_w": {fam: {"values": entry["static_w"], "status": "user file" if custom else "kit assumption",
+                           "source": entry.get("static_source", STATIC_ASSUMED)} for fam, entry in coeffs.items()},
+        "static_definition": STATIC_DEFINITION,
+    }
 
 
 def family_of(part):

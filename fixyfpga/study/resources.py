@@ -9,7 +9,6 @@ The estimator stays in vivado/fit.py (the flow's fit check uses it before any to
 only calls it and substitutes measured figures where they exist.
 """
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -30,12 +29,6 @@ def read_rtl_report(project_dir):
     return {row["name"]: row["fixed"] for row in data.get("layers", []) if row.get("fixed")}
 
 
-def _non_arithmetic(info):
-    """Cost of a layer without its arithmetic: line buffer and output FIFO only."""
-    cost, _ = fit._layer_cost(dataclasses.replace(info, kernel_size=0, nonzero_kernel=0))
-    return cost
-
-
 def variant_resources(frontend_plans, backend_plans, reuse_factors, board, rtl=None, vivado=None):
     """{"lut", "ff", "dsp", "bram36", "source", "sources": {resource: tag}, "layers": [...], "estimate": {...}}.
 
@@ -49,13 +42,13 @@ def variant_resources(frontend_plans, backend_plans, reuse_factors, board, rtl=N
     total = dict(est["total"])
     layers = []
     measured = []
-    infos = {i.name: i for i in fit._from_plans(frontend_plans, "frontend", reuse_factors)}
+    storage = fit.storage_costs(frontend_plans, "frontend", reuse_factors)
     for row in est["layers"]:
         entry = {k: row[k] for k in ("name", "part", "kind", *RESOURCES)}
         entry["source"] = "estimate"
         counts = (rtl or {}).get(row["name"])
-        if counts and row["part"] == "frontend" and row["name"] in infos:
-            rest = _non_arithmetic(infos[row["name"]])
+        if counts and row["part"] == "frontend" and row["name"] in storage:
+            rest = storage[row["name"]]
             lut = int(counts.get("lut", 0)) + fit.LAYER_CONTROL["lut"] + int(rest["lut"])
             ff = int(counts.get("ff", 0)) + fit.LAYER_CONTROL["ff"] + int(rest["ff"])
             total["lut"] += lut - row["lut"]

@@ -20,6 +20,7 @@ from pathlib import Path
 from fixyfpga import REPO_ROOT
 from fixyfpga.errors import FixyError
 from fixyfpga.study import cycles, energy, resources
+from fixyfpga.study.compare import shown_path
 
 DEFAULT_OUT = REPO_ROOT / "results" / "sweep"
 DEFAULT_TRANSFER = REPO_ROOT / "results" / "transfer" / "full" / "sweep.json"
@@ -130,8 +131,8 @@ def run_sweep(config_path, board, budgets=(0.25, 0.5, 1.0), splits=None, transfe
         p["fixed_mac_share"] = row.get("fixed_mac_share") if row else None
     ok = [p for p in points if p["mean_acc_loss"] is not None and p["mean_acc_loss"] <= max_acc_loss and p["fits"]]
     best = min(ok or points, key=lambda p: p["energy_per_inference_uj"])
-    result = {"format": "fixyfpga-sweep/1", "board": board, "config": str(config_path), "budgets": list(budgets),
-              "splits": splits, "accuracy_source": str(transfer_sweep or DEFAULT_TRANSFER),
+    result = {"format": "fixyfpga-sweep/1", "board": board, "config": shown_path(config_path), "budgets": list(budgets),
+              "splits": splits, "accuracy_source": shown_path(transfer_sweep or DEFAULT_TRANSFER),
               "max_acc_loss": max_acc_loss, "energy_label": energy.ESTIMATE_LABEL,
               "runner": f"dask {dask_address}" if dask_address else f"{workers} local processes",
               "seconds": round(time.perf_counter() - t0, 1), "points": points, "best": best}
