@@ -63,7 +63,6 @@ class BuildState:
 
 def step_load_model(cfg, st):
     from fixyfpga.modelstore import load_model
-    from fixyfpga.split import split_model, widen_classifier
     from fixyfpga.split import split_points
     st.model, st.record = load_model(cfg.experiment.model_dir())
     at = cfg.experiment.split or st.record.get("split")
@@ -71,10 +70,17 @@ def step_load_model(cfg, st):
         raise FixyError(f"{cfg.experiment.model}: this model has no training record naming its split point; set "
                         f"`split:` in the experiment config to one of: {', '.join(split_points(st.model))} "
                         f"(`python -m fixyfpga inspect {cfg.experiment.model}` lists them)")
-    st.split = split_model(st.model, at, cfg.experiment.input.type or None)
-    classes = cfg.experiment.backend.classes
-    if classes:
-        st.split.backend = widen_classifier(st.split.backend, classes)
+    st.split = configured_split(cfg.experiment, st.model, at)
+
+
+def configured_split(exp, model, at):
+    """The SplitModel an experiment config asks for: cut after `at` with the config's input type, the
+    back-end widened to `backend.classes` when set (the sweep splits the same way at other cuts)."""
+    from fixyfpga.split import split_model, widen_classifier
+    split = split_model(model, at, exp.input.type or None)
+    if exp.backend.classes:
+        split.backend = widen_classifier(split.backend, exp.backend.classes)
+    return split
 
 
 def step_plan(cfg, st):

@@ -165,6 +165,7 @@ def test_baseline_of_a_model_without_input_quantizer_cuts_at_the_input(tmp_path,
 def test_compare_reports_the_depth_sensitivity():
     """The cycle model's assumed depth moves both designs' throughput; the sensitivity rows say how much."""
     from fixyfpga.boards import load_board
+    from fixyfpga.study import resources
     from fixyfpga.study.compare import depth_sensitivity
     fe, be = small_design()
     pw = {"value": 1.0, "source": "estimate"}
@@ -173,6 +174,12 @@ def test_compare_reports_the_depth_sensitivity():
     slow, fast = sens["points"][1], sens["points"][0]
     assert slow["baseline_throughput_ips"] < fast["baseline_throughput_ips"]
     assert slow["baseline_energy_per_inference_uj"] > fast["baseline_energy_per_inference_uj"]
+    board = load_board("pynq-z2")
+    res = resources.variant_resources([], be, {"fc": 1}, board)
+    sens = depth_sensitivity(fe, be, {"fc": 1}, be, {"fc": 1}, board, pw, pw, depths=(0, 5),
+                             resize={"target_share": resources.area_share(res, board), "coefficients": None})
+    assert [p["depth"] for p in sens["resized"]] == [0, 5] and sens["resized"][0]["chip_share_apart"] >= 0
+    assert sens["resized"][1]["baseline_throughput_ips"] < sens["resized"][0]["baseline_throughput_ips"]
 
 
 def test_equal_resource_sizing_reports_how_close(small_baseline, board):

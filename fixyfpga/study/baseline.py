@@ -38,7 +38,7 @@ def baseline_plans(split):
     return plan_model(split.backend, split.interface.type, runtime_weights=True)
 
 
-def sizing_options(plans):
+def sizing_options(plans, depth=cycles.RESOURCE_CALL_DEPTH):
     """layer -> (valid reuse factors, multipliers at rf 1, {rf: cycles per image}) for the linear layers,
     the cycles from the cycle model (cycles.layer_cycles) with the Resource strategy."""
     out = {}
@@ -46,7 +46,7 @@ def sizing_options(plans):
     for p in plans:
         if p.has_weights:
             valid, mults = layer_reuse_factors(p)
-            interval = {rf: cycles.layer_cycles(p, prev, "engine", rf, "resource").interval for rf in valid}
+            interval = {rf: cycles.layer_cycles(p, prev, "engine", rf, "resource", depth).interval for rf in valid}
             out[p.name] = (valid, mults, interval)
         prev = tuple(p.out_shape)
     return out

@@ -210,7 +210,9 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         "variants": {"fixynn": fixynn, "baseline": base, "baseline_full_dsp": full},
         "ratios": ratios(fixynn, base),
         "ratios_full_dsp": ratios(fixynn, full),
-        "sensitivity": depth_sensitivity(fp, bp, rfs, b_plans, b_rfs, board, f_pow, b_pow),
+        "sensitivity": depth_sensitivity(fp, bp, rfs, b_plans, b_rfs, board, f_pow, b_pow,
+                                         resize={"target_share": share, "coefficients": coeffs}
+                                         if b_pow["source"] == "estimate" else None),
         "power_model": energy.model_sources(coeffs) if "estimate" in (f_pow["source"], b_pow["source"]) else None,
         "labels": {"power": energy.ESTIMATE_LABEL if "estimate" in (f_pow["source"], b_pow["source"]) else "",
                    "performance": "cycle model (fixyfpga.study.cycles) unless source is csynth",
@@ -225,11 +227,14 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     return summary, out
 
 
-def depth_sensitivity(fp, bp, rfs, b_plans, b_rfs, board, f_pow, b_pow, depths=cycles.SENSITIVITY_DEPTHS):
+def depth_sensitivity(fp, bp, rfs, b_plans, b_rfs, board, f_pow, b_pow, depths=cycles.SENSITIVITY_DEPTHS,
+                      resize=None):
     """The headline at every pipeline depth of a resource-strategy product call (cycles.RESOURCE_CALL_DEPTH,
-    the cycle model's one assumed number): the SAME two designs (reuse factors and resources fixed), only
-    the modelled cycles change, so throughput and energy per inference move and the ratios with them."""
-    points = []
+    the cycle model's one assumed number). `points`: the SAME two designs (reuse factors and resources
+    fixed), only the modelled cycles change. With `resize` = {"target_share", "coefficients"} (power
+    ESTIMATE only), `resized`: the baseline sized again to the same chip share with the cycle model at
+    that depth (what the equal-resource comparison would have built), FixyNN unchanged."""
+    points, resized = [], []
     for d in depths:
         f = cycles.summarize(cycles.design_cycles(fp, bp, rfs, depth=d), board.clock_mhz)
         b = cycles.summarize(cycles.design_cycles([], b_plans, b_rfs, depth=d), board.clock_mhz)
@@ -240,11 +245,29 @@ def depth_sensitivity(fp, bp, rfs, b_plans, b_rfs, board, f_pow, b_pow, depths=c
                        "baseline_energy_per_inference_uj": b_e,
                        "ratios": {"throughput": f["throughput_ips"] / b["throughput_ips"],
                                   "energy_per_inference": b_e / f_e}})
-    energies = [p["ratios"]["energy_per_inference"] for p in points]
-    return {"parameter": "resource_call_depth (fixyfpga.study.cycles.RESOURCE_CALL_DEPTH)",
-            "value_used": cycles.RESOURCE_CALL_DEPTH, "source": cycles.DEPTH_SOURCE,
-            "held_fixed": "both designs' reuse factors and resources; only the cycle model's depth varies",
-            "energy_ratio_range": [min(energies), max(energies)], "points": points}
+        if resize:
+            match = baseline.match_resources(b_plans, board, resize["target_share"],
+                                             baseline.sizing_options(b_plans, depth=d))
+            r_res = match["resources"]
+            r_cyc = cycles.summarize(cycles.design_cycles([], b_plans, match["reuse_factors"], depth=d),
+                                     board.clock_mhz)
+            r_pow = energy.estimate_power(r_res, board.part, board.clock_mhz, coefficients=resize["coefficients"])
+            r_e = energy.energy_per_inference_uj(r_pow, r_cyc["throughput_ips"])
+            resized.append({"depth": d, "baseline_reuse_factors": match["reuse_factors"],
+                            "baseline_throughput_ips": r_cyc["throughput_ips"], "baseline_energy_per_inference_uj": r_e,
+                            "chip_share_apart": match["relative_error"],
+                            "ratios": {"throughput": f["throughput_ips"] / r_cyc["throughput_ips"],
+                                       "energy_per_inference": r_e / f_e}})
+    energies = [p["ratios"]["energy_per_inference"] for p in points + resized]
+    out = {"parameter": "resource_call_depth (fixyfpga.study.cycles.RESOURCE_CALL_DEPTH)",
+           "value_used": cycles.RESOURCE_CALL_DEPTH, "source": cycles.DEPTH_SOURCE,
+           "held_fixed": "points: both designs' reuse factors and resources; only the cycle model's depth varies",
+           "energy_ratio_range": [min(energies), max(energies)], "points": points}
+    if resize:
+        out["resized"] = resized
+        out["resized_note"] = ("the baseline sized again at each depth to the FixyNN design's chip share (power "
+                               "ESTIMATE); FixyNN's design unchanged")
+    return out
 
 
 def _fmt(v, digits=1):
@@ -291,7 +314,9 @@ def markdown_table(summary):
         tail += (f"\nThe cycle model assumes a pipeline depth of {sens['value_used']} cycles per resource-strategy "
                  f"product call (not fixed by hls4ml's templates). With the same designs, the energy ratio is "
                  + ", ".join(f"{p['ratios']['energy_per_inference']:.2f}x at {p['depth']}" for p in sens["points"])
-                 + ".\n")
+                 + (("; with the baseline re-sized at each depth, "
+                     + ", ".join(f"{p['ratios']['energy_per_inference']:.2f}x at {p['depth']}" for p in sens["resized"]))
+                    if sens.get("resized") else "") + ".\n")
     return head + "\n".join(lines) + "\n" + tail
 
 

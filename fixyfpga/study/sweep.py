@@ -43,15 +43,14 @@ def evaluate_point(spec):
     import dataclasses
     from fixyfpga.boards import load_board
     from fixyfpga.config import load_config
-    from fixyfpga.flow import BuildConfig, BuildState, run_until
-    from fixyfpga.split import split_model
+    from fixyfpga.flow import BuildConfig, BuildState, configured_split, run_until
     t0 = time.perf_counter()
     exp = load_config(spec["config"])
     exp = dataclasses.replace(exp, split=spec["split"],
                               backend=dataclasses.replace(exp.backend, dsp_fraction=spec["dsp_fraction"]))
     board = load_board(spec["board"])
     model, record = _model(exp.model_dir())
-    st = BuildState(model=model, record=record, split=split_model(model, spec["split"]))
+    st = BuildState(model=model, record=record, split=configured_split(exp, model, spec["split"]))
     st.timings["load_model"] = 0.0           # the state already holds the model: skip the step
     st = run_until(BuildConfig(experiment=exp, board=board, force=True, synthesis=False), "fit_check", st,
                    log=lambda _msg: None)
