@@ -16,10 +16,15 @@ by the same estimator, and reports how close it got.
 import math
 import numpy as np
 
+from fixyfpga.convert import convert, layer_reuse_factors
+from fixyfpga.csim import compile_designs, write_tb_data
+from fixyfpga.emulate import emulate
+from fixyfpga.engine import ENGINE_TOP, WeightLayout, core_name
 from fixyfpga.errors import FixyError
-from fixyfpga.convert import layer_reuse_factors
+from fixyfpga.flow import engine_arrays_from_model
 from fixyfpga.plan import plan_model
-from fixyfpga.split import engine_only_split
+from fixyfpga.split import engine_only_split, pad_to_engine
+from fixyfpga.vivado.hls import csynth_report_path, hls_command_line, parse_csynth_report, write_hls_tcl
 from fixyfpga.study import cycles, resources
 
 EQUAL_TOLERANCE = 0.10
@@ -119,13 +124,6 @@ def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels):
     C-simulate it on `pixels` (uint8 raw input integers, model input shape); compare element by element
     with the kit's integer emulator and the model in QKeras.
     Returns {"inputs", "mismatched_elements", "elements", "mismatched_vs_qkeras", "project", ...}."""
-    from fixyfpga.convert import convert
-    from fixyfpga.csim import compile_designs, write_tb_data
-    from fixyfpga.emulate import emulate
-    from fixyfpga.engine import WeightLayout, core_name
-    from fixyfpga.flow import engine_arrays_from_model
-    from fixyfpga.split import pad_to_engine
-    from fixyfpga.vivado.hls import hls_command_line, write_hls_tcl
     design = convert(split.backend, backend_plans, "backend", out_dir / "backend", core_name(), board,
                      reuse_factors=rfs, strategy="Resource", weights_as_ports=True)
     (lib,) = compile_designs([design])
@@ -159,7 +157,5 @@ def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels):
 
 def baseline_csynth(project_dir):
     """The parsed csynth report of a baseline engine that Vitis HLS built (its build_hls.tcl), or None."""
-    from fixyfpga.engine import ENGINE_TOP
-    from fixyfpga.vivado.hls import csynth_report_path, parse_csynth_report
     path = csynth_report_path(project_dir, ENGINE_TOP)
     return parse_csynth_report(path) if path.is_file() else None

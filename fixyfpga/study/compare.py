@@ -15,6 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from fixyfpga import REPO_ROOT
+from fixyfpga.boards import load_board
+from fixyfpga.config import load_config
+from fixyfpga.data import available_datasets, load_dataset, to_model_input
+from fixyfpga.emulate import emulate
+from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until, step_images
 from fixyfpga.study import baseline, cycles, energy, resources
 
 DEFAULT_OUT = REPO_ROOT / "results" / "compare"
@@ -91,7 +96,6 @@ def _existing_report(project_dir):
 
 def _test_set(record, data_dir, shape):
     """(pixels, labels, name) of the model's dataset test split, or (None, None, reason)."""
-    from fixyfpga.data import available_datasets, load_dataset, to_model_input
     name = record.get("dataset")
     if not name or not data_dir or not Path(data_dir).is_dir() or name not in available_datasets(data_dir):
         return None, None, f"dataset '{name}' not found in {data_dir}"
@@ -100,7 +104,6 @@ def _test_set(record, data_dir, shape):
 
 
 def _accuracy(plans_pair, pixels, labels, source):
-    from fixyfpga.emulate import emulate
     if pixels is None:
         return {"value": None, "reason": source}
     raw = emulate(plans_pair[0], pixels) if len(plans_pair) == 1 else \
@@ -115,9 +118,6 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
 
     vivado_power / board_energy: {"fixynn": path, "baseline": path} of report_power text reports /
     saved measure_energy results, when implementation or a board run exists."""
-    from fixyfpga.boards import load_board
-    from fixyfpga.config import load_config
-    from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until
     t0 = time.perf_counter()
     exp = load_config(config_path)
     board = load_board(board_name)
@@ -168,7 +168,6 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     b_csim = {"inputs": 0, "mismatched_elements": None, "reason": "C-sim not run (--no-csim)"}
     pixels_csim = None
     if csim:
-        from fixyfpga.flow import step_images
         step_images(cfg, st)
         pixels_csim = st.images
         if not b_csynth:                     # keep a matching Vitis HLS build; hls4ml rewrites the sources

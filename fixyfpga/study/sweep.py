@@ -18,6 +18,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from fixyfpga import REPO_ROOT
+from fixyfpga.boards import load_board
+from fixyfpga.config import load_config
+from fixyfpga.flow import BuildConfig, BuildState, configured_split, run_until
+from fixyfpga.modelstore import load_model
+from fixyfpga.plan import input_type_of, plan_model
+from fixyfpga.split import split_points
 from fixyfpga.errors import FixyError
 from fixyfpga.study import cycles, energy, resources
 from fixyfpga.study.compare import shown_path
@@ -30,7 +36,6 @@ _MODELS = {}                 # per-process cache: model folder -> (model, record
 
 
 def _model(model_dir):
-    from fixyfpga.modelstore import load_model
     key = str(model_dir)
     if key not in _MODELS:
         _MODELS[key] = load_model(model_dir)
@@ -41,9 +46,6 @@ def evaluate_point(spec):
     """One sweep point (a picklable dict in, a JSON-able dict out): {"config", "board", "split",
     "dsp_fraction", "power_coefficients"}."""
     import dataclasses
-    from fixyfpga.boards import load_board
-    from fixyfpga.config import load_config
-    from fixyfpga.flow import BuildConfig, BuildState, configured_split, run_until
     t0 = time.perf_counter()
     exp = load_config(spec["config"])
     exp = dataclasses.replace(exp, split=spec["split"],
@@ -70,13 +72,11 @@ def evaluate_point(spec):
 
 def pooling_splits(config_path):
     """The model's pooling boundaries that are legal cuts."""
-    from fixyfpga.config import load_config
-    from fixyfpga.plan import input_type_of, plan_model
-    from fixyfpga.split import split_points
     exp = load_config(config_path)
     model, _ = _model(exp.model_dir())
-    plans = {p.name: p for p in plan_model(model, input_type_of(model))}
-    return [name for name in split_points(model) if plans[name].kind == "pool"]
+    plan_list = plan_model(model, input_type_of(model, exp.input.type or None))
+    plans = {p.name: p for p in plan_list}
+    return [name for name in split_points(model, plan_list) if plans[name].kind == "pool"]
 
 
 def _accuracy_losses(path):
