@@ -253,6 +253,18 @@ def test_compare_summary_schema(tmp_path):
     assert r["throughput"] == pytest.approx(f["throughput_ips"] / b["throughput_ips"])
     assert r["energy_per_inference"] == pytest.approx(b["energy_per_inference_uj"] / f["energy_per_inference_uj"])
     assert on_disk["equal_resources"]["relative_error"] >= 0
+    # what a reader needs to judge the estimate, and nothing machine-specific
+    assert on_disk["power_model"]["toggle_rate"]["status"] == "published"
+    assert [p["depth"] for p in on_disk["sensitivity"]["points"]] == list(cycles.SENSITIVITY_DEPTHS)
+    text = (out / "summary.json").read_text()
+    assert '"/' not in text and "cd /" not in text
+
+
+def test_committed_compare_results_hold_no_absolute_paths():
+    from fixyfpga import REPO_ROOT
+    for path in (REPO_ROOT / "results").glob("compare/*/summary.*"):
+        text = path.read_text()
+        assert '"/' not in text and "cd /" not in text and str(REPO_ROOT) not in text, path
 
 
 def test_resources_are_tagged_by_source(board):

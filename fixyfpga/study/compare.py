@@ -8,6 +8,7 @@ emulator on the same test set. Writes results/compare/<board>/summary.json, summ
 """
 
 import json
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from fixyfpga.data import available_datasets, load_dataset, to_model_input
 from fixyfpga.emulate import emulate
 from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until, step_images
 from fixyfpga.study import baseline, cycles, energy, resources
+from fixyfpga.vivado.hls import hls_command
 
 DEFAULT_OUT = REPO_ROOT / "results" / "compare"
 FORMAT = "fixyfpga-compare/1"
@@ -177,6 +179,8 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         b_csim = baseline.csim_baseline(bsplit, b_plans, b_rfs, board, out_prj, pixels_csim)
         b_csim["image_source"] = st.image_source
         b_csim["project"] = shown_path(out_prj / b_csim["project"])
+        # the command as committed results show it: from the repository (or working directory), no absolute path
+        b_csim["hls_command"] = f"cd {shlex.quote(b_csim['project'])} && {shlex.join(hls_command('vitis_hls'))}"
         record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
