@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force,)
 
-.PHONY: install hls csim rtl package test clean boards tasks notebooks transfer
+.PHONY: install hls csim rtl package test clean boards tasks notebooks transfer compare sweep
 
 install: $(STAMP)
 
@@ -52,6 +52,18 @@ QUICK ?= 0
 TRANSFER_CONFIG ?= $(if $(filter 1 yes true,$(QUICK)),configs/transfer_quick.yaml,configs/transfer.yaml)
 transfer: $(STAMP)
 	$(PY) -m fixyfpga transfer $(TRANSFER_CONFIG) --data-dir '$(DATA_DIR)'
+
+# FixyNN vs the same model as one programmable engine of equal resources (issue 12):
+# results/compare/<board>/summary.json, summary.md, compare.png. NO_CSIM=1 skips both C-sims.
+NO_CSIM ?= 0
+compare: $(STAMP)
+	$(PY) -m fixyfpga compare --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out-root '$(OUT)' \
+		$(if $(filter 1 yes true,$(NO_CSIM)),--no-csim,)
+
+# Split point x engine DSP budget (estimate-only); DASK=<scheduler address> runs the points on a cluster.
+DASK ?=
+sweep: $(STAMP)
+	$(PY) -m fixyfpga sweep --config $(CONFIG) --board $(BOARD) $(if $(DASK),--dask $(DASK),)
 
 # Needs the overlay (.bit/.hwh) that `make hls` builds when Vivado is on PATH.
 package: $(STAMP)

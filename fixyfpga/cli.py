@@ -151,6 +151,9 @@ def build_parser():
     from fixyfpga.rtl.cli import add_rtl_command   # `rtl` (issue 11)
     add_rtl_command(sub, DEFAULT_CONFIG)
 
+    from fixyfpga.study.cli import add_study_commands   # `compare` and `sweep` (issue 12)
+    add_study_commands(sub)
+
     from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
     t = sub.add_parser("transfer", help="FixyNN transfer learning: frozen front-end vs per-task training")
     add_transfer_arguments(t)

@@ -93,6 +93,12 @@ def valid_reuse_factors(n_in, n_out):
     return get_backend("Vitis").get_valid_reuse_factors(n_in, n_out)
 
 
+def layer_reuse_factors(plan):
+    """(valid reuse factors ascending, multipliers at reuse factor 1) of a linear layer: what any sizing
+    of the engine chooses from."""
+    return valid_reuse_factors(*_layer_dims(plan)), _mults_and_calls(plan)[0]
+
+
 def choose_reuse_factors(plans, dsp_budget, target_cycles, overrides=None):
     """Pick a valid reuse factor per linear layer of the engine.
 

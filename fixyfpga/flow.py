@@ -67,7 +67,6 @@ class BuildState:
 
 def step_load_model(cfg, st):
     from fixyfpga.modelstore import load_model
-    from fixyfpga.split import split_model, widen_classifier
     from fixyfpga.split import split_points
     st.model, st.record = load_model(cfg.experiment.model_dir())
     at = cfg.experiment.split or st.record.get("split")
@@ -75,10 +74,17 @@ def step_load_model(cfg, st):
         raise FixyError(f"{cfg.experiment.model}: this model has no training record naming its split point; set "
                         f"`split:` in the experiment config to one of: {', '.join(split_points(st.model))} "
                         f"(`python -m fixyfpga inspect {cfg.experiment.model}` lists them)")
-    st.split = split_model(st.model, at, cfg.experiment.input.type or None)
-    classes = cfg.experiment.backend.classes
-    if classes:
-        st.split.backend = widen_classifier(st.split.backend, classes)
+    st.split = configured_split(cfg.experiment, st.model, at)
+
+
+def configured_split(exp, model, at):
+    """The SplitModel an experiment config asks for: cut after `at` with the config's input type, the
+    back-end widened to `backend.classes` when set (the sweep splits the same way at other cuts)."""
+    from fixyfpga.split import split_model, widen_classifier
+    split = split_model(model, at, exp.input.type or None)
+    if exp.backend.classes:
+        split.backend = widen_classifier(split.backend, exp.backend.classes)
+    return split
 
 
 def step_plan(cfg, st):
@@ -362,6 +368,33 @@ def report(cfg, st):
 BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
                   step_check_csim, step_testbench, step_design]
 AFTER_INSTALL = [step_sim_overlay, step_rtl, step_hls, step_overlay]
+
+
+STEPS = BEFORE_INSTALL + AFTER_INSTALL
+
+
+def step_names():
+    return [s.__name__.removeprefix("step_") for s in STEPS]
+
+
+def run_until(cfg, stop_step, st=None, log=print):
+    """Run the named steps up to and including `stop_step` over one BuildState and hand the state back
+    (FINN's `stop_step` in build_dataflow_config.py): e.g. run_until(cfg, "plan") gives the split, the
+    layer plans and reuse factors without converting anything. Steps from `convert` on write into
+    st.staging, which the caller owns (a temporary folder is made when none is given); nothing is
+    installed into the project folder. `install` steps (hls, overlay) need `build()`."""
+    names = step_names()
+    if stop_step not in names[:len(BEFORE_INSTALL)]:
+        raise FixyError(f"unknown or post-install step '{stop_step}'; run_until stops after one of: "
+                        f"{', '.join(names[:len(BEFORE_INSTALL)])}")
+    st = st or BuildState()
+    upto = BEFORE_INSTALL[:names.index(stop_step) + 1]
+    done = [s for s in upto if s.__name__.removeprefix("step_") in st.timings]
+    if st.staging is None and any(s in upto for s in BEFORE_INSTALL[BEFORE_INSTALL.index(step_convert):]):
+        import tempfile
+        st.staging = Path(tempfile.mkdtemp(prefix="fixyfpga-"))
+    _run_steps([s for s in upto if s not in done], cfg, st, log)
+    return st
 
 
 def _run_steps(steps, cfg, st, log):

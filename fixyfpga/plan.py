@@ -28,13 +28,21 @@ __all__ = ["LayerPlan", "plan_model", "plan_graph", "input_type_of", "graph_inpu
            "weight_quantizers", "float32_warnings", "DEFAULT_INPUT_TYPE", "FLOAT32_EXACT_BITS"]
 
 
+def input_quantizer(graph):
+    """The input quantizer node (a quantizing activation layer of its own, the only reader of the
+    input; the zoo's 'q_input'), or None."""
+    readers = graph.consumers(graph.nodes[0].name)
+    if len(readers) == 1 and readers[0].op == "activation" and readers[0].name == readers[0].source:
+        return readers[0]
+    return None
+
+
 def graph_input_type(graph, default=None):
     """The input's type: that of a quantizing activation right after the input (the zoo's 'q_input'),
     else `default` (a FixedType or string from the config's `input: {type: ...}`), else ufixed<8,0>."""
-    inp = graph.nodes[0]
-    readers = graph.consumers(inp.name)
-    if len(readers) == 1 and readers[0].op == "activation" and readers[0].name == readers[0].source:
-        t = quantizer_type(readers[0].attrs["activation"], f"layer '{readers[0].name}'")
+    q = input_quantizer(graph)
+    if q is not None:
+        t = quantizer_type(q.attrs["activation"], f"layer '{q.name}'")
         return FixedType(t.width, t.integer, t.signed)
     if isinstance(default, FixedType):
         return default

@@ -19,7 +19,7 @@ from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.ir import load_graph, to_keras
 from fixyfpga.layers import kind_of
-from fixyfpga.plan import graph_input_type, plan_graph
+from fixyfpga.plan import graph_input_type, input_quantizer, plan_graph
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,6 @@ def _reference(model, graph, canonical):
 def split_model(model, at, input_type=None):
     """Split `model` after layer `at`. Raises FixyError naming valid split points if `at` is not one.
     `input_type`: the input's FixedType when the model has no input quantizer (default ufixed<8,0>)."""
-    from tensorflow import keras
-
     graph = load_graph(model)
     graph.raise_problems()
     input_type = graph_input_type(graph, input_type)
@@ -125,15 +123,43 @@ def split_model(model, at, input_type=None):
         raise FixyError(f"cannot split after '{at}' ({plans[node].keras_class}): the cut must follow a quantizing "
                         f"activation or pooling so its type is fixed, with exactly one tensor crossing and weights "
                         f"on both sides; valid split points: {', '.join(valid)}")
+    return _split_at(model, graph, node, plans[node], input_type)
+
+
+def _split_at(model, graph, node, plan, input_type):
+    """The SplitModel of `graph` cut after node `node` (whose plan is `plan`)."""
+    from tensorflow import keras
     canonical = to_keras(graph)
     frontend = keras.Model(canonical.input, canonical.get_layer(node).output, name=f"{model.name}_frontend")
-    plan = plans[node]
     iface = Interface(layer=node, shape=plan.out_shape, type=FixedType(plan.out_type.width, plan.out_type.integer,
                                                                         plan.out_type.signed))
     backend = to_keras(graph, name=f"{model.name}_backend", start=node, input_name=f"{node}_in")
     return SplitModel(full=_reference(model, graph, canonical), frontend=frontend, backend=backend, interface=iface,
                       input_type=input_type, canonical=canonical, exact=graph.exact,
                       host_activation=graph.host_activation, notes=list(graph.notes))
+
+
+def input_cut(graph):
+    """The node after which an all-engine design is cut: the input quantizer when the node right after the
+    input is one (plan.input_quantizer), else the input itself (its type then comes from the config's
+    `input: {type: ...}`)."""
+    q = input_quantizer(graph)
+    return q.name if q is not None else graph.nodes[0].name
+
+
+def engine_only_split(model, input_type=None):
+    """An EXPLICIT cut for a design with every weighted layer in the programmable engine (the study's
+    baseline): after the input quantizer, or at the input when the model has none (see input_cut). It is
+    not one of split_points(): a FixyNN build needs weights on both sides, and split_model still refuses
+    this cut. The front-end is a pass-through with no weights (nothing is built for it)."""
+    graph = load_graph(model)
+    graph.raise_problems()
+    input_type = graph_input_type(graph, input_type)
+    plans = {p.name: p for p in plan_graph(graph, input_type)}
+    node = input_cut(graph)
+    if not any(p.has_weights for p in plans.values()):
+        raise FixyError(f"model '{model.name}' has no layer with weights: there is nothing to put in an engine")
+    return _split_at(model, graph, node, plans[node], input_type)
 
 
 def pad_to_engine(logits, width):

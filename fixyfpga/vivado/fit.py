@@ -23,6 +23,7 @@ fit hours before Vivado would, and to say which layer to change:
 `check_fit(estimate, board, force=False)` raises FixyError naming the layer and the change to make.
 """
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -222,6 +223,14 @@ def _layer_cost(info):
         if bram:
             detail.append(f"output FIFO {bram:g} BRAM36")
     return cost, detail
+
+
+def storage_costs(plans, part, reuse_factors=None):
+    """{layer: {"lut", "ff", "dsp", "bram36"}} of each planned layer WITHOUT its arithmetic (line buffer,
+    output FIFO): what the estimate adds around a layer whose arithmetic was measured elsewhere (the
+    front-end's Yosys counts). `part`: frontend | engine."""
+    infos = _from_plans(plans, part, reuse_factors or {})
+    return {i.name: _layer_cost(dataclasses.replace(i, kernel_size=0, nonzero_kernel=0))[0] for i in infos}
 
 
 def estimate(source, board):

@@ -1,0 +1,299 @@
+"""The FixyNN-vs-baseline study: cycle model, energy model, baseline C-sim, equal-resource sizing,
+the sweep on a local Dask cluster and the compare summary's schema."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fixyfpga.errors import FixyError
+from fixyfpga.fixedpoint import FixedType
+from fixyfpga.plan import LayerPlan
+from fixyfpga.study import cycles, energy
+
+U8 = FixedType(8, 0, False)
+ACC = FixedType(16, 4, True)
+
+
+def _plan(name, kind, shape, kernel=None):
+    p = LayerPlan(name, kind, kind, tuple(shape), U8, (0.0, 1.0))
+    if kernel is not None:
+        p.kernel, p.bias = np.ones(kernel), np.zeros(kernel[-1])
+        p.weight_type, p.bias_type, p.accum_type = FixedType(8, 1, True), FixedType(8, 1, True), ACC
+    return p
+
+
+def small_design():
+    """Front-end: 4x4x1 input, 3x3 'same' conv to 2 channels, activation, 2x2 pool; engine: flatten and
+    a dense 8 -> 3."""
+    fe = [_plan("in", "input", (4, 4, 1)), _plan("conv", "conv", (4, 4, 2), (3, 3, 1, 2)),
+          _plan("act", "activation", (4, 4, 2)), _plan("pool", "pool", (2, 2, 2))]
+    be = [_plan("iface", "input", (2, 2, 2)), _plan("flat", "flatten", (8,)), _plan("fc", "dense", (3,), (8, 3))]
+    return fe, be
+
+
+def test_cycle_model_by_hand():
+    fe, be = small_design()
+    rows = cycles.design_cycles(fe, be, {"fc": 4})
+    got = {r.name: r.interval for r in rows}
+    # input 16 beats; conv: (4+2) x (4+2) padded pixels at II 1; act 16; pool 16 input beats;
+    # flatten 4 beats of 2 channels; dense: 1 input beat + (rf 4 + depth 3) + 1 output beat.
+    assert got == {"in": 16, "conv": 36, "act": 16, "pool": 16, "flat": 4,
+                   "fc": 1 + 4 + cycles.RESOURCE_CALL_DEPTH + 1}
+    s = cycles.summarize(rows, clock_mhz=100)
+    assert s["bottleneck"] == "conv" and s["interval_cycles"] == 36
+    assert s["throughput_ips"] == pytest.approx(100e6 / 36)
+    # conv fill: 2 padded rows of 6 + 2 pixels, then one more at II 1 -> 15 cycles
+    fills = {r.name: r.fill for r in rows}
+    assert fills["conv"] == (2 * 6 + 2) * 1 + 1
+    assert s["latency_cycles"] == 36 + sum(f for n, f in fills.items() if n != "conv")
+
+
+def test_cycle_model_resource_conv_and_csynth_override():
+    fe, _ = small_design()
+    r = cycles.layer_cycles(fe[1], (4, 4, 1), "engine", reuse_factor=2, strategy="resource")
+    # 16 complete windows x (rf 2 + depth 3) + 20 padding pixels that only shift the line buffer
+    assert r.interval == 16 * (2 + cycles.RESOURCE_CALL_DEPTH) + (36 - 16)
+    s = cycles.summarize([r], 200)
+    csynth = {"frontend": {"interval_cycles": {"min": 90, "max": 120}, "latency_cycles": {"best": 1, "worst": 300}},
+              "engine": {"interval_cycles": {"min": 50, "max": 80}, "latency_cycles": {"best": 1, "worst": 200}}}
+    o = cycles.apply_csynth(s, csynth)
+    assert o["source"] == "csynth" and o["interval_cycles"] == 120 and o["latency_cycles"] == 500
+    assert o["throughput_ips"] == pytest.approx(200e6 / 120) and o["model"]["interval_cycles"] == r.interval
+    assert cycles.apply_csynth(s, {"frontend": None}) is s
+
+
+def test_energy_model_arithmetic_and_labels(tmp_path):
+    res = {"lut": 1000, "ff": 2000, "dsp": 10, "bram36": 2}
+    p = energy.estimate_power(res, "xc7z020clg400-1", 100)
+    c = energy.COEFFICIENTS["xc7"]["uw_per_mhz"]
+    dyn = (1000 * c["lut"] + 2000 * c["ff"] + 10 * c["dsp"] + 2 * c["bram36"]) * 1e-6 * 100 * 0.125
+    assert p["dynamic_w"] == pytest.approx(dyn) and p["static_w"] == energy.COEFFICIENTS["xc7"]["static_w"]["xc7z020"]
+    assert p["value"] == pytest.approx(p["static_w"] + dyn)
+    assert p["source"] == "estimate" and "ESTIMATE" in p["label"] and "UG440" in p["coefficients"]["toggle_source"]
+    assert energy.energy_per_inference_uj(p, 1000.0) == pytest.approx(p["value"] / 1000 * 1e6)
+    # every number says whether it is published or the kit's assumption
+    src = energy.model_sources()
+    assert src["toggle_rate"]["status"] == "published" and "UG440" in src["toggle_rate"]["source"]
+    assert all(v["status"] == "kit assumption" for v in src["uw_per_mhz"].values())
+    assert all(v["status"] == "kit assumption" for v in src["static_w"].values())
+    # twice the clock: twice the dynamic power, same static
+    p2 = energy.estimate_power(res, "xc7z020clg400-1", 200)
+    assert p2["dynamic_w"] == pytest.approx(2 * dyn) and p2["static_w"] == p["static_w"]
+    with pytest.raises(FixyError, match="no coefficients"):
+        energy.estimate_power(res, "xcvu9p-flga2104", 100)
+    # Vivado report_power text (UG907 summary table layout)
+    rpt = tmp_path / "power.rpt"
+    rpt.write_text("+--------------------------+--------------+\n| Total On-Chip Power (W)  | 1.734        |\n"
+                   "| Dynamic (W)              | 1.581        |\n| Device Static (W)        | 0.153        |\n")
+    v = energy.parse_report_power(rpt)
+    assert v == {"value": 1.734, "dynamic_w": 1.581, "static_w": 0.153, "source": "vivado",
+                 "label": v["label"], "report": str(rpt)}
+    rpt.write_text("nothing here\n")
+    with pytest.raises(FixyError, match="Total On-Chip Power"):
+        energy.parse_report_power(rpt)
+    # a simulated-board result is refused as a measurement
+    sim = tmp_path / "e.json"
+    sim.write_text(json.dumps({"active_w": 2.0, "idle_w": 1.5, "energy_per_inference_j": 1e-5, "simulated": True}))
+    with pytest.raises(FixyError, match="simulated"):
+        energy.board_power(sim)
+
+
+@pytest.fixture(scope="module")
+def small_baseline():
+    from fixyfpga.emulate import split_plans
+    from fixyfpga.study import baseline
+    from helpers import small_mobilenet
+    model = small_mobilenet(seed=3)
+    split = baseline.baseline_split(model)
+    plans = baseline.baseline_plans(split)
+    assert [p.name for p in plans] == [p.name for p in split_plans(split)[1]]
+    return model, split, plans
+
+
+def test_baseline_split_is_explicit_and_holds_every_weighted_layer(small_baseline):
+    from fixyfpga.split import split_model
+    model, split, plans = small_baseline
+    assert split.interface.layer == model.layers[1].name
+    weighted = [layer.name for layer in model.layers if layer.get_weights()]
+    assert [p.name for p in plans if p.has_weights] == weighted
+    with pytest.raises(FixyError, match="cannot split"):      # the FixyNN cut set is unchanged
+        split_model(model, model.layers[1].name)
+
+
+def test_baseline_csim_is_bit_exact(small_baseline, tmp_path, board, cifar_test_images):
+    from fixyfpga.study import baseline
+    from helpers import resize_nearest
+    _, split, plans = small_baseline
+    rfs, dsps = baseline.size_engine(plans, 40)
+    assert dsps <= 40
+    images = resize_nearest(cifar_test_images, 16)
+    result = baseline.csim_baseline(split, plans, rfs, board, tmp_path, images)
+    assert result["inputs"] == len(images) == 600
+    assert result["mismatched_elements"] == 0 and result["mismatched_vs_qkeras"] == 0
+
+
+def test_baseline_of_a_model_without_input_quantizer_cuts_at_the_input(tmp_path, board, cifar_test_images):
+    """A user's model whose first layer after the input is a convolution (input type from the config):
+    the all-engine cut is the input itself, every weighted layer is in the engine, and C-sim through the
+    engine's load mode is bit-exact."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense
+    from fixyfpga.study import baseline
+    from helpers import resize_nearest
+    tf.keras.utils.set_random_seed(5)
+    q = "quantized_bits(6,0,alpha=1)"
+    inp = tf.keras.Input((8, 8, 3), name="pixels")
+    x = QConv2D(4, 3, padding="same", kernel_quantizer=q, bias_quantizer=q, name="c1")(inp)
+    x = QActivation("quantized_relu(6,2)", name="a1")(x)
+    x = tf.keras.layers.MaxPooling2D(2, name="p1")(x)
+    x = tf.keras.layers.Flatten(name="f")(x)
+    out = QDense(5, kernel_quantizer=q, bias_quantizer=q, name="fc")(x)
+    model = tf.keras.Model(inp, out, name="user_no_qin")
+    split = baseline.baseline_split(model, FixedType(8, 0, False))
+    assert split.interface.layer == "pixels" and split.interface.type == FixedType(8, 0, False)
+    plans = baseline.baseline_plans(split)
+    assert [p.name for p in plans if p.has_weights] == ["c1", "fc"]
+    rfs, _ = baseline.size_engine(plans, 16)
+    images = resize_nearest(cifar_test_images, 8)[:200]
+    result = baseline.csim_baseline(split, plans, rfs, board, tmp_path, images)
+    assert result["inputs"] == 200 and result["weight_words"] > 0
+    assert result["mismatched_elements"] == 0 and result["mismatched_vs_qkeras"] == 0
+    assert not result["project"].startswith("/")
+
+
+def test_compare_reports_the_depth_sensitivity():
+    """The cycle model's assumed depth moves both designs' throughput; the sensitivity rows say how much."""
+    from fixyfpga.boards import load_board
+    from fixyfpga.study import resources
+    from fixyfpga.study.compare import depth_sensitivity
+    fe, be = small_design()
+    pw = {"value": 1.0, "source": "estimate"}
+    sens = depth_sensitivity(fe, be, {"fc": 1}, be, {"fc": 1}, load_board("pynq-z2"), pw, pw, depths=(0, 5))
+    assert sens["value_used"] == cycles.RESOURCE_CALL_DEPTH and "kit assumption" in sens["source"]
+    slow, fast = sens["points"][1], sens["points"][0]
+    assert slow["baseline_throughput_ips"] < fast["baseline_throughput_ips"]
+    assert slow["baseline_energy_per_inference_uj"] > fast["baseline_energy_per_inference_uj"]
+    board = load_board("pynq-z2")
+    res = resources.variant_resources([], be, {"fc": 1}, board)
+    sens = depth_sensitivity(fe, be, {"fc": 1}, be, {"fc": 1}, board, pw, pw, depths=(0, 5),
+                             resize={"target_share": resources.area_share(res, board), "coefficients": None})
+    assert [p["depth"] for p in sens["resized"]] == [0, 5] and sens["resized"][0]["chip_share_apart"] >= 0
+    assert sens["resized"][1]["baseline_throughput_ips"] < sens["resized"][0]["baseline_throughput_ips"]
+
+
+def test_equal_resource_sizing_reports_how_close(small_baseline, board):
+    from fixyfpga.study import baseline, resources
+    _, _, plans = small_baseline
+    opts = baseline.sizing_options(plans)
+    sizings = baseline.candidate_sizings(plans, opts)
+    assert [s[0] for s in sizings] == sorted(s[0] for s in sizings)          # DSPs only grow
+    assert all(a[1] >= b[1] for a, b in zip(sizings, sizings[1:]))           # interval only shrinks
+    shares = [resources.area_share(resources.variant_resources([], plans, s[2], board), board) for s in sizings]
+    target = shares[len(shares) // 2]
+    exact = baseline.match_resources(plans, board, target, opts)
+    assert exact["relative_error"] == 0 and exact["within_tolerance"]
+    between = (shares[0] + shares[-1]) / 2 * 1.01
+    m = baseline.match_resources(plans, board, between, opts)
+    best = min(abs(s - between) / between for s in shares)
+    assert m["relative_error"] == pytest.approx(best)
+    assert m["within_tolerance"] == (best <= baseline.EQUAL_TOLERANCE)
+
+
+def test_sweep_on_a_local_dask_cluster(tmp_path):
+    from dask.distributed import Client, LocalCluster
+    from fixyfpga.study import sweep
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        result, out = sweep.run_sweep("configs/default.yaml", "pynq-z2", budgets=[0.25, 1.0], splits=["b1_pool"],
+                                      dask_address=client, out_root=tmp_path)
+        assert len(client.scheduler_info()["workers"]) == 2
+    pts = result["points"]
+    assert [(p["split"], p["dsp_fraction"]) for p in pts] == [("b1_pool", 0.25), ("b1_pool", 1.0)]
+    assert pts[0]["engine_dsps"] <= int(220 * 0.25) < pts[1]["engine_dsps"]
+    assert pts[1]["throughput_ips"] >= pts[0]["throughput_ips"]
+    assert all(p["power_w"]["source"] == "estimate" for p in pts)
+    assert (out / "sweep.json").is_file() and (out / "sweep.png").is_file()
+    local = sweep.evaluate_point({"config": "configs/default.yaml", "board": "pynq-z2", "split": "b1_pool",
+                                  "dsp_fraction": 0.25})
+    assert local["energy_per_inference_uj"] == pytest.approx(pts[0]["energy_per_inference_uj"])
+
+
+def test_flow_stops_after_a_named_step():
+    from fixyfpga.boards import load_board
+    from fixyfpga.config import load_config
+    from fixyfpga.flow import BuildConfig, run_until
+    cfg = BuildConfig(experiment=load_config("configs/default.yaml"), board=load_board("pynq-z2"))
+    st = run_until(cfg, "plan", log=lambda _m: None)
+    assert st.reuse_factors and st.frontend_plans and st.fit is None and st.staging is None
+    with pytest.raises(FixyError, match="run_until stops after one of"):
+        run_until(cfg, "bitstream")
+
+
+SCHEMA_VARIANT = {"resources": dict, "throughput_ips": float, "latency_us": float, "power_w": dict,
+                  "energy_per_inference_uj": float, "csim": dict, "accuracy": dict}
+
+
+def test_compare_summary_schema(tmp_path):
+    from fixyfpga.study.compare import compare
+    summary, out = compare("pynq-z2", "configs/default.yaml", data_dir="", out_root=tmp_path, csim=False,
+                           log=lambda _m: None)
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["board"] == "pynq-z2" and (out / "summary.md").is_file() and (out / "compare.png").is_file()
+    for name in ("fixynn", "baseline"):
+        v = on_disk["variants"][name]
+        for key, typ in SCHEMA_VARIANT.items():
+            assert isinstance(v[key], typ), (name, key)
+        assert set(v["resources"]) >= {"lut", "ff", "dsp", "bram36", "source"}
+        assert v["power_w"]["source"] == "estimate" and "ESTIMATE" in v["power_w"]["label"]
+        assert set(v["csim"]) >= {"inputs", "mismatched_elements"}
+    assert set(on_disk["ratios"]) >= {"throughput", "energy_per_inference", "throughput_per_lut", "throughput_per_dsp"}
+    r = on_disk["ratios"]
+    f, b = on_disk["variants"]["fixynn"], on_disk["variants"]["baseline"]
+    assert r["throughput"] == pytest.approx(f["throughput_ips"] / b["throughput_ips"])
+    assert r["energy_per_inference"] == pytest.approx(b["energy_per_inference_uj"] / f["energy_per_inference_uj"])
+    assert on_disk["equal_resources"]["relative_error"] >= 0
+    # what a reader needs to judge the estimate, and nothing machine-specific
+    assert on_disk["power_model"]["toggle_rate"]["status"] == "published"
+    assert [p["depth"] for p in on_disk["sensitivity"]["points"]] == list(cycles.SENSITIVITY_DEPTHS)
+    text = (out / "summary.json").read_text()
+    assert '"/' not in text and "cd /" not in text
+
+
+def test_committed_compare_results_hold_no_absolute_paths():
+    from fixyfpga import REPO_ROOT
+    for path in (REPO_ROOT / "results").glob("compare/*/summary.*"):
+        text = path.read_text()
+        assert '"/' not in text and "cd /" not in text and str(REPO_ROOT) not in text, path
+
+
+def test_resources_are_tagged_by_source(board):
+    from fixyfpga.emulate import split_plans
+    from fixyfpga.split import split_model
+    from fixyfpga.study import resources
+    from helpers import small_mobilenet
+    fp, bp = split_plans(split_model(small_mobilenet(seed=2), "b1_pool"))
+    rfs = {p.name: 1 for p in bp if p.has_weights}
+    est = resources.variant_resources(fp, bp, rfs, board)
+    assert est["source"] == "estimate" and set(est["sources"].values()) == {"estimate"}
+    layer = next(p.name for p in fp if p.has_weights)
+    row = next(r for r in est["layers"] if r["name"] == layer)
+    measured = resources.variant_resources(fp, bp, rfs, board, rtl={layer: {"lut": 100, "ff": 10, "dsp": 0}})
+    mrow = next(r for r in measured["layers"] if r["name"] == layer)
+    assert mrow["source"] == "yosys" and measured["sources"]["lut"] == "yosys+estimate"
+    assert measured["yosys_layers"] == [layer] and mrow["estimate_lut"] == row["lut"]
+    assert measured["lut"] - est["lut"] == mrow["lut"] - row["lut"]       # only that layer's figure changed
+    assert measured["dsp"] == est["dsp"] and measured["bram36"] == est["bram36"]
+    viv = resources.variant_resources(fp, bp, rfs, board, vivado={r: {"used": 7, "available": 9}
+                                                                  for r in resources.RESOURCES})
+    assert viv["source"] == "vivado" and viv["lut"] == 7 and viv["sources"]["dsp"] == "vivado"
+
+
+def test_rtl_report_is_read_from_the_project(tmp_path):
+    from fixyfpga.study import resources
+    assert resources.read_rtl_report(tmp_path) == {}
+    (tmp_path / "rtl").mkdir()
+    (tmp_path / "rtl" / "rtl_report.json").write_text(json.dumps({"layers": [
+        {"name": "stem_conv", "kind": "conv", "fixed": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}},
+        {"name": "b1_dw", "kind": "depthwise", "fixed": None}]}))
+    assert resources.read_rtl_report(tmp_path) == {"stem_conv": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}}
