@@ -63,7 +63,7 @@ class MultitaskConfig:
 
 def load_tasks_config(path):
     """(ExperimentConfig, MultitaskConfig) from a YAML file: experiment keys plus a `multitask` section."""
-    from fixyfpga.config import ExperimentConfig, check_experiment
+    from fixyfpga.config import experiment_from_dict
     from fixyfpga.schema import build, read_yaml
     path = Path(path)
     where = str(path)
@@ -71,7 +71,7 @@ def load_tasks_config(path):
     if "multitask" not in data:
         raise FixyError(f"{where}: no 'multitask' section; list the tasks there (see configs/tasks.yaml)")
     section = data.pop("multitask")
-    exp = check_experiment(build(ExperimentConfig, data, where), where)
+    exp = experiment_from_dict(data, where)
     if not isinstance(section, dict):
         raise FixyError(f"{where}: multitask must be a mapping with a 'tasks' list")
     mt = build(MultitaskConfig, section, f"{where}: multitask")
