@@ -193,7 +193,7 @@ def test_float_model_is_quantized_by_the_flow_and_bit_exact(tmp_path, board, dat
     and the quantized model's place in the project in build_report.json."""
     _, path = float_h5
     cfg = tmp_path / "float.yaml"
-    # The split names the user's float layer (relu1); the quantized model holds its output in 'relu1'.
+    # The split names a layer of the user's float model.
     cfg.write_text(f"name: user_float\nmodel: {path}\nsplit: pool1\ncsim: {{inputs: 1000, dataset: mnist}}\n"
                    f"quantize:\n  test_images: 2000\n  calibration: {{images: 500}}\n")
     out = tmp_path / "hls_projects"
@@ -205,7 +205,6 @@ def test_float_model_is_quantized_by_the_flow_and_bit_exact(tmp_path, board, dat
     _assert_bit_exact(rep)
     q = rep["quantization"]
     assert q["dataset"] == "mnist" and q["calibration_images"] == 500 and q["test_images"] == 2000
-    print(q["float_accuracy"], q["quantized_accuracy"], q["top1_agreement"], rep["timings_s"])
     assert q["float_accuracy"] > 0.9, "the float model did not train; the comparison would mean nothing"
     assert q["quantized_accuracy"] >= q["float_accuracy"] - 0.03 and q["top1_agreement"] >= 0.95, q
     assert q["folded_batchnorm"] == {"bn1": "conv1", "bn2": "conv2"}
@@ -220,7 +219,7 @@ def test_float_model_is_quantized_by_the_flow_and_bit_exact(tmp_path, board, dat
     assert rep["split"] == "pool1"
 
 
-def test_float_and_quantize_mismatches_are_one_line_errors(tmp_path, capsys, float_h5, mnist_json):
+def test_float_and_quantize_mismatches_are_one_line_errors(tmp_path, capsys, data_dir, float_h5, mnist_json):
     """A float model without `quantize:`, a QKeras model with it and a missing calibration dataset are each
     one line naming the fix, before anything is written."""
     _, float_path = float_h5
@@ -228,7 +227,7 @@ def test_float_and_quantize_mismatches_are_one_line_errors(tmp_path, capsys, flo
     cases = [(f"model: {float_path}\nsplit: pool1\n", "", "add a `quantize:` section"),
              (f"model: {qkeras_path}\nsplit: conv2\nquantize: {{calibration: {{dataset: mnist}}}}\n", "",
               "already quantized (it has QKeras layers); remove the `quantize:` section"),
-             (f"model: {float_path}\nsplit: pool1\nquantize:\n  calibration: {{dataset: nosuch}}\n", str(tmp_path),
+             (f"model: {float_path}\nsplit: pool1\nquantize:\n  calibration: {{dataset: nosuch}}\n", str(data_dir),
               "quantize.calibration.dataset: unknown dataset 'nosuch'"),
              (f"model: {float_path}\nsplit: pool1\nquantize:\n", "",
               "no data folder was given"),
