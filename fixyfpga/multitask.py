@@ -4,7 +4,9 @@
    size it automatically) and built once with `flow.build` (front-end + engine, C-sim against QKeras).
 2. Each task gets a back-end fine-tuned on its dataset on top of the frozen front-end (`train.train_model`
    with only the back-end layers trainable), cached under results/tasks/ so re-runs are fast; a task
-   marked `source: true` is the model's own back-end.
+   marked `source: true` is the model's own back-end. A user's model (no zoo record) is fine-tuned on its
+   canonical model (`fine_tune_user_backend`); a float model quantized by the build starts from the
+   quantized model saved in the project.
 3. Each back-end is packed into hls_projects/<board>/<experiment>/tasks/<name>.fixytask.
 4. Every task file is loaded at run time into the SAME compiled engine library; real test images go
    through the front-end C-sim library and the engine, and every output element is compared with the
