@@ -23,6 +23,11 @@ def _summary(rep, project):
              f"    front-end {fe['csim']['mismatched_elements']} / back-end {be['csim']['mismatched_elements']} / "
              f"pipeline {pipe['mismatched_elements']} mismatched elements; top-1 agreement "
              f"{pipe['top1_agreement']:.2%}"]
+    q = rep.get("quantization")
+    if q:
+        lines.append(f"  quantized by the kit: float {q['float_accuracy']:.2%} -> quantized {q['quantized_accuracy']:.2%} "
+                     f"(top-1 agreement {q['top1_agreement']:.2%}) on {q['test_images']} {q['dataset']} test images; "
+                     f"QKeras model {project / q['model']}")
     fit = rep.get("fit") or {}
     if fit.get("utilization"):
         lines.append("  fit estimate: " + ", ".join(f"{k.upper()} {v:.0%}" for k, v in fit["utilization"].items()

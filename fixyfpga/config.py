@@ -8,6 +8,7 @@ from fixyfpga import REPO_ROOT
 from fixyfpga.convert import FRONTEND_STRATEGIES
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import parse_type
+from fixyfpga.quantize.config import QuantizeConfig, check_quantize_config
 from fixyfpga.schema import build, read_yaml
 
 STRATEGIES = ("latency", "resource")
@@ -53,6 +54,9 @@ class ExperimentConfig:
     backend: BackendConfig = field(default_factory=BackendConfig)
     csim: CsimConfig = field(default_factory=CsimConfig)
     input: InputConfig = field(default_factory=InputConfig)
+    # A float Keras model is quantized post-training before the build (fixyfpga.quantize; keys as in
+    # configs/quantize.yaml). None = the model must already be QKeras.
+    quantize: QuantizeConfig = None
 
     def model_dir(self):
         """The model path: absolute, else relative to the working directory; the kit's own models/...
@@ -65,8 +69,14 @@ class ExperimentConfig:
 
 def load_config(path):
     path = Path(path)
-    cfg = build(ExperimentConfig, read_yaml(path), str(path))
-    return check_experiment(cfg, str(path))
+    return experiment_from_dict(read_yaml(path), str(path))
+
+
+def experiment_from_dict(data, where):
+    """A checked ExperimentConfig from a mapping of experiment keys (a bare `quantize:` means all defaults)."""
+    if isinstance(data, dict) and "quantize" in data and data["quantize"] is None:
+        data = {**data, "quantize": {}}
+    return check_experiment(build(ExperimentConfig, data, where), where)
 
 
 def check_experiment(cfg, where):
@@ -85,6 +95,11 @@ def check_experiment(cfg, where):
         raise FixyError(f"{where}: csim.inputs must be at least 1")
     if cfg.input.type:
         parse_type(cfg.input.type, f"{where}: input.type")
+    if cfg.quantize is not None:
+        # Calibrate on the dataset C-sim reads unless the section names its own.
+        if not cfg.quantize.calibration.dataset and cfg.csim.dataset:
+            cfg.quantize.calibration.dataset = cfg.csim.dataset
+        check_quantize_config(cfg.quantize, f"{where}: quantize")
     if not isinstance(cfg.backend.reuse_factors, dict):
         raise FixyError(f"{where}: backend.reuse_factors must map layer names to reuse factors")
     return cfg

@@ -44,6 +44,7 @@ class BuildState:
     staging: Path = None
     model: object = None
     record: dict = None
+    quantization: dict = None     # a float model quantized by the kit (build_report.json "quantization")
     split: object = None
     frontend_plans: list = None
     backend_plans: list = None
@@ -65,16 +66,86 @@ class BuildState:
     warnings: list = field(default_factory=list)
 
 
+QUANTIZED_DIR = "quantized"      # inside the project: the kit-quantized model (a float model's) and its report
+
+
 def step_load_model(cfg, st):
+    """The configured model; a float Keras model needs `quantize:` (and a QKeras model must not have it)."""
     from fixyfpga.modelstore import load_model
+    from fixyfpga.quantize import is_float_model
+    exp = cfg.experiment
+    st.model, st.record = load_model(exp.model_dir())
+    if is_float_model(st.model) and exp.quantize is None:
+        raise FixyError(f"{exp.model}: a float Keras model (no QKeras layers); add a `quantize:` section to the "
+                        f"experiment config (e.g. `quantize: {{calibration: {{dataset: {exp.csim.dataset or 'mnist'}}}}}`,"
+                        f" keys as in configs/quantize.yaml) so the kit quantizes it first, or give a QKeras model")
+    if not is_float_model(st.model) and exp.quantize is not None:
+        raise FixyError(f"{exp.model}: the model is already quantized (it has QKeras layers); remove the `quantize:` "
+                        f"section, which quantizes float Keras models only")
+
+
+def step_quantize(cfg, st):
+    """A float model: post-training quantization (fixyfpga.quantize) on the calibration dataset; the
+    QKeras model is saved in the project (quantized/) and built from that file like any other."""
+    exp = cfg.experiment
+    if exp.quantize is None:
+        return
+    from fixyfpga.modelstore import load_model
+    from fixyfpga.quantize import quantize_on_dataset
+    ds = calibration_dataset(exp.quantize.calibration.dataset, cfg.data_dir)
+    qmodel, rep = quantize_on_dataset(st.model, exp.quantize, ds, exp.model)
+    folder = st.staging / QUANTIZED_DIR
+    folder.mkdir()
+    path = folder / f"{Path(str(exp.model).rstrip('/')).stem or exp.name}_quantized.h5"
+    qmodel.save(str(path), include_optimizer=False)
+    (folder / "quantize_report.json").write_text(json.dumps(rep, indent=1))
+    float_model = st.model
+    st.model, _ = load_model(path)           # build exactly what the project holds
+    st.record = {**st.record, "quantized_from": str(exp.model)}
+    final = rep["test"].get("fine_tuned") or rep["test"]["ptq"]
+    st.quantization = {
+        "source": str(exp.model), "model": str(path.relative_to(st.staging)),
+        "report": str((folder / "quantize_report.json").relative_to(st.staging)),
+        "dataset": ds.name, "calibration_images": rep["calibration_images"], "test_images": final["images"],
+        "float_accuracy": final["float_accuracy"], "quantized_accuracy": final["quantized_accuracy"],
+        "top1_agreement": final["top1_agreement"], "stages": rep["test"], "bits": rep["bits"],
+        "types": [{k: row[k] for k in ("name", "float_class", "weight_type", "bias_type", "type",
+                                         "calibration_max", "saturated_weights", "saturated_calibration_values")
+                   if k in row} for row in rep["layers"] if "weight_type" in row or "type" in row],
+        "folded_batchnorm": rep["folded_batchnorm"], "removed_layers": rep["removed_layers"],
+        "host_output_function": rep["host_output_function"], "fine_tune": rep.get("fine_tune"),
+        "float_layers": [layer.name for layer in float_model.layers], "seconds": rep["seconds"]}
+
+
+def calibration_dataset(name, data_dir):
+    """The quantizer's calibration dataset, or a one-line FixyError naming the fix."""
+    from fixyfpga.data import TFDS_PREFIX, load_dataset
+    path = Path(name)
+    if not data_dir and not name.startswith(TFDS_PREFIX) and path.suffix != ".npz":
+        raise FixyError(f"quantize: the float model is calibrated on dataset '{name}', but no data folder was given; "
+                        f"set DATA_DIR / --data-dir to the folder holding {name}.npz, or set "
+                        f"quantize.calibration.dataset to a path to an .npz file")
+    try:
+        return load_dataset(name, data_dir)
+    except FixyError as exc:
+        raise FixyError(f"quantize.calibration.dataset: {exc}") from None
+
+
+def step_split(cfg, st):
+    from fixyfpga.quantize import quantized_layer_name
     from fixyfpga.split import split_points
-    st.model, st.record = load_model(cfg.experiment.model_dir())
-    at = cfg.experiment.split or st.record.get("split")
+    exp = cfg.experiment
+    at = exp.split or st.record.get("split")
     if not at:
-        raise FixyError(f"{cfg.experiment.model}: this model has no training record naming its split point; set "
+        raise FixyError(f"{exp.model}: this model has no training record naming its split point; set "
                         f"`split:` in the experiment config to one of: {', '.join(split_points(st.model))} "
-                        f"(`python -m fixyfpga inspect {cfg.experiment.model}` lists them)")
-    st.split = configured_split(cfg.experiment, st.model, at)
+                        f"(`python -m fixyfpga inspect {exp.model}` lists them)")
+    if st.quantization is not None and at in st.quantization["float_layers"]:
+        # `split:` names a layer of the user's float model; the quantized model holds its output elsewhere.
+        report = json.loads((st.staging / st.quantization["report"]).read_text())
+        st.quantization["split"] = {"float_model": at, "quantized_model": quantized_layer_name(report, at)}
+        at = st.quantization["split"]["quantized_model"]
+    st.split = configured_split(exp, st.model, at)
 
 
 def configured_split(exp, model, at):
@@ -349,6 +420,7 @@ def report(cfg, st):
         "backend": {**half(st.backend, st.backend_plans, st.csim.get("backend"), True),
                     "engine_dsps_estimate": st.engine_dsps, "signature": st.design["engine"]["signature"]},
         "pipeline": {"csim": st.csim.get("pipeline")},
+        "quantization": st.quantization,
         "model_graph": {"exact": st.split.exact, "host_activation": st.split.host_activation or None,
                         "rewrites": st.split.notes, "original_model": st.csim.get("original_model")},
         "csim_image_source": st.csim.get("image_source"),
@@ -365,8 +437,8 @@ def report(cfg, st):
     }
 
 
-BEFORE_INSTALL = [step_load_model, step_plan, step_fit_check, step_convert, step_compile, step_images, step_csim,
-                  step_check_csim, step_testbench, step_design]
+BEFORE_INSTALL = [step_load_model, step_quantize, step_split, step_plan, step_fit_check, step_convert, step_compile,
+                  step_images, step_csim, step_check_csim, step_testbench, step_design]
 AFTER_INSTALL = [step_sim_overlay, step_rtl, step_hls, step_overlay]
 
 
@@ -380,7 +452,7 @@ def step_names():
 def run_until(cfg, stop_step, st=None, log=print):
     """Run the named steps up to and including `stop_step` over one BuildState and hand the state back
     (FINN's `stop_step` in build_dataflow_config.py): e.g. run_until(cfg, "plan") gives the split, the
-    layer plans and reuse factors without converting anything. Steps from `convert` on write into
+    layer plans and reuse factors without converting anything. Steps from `quantize` on write into
     st.staging, which the caller owns (a temporary folder is made when none is given); nothing is
     installed into the project folder. `install` steps (hls, overlay) need `build()`."""
     names = step_names()
@@ -390,7 +462,7 @@ def run_until(cfg, stop_step, st=None, log=print):
     st = st or BuildState()
     upto = BEFORE_INSTALL[:names.index(stop_step) + 1]
     done = [s for s in upto if s.__name__.removeprefix("step_") in st.timings]
-    if st.staging is None and any(s in upto for s in BEFORE_INSTALL[BEFORE_INSTALL.index(step_convert):]):
+    if st.staging is None and any(s in upto for s in BEFORE_INSTALL[BEFORE_INSTALL.index(step_quantize):]):
         import tempfile
         st.staging = Path(tempfile.mkdtemp(prefix="fixyfpga-"))
     _run_steps([s for s in upto if s not in done], cfg, st, log)

@@ -4,7 +4,9 @@
    size it automatically) and built once with `flow.build` (front-end + engine, C-sim against QKeras).
 2. Each task gets a back-end fine-tuned on its dataset on top of the frozen front-end (`train.train_model`
    with only the back-end layers trainable), cached under results/tasks/ so re-runs are fast; a task
-   marked `source: true` is the model's own back-end.
+   marked `source: true` is the model's own back-end. A user's model (no zoo record) is fine-tuned on its
+   canonical model (`fine_tune_user_backend`); a float model quantized by the build starts from the
+   quantized model saved in the project.
 3. Each back-end is packed into hls_projects/<board>/<experiment>/tasks/<name>.fixytask.
 4. Every task file is loaded at run time into the SAME compiled engine library; real test images go
    through the front-end C-sim library and the engine, and every output element is compared with the
@@ -63,7 +65,7 @@ class MultitaskConfig:
 
 def load_tasks_config(path):
     """(ExperimentConfig, MultitaskConfig) from a YAML file: experiment keys plus a `multitask` section."""
-    from fixyfpga.config import ExperimentConfig, check_experiment
+    from fixyfpga.config import experiment_from_dict
     from fixyfpga.schema import build, read_yaml
     path = Path(path)
     where = str(path)
@@ -71,7 +73,7 @@ def load_tasks_config(path):
     if "multitask" not in data:
         raise FixyError(f"{where}: no 'multitask' section; list the tasks there (see configs/tasks.yaml)")
     section = data.pop("multitask")
-    exp = check_experiment(build(ExperimentConfig, data, where), where)
+    exp = experiment_from_dict(data, where)
     if not isinstance(section, dict):
         raise FixyError(f"{where}: multitask must be a mapping with a 'tasks' list")
     mt = build(MultitaskConfig, section, f"{where}: multitask")
@@ -142,6 +144,82 @@ def fine_tune_backend(source, record, split_at, dataset, epochs, train_images, f
     return model, rec
 
 
+def fine_tune_user_backend(source, record, split_at, dataset, epochs, train_images, ft, log=print):
+    """fine_tune_backend for a user's model (no zoo record): `source` is the canonical model of the user's
+    model (split.SplitModel.canonical: logits out, batch norm folded, activations as layers, named after
+    the graph's nodes) and `split_at` the node the engine is cut after. The task model is a copy of it
+    whose last layer, the QDense classifier, is rebuilt for the dataset's classes; only the layers after
+    the cut are trained (fixyfpga.train.train_model), the front-end keeps the source's weights."""
+    from tensorflow import keras
+    from fixyfpga.train import set_seed, train_model
+    last = source.layers[-1]
+    if type(last).__name__ != "QDense":
+        raise FixyError(f"model '{source.name}': fine-tuning a task replaces the final QDense classifier, but the "
+                        f"model ends in {type(last).__name__} '{last.name}'; end the model in a QDense (logits)")
+    set_seed(ft.seed)
+
+    def clone(layer):
+        cfg = layer.get_config()
+        if layer is last:
+            cfg["units"] = int(dataset.num_classes)
+        return type(layer).from_config(cfg)
+
+    model = keras.models.clone_model(source, clone_function=clone)
+    for layer in model.layers:
+        if layer.name != last.name and layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+    subset = dataset if not train_images else replace(dataset, x_train=dataset.x_train[:train_images],
+                                                      y_train=dataset.y_train[:train_images])
+    log(f"    fine-tuning a '{dataset.name}' back-end: {epochs} epochs on {len(subset.y_train)} images ...")
+    result = train_model(model, subset, int(epochs), batch_size=ft.batch_size, lr=ft.lr, seed=ft.seed, augment=True,
+                         trainable=_backend_layers(model, split_at), progress=False, desc=f"task {dataset.name}")
+    log(f"      test accuracy {result['test_accuracy']:.4f} ({result['seconds']:.0f} s)")
+    rec = {"split": split_at, "role": "fixynn_backend", "source": record.get("path") or record.get("dataset"),
+           "dataset": dataset.name, "class_names": list(dataset.class_names),
+           "trainable": _backend_layers(model, split_at), "epochs": int(epochs),
+           "train_images": int(len(subset.y_train)), "batch_size": ft.batch_size,
+           "optimizer": f"Adam, cosine-decayed lr from {ft.lr}", "seed": ft.seed,
+           "test_images": int(len(dataset.y_test)), "test_accuracy": round(result["test_accuracy"], 4),
+           "train_seconds": round(result["seconds"], 1)}
+    return model, rec
+
+
+USER_TASK_MODEL = "model.h5"       # a fine-tuned task of a user's model in the cache: full QKeras model
+USER_TASK_RECORD = "task.yaml"     # ... and its record
+
+
+def _save_user_task(model, rec, folder):
+    import yaml
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(str(folder / USER_TASK_MODEL), include_optimizer=False)
+    (folder / USER_TASK_RECORD).write_text(yaml.safe_dump(rec, sort_keys=False))
+
+
+def _load_user_task(folder):
+    import yaml
+    from fixyfpga.modelstore import load_model
+    model, _ = load_model(folder / USER_TASK_MODEL)
+    return model, yaml.safe_load((folder / USER_TASK_RECORD).read_text()) or {}
+
+
+def model_fingerprint(path):
+    """SHA-256 over the files that hold a model's weights (a model folder's weights.h5, a model file, a JSON
+    architecture and its weights, every file of a SavedModel), to key caches and notice a changed model."""
+    path = Path(path)
+    if path.is_dir():
+        files = [path / "weights.h5"] if (path / "model.yaml").is_file() else sorted(
+            p for p in path.rglob("*") if p.is_file())
+    elif path.suffix.lower() == ".json":
+        files = [path, path.with_name(f"{path.stem}_weights.h5")]
+    else:
+        files = [path]
+    digest = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
 def check_frontend(model, source, split_at, where):
     """FixyError unless `model`'s layers up to the cut hold exactly the source's (frozen) weights."""
     for name in _frontend_layers(source, split_at):
@@ -156,8 +234,9 @@ def check_frontend(model, source, split_at, where):
                             f"be fine-tuned on the frozen front-end of the model the engine was built from")
 
 
-def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_key, log=print):
-    """(full Keras model, record, reused?, model folder or None) of a task: the source itself, a cached or a new fine-tune."""
+def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_key, log=print, user=False):
+    """(full Keras model, record, reused?, model folder or None) of a task: the source itself, a cached or a new
+    fine-tune. user: `source` is the canonical model of a user's model (see fine_tune_user_backend)."""
     from fixyfpga.modelstore import load_model, save_model
     if spec.source:
         if dataset.num_classes != int(source.output.shape[-1]):
@@ -166,7 +245,9 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
                             f"for the source task")
         return source, {**record, "class_names": list(dataset.class_names)}, True, None
     if spec.model:
-        folder = Path(spec.model) if Path(spec.model).is_absolute() else REPO_ROOT / spec.model
+        # Absolute, else relative to the working directory, else the kit's own models/... folders.
+        folder = Path(spec.model) if Path(spec.model).is_absolute() or Path(spec.model).exists() \
+            else REPO_ROOT / spec.model
         model, rec = load_model(folder)
         check_frontend(model, source, split_at, f"task '{spec.name}' ({folder})")
         if int(model.output.shape[-1]) != dataset.num_classes:
@@ -181,8 +262,22 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
                 "train": [len(dataset.y_train), int(dataset.y_train.sum())], "epochs": epochs,
                 "train_images": train_images, "batch_size": ft.batch_size, "lr": ft.lr, "seed": ft.seed,
                 "kit": __version__, "method": "transfer.train_fixynn"}
+    if user:
+        key_data["method"] = "multitask.fine_tune_user_backend"
     key = hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()[:12]
     folder = Path(cache_dir) / f"{spec.name}-{key}"
+    if user and (folder / USER_TASK_MODEL).is_file() and (folder / USER_TASK_RECORD).is_file():
+        model, rec = _load_user_task(folder)
+        check_frontend(model, source, split_at, f"task '{spec.name}' (cache {folder})")
+        log(f"    '{spec.name}': cached fine-tuned back-end {folder}")
+        return model, rec, True, folder
+    if user:
+        model, rec = fine_tune_user_backend(source, record, split_at, dataset, epochs, train_images, ft, log)
+        check_frontend(model, source, split_at, f"task '{spec.name}'")
+        rec["cache_key"] = key_data
+        _save_user_task(model, rec, folder)
+        _drop_stale(cache_dir, spec.name, folder, USER_TASK_RECORD)
+        return model, rec, False, folder
     if (folder / "weights.h5").is_file() and (folder / "model.yaml").is_file():
         model, rec = load_model(folder)
         check_frontend(model, source, split_at, f"task '{spec.name}' (cache {folder})")
@@ -191,10 +286,15 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
     model, rec = fine_tune_backend(source, record, split_at, dataset, epochs, train_images, ft, log)
     rec["cache_key"] = key_data
     save_model(model, rec, folder)
-    for stale in Path(cache_dir).glob(f"{spec.name}-*"):     # older fine-tunes of this task
-        if stale != folder and (stale / "model.yaml").is_file():
-            shutil.rmtree(stale, ignore_errors=True)
+    _drop_stale(cache_dir, spec.name, folder, "model.yaml")
     return model, rec, False, folder
+
+
+def _drop_stale(cache_dir, name, keep, marker):
+    """Remove older fine-tunes of task `name` (folders holding `marker`) from the cache."""
+    for stale in Path(cache_dir).glob(f"{name}-*"):
+        if stale != keep and (stale / marker).is_file():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------- C-sim run
@@ -246,8 +346,8 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     # 1. The engine, built once.
     log(f"fixyfpga tasks: building '{exp.name}' for {board.name} once, engine sized for {exp.backend.classes} classes")
     t0 = time.perf_counter()
-    weights_file = exp.model_dir() / "weights.h5"
-    source_key = _file_sha256(weights_file) if weights_file.is_file() else ""
+    model_path = exp.model_dir()
+    source_key = model_fingerprint(model_path)
     cfg = flow.BuildConfig(experiment=exp, board=board, data_dir=data_dir, synthesis=False, force=force)
     if out_root is not None:
         cfg.out_root = Path(out_root).resolve()     # the build runs tools in other folders
@@ -262,17 +362,28 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
 
     # 2. A back-end per task (source, cached or fine-tuned now).
     t0 = time.perf_counter()
-    source, record = load_model(exp.model_dir())
-    split_at = exp.split or record["split"]
-    src_split = split_model(source, split_at)
-    if _file_sha256(weights_file) != source_key:
-        raise FixyError(f"{weights_file} changed while the engine was being built; run again once nothing is "
+    if model_fingerprint(model_path) != source_key:
+        raise FixyError(f"{model_path} changed while the engine was being built; run again once nothing is "
                         f"writing the model")
+    quantization = build_report.get("quantization")
+    # A float model was quantized by the build: its tasks start from the QKeras model saved in the project.
+    source, record = load_model(project / quantization["model"] if quantization else model_path)
+    input_type = exp.input.type or None
+    user = "zoo" not in record
+    if user:
+        # A user's model: tasks are fine-tuned copies of its canonical model (logits out, layers named after
+        # the graph's nodes), cut at the node the engine was built after.
+        src_split = split_model(source, design["interface"]["layer"], input_type)
+        source, split_at = src_split.canonical, src_split.interface.layer
+        record = {**record, "path": str(exp.model)}
+    else:
+        split_at = exp.split or record["split"]
+        src_split = split_model(source, split_at, input_type)
     log(f"  back-ends on the frozen front-end (cache: {cache_dir}):")
     models = {}
     for spec in mt.tasks:
         models[spec.name] = task_model(spec, source, record, split_at, datasets[spec.name], mt, cache_dir,
-                                       source_key, log)
+                                       source_key, log, user=user)
     timings["fine_tune"] = time.perf_counter() - t0
 
     # 3. Task files.
@@ -282,7 +393,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     files = {}
     for spec in mt.tasks:
         model, rec = models[spec.name][:2]
-        sp = split_model(model, split_at)
+        sp = split_model(model, split_at, input_type)
         extra = {"dataset": spec.dataset, "source_model": str(exp.model), "split": split_at,
                  "qkeras_test_accuracy": rec.get("test_accuracy"), "fine_tuned": not spec.source}
         files[spec.name] = pack_task(sp.backend, design, task_dir / f"{spec.name}{SUFFIX}", spec.name,

@@ -431,3 +431,57 @@ def test_multitask_end_to_end(tmp_path, data_dir, board):
     assert by["cifar"]["accuracy"] > 0.3              # the trained source back-end, not noise
     # Fine-tuned back-ends are cached: a second run reuses them (and still builds the engine once).
     assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_tasks_with_a_users_qkeras_model(tmp_path, data_dir, board, capsys):
+    """`fixyfpga tasks` on a user's QKeras .h5 (Sequential, fused activations, softmax output, no training
+    record): `split:` names the user's layer, one task is the model's own back-end, one is fine-tuned on the
+    frozen front-end; both packed, loaded into one compiled engine and bit-exact in C-sim, A/B/A switching."""
+    from fixyfpga.cli import main
+    from fixyfpga.data import load_dataset
+    from fixyfpga.multitask import REPORT_NAME
+    from user_models import mnist_sequential
+    mnist = load_dataset("mnist", data_dir)
+    model = mnist_sequential(mnist.x_train[:3000], mnist.y_train[:3000])
+    model.save(tmp_path / "user_mnist.h5")
+    cfg = tmp_path / "user_tasks.yaml"
+    cfg.write_text(f"""name: user_tasks
+model: {tmp_path / 'user_mnist.h5'}
+split: conv2
+backend: {{classes: 0}}
+csim: {{inputs: 100, dataset: mnist}}
+multitask:
+  inputs: 200
+  cache_dir: {tmp_path / 'cache'}
+  fine_tune: {{epochs: 2, train_images: 3000, lr: 0.01}}
+  tasks:
+    - {{name: digits, dataset: mnist, source: true}}
+    - {{name: fashion, dataset: fashion_mnist}}
+""")
+    out = tmp_path / "hls"
+    assert main(["tasks", "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "fixyfpga tasks: 2 tasks on one engine" in printed
+    rep = json.loads((out / board.name / "user_tasks" / REPORT_NAME).read_text())
+    assert rep["engine_builds"] == 1 and rep["split"] == "conv2_act" and rep["engine_classes"] == 10
+    assert rep["build_csim"]["mismatched_elements"] == 0
+    by = {t["name"]: t for t in rep["tasks"]}
+    for t in rep["tasks"]:
+        assert t["inputs"] == 200 and t["mismatched_elements"] == 0 and t["frontend_mismatched_elements"] == 0
+        assert t["switch_consistent"] and t["switch_mismatched_elements"] == 0 and t["top1_agreement"] == 1.0
+    assert rep["switch"]["sequence"] == ["digits", "fashion", "fashion", "digits"]
+    for t in rep["tasks"]:
+        assert t["accuracy"] == t["qkeras_accuracy"]
+    assert by["digits"]["accuracy"] > 0.5                      # the user's model, trained for seconds: not noise
+    assert by["fashion"]["back_end"] == "fine-tuned now" and by["fashion"]["accuracy"] > 0.3   # 3x chance
+    # The fine-tune is cached as a full QKeras model; its front-end holds the user's quantized weights.
+    cached = list((tmp_path / "cache").glob("fashion-*"))
+    assert len(cached) == 1 and (cached[0] / "model.h5").is_file()
+    from fixyfpga.modelstore import load_model
+    from fixyfpga.plan import quantized_weights
+    tuned, _ = load_model(cached[0] / "model.h5")
+    for name in ("conv1", "conv2"):
+        for a, b in zip(tuned.get_layer(name).get_weights(), quantized_weights(model.get_layer(name))):
+            assert np.array_equal(a, b), name
+    assert not np.array_equal(tuned.get_layer("logits").get_weights()[1],
+                              quantized_weights(model.get_layer("logits"))[1])

@@ -11,7 +11,8 @@ from fixyfpga.config import CsimConfig, ExperimentConfig, InputConfig
 from fixyfpga.data import load_dataset
 from fixyfpga.flow import BuildConfig, build
 
-from user_models import cifar_resnet, mixed_kinds, mnist_sequential, mnist_with_batchnorm, save_json_and_weights
+from user_models import (cifar_resnet, float_mnist_bn, mixed_kinds, mnist_sequential, mnist_with_batchnorm,
+                         save_json_and_weights)
 
 
 def _build(tmp_path, board, data_dir, name, model_path, split, dataset):
@@ -176,3 +177,68 @@ def test_model_formats_and_bad_model_files(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "no training record naming its split point; set `split:`" in err and "c_act" in err
     assert not (tmp_path / "o").exists() or not any(p.is_file() for p in (tmp_path / "o").rglob("*"))
+
+
+@pytest.fixture(scope="module")
+def float_h5(tmp_path_factory, mnist):
+    folder = tmp_path_factory.mktemp("user_float")
+    model = float_mnist_bn(mnist.x_train[:12000], mnist.y_train[:12000])
+    model.save(folder / "float_cnn.h5")
+    return model, folder / "float_cnn.h5"
+
+
+def test_float_model_is_quantized_by_the_flow_and_bit_exact(tmp_path, board, data_dir, float_h5, capsys):
+    """`make hls` on a float Keras CNN with BatchNormalization and `quantize:` in the config: quantized by
+    the kit on MNIST, then built; 0 mismatched elements on 1000 real images; float vs quantized accuracy
+    and the quantized model's place in the project in build_report.json."""
+    _, path = float_h5
+    cfg = tmp_path / "float.yaml"
+    # The split names a layer of the user's float model.
+    cfg.write_text(f"name: user_float\nmodel: {path}\nsplit: pool1\ncsim: {{inputs: 1000, dataset: mnist}}\n"
+                   f"quantize:\n  test_images: 2000\n  calibration: {{images: 500}}\n")
+    out = tmp_path / "hls_projects"
+    assert main(["hls", "--config", str(cfg), "--out", str(out), "--data-dir", str(data_dir), "--no-synth"]) == 0
+    printed = capsys.readouterr().out
+    assert "quantized by the kit: float" in printed
+    project = out / board.name / "user_float"
+    rep = json.loads((project / "build_report.json").read_text())
+    _assert_bit_exact(rep)
+    q = rep["quantization"]
+    assert q["dataset"] == "mnist" and q["calibration_images"] == 500 and q["test_images"] == 2000
+    assert q["float_accuracy"] > 0.9, "the float model did not train; the comparison would mean nothing"
+    assert q["quantized_accuracy"] >= q["float_accuracy"] - 0.03 and q["top1_agreement"] >= 0.95, q
+    assert q["folded_batchnorm"] == {"bn1": "conv1", "bn2": "conv2"}
+    assert q["host_output_function"] == "softmax" and rep["model_graph"]["host_activation"] is None
+    assert {t["name"] for t in q["types"]} >= {"conv1", "relu1", "conv2", "relu2", "logits"}
+    assert all(t["type"].startswith("ufixed<8,") for t in q["types"] if "type" in t)
+    # The QKeras model the hardware was built from is in the project and reproduces the hardware's logits.
+    from fixyfpga.modelstore import load_model
+    qmodel, _ = load_model(project / q["model"])
+    assert q["model"].startswith("quantized/") and (project / q["report"]).is_file()
+    assert any(type(layer).__name__ == "QConv2D" for layer in qmodel.layers)
+    assert rep["split"] == "pool1"
+
+
+def test_float_and_quantize_mismatches_are_one_line_errors(tmp_path, capsys, data_dir, float_h5, mnist_json):
+    """A float model without `quantize:`, a QKeras model with it and a missing calibration dataset are each
+    one line naming the fix, before anything is written."""
+    _, float_path = float_h5
+    _, qkeras_path = mnist_json
+    cases = [(f"model: {float_path}\nsplit: pool1\n", "", "add a `quantize:` section"),
+             (f"model: {qkeras_path}\nsplit: conv2\nquantize: {{calibration: {{dataset: mnist}}}}\n", "",
+              "already quantized (it has QKeras layers); remove the `quantize:` section"),
+             (f"model: {float_path}\nsplit: pool1\nquantize:\n  calibration: {{dataset: nosuch}}\n", str(data_dir),
+              "quantize.calibration.dataset: unknown dataset 'nosuch'"),
+             (f"model: {float_path}\nsplit: pool1\nquantize:\n", "",
+              "no data folder was given"),
+             (f"model: {float_path}\nquantize: {{weight_bit: 4}}\n", "", "unknown key 'weight_bit'; did you mean "
+                                                                          "'weight_bits'")]
+    for i, (body, data, message) in enumerate(cases):
+        cfg = tmp_path / f"c{i}.yaml"
+        cfg.write_text(f"name: bad{i}\ncsim: {{inputs: 4, dataset: mnist}}\n" + body)
+        out = tmp_path / f"o{i}"
+        capsys.readouterr()
+        assert main(["hls", "--config", str(cfg), "--out", str(out), "--no-synth", "--data-dir", data]) == 2, body
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (message, err)
+        assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))

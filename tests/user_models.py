@@ -122,3 +122,24 @@ def mnist_with_batchnorm(x_train, y_train, seed=0):
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x_train.astype(np.float32) / 256, y_train, epochs=1, batch_size=64, verbose=0)
     return model
+
+
+def float_mnist_bn(x_train, y_train, seed=0):
+    """Float Keras MNIST CNN (no QKeras) as people write it: bias-free Conv2D + BatchNormalization + ReLU,
+    a Conv2D with a fused relu, MaxPooling2D, Flatten, Dropout, Dense and a softmax output. The kit
+    quantizes it (`quantize:` in the experiment config)."""
+    import tensorflow as tf
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    model = tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)),
+        L.Conv2D(8, 3, use_bias=False, name="conv1"), L.BatchNormalization(name="bn1"), L.ReLU(name="relu1"),
+        L.MaxPooling2D(2, name="pool1"),
+        L.Conv2D(12, 3, use_bias=False, name="conv2"), L.BatchNormalization(name="bn2"),
+        L.Activation("relu", name="relu2"), L.MaxPooling2D(2, name="pool2"),
+        L.Flatten(name="flatten"), L.Dropout(0.25, name="dropout"),
+        L.Dense(10, activation="softmax", name="logits"),
+    ], name="user_float")
+    model.compile(tf.keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train.astype(np.float32) / 256, y_train, epochs=3, batch_size=64, verbose=0)
+    return model

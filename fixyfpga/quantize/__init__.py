@@ -11,7 +11,9 @@ separate activations, host-side softmax), `config` for the `quantize:` section a
 from fixyfpga.quantize.config import (CalibrationConfig, FineTuneConfig, QuantizeConfig, check_quantize_config,
                                       load_quantize_config, quantize_config_from_dict)
 from fixyfpga.quantize.normalize import canonical_float_model
-from fixyfpga.quantize.ptq import quantize_model
+from fixyfpga.quantize.ptq import (calibration_subset, is_float_model, quantize_model, quantize_on_dataset,
+                                   quantized_layer_name)
 
 __all__ = ["CalibrationConfig", "FineTuneConfig", "QuantizeConfig", "canonical_float_model", "check_quantize_config",
-           "load_quantize_config", "quantize_config_from_dict", "quantize_model"]
+           "calibration_subset", "is_float_model", "load_quantize_config", "quantize_config_from_dict", "quantize_model",
+           "quantize_on_dataset", "quantized_layer_name"]

@@ -4,12 +4,11 @@ QKeras model (.h5) and a JSON report (OUT.json next to it) out."""
 import json
 from pathlib import Path
 
-import numpy as np
 
 from fixyfpga.data import load_dataset
 from fixyfpga.errors import FixyError
 from fixyfpga.quantize.config import load_quantize_config
-from fixyfpga.quantize.ptq import quantize_model
+from fixyfpga.quantize.ptq import quantize_on_dataset
 
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 
@@ -29,13 +28,6 @@ def load_float_model(path):
         raise FixyError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {first})") from None
 
 
-def calibration_subset(dataset, images, seed):
-    """`images` training images drawn without replacement (all of them if fewer)."""
-    n = len(dataset.y_train)
-    idx = np.sort(np.random.default_rng(seed).permutation(n)[:min(images, n)])
-    return dataset.x_train[idx]
-
-
 def run(model_path, config_path, out_path, data_dir=None, progress=True):
     """Quantize the model file; writes OUT.h5 and OUT.json; returns (report, json path)."""
     cfg = load_quantize_config(config_path)
@@ -44,14 +36,7 @@ def run(model_path, config_path, out_path, data_dir=None, progress=True):
         raise FixyError(f"--out {out_path}: the quantized model is written as a .h5 file; name it <name>.h5")
     model = load_float_model(model_path)
     ds = load_dataset(cfg.calibration.dataset, data_dir)
-    out_units = int(model.output_shape[-1])
-    if out_units < ds.num_classes:
-        raise FixyError(f"model {model_path} has {out_units} outputs but dataset '{ds.name}' has {ds.num_classes} "
-                        f"classes; calibrate and test with the dataset the model was trained for")
-    n_test = cfg.test_images or len(ds.y_test)
-    qmodel, report = quantize_model(model, cfg, calibration_subset(ds, cfg.calibration.images, cfg.calibration.seed),
-                                    ds.x_test[:n_test], ds.y_test[:n_test], fine_tune_data=ds, progress=progress)
-    report = {"source": str(model_path), "dataset": ds.name, **report}
+    qmodel, report = quantize_on_dataset(model, cfg, ds, str(model_path), progress=progress)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     qmodel.save(str(out_path), include_optimizer=False)
     json_path = out_path.with_suffix(".json")

@@ -320,6 +320,39 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     return qmodel, report
 
 
+def is_float_model(model):
+    """True when no layer of `model` comes from QKeras: a float Keras model, to be quantized first."""
+    return not any(type(layer).__module__.split(".")[0] == "qkeras" for layer in model.layers)
+
+
+def quantized_layer_name(report, name):
+    """The layer of the quantized model that holds the output of the float model's layer `name`: a folded
+    BatchNormalization's is its linear layer's, whose fused relu became '<layer>_relu'."""
+    name = report["folded_batchnorm"].get(name, name)
+    return f"{name}_relu" if name in report["split_activations"] else name
+
+
+def calibration_subset(dataset, images, seed):
+    """`images` training images drawn without replacement (all of them if fewer)."""
+    n = len(dataset.y_train)
+    idx = np.sort(np.random.default_rng(seed).permutation(n)[:min(images, n)])
+    return dataset.x_train[idx]
+
+
+def quantize_on_dataset(model, cfg, ds, source, progress=True):
+    """quantize_model with calibration images, test split and fine-tune data from data.Dataset `ds` (the
+    calibration dataset): `cfg.calibration.images` training images drawn with `cfg.calibration.seed`,
+    the first `cfg.test_images` test images (0 = all). `source` names the model in messages and the report."""
+    out_units = int(model.output_shape[-1])
+    if out_units < ds.num_classes:
+        raise FixyError(f"model {source} has {out_units} outputs but dataset '{ds.name}' has {ds.num_classes} "
+                        f"classes; calibrate and test with the dataset the model was trained for")
+    n_test = cfg.test_images or len(ds.y_test)
+    qmodel, report = quantize_model(model, cfg, calibration_subset(ds, cfg.calibration.images, cfg.calibration.seed),
+                                    ds.x_test[:n_test], ds.y_test[:n_test], fine_tune_data=ds, progress=progress)
+    return qmodel, {"source": str(source), "dataset": ds.name, **report}
+
+
 def _logits(model, x):
     """The original model's output before a host-side softmax/sigmoid (its last layer's input if that
     layer is the function, else the pre-activation of a fused one)."""

@@ -34,7 +34,7 @@ def measure_build(cfg, plans, images, log=print, progress=True):
 def cmd_rtl(args):
     from fixyfpga.boards import load_board
     from fixyfpga.config import load_config
-    from fixyfpga.flow import BuildConfig, BuildState, csim_images, step_load_model
+    from fixyfpga.flow import BuildConfig, csim_images, run_until
     from fixyfpga.plan import plan_model
     exp = load_config(args.config)
     board = load_board(args.board or exp.board)
@@ -43,8 +43,7 @@ def cmd_rtl(args):
         cfg.out_root = Path(args.out).resolve()
     if args.data_dir is not None:
         cfg.data_dir = Path(args.data_dir) if args.data_dir else None
-    st = BuildState()
-    step_load_model(cfg, st)
+    st = run_until(cfg, "split", log=lambda _msg: None)
     plans = plan_model(st.split.frontend, st.split.input_type)
     images, source = csim_images(cfg, tuple(plans[0].out_shape))
     print(f"fixyfpga rtl: '{exp.name}' front-end on {board.name} (family {board.family}); windows from {source}")

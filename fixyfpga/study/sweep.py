@@ -53,7 +53,8 @@ def evaluate_point(spec):
     board = load_board(spec["board"])
     model, record = _model(exp.model_dir())
     st = BuildState(model=model, record=record, split=configured_split(exp, model, spec["split"]))
-    st.timings["load_model"] = 0.0           # the state already holds the model: skip the step
+    for done in ("load_model", "quantize", "split"):   # the state already holds the split model: skip them
+        st.timings[done] = 0.0
     st = run_until(BuildConfig(experiment=exp, board=board, force=True, synthesis=False), "fit_check", st,
                    log=lambda _msg: None)
     res = resources.variant_resources(st.frontend_plans, st.backend_plans, st.reuse_factors, board)
