@@ -116,7 +116,7 @@ def _plot_accuracy(summary, png):
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(f"split after {summary['model']['split']}, source {summary['source']['dataset']}"
-                 f" (bars: mean over seeds, whiskers: range)", fontsize=9)
+                 f"\nbars: mean over seeds, whiskers: range over seeds", fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
