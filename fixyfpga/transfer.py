@@ -369,8 +369,8 @@ def save_backend(cfg, model, ds, split, info, out_dir, config_path):
         "seed": cfg.seed,
         "train_images": int(len(ds.y_train)),
         "test_images": int(len(ds.y_test)),
-        "test_accuracy": round(info["fixynn_acc"], 4),
-        "hw_accuracy": round(info["hw_acc"], 4),
+        "test_accuracy": round(info["per_seed"][0]["fixynn_acc"], 4),     # this model's (seed `seed`)
+        "hw_accuracy": round(info["per_seed"][0]["hw_acc"], 4),
         "command": f"fixyfpga transfer {config_path}",
     }
     save_model(model, record, out_dir)
