@@ -12,31 +12,68 @@ def _pct(value):
     return "-" if value is None else f"{100 * value:.2f}"
 
 
+def _pp(value):
+    return "-" if value is None else f"{100 * value:+.2f}"
+
+
+def _training_rule(settings):
+    if settings.get("patience"):
+        lr_patience = settings.get("lr_patience") or max(1, settings["patience"] // 2)
+        return (f"both arms trained to convergence: {100 * settings['val_fraction']:.0f}% of each train split held "
+                f"out for validation, early stopping with patience {settings['patience']} (lr x0.2 after every "
+                f"{lr_patience} epochs without a new best), at most {settings['target_epochs']} epochs, best "
+                f"checkpoint restored")
+    return f"both arms trained a fixed {settings['target_epochs']} epochs"
+
+
 def markdown_table(summary):
     src = summary["source"]
     model = summary["model"]
     mean = summary["mean_over_targets"]
+    settings = summary.get("settings", {})
+    origin = f"loaded from `{src['loaded_from']}`" if src.get("loaded_from") else f"trained here ({src['seconds']:.0f} s)"
     lines = [
         f"# Transfer run `{summary['run']}`",
         "",
         f"Model `{model['zoo']}` {model['params']}, split after `{model['split']}` "
-        f"({100 * model['fixed_mac_share']:.1f}% of the MACs fixed). Source `{src['dataset']}`: "
-        f"{_pct(src['test_accuracy'])}% after {src['epochs']} epochs ({src['seconds']:.0f} s). "
-        f"Config `{summary['config']}`, total {summary['total_seconds']:.0f} s.",
+        f"({100 * model['fixed_mac_share']:.1f}% of the MACs fixed). Source `{src['dataset']}` "
+        f"({src['train_images']} train images, {src['epochs']} epochs, {origin}): {_pct(src['test_accuracy'])}% on "
+        f"{src['test_images']} test images. Config `{summary['config']}`, total {summary['total_seconds']:.0f} s.",
         "",
-        "| dataset | classes | train / test | epochs | baseline % | FixyNN % | delta (pp) | hw % | hw = QKeras "
-        "| seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"Training rule: {_training_rule(settings)}. Epochs below are those each arm had run at its best "
+        f"checkpoint (seed {settings.get('seed', 0)}); accuracies and deltas are means over the seeds listed, "
+        f"with the delta's range over seeds.",
+        "",
+        "| dataset | classes | train / val / test | seeds | baseline % | epochs | FixyNN % | epochs | delta (pp) "
+        "| delta range over seeds (pp) | hw % | hw = QKeras | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, d in summary["datasets"].items():
         label = f"{name} (source, not in mean)" if d["is_source"] else name
-        lines.append(f"| {label} | {d['num_classes']} | {d['train_images']} / {d['test_images']} | {d['epochs']} | "
-                     f"{_pct(d['baseline_acc'])} | {_pct(d['fixynn_acc'])} | {100 * d['delta']:+.2f} | "
+        spread = d.get("spread", {}).get("delta")
+        rng = f"{_pp(spread['min'])} .. {_pp(spread['max'])}" if spread and len(d.get("seeds", [])) > 1 else "-"
+        val = d.get("val_images")
+        train = d["train_images"] - val if val else d["train_images"]
+        lines.append(f"| {label} | {d['num_classes']} | {train} / {val if val else '-'} / {d['test_images']} | "
+                     f"{', '.join(str(x) for x in d.get('seeds', [settings.get('seed', 0)]))} | "
+                     f"{_pct(d['baseline_acc'])} | {d.get('baseline_epochs', d['epochs'])} | {_pct(d['fixynn_acc'])} | "
+                     f"{d.get('fixynn_epochs', d['epochs'])} | {100 * d['delta']:+.2f} | {rng} | "
                      f"{_pct(d['hw_acc'])} | {'yes' if d['hw_equals_qkeras'] else 'NO'} | {d['seconds']:.0f} |")
-    lines.append(f"| **mean over targets** | | | | {_pct(mean['baseline_acc'])} | {_pct(mean['fixynn_acc'])} | "
-                 f"{100 * mean['delta']:+.2f} | {_pct(mean['hw_acc'])} | | |")
+    lines.append(f"| **mean over targets** | | | | {_pct(mean['baseline_acc'])} | | {_pct(mean['fixynn_acc'])} | | "
+                 f"{100 * mean['delta']:+.2f} | {_pp(mean.get('worst_delta'))} .. {_pp(mean.get('best_delta'))} "
+                 f"over targets | {_pct(mean['hw_acc'])} | | |")
+    goal = summary.get("goal")
+    if goal:
+        over = ", ".join(f"{t} loses {100 * v:.2f} pp" for t, v in goal["targets_over"].items())
+        lines += ["", f"Paper's bar (mean loss <= {100 * goal['mean_loss_max']:.1f} pp, every target within "
+                  f"{100 * goal['target_loss_max']:.1f} pp): **{'met' if goal['met'] else 'missed'}**. Mean loss "
+                  f"{100 * goal['mean_loss']:+.2f} pp ({'within' if goal['mean_met'] else 'over'} the bar); "
+                  f"worst target {mean.get('worst_target')} ({_pp(mean.get('worst_delta'))} pp)"
+                  + (f"; over 1.5 pp: {over}." if over else "; no target over 1.5 pp.")]
     if summary.get("sweep"):
         lines += ["", "## Split-point sweep", "",
+                  f"FixyNN at each split (seed {settings.get('seed', 0)}, same training rule) against the same "
+                  f"seed's baseline.", "",
                   "| split | fixed weight layers | fixed MAC share % | mean accuracy loss (pp, > 0: FixyNN below "
                   "baseline) | per target loss (pp) | hw = QKeras |",
                   "|---|---|---|---|---|---|"]
@@ -60,19 +97,31 @@ def _plot_accuracy(summary, png):
     fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(names) + 2), 3.6))
     xs = range(len(names))
     width = 0.38
-    ax.bar([x - width / 2 for x in xs], series["baseline_acc"], width, label="baseline (all layers trainable)")
-    ax.bar([x + width / 2 for x in xs], series["fixynn_acc"], width, label="FixyNN (front-end fixed)")
+    # Error bars: the range over seeds (min .. max) where a target ran with more than one seed.
+    ranges = {}
+    for key in ("baseline_acc", "fixynn_acc"):
+        lo, hi = [], []
+        for n, mean in zip(names, series[key]):
+            spread = summary["datasets"][n].get("spread", {}).get(key, {"min": mean, "max": mean})
+            lo.append(mean - spread["min"])
+            hi.append(spread["max"] - mean)
+        ranges[key] = [lo, hi]
+    ax.bar([x - width / 2 for x in xs], series["baseline_acc"], width, yerr=ranges["baseline_acc"], capsize=3,
+           label="baseline (all layers trainable)")
+    ax.bar([x + width / 2 for x in xs], series["fixynn_acc"], width, yerr=ranges["fixynn_acc"], capsize=3,
+           label="FixyNN (front-end fixed)")
     ax.plot([x + width / 2 for x in xs], series["hw_acc"], "k_", markersize=14, label="bit-exact hardware")
     ax.set_xticks(list(xs))
     ax.set_xticklabels([f"{n}\n(source)" if summary["datasets"][n]["is_source"] else n for n in names])
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
-    ax.set_title(f"split after {summary['model']['split']}, source {summary['source']['dataset']}")
+    ax.set_title(f"split after {summary['model']['split']}, source {summary['source']['dataset']}"
+                 f"\nbars: mean over seeds, whiskers: range over seeds", fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)
-    return {"datasets": names, **series}
+    return {"datasets": names, **series, "range_over_seeds": ranges}
 
 
 def _plot_sweep(summary, png):

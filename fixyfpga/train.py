@@ -1,9 +1,16 @@
 """Quantization-aware training of zoo models (QKeras) on a Dataset.
 
-One recipe for every run, so baseline and FixyNN numbers differ only in what is trainable: Adam with a
-cosine-decayed learning rate, sparse categorical cross-entropy on logits (zoo models output logits),
-and the same light augmentation (random shifts of up to 2 pixels; horizontal flips only for datasets
-whose labels survive a mirror, see data.hflip_safe). Seeds are fixed, so a run is reproducible.
+One recipe for every run, so baseline and FixyNN numbers differ only in what is trainable: Adam,
+sparse categorical cross-entropy on logits (zoo models output logits), and the same light augmentation
+(random shifts of up to 2 pixels; horizontal flips only for datasets whose labels survive a mirror, see
+data.hflip_safe). Seeds are fixed, so a run is reproducible. Two schedules:
+
+- fixed budget (`patience=None`): `epochs` epochs, learning rate cosine-decayed to 5% of `lr`;
+- to convergence (`patience=N`): a seeded, class-stratified `val_fraction` of the train split is held out
+  as a validation split (never trained on); the learning rate stays at `lr` and is multiplied by
+  LR_FACTOR after every `lr_patience` epochs without a new best validation accuracy; training stops after
+  `patience` epochs without one, or at `epochs` (the maximum), and the weights of the best epoch (highest
+  validation accuracy; on a tie, lower validation loss) are restored before the test split is measured.
 """
 
 import time
@@ -15,6 +22,8 @@ from fixyfpga.errors import FixyError
 
 MAX_SHIFT = 2          # pixels; small enough not to push CIFAR objects or digits out of frame
 EVAL_BATCH = 500
+LR_FACTOR = 0.2        # learning-rate cut on a validation plateau (training to convergence)
+MIN_LR_SHARE = 1e-3    # the learning rate is never cut below lr * MIN_LR_SHARE
 
 
 def set_seed(seed):
@@ -82,10 +91,68 @@ def _progress_callback(epochs, steps, desc):
         def on_epoch_end(self, epoch, logs=None):
             self.bar.close()
             logs = logs or {}
+            val = f" val_acc {logs['val_accuracy']:.4f}" if "val_accuracy" in logs else ""
             tqdm.write(f"{desc} epoch {epoch + 1}/{epochs}: loss {logs.get('loss', float('nan')):.4f} "
-                       f"acc {logs.get('accuracy', float('nan')):.4f}")
+                       f"acc {logs.get('accuracy', float('nan')):.4f}{val}")
 
     return EpochBars()
+
+
+def validation_split(labels, fraction, seed):
+    """(train indices, validation indices): a seeded `fraction` of every class held out (at least one
+    image of each class with two or more images), both sorted."""
+    if not 0 < fraction < 1:
+        raise FixyError(f"val_fraction must be between 0 and 1 (exclusive), got {fraction}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    held = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < 2:
+            continue
+        take = min(len(idx) - 1, max(1, int(round(fraction * len(idx)))))
+        held.append(rng.permutation(idx)[:take])
+    val = np.sort(np.concatenate(held)) if held else np.array([], dtype=np.int64)
+    if len(val) == 0:
+        raise FixyError(f"cannot carve a validation split from {len(labels)} training images; add images or "
+                        f"train with a fixed epoch budget (no patience)")
+    train = np.setdiff1d(np.arange(len(labels)), val)
+    return train, val
+
+
+def _convergence_callback(lr, patience, lr_patience):
+    from tensorflow import keras
+
+    class BestCheckpoint(keras.callbacks.Callback):
+        """Keeps the weights of the best epoch (highest validation accuracy; on a tie, lower validation
+        loss), cuts the learning rate on plateaus, stops after `patience` epochs without a new best and
+        restores the best weights when training ends."""
+
+        def __init__(self):
+            super().__init__()
+            self.best, self.best_loss, self.best_epoch, self.best_weights, self.wait = -1.0, float("inf"), 0, None, 0
+            self.lr, self.lr_cuts = float(lr), []
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            val, loss = float(logs.get("val_accuracy", float("nan"))), float(logs.get("val_loss", float("inf")))
+            if val > self.best or (val == self.best and loss < self.best_loss):
+                self.best, self.best_loss, self.best_epoch, self.wait = val, loss, epoch + 1, 0
+                self.best_weights = self.model.get_weights()
+                return
+            self.wait += 1
+            if self.wait >= patience:
+                self.model.stop_training = True
+            elif self.wait % lr_patience == 0 and self.lr > lr * MIN_LR_SHARE:
+                self.lr = max(self.lr * LR_FACTOR, lr * MIN_LR_SHARE)
+                keras.backend.set_value(self.model.optimizer.learning_rate, self.lr)
+                self.lr_cuts.append(epoch + 1)
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return BestCheckpoint()
 
 
 def set_trainable(model, trainable):
@@ -116,12 +183,16 @@ def accuracy(model, images, labels, batch_size=EVAL_BATCH):
 
 
 def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment=True, trainable=None,
-                progress=True, hflip=None, desc="train"):
+                progress=True, hflip=None, desc="train", patience=None, lr_patience=None, val_fraction=0.1):
     """Train `model` on `dataset` and measure test accuracy on the full test split.
 
     trainable: names of the layers to train (None: all), e.g. the back-end layers for FixyNN fine-tuning.
     hflip: horizontal flips during augmentation; None decides from the dataset name.
-    Returns {test_accuracy, epochs, seconds, history}.
+    patience: None trains exactly `epochs` epochs (cosine schedule); N trains to convergence on a held-out
+    validation split (see the module docstring) with `epochs` as the maximum; lr_patience (default
+    max(1, patience // 2)) epochs without improvement cut the learning rate.
+    Returns {test_accuracy, epochs, seconds, history}, to convergence also {best_epoch, epochs_run,
+    val_accuracy, val_images, train_images, stopped_early, lr_cuts}.
     """
     import tensorflow as tf
     from tensorflow import keras
@@ -132,21 +203,42 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
     if out_units < dataset.num_classes:
         raise FixyError(f"model '{model.name}' has {out_units} outputs but dataset '{dataset.name}' has "
                         f"{dataset.num_classes} classes; build it with num_classes={dataset.num_classes}")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+        raise FixyError(f"patience must be an integer >= 1 (or None for a fixed epoch budget), got {patience!r}")
     input_shape = tuple(model.input_shape[1:])
-    x_train = to_model_input(dataset.x_train, input_shape)
+    x_train, y_train = to_model_input(dataset.x_train, input_shape), dataset.y_train
     hflip = dataset.hflip_ok if hflip is None else bool(hflip)
+    validation = None
+    if patience is not None:
+        keep, held = validation_split(y_train, val_fraction, seed)
+        validation = (scale(x_train[held]), y_train[held])
+        x_train, y_train = x_train[keep], y_train[keep]
 
     set_seed(seed)
     set_trainable(model, trainable)
-    batches = _batches_class()(x_train, dataset.y_train, batch_size, seed, augment, hflip)
-    schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * len(batches), alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
+    batches = _batches_class()(x_train, y_train, batch_size, seed, augment, hflip)
+    if patience is None:
+        rate = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * len(batches), alpha=0.05)
+    else:
+        rate = float(lr)
+    model.compile(optimizer=keras.optimizers.Adam(rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     callbacks = [_progress_callback(epochs, len(batches), desc)] if progress else []
+    best = None
+    if patience is not None:
+        best = _convergence_callback(lr, patience, lr_patience or max(1, patience // 2))
+        callbacks.insert(0, best)
     start = time.perf_counter()
     with tf.device("/CPU:0"):
-        hist = model.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks, shuffle=False)
+        hist = model.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks, shuffle=False,
+                         validation_data=validation, validation_batch_size=EVAL_BATCH)
     seconds = time.perf_counter() - start
     test_acc = accuracy(model, dataset.x_test, dataset.y_test)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    return {"test_accuracy": test_acc, "epochs": int(epochs), "seconds": round(seconds, 2), "history": history}
+    result = {"test_accuracy": test_acc, "epochs": int(epochs), "seconds": round(seconds, 2), "history": history}
+    if best is not None:
+        run = len(history.get("loss", []))
+        result.update({"best_epoch": int(best.best_epoch), "epochs_run": run, "val_accuracy": float(best.best),
+                       "val_images": int(len(validation[1])), "train_images": int(len(y_train)),
+                       "stopped_early": run < epochs, "lr_cuts": list(best.lr_cuts)})
+    return result

@@ -3,21 +3,36 @@
     fixyfpga transfer CONFIG.yaml          (python -m fixyfpga.transfer CONFIG.yaml)
 
 Protocol (also written into every summary.json):
-1. source: the zoo model is trained quantization-aware on the source dataset (every layer trainable).
-   Its layers up to the split point are the front-end, shared by all tasks and never changed again.
+1. source: the zoo model trained quantization-aware on the source dataset (every layer trainable), or
+   an already-trained model (`source_model`, e.g. models/default) checked against the config's model and
+   source. Its layers up to the split point are the front-end, shared by all tasks and never changed
+   again. Its accuracy is measured on the source's test split (the full split unless max_test caps it).
 2. FixyNN, per target: the same architecture with the target's class count; front-end weights copied
    from the source model and frozen; back-end initialised from the source model except the classifier
    (fresh, seeded); only the back-end is trained.
 3. baseline, per target: the same architecture with every layer trainable, initialised from scratch
    (or from the source model with `baseline_init: source`).
-4. Both get the same epoch budget, batch size, learning-rate schedule, augmentation and seed; both are
-   measured on the same test split. delta = fixynn_acc - baseline_acc (negative: FixyNN loses).
-5. hw_acc: the FixyNN model run through the bit-exact integer emulator (front-end plan with constant
+4. Both arms are trained by the same rule. With `patience` set (training to convergence): a seeded,
+   class-stratified `val_fraction` of the target's train split is held out as a validation split; Adam
+   at `lr`, cut x0.2 after every `lr_patience` epochs without a new best validation accuracy; training
+   stops after `patience` epochs without one or at `target_epochs` (the maximum), and the best epoch's
+   weights (highest validation accuracy, lower validation loss on a tie) are restored.
+   `baseline_epochs` / `fixynn_epochs` are the epochs each arm had run at its best checkpoint. Without
+   `patience`, both arms train exactly `target_epochs` epochs (cosine-decayed lr). Same batch size,
+   augmentation and seed for both arms; both are measured on the same test split (the full split unless
+   max_test caps it). delta = fixynn_acc - baseline_acc (negative: FixyNN loses).
+5. seeds: every target is run with `seed`; the targets in `repeat_targets` (null: all) are run again,
+   both arms, with each of `repeat_seeds`. A target's baseline_acc, fixynn_acc, delta and hw_acc are means
+   over its seeds; `per_seed` and `spread` (min, max, standard deviation over seeds) give the rest.
+6. hw_acc: every FixyNN model run through the bit-exact integer emulator (front-end plan with constant
    weights, back-end plan with run-time weight types) on the full test split; its raw logits must equal
    the QKeras logits, otherwise the run stops with an error naming the split and dataset.
-6. Means are taken over the targets only; the source dataset is never counted, even if listed.
-7. Split-point sweep: steps 2-5 repeated for several split points (baselines do not depend on the split
-   and are reused); accuracy loss = baseline_acc - fixynn_acc against the front-end's share of MACs.
+7. Means are taken over the targets only; the source dataset is never counted, even if listed. The
+   spread over targets is the worst (lowest) and best delta; `goal` checks the paper's bar (mean loss at
+   most 0.5 pp, every target within 1.5 pp).
+8. Split-point sweep: FixyNN repeated (seed `seed`) for several split points; each is compared with the
+   same target's seed-`seed` baseline (baselines do not depend on the split); accuracy loss =
+   baseline_acc - fixynn_acc against the front-end's share of MACs.
 """
 
 import argparse
@@ -65,7 +80,11 @@ class TransferConfig:
     source_model: str = None                      # a trained model folder (e.g. models/default) to use as
                                                   # the source instead of training one; must match model
     source_epochs: int = 30
-    target_epochs: int = 10
+    target_epochs: int = 10                       # the epoch budget; with patience, the maximum
+    patience: int = None                          # epochs without a new best validation accuracy before
+                                                  # stopping; None: a fixed budget of target_epochs
+    lr_patience: int = None                       # epochs without improvement per lr cut; None: patience // 2
+    val_fraction: float = 0.1                     # share of each target's train split held out (patience)
     batch_size: int = 128
     lr: float = 0.01
     seed: int = 0
@@ -73,6 +92,8 @@ class TransferConfig:
     baseline_init: str = "scratch"
     max_train: int = None                         # cap on train images per dataset (seeded random subset)
     max_test: int = None                          # cap on test images; None: the full test split
+    repeat_seeds: list = field(default_factory=list)   # further seeds for both arms
+    repeat_targets: list = None                   # targets run with repeat_seeds; None: all of them
     sweep: SweepSpec = None
 
 
@@ -102,6 +123,23 @@ def load_config(path):
     _check_int(cfg.seed, "seed", where, minimum=0)
     _check_int(cfg.max_train, "max_train", where, optional=True)
     _check_int(cfg.max_test, "max_test", where, optional=True)
+    _check_int(cfg.patience, "patience", where, optional=True)
+    _check_int(cfg.lr_patience, "lr_patience", where, optional=True)
+    if isinstance(cfg.val_fraction, bool) or not isinstance(cfg.val_fraction, (int, float)) \
+            or not 0 < cfg.val_fraction < 0.5:
+        raise FixyError(f"{where}: val_fraction must be a number between 0 and 0.5, got {cfg.val_fraction!r}")
+    if not isinstance(cfg.repeat_seeds, list):
+        raise FixyError(f"{where}: repeat_seeds must be a list of integers (seeds besides `seed`)")
+    for s in cfg.repeat_seeds:
+        _check_int(s, "repeat_seeds entries", where, minimum=0)
+    if cfg.seed in cfg.repeat_seeds or len(set(cfg.repeat_seeds)) != len(cfg.repeat_seeds):
+        raise FixyError(f"{where}: repeat_seeds must not repeat a seed or list `seed` ({cfg.seed}) again")
+    if cfg.repeat_targets is not None:
+        if not isinstance(cfg.repeat_targets, list):
+            raise FixyError(f"{where}: repeat_targets must be a list of target names (or null: all targets)")
+        extra = [str(t) for t in cfg.repeat_targets if str(t) not in cfg.targets]
+        if extra:
+            raise FixyError(f"{where}: repeat_targets {', '.join(extra)} are not in targets")
     if not isinstance(cfg.lr, (int, float)) or cfg.lr <= 0:
         raise FixyError(f"{where}: lr must be a positive number, got {cfg.lr!r}")
     if cfg.baseline_init not in BASELINE_INITS:
@@ -198,10 +236,19 @@ def load_capped(name, cfg, data_dir):
 # Protocol steps
 
 
-def _train(cfg, model, ds, epochs, trainable, desc, progress):
+def _train(cfg, model, ds, epochs, trainable, desc, progress, seed=None, converge=False):
+    """One training run by the config's recipe; `converge` applies the target rule (patience) if set."""
     from fixyfpga.train import train_model
-    return train_model(model, ds, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
-                       augment=cfg.augment, trainable=trainable, progress=progress, desc=desc)
+    patience = cfg.patience if converge else None
+    return train_model(model, ds, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                       seed=cfg.seed if seed is None else seed, augment=cfg.augment, trainable=trainable,
+                       progress=progress, desc=desc, patience=patience, lr_patience=cfg.lr_patience,
+                       val_fraction=cfg.val_fraction)
+
+
+def best_epoch(result):
+    """Epochs an arm had run at the checkpoint it kept (all of them on a fixed budget)."""
+    return int(result.get("best_epoch", result["epochs"]))
 
 
 def _repo_path(path):
@@ -224,8 +271,9 @@ def load_source(cfg, ds):
     if int(record["params"].get("num_classes", -1)) != ds.num_classes:
         raise FixyError(f"source_model {cfg.source_model} has {record['params'].get('num_classes')} classes, "
                         f"the source dataset {ds.num_classes}")
-    result = {"test_accuracy": accuracy(model, ds.x_test, ds.y_test), "seconds": 0.0,
-              "epochs": record.get("epochs"), "loaded_from": str(cfg.source_model)}
+    result = {"test_accuracy": accuracy(model, ds.x_test, ds.y_test), "seconds": record.get("train_seconds", 0.0),
+              "epochs": record.get("epochs"), "loaded_from": str(cfg.source_model),
+              "train_images": record.get("train_images")}
     return model, result
 
 
@@ -237,24 +285,28 @@ def train_source(cfg, ds, progress):
     return model, result
 
 
-def train_baseline(cfg, source_model, ds, progress):
+def train_baseline(cfg, source_model, ds, progress, seed=None):
     from fixyfpga.train import set_seed
-    set_seed(cfg.seed)
+    seed = cfg.seed if seed is None else seed
+    set_seed(seed)
     model = build_for(cfg, ds.num_classes)
     if cfg.baseline_init == "source":
         copy_weights(source_model, model)
-    result = _train(cfg, model, ds, cfg.target_epochs, None, f"baseline {ds.name}", progress)
+    result = _train(cfg, model, ds, cfg.target_epochs, None, f"baseline {ds.name} seed {seed}", progress, seed,
+                    converge=True)
     return model, result
 
 
-def train_fixynn(cfg, source_model, ds, split, progress):
-    """Front-end copied from the source and frozen, back-end fine-tuned on `ds`."""
+def train_fixynn(cfg, source_model, ds, split, progress, seed=None):
+    """Front-end copied from the source and frozen, back-end fine-tuned on `ds` (same rule as the baseline)."""
     from fixyfpga.train import set_seed
-    set_seed(cfg.seed)
+    seed = cfg.seed if seed is None else seed
+    set_seed(seed)
     model = build_for(cfg, ds.num_classes)
     copy_weights(source_model, model)
     backend_layers = layer_names_after(model, split)
-    result = _train(cfg, model, ds, cfg.target_epochs, backend_layers, f"fixynn@{split} {ds.name}", progress)
+    result = _train(cfg, model, ds, cfg.target_epochs, backend_layers, f"fixynn@{split} {ds.name} seed {seed}",
+                    progress, seed, converge=True)
     frozen = [n for n in [layer.name for layer in model.layers] if n not in backend_layers]
     for name in frozen:
         for new, old in zip(model.get_layer(name).get_weights(), source_model.get_layer(name).get_weights()):
@@ -310,13 +362,15 @@ def save_backend(cfg, model, ds, split, info, out_dir, config_path):
         "dataset": ds.name,
         "class_names": list(ds.class_names),
         "preprocessing": describe_preprocessing(ds.image_shape, tuple(model.input_shape[1:])),
-        "epochs": cfg.target_epochs,
+        "epochs": info["fixynn_epochs"],
+        "max_epochs": cfg.target_epochs,
+        "patience": cfg.patience,
         "batch_size": cfg.batch_size,
         "seed": cfg.seed,
         "train_images": int(len(ds.y_train)),
         "test_images": int(len(ds.y_test)),
-        "test_accuracy": round(info["fixynn_acc"], 4),
-        "hw_accuracy": round(info["hw_acc"], 4),
+        "test_accuracy": round(info["per_seed"][0]["fixynn_acc"], 4),     # this model's (seed `seed`)
+        "hw_accuracy": round(info["per_seed"][0]["hw_acc"], 4),
         "command": f"fixyfpga transfer {config_path}",
     }
     save_model(model, record, out_dir)
@@ -328,6 +382,47 @@ def save_backend(cfg, model, ds, split, info, out_dir, config_path):
 
 def _mean(values):
     return float(np.mean(values)) if values else None
+
+
+GOAL_MEAN_LOSS = 0.005        # the paper's bar: mean accuracy loss over the targets at most 0.5 pp ...
+GOAL_WORST_LOSS = 0.015       # ... and no target losing more than 1.5 pp
+
+
+def goal_check(deltas):
+    """The paper's bar on {target: delta}: mean loss <= 0.5 pp and every target within 1.5 pp."""
+    mean_loss = -_mean(list(deltas.values()))
+    misses = {t: -d for t, d in deltas.items() if -d > GOAL_WORST_LOSS + 1e-12}
+    return {"mean_loss_max": GOAL_MEAN_LOSS, "target_loss_max": GOAL_WORST_LOSS, "mean_loss": mean_loss,
+            "mean_met": mean_loss <= GOAL_MEAN_LOSS + 1e-12, "targets_over": misses,
+            "met": mean_loss <= GOAL_MEAN_LOSS + 1e-12 and not misses}
+
+
+def seeds_for(cfg, name):
+    """Seeds both arms are trained with on target `name`: `seed`, then repeat_seeds if the target repeats."""
+    repeat = cfg.repeat_targets is None or name in cfg.repeat_targets
+    return [cfg.seed] + (list(cfg.repeat_seeds) if repeat else [])
+
+
+def _seed_run(seed, base, fixy, hw):
+    return {"seed": int(seed), "baseline_acc": base["test_accuracy"], "fixynn_acc": fixy["test_accuracy"],
+            "delta": fixy["test_accuracy"] - base["test_accuracy"], "hw_acc": hw["hw_acc"],
+            "hw_equals_qkeras": hw["hw_equals_qkeras"], "hw_prediction_mismatches": hw["hw_prediction_mismatches"],
+            "baseline_epochs": best_epoch(base), "fixynn_epochs": best_epoch(fixy),
+            "baseline_epochs_run": len(base["history"].get("loss", [])),
+            "fixynn_epochs_run": len(fixy["history"].get("loss", [])),
+            "baseline_val_acc": base.get("val_accuracy"), "fixynn_val_acc": fixy.get("val_accuracy"),
+            "val_images": base.get("val_images"),
+            "seconds": round(base["seconds"] + fixy["seconds"] + hw["hw_seconds"], 1),
+            "seconds_detail": {"baseline": base["seconds"], "fixynn": fixy["seconds"], "hw": hw["hw_seconds"]}}
+
+
+def _spread(runs):
+    """min / max / standard deviation over seeds of each arm's accuracy and of delta."""
+    out = {}
+    for key in ("baseline_acc", "fixynn_acc", "delta"):
+        values = [r[key] for r in runs]
+        out[key] = {"min": float(min(values)), "max": float(max(values)), "std": float(np.std(values))}
+    return out
 
 
 def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=None, progress=True):
@@ -356,7 +451,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
 
     run_dir = Path(out_root) / str(cfg.run)
     run_dir.mkdir(parents=True, exist_ok=True)
-    stages = 1 + 2 * len(cfg.targets) + sum(1 for s in sweep_splits if s != cfg.split) * len(sweep_targets)
+    stages = 1 + 2 * sum(len(seeds_for(cfg, t)) for t in cfg.targets) + sum(1 for s in sweep_splits if s != cfg.split) * len(sweep_targets)
     bar = tqdm(total=stages, desc=f"transfer {cfg.run}", unit="stage", disable=not progress)
 
     source_ds = datasets[cfg.source]
@@ -377,59 +472,77 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
     per_dataset, baselines = {}, {}
     for name in cfg.targets:
         ds = datasets[name]
-        _, base = train_baseline(cfg, source_model, ds, progress)
-        bar.update(1)
-        model, fixy = train_fixynn(cfg, source_model, ds, cfg.split, progress)
-        hw = checked_hardware(model, cfg.split, ds, fixy["test_accuracy"], progress)
-        bar.update(1)
-        baselines[name] = base["test_accuracy"]
+        runs = []
+        for seed in seeds_for(cfg, name):
+            _, base = train_baseline(cfg, source_model, ds, progress, seed)
+            bar.update(1)
+            model, fixy = train_fixynn(cfg, source_model, ds, cfg.split, progress, seed)
+            hw = checked_hardware(model, cfg.split, ds, fixy["test_accuracy"], progress)
+            bar.update(1)
+            runs.append(_seed_run(seed, base, fixy, hw))
+            if seed == cfg.seed:
+                saved = model
+            tqdm.write(f"{name} seed {seed}: baseline {base['test_accuracy']:.4f} ({best_epoch(base)} epochs)  "
+                       f"fixynn {fixy['test_accuracy']:.4f} ({best_epoch(fixy)} epochs)  "
+                       f"delta {fixy['test_accuracy'] - base['test_accuracy']:+.4f}  hw {hw['hw_acc']:.4f}")
+        primary = runs[0]
+        baselines[name] = primary["baseline_acc"]
         info = {
-            "baseline_acc": base["test_accuracy"],
-            "fixynn_acc": fixy["test_accuracy"],
-            "delta": fixy["test_accuracy"] - base["test_accuracy"],
-            "hw_acc": hw["hw_acc"],
-            "hw_equals_qkeras": hw["hw_equals_qkeras"],
-            "hw_prediction_mismatches": hw["hw_prediction_mismatches"],
+            "baseline_acc": _mean([r["baseline_acc"] for r in runs]),
+            "fixynn_acc": _mean([r["fixynn_acc"] for r in runs]),
+            "delta": _mean([r["delta"] for r in runs]),
+            "hw_acc": _mean([r["hw_acc"] for r in runs]),
+            "hw_equals_qkeras": all(r["hw_equals_qkeras"] for r in runs),
+            "hw_prediction_mismatches": sum(r["hw_prediction_mismatches"] for r in runs),
             "epochs": cfg.target_epochs,
-            "seconds": round(base["seconds"] + fixy["seconds"] + hw["hw_seconds"], 1),
-            "seconds_detail": {"baseline": base["seconds"], "fixynn": fixy["seconds"], "hw": hw["hw_seconds"]},
+            "baseline_epochs": primary["baseline_epochs"],
+            "fixynn_epochs": primary["fixynn_epochs"],
+            "seeds": [r["seed"] for r in runs],
+            "spread": _spread(runs),
+            "per_seed": runs,
+            "seconds": round(sum(r["seconds"] for r in runs), 1),
+            "seconds_detail": {k: round(sum(r["seconds_detail"][k] for r in runs), 2)
+                               for k in ("baseline", "fixynn", "hw")},
             "is_source": name == cfg.source,
             "num_classes": ds.num_classes,
             "train_images": int(len(ds.y_train)),
+            "val_images": primary["val_images"],
             "test_images": int(len(ds.y_test)),
             "preprocessing": describe_preprocessing(ds.image_shape, tuple(probe.input_shape[1:])),
             "augmentation": "shifts up to 2 px" + (" + horizontal flips" if ds.hflip_ok and cfg.augment else "")
                             if cfg.augment else "none",
         }
         per_dataset[name] = info
-        save_backend(cfg, model, ds, cfg.split, info, run_dir / "backends" / _folder(name), config_path)
-        tqdm.write(f"{name}: baseline {info['baseline_acc']:.4f}  fixynn {info['fixynn_acc']:.4f}  "
-                   f"delta {info['delta']:+.4f}  hw {info['hw_acc']:.4f}")
+        save_backend(cfg, saved, ds, cfg.split, info, run_dir / "backends" / _folder(name), config_path)
 
     sweep = None
     if cfg.sweep:
         sweep = []
         for s in sweep_splits:
             s_share, s_fixed, _ = fixed_mac_share(probe, s)
-            accs, hws = {}, {}
+            accs, hws, epochs = {}, {}, {}
             for name in sweep_targets:
-                if s == cfg.split:     # the main table already trained and emulated this one
-                    accs[name], hws[name] = per_dataset[name]["fixynn_acc"], per_dataset[name]
+                if s == cfg.split:     # the main table already trained and emulated this one (seed `seed`)
+                    first = per_dataset[name]["per_seed"][0]
+                    accs[name], hws[name], epochs[name] = first["fixynn_acc"], first, first["fixynn_epochs"]
                     continue
                 model, fixy = train_fixynn(cfg, source_model, datasets[name], s, progress)
-                accs[name] = fixy["test_accuracy"]
+                accs[name], epochs[name] = fixy["test_accuracy"], best_epoch(fixy)
                 hws[name] = checked_hardware(model, s, datasets[name], accs[name], progress)
                 bar.update(1)
             losses = {n: baselines[n] - accs[n] for n in sweep_targets}
             sweep.append({"split": s, "fixed_layers": len(_weighted_before(probe, s)),
                           "fixed_mac_share": s_share, "fixed_macs": s_fixed, "total_macs": total_macs,
                           "fixynn_acc": accs, "baseline_acc": {n: baselines[n] for n in sweep_targets},
-                          "acc_loss": losses, "mean_acc_loss": _mean(list(losses.values())),
+                          "fixynn_epochs": epochs, "acc_loss": losses, "mean_acc_loss": _mean(list(losses.values())),
                           **{key: {n: hws[n][key] for n in sweep_targets}
                              for key in ("hw_acc", "hw_equals_qkeras", "hw_prediction_mismatches")}})
     bar.close()
 
     counted = [per_dataset[t] for t in targets]
+    deltas = {t: per_dataset[t]["delta"] for t in targets}
+    worst = min(deltas, key=deltas.get)
+    mean_delta = _mean(list(deltas.values()))
     summary = {
         "run": str(cfg.run),
         "config": str(config_path),
@@ -439,14 +552,19 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         "source": {"dataset": cfg.source, "test_accuracy": source_result["test_accuracy"],
                    "epochs": source_result.get("epochs", cfg.source_epochs), "seconds": source_result["seconds"],
                    "loaded_from": source_result.get("loaded_from"),
-                   "train_images": int(len(source_ds.y_train)), "test_images": int(len(source_ds.y_test))},
+                   "train_images": int(source_result.get("train_images") or len(source_ds.y_train)),
+                   "test_images": int(len(source_ds.y_test))},
         "settings": {k: v for k, v in asdict(cfg).items() if k not in ("model", "sweep")},
         "datasets": per_dataset,
         "mean_over_targets": {"targets": targets,
                               "baseline_acc": _mean([d["baseline_acc"] for d in counted]),
                               "fixynn_acc": _mean([d["fixynn_acc"] for d in counted]),
-                              "delta": _mean([d["delta"] for d in counted]),
-                              "hw_acc": _mean([d["hw_acc"] for d in counted])},
+                              "delta": mean_delta,
+                              "hw_acc": _mean([d["hw_acc"] for d in counted]),
+                              "worst_delta": deltas[worst], "worst_target": worst,
+                              "best_delta": max(deltas.values()),
+                              "delta_std_over_targets": float(np.std(list(deltas.values())))},
+        "goal": goal_check(deltas),
         "all_hw_equal_qkeras": all(d["hw_equals_qkeras"] for d in per_dataset.values())
                                and all(all(row["hw_equals_qkeras"].values()) for row in sweep or []),
         "sweep": sweep,

@@ -5,7 +5,7 @@ import pytest
 
 from fixyfpga.data import load_dataset, make_dataset
 from fixyfpga.errors import FixyError
-from fixyfpga.train import set_seed, set_trainable, train_model
+from fixyfpga.train import accuracy, set_seed, set_trainable, train_model, validation_split
 from fixyfpga.zoo import build_model
 
 
@@ -59,3 +59,52 @@ def test_unknown_trainable_layer_is_an_error():
 def test_too_few_outputs_is_an_error(digits):
     with pytest.raises(FixyError, match="num_classes=10"):
         train_model(_tiny(num_classes=5), digits, epochs=1, progress=False)
+
+
+# ---- training to convergence: validation split, early stopping, best checkpoint -------------------------
+
+
+def test_validation_split_is_disjoint_stratified_and_seeded(digits):
+    keep, held = validation_split(digits.y_train, 0.1, seed=3)
+    assert len(np.intersect1d(keep, held)) == 0 and len(keep) + len(held) == len(digits.y_train)
+    assert set(np.unique(digits.y_train[held])) == set(np.unique(digits.y_train))   # every class held out
+    assert abs(len(held) - 0.1 * len(digits.y_train)) <= 10
+    again, held_again = validation_split(digits.y_train, 0.1, seed=3)
+    assert np.array_equal(held, held_again)
+    assert not np.array_equal(held, validation_split(digits.y_train, 0.1, seed=4)[1])
+    with pytest.raises(FixyError, match="val_fraction"):
+        validation_split(digits.y_train, 1.5, seed=0)
+
+
+def test_early_stopping_restores_the_best_checkpoint(digits):
+    set_seed(0)
+    model = _tiny()
+    # A learning rate this high makes validation accuracy wander, so the last epoch is rarely the best.
+    result = train_model(model, digits, epochs=12, batch_size=64, lr=3e-2, progress=False, patience=3,
+                         lr_patience=2, seed=0)
+    vals = result["history"]["val_accuracy"]
+    assert result["epochs_run"] == len(vals) <= 12
+    assert 1 <= result["best_epoch"] <= result["epochs_run"]
+    assert result["val_accuracy"] == pytest.approx(max(vals))
+    assert vals[result["best_epoch"] - 1] == max(vals)
+    assert result["stopped_early"] == (result["epochs_run"] < 12)
+    if result["stopped_early"]:
+        assert result["epochs_run"] - result["best_epoch"] == 3      # exactly `patience` epochs without a best
+    # The model handed back is the best epoch's, measured on the same held-out images.
+    keep, held = validation_split(digits.y_train, 0.1, seed=0)
+    assert result["val_images"] == len(held) and result["train_images"] == len(keep)
+    assert accuracy(model, digits.x_train[held], digits.y_train[held]) == pytest.approx(result["val_accuracy"],
+                                                                                          abs=1e-6)
+
+
+def test_early_stopping_stops_on_a_plateau(digits):
+    set_seed(0)
+    model = _tiny()
+    # lr 0 never improves after the first epoch: stop after exactly `patience` more epochs.
+    result = train_model(model, digits, epochs=20, batch_size=64, lr=1e-12, progress=False, patience=2)
+    assert result["stopped_early"] and result["epochs_run"] == result["best_epoch"] + 2 < 20
+
+
+def test_bad_patience_is_an_error(digits):
+    with pytest.raises(FixyError, match="patience must be an integer"):
+        train_model(_tiny(), digits, epochs=2, progress=False, patience=0)

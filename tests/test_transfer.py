@@ -10,9 +10,10 @@ import yaml
 from fixyfpga.errors import FixyError
 from fixyfpga.modelstore import load_model
 from fixyfpga import transfer
-from fixyfpga.transfer import QUICK_CONFIG, checked_hardware, load_config, main, run_transfer
+from fixyfpga.transfer import QUICK_CONFIG, checked_hardware, goal_check, load_config, main, run_transfer
 
-PER_DATASET_KEYS = {"baseline_acc", "fixynn_acc", "delta", "hw_acc", "epochs", "seconds"}
+PER_DATASET_KEYS = {"baseline_acc", "fixynn_acc", "delta", "hw_acc", "epochs", "seconds", "baseline_epochs",
+                    "fixynn_epochs", "seeds", "per_seed", "spread"}
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,39 @@ def test_quick_run_writes_summary_in_the_documented_format(quick_run):
     for f in ("results.md", "accuracy.png", "accuracy.json", "sweep.json", "sweep.png", "sweep_plot.json"):
         assert (run_dir / f).stat().st_size > 0, f
     assert "| **mean over targets** |" in (run_dir / "results.md").read_text()
+
+
+def test_quick_run_trains_both_arms_by_the_same_convergence_rule(quick_run):
+    summary, _ = quick_run
+    cfg = load_config(QUICK_CONFIG)
+    assert cfg.patience and "`patience`" in summary["protocol"] and "best epoch's" in summary["protocol"]
+    assert summary["settings"]["patience"] == cfg.patience and summary["settings"]["val_fraction"] == cfg.val_fraction
+    for name, d in summary["datasets"].items():
+        assert d["seeds"] == [cfg.seed] + cfg.repeat_seeds, name          # the quick run's targets: >= 2 seeds
+        assert len(d["per_seed"]) == len(d["seeds"]) >= 2
+        for run in d["per_seed"]:
+            for arm in ("baseline", "fixynn"):
+                # epochs at the best checkpoint, within the maximum and never after the last epoch run
+                assert 1 <= run[f"{arm}_epochs"] <= run[f"{arm}_epochs_run"] <= cfg.target_epochs
+                ran_out = run[f"{arm}_epochs_run"] == cfg.target_epochs
+                assert ran_out or run[f"{arm}_epochs_run"] - run[f"{arm}_epochs"] == cfg.patience
+            assert run["val_images"] > 0 and run["hw_acc"] == run["fixynn_acc"]
+        assert (d["baseline_epochs"], d["fixynn_epochs"]) == (d["per_seed"][0]["baseline_epochs"],
+                                                             d["per_seed"][0]["fixynn_epochs"])
+        for key in ("baseline_acc", "fixynn_acc", "delta"):
+            values = [r[key] for r in d["per_seed"]]
+            assert d[key] == pytest.approx(np.mean(values))
+            assert d["spread"][key]["min"] == min(values) and d["spread"][key]["max"] == max(values)
+    src = summary["source"]
+    assert src["loaded_from"] == cfg.source_model and src["test_images"] == cfg.max_test
+    assert 0.0 < src["test_accuracy"] <= 1.0
+
+
+def test_goal_check_reads_the_papers_bar():
+    assert goal_check({"a": -0.004, "b": 0.0})["met"]
+    missed = goal_check({"a": -0.02, "b": 0.02})          # mean fine, one target over 1.5 pp
+    assert missed["mean_met"] and not missed["met"] and list(missed["targets_over"]) == ["a"]
+    assert not goal_check({"a": -0.006, "b": -0.006})["mean_met"]
 
 
 def test_quick_run_hardware_path_equals_qkeras(quick_run):
@@ -103,7 +137,10 @@ def test_quick_run_backends_reload_with_their_accuracy(quick_run, data_dir):
     model, record = load_model(run_dir / "backends" / name)
     assert record["role"] == "fixynn_backend" and record["split"] == cfg.split
     ds = load_capped(name, cfg, data_dir)
-    assert accuracy(model, ds.x_test, ds.y_test) == summary["datasets"][name]["fixynn_acc"]
+    first = summary["datasets"][name]["per_seed"][0]           # the saved back-end is seed `seed`'s
+    assert first["seed"] == cfg.seed and record["seed"] == cfg.seed
+    assert accuracy(model, ds.x_test, ds.y_test) == first["fixynn_acc"] == pytest.approx(record["test_accuracy"],
+                                                                                           abs=5e-5)
     source, _ = load_model(run_dir / "source")
     # The shared front-end is exactly the source model's.
     for layer in ("stem_conv", "b1_dw", "b1_pw"):
@@ -125,7 +162,8 @@ def _tiny_npz(path, **overrides):
 def _config(tmp_path, **changes):
     data = yaml.safe_load(QUICK_CONFIG.read_text())
     data.pop("sweep")
-    data.update({"source": "src", "targets": ["tgt"], "source_epochs": 1, "target_epochs": 1})
+    data.update({"source": "src", "targets": ["tgt"], "source_epochs": 1, "target_epochs": 1, "repeat_seeds": []})
+    data.pop("source_model", None)
     data.update(changes)
     path = tmp_path / "transfer.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -174,7 +212,7 @@ def test_source_model_trained_on_another_dataset(tmp_path, data_folder):
     if not (MODELS_DIR / "default" / "weights.h5").is_file():
         pytest.skip("models/default is not trained")
     cfg = _config(tmp_path, source_model="models/default")
-    with pytest.raises(FixyError, match="was trained on 'cifar10_jpeg', not on the source 'src'"):
+    with pytest.raises(FixyError, match="was trained on 'cifar10_jpeg_30k', not on the source 'src'"):
         run_transfer(cfg, out_root=tmp_path / "out", data_dir=data_folder)
 
 
@@ -187,6 +225,14 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(_config(tmp_path, model={"zoo": "mobilenet", "params": {"num_classes": 3}}))
     with pytest.raises(FixyError, match="target_epochs must be an integer"):
         load_config(_config(tmp_path, target_epochs=0))
+    with pytest.raises(FixyError, match="patience must be an integer"):
+        load_config(_config(tmp_path, patience=0))
+    with pytest.raises(FixyError, match="val_fraction must be a number"):
+        load_config(_config(tmp_path, val_fraction=0.9))
+    with pytest.raises(FixyError, match="repeat_targets nope are not in targets"):
+        load_config(_config(tmp_path, repeat_seeds=[1], repeat_targets=["nope"]))
+    with pytest.raises(FixyError, match="repeat_seeds must not repeat"):
+        load_config(_config(tmp_path, repeat_seeds=[0]))
 
 
 def test_cli_prints_one_line_error_and_exits_2(tmp_path, data_folder, capsys):

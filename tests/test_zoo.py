@@ -46,3 +46,14 @@ def test_registry_errors():
         build_model("mobilenet", depth=3)
     with pytest.raises(FixyError, match="cannot be halved"):
         build_model("mobilenet", input_shape=(20, 20, 3), blocks=3)
+
+
+def test_mobilenet_filters_set_each_blocks_width_and_are_checked():
+    from fixyfpga.errors import FixyError
+    from fixyfpga.zoo import build_model
+    model = build_model("mobilenet", stem_filters=8, filters=[32, 64, 128])
+    assert [model.get_layer(f"b{i}_pw").filters for i in (1, 2, 3)] == [32, 64, 128]
+    assert model.get_layer("stem_conv").filters == 8
+    assert [build_model("mobilenet", stem_filters=8).get_layer(f"b{i}_pw").filters for i in (1, 2, 3)] == [16, 32, 64]
+    with pytest.raises(FixyError, match="filters must list 3 positive integers"):
+        build_model("mobilenet", filters=[32, 64])
