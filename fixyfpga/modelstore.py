@@ -5,7 +5,9 @@
 - a user's model: a full Keras/QKeras model file (`.h5`, `.keras`), a JSON architecture with
   `<name>_weights.h5` beside it (hls4ml's example-model layout), or a SavedModel folder. These have no
   training record: `load_model` returns a minimal one ({"format": ..., "path": ...}) and the experiment
-  config must name the `split`.
+  config must name the `split`;
+- a fine-tuned copy of a user's model, saved by the kit (`fixyfpga transfer` back-ends, `make tasks`'s
+  cache): a folder with the full QKeras model `model.h5` and its record `task.yaml` (save_full_model).
 """
 
 from pathlib import Path
@@ -17,6 +19,8 @@ from fixyfpga.errors import FixyError
 
 MODELS_DIR = REPO_ROOT / "models"
 REQUIRED = ("zoo", "params", "split")
+FULL_MODEL = "model.h5"       # a kit-saved user model folder: the full QKeras model ...
+FULL_RECORD = "task.yaml"     # ... and its record (split, dataset, class names, how it was trained)
 
 
 def load_record(model_dir):
@@ -45,10 +49,13 @@ def model_format(path):
     if path.is_dir():
         if (path / "model.yaml").is_file():
             return "folder"
+        if (path / FULL_MODEL).is_file() and (path / FULL_RECORD).is_file():
+            return "full"
         if (path / "saved_model.pb").is_file():
             return "savedmodel"
-        raise FixyError(f"{path}: a model folder holds model.yaml and weights.h5 (see models/README.md) or is a "
-                        f"SavedModel (saved_model.pb); neither is there")
+        raise FixyError(f"{path}: a model folder holds model.yaml and weights.h5 (see models/README.md), "
+                        f"{FULL_MODEL} and {FULL_RECORD} (a fine-tuned user model) or is a SavedModel "
+                        f"(saved_model.pb); none is there")
     if not path.exists():
         raise FixyError(f"{path}: model not found (relative paths resolve against the working directory)")
     suffix = path.suffix.lower()
@@ -103,6 +110,10 @@ def load_model(path):
     without a training record is {"format": ..., "path": ...}."""
     path = Path(path)
     fmt = model_format(path)
+    if fmt == "full":
+        model = _load_user_model(path / FULL_MODEL, "keras")
+        record = yaml.safe_load((path / FULL_RECORD).read_text()) or {}
+        return model, {**record, "format": fmt, "path": str(path)}
     if fmt != "folder":
         return _load_user_model(path, fmt), {"format": fmt, "path": str(path)}
     from fixyfpga.zoo import build_model
@@ -126,3 +137,12 @@ def save_model(model, record, model_dir):
     model_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(model_dir / "weights.h5"))
     (model_dir / "model.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+
+
+def save_full_model(model, record, folder):
+    """Write a user model's fine-tuned copy as a folder load_model reads back: the full QKeras model
+    (FULL_MODEL, architecture and weights) and its record (FULL_RECORD)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(str(folder / FULL_MODEL), include_optimizer=False)
+    (folder / FULL_RECORD).write_text(yaml.safe_dump(record, sort_keys=False))

@@ -30,6 +30,7 @@ import numpy as np
 
 from fixyfpga import REPO_ROOT, __version__
 from fixyfpga.errors import CsimMismatchError, FixyError
+from fixyfpga.modelstore import FULL_MODEL, FULL_RECORD, load_model, save_full_model
 
 DEFAULT_CACHE = REPO_ROOT / "results" / "tasks"
 REPORT_NAME = "tasks_report.json"
@@ -150,24 +151,10 @@ def fine_tune_user_backend(source, record, split_at, dataset, epochs, train_imag
     the graph's nodes) and `split_at` the node the engine is cut after. The task model is a copy of it
     whose last layer, the QDense classifier, is rebuilt for the dataset's classes; only the layers after
     the cut are trained (fixyfpga.train.train_model), the front-end keeps the source's weights."""
-    from tensorflow import keras
+    from fixyfpga.split import with_new_classifier
     from fixyfpga.train import set_seed, train_model
-    last = source.layers[-1]
-    if type(last).__name__ != "QDense":
-        raise FixyError(f"model '{source.name}': fine-tuning a task replaces the final QDense classifier, but the "
-                        f"model ends in {type(last).__name__} '{last.name}'; end the model in a QDense (logits)")
     set_seed(ft.seed)
-
-    def clone(layer):
-        cfg = layer.get_config()
-        if layer is last:
-            cfg["units"] = int(dataset.num_classes)
-        return type(layer).from_config(cfg)
-
-    model = keras.models.clone_model(source, clone_function=clone)
-    for layer in model.layers:
-        if layer.name != last.name and layer.weights:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
+    model = with_new_classifier(source, dataset.num_classes)
     subset = dataset if not train_images else replace(dataset, x_train=dataset.x_train[:train_images],
                                                       y_train=dataset.y_train[:train_images])
     log(f"    fine-tuning a '{dataset.name}' back-end: {epochs} epochs on {len(subset.y_train)} images ...")
@@ -184,22 +171,13 @@ def fine_tune_user_backend(source, record, split_at, dataset, epochs, train_imag
     return model, rec
 
 
-USER_TASK_MODEL = "model.h5"       # a fine-tuned task of a user's model in the cache: full QKeras model
-USER_TASK_RECORD = "task.yaml"     # ... and its record
-
-
 def _save_user_task(model, rec, folder):
-    import yaml
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save(str(folder / USER_TASK_MODEL), include_optimizer=False)
-    (folder / USER_TASK_RECORD).write_text(yaml.safe_dump(rec, sort_keys=False))
+    save_full_model(model, rec, folder)
 
 
 def _load_user_task(folder):
-    import yaml
-    from fixyfpga.modelstore import load_model
-    model, _ = load_model(folder / USER_TASK_MODEL)
-    return model, yaml.safe_load((folder / USER_TASK_RECORD).read_text()) or {}
+    model, rec = load_model(folder)
+    return model, {k: v for k, v in rec.items() if k not in ("format", "path")}
 
 
 def model_fingerprint(path):
@@ -266,7 +244,7 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
         key_data["method"] = "multitask.fine_tune_user_backend"
     key = hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()[:12]
     folder = Path(cache_dir) / f"{spec.name}-{key}"
-    if user and (folder / USER_TASK_MODEL).is_file() and (folder / USER_TASK_RECORD).is_file():
+    if user and (folder / FULL_MODEL).is_file() and (folder / FULL_RECORD).is_file():
         model, rec = _load_user_task(folder)
         check_frontend(model, source, split_at, f"task '{spec.name}' (cache {folder})")
         log(f"    '{spec.name}': cached fine-tuned back-end {folder}")
@@ -276,7 +254,7 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
         check_frontend(model, source, split_at, f"task '{spec.name}'")
         rec["cache_key"] = key_data
         _save_user_task(model, rec, folder)
-        _drop_stale(cache_dir, spec.name, folder, USER_TASK_RECORD)
+        _drop_stale(cache_dir, spec.name, folder, FULL_RECORD)
         return model, rec, False, folder
     if (folder / "weights.h5").is_file() and (folder / "model.yaml").is_file():
         model, rec = load_model(folder)

@@ -32,12 +32,15 @@ def markdown_table(summary):
     mean = summary["mean_over_targets"]
     settings = summary.get("settings", {})
     origin = f"loaded from `{src['loaded_from']}`" if src.get("loaded_from") else f"trained here ({src['seconds']:.0f} s)"
+    trained = (f"{src['train_images']} train images, {src['epochs']} epochs, {origin}" if src.get("epochs") is not None
+               else origin)     # a user's model: trained elsewhere, the kit knows no training record
     lines = [
         f"# Transfer run `{summary['run']}`",
         "",
-        f"Model `{model['zoo']}` {model['params']}, split after `{model['split']}` "
+        (f"Model `{model['zoo']}` {model['params']}" if model.get("zoo") else
+         f"User model `{model['source_model']}` (its canonical QKeras form)") + f", split after `{model['split']}` "
         f"({100 * model['fixed_mac_share']:.1f}% of the MACs fixed). Source `{src['dataset']}` "
-        f"({src['train_images']} train images, {src['epochs']} epochs, {origin}): {_pct(src['test_accuracy'])}% on "
+        f"({trained}): {_pct(src['test_accuracy'])}% on "
         f"{src['test_images']} test images. Config `{summary['config']}`, total {summary['total_seconds']:.0f} s.",
         "",
         f"Training rule: {_training_rule(settings)}. Epochs below are those each arm had run at its best "

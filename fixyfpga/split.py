@@ -162,6 +162,35 @@ def engine_only_split(model, input_type=None):
     return _split_at(model, graph, node, plans[node], input_type)
 
 
+def with_new_classifier(model, num_classes, keep_weights=True):
+    """`model` (a canonical model ending in its QDense classifier, e.g. SplitModel.canonical) rebuilt with a
+    fresh classifier of `num_classes` outputs: the start of a back-end fine-tuned for a new task.
+
+    keep_weights=True: every other layer keeps `model`'s weights (the FixyNN start: a frozen front-end and a
+    back-end initialised from the source). keep_weights=False: the same architecture with every layer
+    re-initialised from scratch by its own Keras initializers (keras.models.clone_model builds new layers
+    from their configs and never copies weights): the per-task baseline trained from scratch. The fresh
+    weights are drawn from Keras's global seed: seed it (fixyfpga.train.set_seed) before calling."""
+    from tensorflow import keras
+    last = model.layers[-1]
+    if type(last).__name__ != "QDense":
+        raise FixyError(f"model '{model.name}': a new task replaces the final QDense classifier, but the model ends "
+                        f"in {type(last).__name__} '{last.name}'; end the model in a QDense (logits)")
+
+    def clone(layer):
+        cfg = layer.get_config()
+        if layer is last:
+            cfg["units"] = int(num_classes)
+        return type(layer).from_config(cfg)
+
+    new = keras.models.clone_model(model, clone_function=clone)
+    if keep_weights:
+        for layer in new.layers:
+            if layer.name != last.name and layer.weights:
+                layer.set_weights(model.get_layer(layer.name).get_weights())
+    return new
+
+
 def pad_to_engine(logits, width):
     """Logits of a model with fewer classes than the engine, padded with the zeros that a widened
     classifier's extra (masked) outputs produce, so they compare element by element with the engine."""

@@ -3,15 +3,20 @@
     fixyfpga transfer CONFIG.yaml          (python -m fixyfpga.transfer CONFIG.yaml)
 
 Protocol (also written into every summary.json):
-1. source: the zoo model trained quantization-aware on the source dataset (every layer trainable), or
-   an already-trained model (`source_model`, e.g. models/default) checked against the config's model and
-   source. Its layers up to the split point are the front-end, shared by all tasks and never changed
-   again. Its accuracy is measured on the source's test split (the full split unless max_test caps it).
+1. source: the zoo model (`model`) trained quantization-aware on the source dataset (every layer
+   trainable), or an already-trained model (`source_model`): a zoo model folder (e.g. models/default)
+   checked against the config's model and source, or a user's model file (any format
+   fixyfpga.modelstore.load_model reads; then `model` is not given) whose outputs must match the source's
+   classes, used in its canonical QKeras form (fixyfpga.split: activations as their own layers, batch
+   norm folded, logits out). Its layers up to the split point are the front-end, shared by all tasks and
+   never changed again. Its accuracy is measured on the source's test split (the full split unless
+   max_test caps it).
 2. FixyNN, per target: the same architecture with the target's class count; front-end weights copied
    from the source model and frozen; back-end initialised from the source model except the classifier
-   (fresh, seeded); only the back-end is trained.
+   (the final QDense: fresh, seeded); only the back-end is trained.
 3. baseline, per target: the same architecture with every layer trainable, initialised from scratch
-   (or from the source model with `baseline_init: source`).
+   (the zoo builder, or for a user's model its canonical architecture cloned by Keras, so every layer is
+   re-initialised by its own initializers), or from the source model with `baseline_init: source`.
 4. Both arms are trained by the same rule. With `patience` set (training to convergence): a seeded,
    class-stratified `val_fraction` of the target's train split is held out as a validation split; Adam
    at `lr`, cut x0.2 after every `lr_patience` epochs without a new best validation accuracy; training
@@ -47,6 +52,7 @@ import numpy as np
 from fixyfpga import REPO_ROOT
 from fixyfpga.data import DEFAULT_DATA_DIR, describe_preprocessing, load_dataset, make_dataset, to_model_input
 from fixyfpga.errors import FixyError
+from fixyfpga.modelstore import load_model, model_format, save_full_model, save_model
 from fixyfpga.schema import build, read_yaml
 
 RESULTS_ROOT = REPO_ROOT / "results" / "transfer"
@@ -54,7 +60,6 @@ CONFIG_DIR = REPO_ROOT / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "transfer.yaml"
 QUICK_CONFIG = CONFIG_DIR / "transfer_quick.yaml"
 BASELINE_INITS = ("scratch", "source")
-CLASSIFIER = "classifier"        # the zoo's last layer; always re-initialised for a new task
 
 
 @dataclass
@@ -75,10 +80,13 @@ class TransferConfig:
     targets: list
     split: str
     run: str = "default"
-    model: ModelSpec = field(default_factory=ModelSpec)
+    model: ModelSpec = None                       # zoo model and params; not given with a user source_model
     data_dir: str = None                          # folder of .npz datasets (relative: to the repo root)
-    source_model: str = None                      # a trained model folder (e.g. models/default) to use as
-                                                  # the source instead of training one; must match model
+    source_model: str = None                      # an already-trained source instead of training one: a zoo
+                                                  # model folder (e.g. models/default; must match model) or a
+                                                  # user's model file (.h5/.keras/.json+weights/SavedModel;
+                                                  # then no model:). Relative: the working directory, else
+                                                  # the repo root
     source_epochs: int = 30
     target_epochs: int = 10                       # the epoch budget; with patience, the maximum
     patience: int = None                          # epochs without a new best validation accuracy before
@@ -144,9 +152,19 @@ def load_config(path):
         raise FixyError(f"{where}: lr must be a positive number, got {cfg.lr!r}")
     if cfg.baseline_init not in BASELINE_INITS:
         raise FixyError(f"{where}: baseline_init must be one of {', '.join(BASELINE_INITS)}, got {cfg.baseline_init!r}")
-    if not isinstance(cfg.model.params, dict):
+    try:
+        user = user_source(cfg)
+    except FixyError as exc:
+        raise FixyError(f"{where}: source_model: {exc}") from None
+    if user is not None and cfg.model is not None:
+        raise FixyError(f"{where}: give either model: (zoo model params) or source_model: a user model file, not "
+                        f"both; {cfg.source_model} is a user model, so remove model:")
+    if user is None and cfg.model is None:
+        raise FixyError(f"{where}: give either model: (zoo model params, e.g. {{zoo: mobilenet, params: {{...}}}}) "
+                        f"or source_model: a user model file (.h5/.keras/.json/SavedModel)")
+    if cfg.model is not None and not isinstance(cfg.model.params, dict):
         raise FixyError(f"{where}: model.params must be a mapping")
-    if "num_classes" in cfg.model.params:
+    if cfg.model is not None and "num_classes" in cfg.model.params:
         raise FixyError(f"{where}: model.params.num_classes is set from each dataset; remove it")
     if not str(cfg.run).replace("-", "").replace("_", "").isalnum():
         raise FixyError(f"{where}: run must be a plain folder name (letters, digits, - and _), got {cfg.run!r}")
@@ -165,13 +183,35 @@ def load_config(path):
 # Models
 
 
-def build_for(cfg, num_classes):
+def source_model_path(cfg):
+    """The config's source_model: absolute, else relative to the working directory, else to the repo root."""
+    path = Path(cfg.source_model)
+    return path if path.is_absolute() or path.exists() else REPO_ROOT / path
+
+
+def user_source(cfg):
+    """Path of the config's source_model when it is a user's model (no zoo record), else None."""
+    if not cfg.source_model:
+        return None
+    path = source_model_path(cfg)
+    return None if model_format(path) == "folder" else path
+
+
+def build_for(cfg, num_classes, source=None):
+    """A fresh model for `num_classes` classes, every layer initialised from scratch (seed first): the
+    config's zoo model, or with a user's source model (`cfg.model` None) `source`, its canonical model, with a
+    new classifier and re-initialised layers (split.with_new_classifier, keep_weights=False)."""
+    if cfg.model is None:
+        from fixyfpga.split import with_new_classifier
+        return with_new_classifier(source, num_classes, keep_weights=False)
     from fixyfpga.zoo import build_model
     return build_model(cfg.model.zoo, **dict(cfg.model.params, num_classes=int(num_classes)))
 
 
-def copy_weights(src, dst, skip=(CLASSIFIER,)):
-    """Copy weights layer by layer (same names, same shapes), except the layers named in `skip`."""
+def copy_weights(src, dst, skip=None):
+    """Copy weights layer by layer (same names, same shapes), except the layers named in `skip` (default:
+    dst's last layer, the classifier, which is always re-initialised for a new task)."""
+    skip = (dst.layers[-1].name,) if skip is None else skip
     for layer in dst.layers:
         if layer.name in skip or not layer.weights:
             continue
@@ -256,11 +296,41 @@ def _repo_path(path):
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def load_source(cfg, ds):
-    """The config's already-trained source model (source_model), checked against model and source."""
-    from fixyfpga.modelstore import load_model
+def load_user_source(cfg, path, ds, where):
+    """A user's source model (source_model, no zoo record): (the model as loaded, its canonical model, the
+    split node, the source result). The config's split must be a legal cut of it and its outputs the source's classes."""
+    from fixyfpga.split import split_model
     from fixyfpga.train import accuracy
-    model, record = load_model(_repo_path(cfg.source_model))
+    model, _ = load_model(path)
+    try:
+        sm = split_model(model, cfg.split)
+    except FixyError as exc:
+        raise FixyError(f"{where}: split: {exc}") from None
+    canonical = sm.canonical
+    outputs = int(canonical.output.shape[-1])
+    if outputs != ds.num_classes:
+        raise FixyError(f"{where}: source_model {cfg.source_model} has {outputs} outputs but the source dataset "
+                        f"'{ds.name}' has {ds.num_classes} classes; name the dataset the model was trained on as "
+                        f"source")
+    result = {"test_accuracy": accuracy(canonical, ds.x_test, ds.y_test), "seconds": 0.0, "epochs": None,
+              "loaded_from": str(cfg.source_model), "train_images": None}
+    return model, canonical, sm.interface.layer, result
+
+
+def resolve_split(model, split, where):
+    """The node name of split point `split` on a user's `model` (split_model resolves a user's layer name,
+    e.g. a conv with a fused activation, to the canonical node after which the cut sits)."""
+    from fixyfpga.split import split_model
+    try:
+        return split_model(model, split).interface.layer
+    except FixyError as exc:
+        raise FixyError(f"{where}: {exc}") from None
+
+
+def load_source(cfg, ds):
+    """The config's already-trained zoo source model (source_model), checked against model and source."""
+    from fixyfpga.train import accuracy
+    model, record = load_model(source_model_path(cfg))
     params = {k: v for k, v in record["params"].items() if k != "num_classes"}
     if record["zoo"] != cfg.model.zoo or params != dict(cfg.model.params):
         raise FixyError(f"source_model {cfg.source_model} is {record['zoo']} {params}, but the config's model is "
@@ -289,7 +359,7 @@ def train_baseline(cfg, source_model, ds, progress, seed=None):
     from fixyfpga.train import set_seed
     seed = cfg.seed if seed is None else seed
     set_seed(seed)
-    model = build_for(cfg, ds.num_classes)
+    model = build_for(cfg, ds.num_classes, source_model)
     if cfg.baseline_init == "source":
         copy_weights(source_model, model)
     result = _train(cfg, model, ds, cfg.target_epochs, None, f"baseline {ds.name} seed {seed}", progress, seed,
@@ -302,7 +372,7 @@ def train_fixynn(cfg, source_model, ds, split, progress, seed=None):
     from fixyfpga.train import set_seed
     seed = cfg.seed if seed is None else seed
     set_seed(seed)
-    model = build_for(cfg, ds.num_classes)
+    model = build_for(cfg, ds.num_classes, source_model)
     copy_weights(source_model, model)
     backend_layers = layer_names_after(model, split)
     result = _train(cfg, model, ds, cfg.target_epochs, backend_layers, f"fixynn@{split} {ds.name} seed {seed}",
@@ -351,11 +421,25 @@ def checked_hardware(model, split, ds, qkeras_acc, progress):
     return hw
 
 
+def _architecture(cfg, num_classes):
+    """The record keys naming a saved model's architecture: zoo + params, or the user's source model."""
+    if cfg.model is None:
+        return {"source_model": str(cfg.source_model)}
+    return {"zoo": cfg.model.zoo, "params": dict(cfg.model.params, num_classes=int(num_classes))}
+
+
+def _save(cfg, model, record, out_dir):
+    """A zoo model as a model folder (weights.h5 + model.yaml); a user's as its full QKeras model + record
+    (modelstore.save_full_model), so `fixyfpga task pack` and load_model read both."""
+    if cfg.model is None:
+        save_full_model(model, record, out_dir)
+    else:
+        save_model(model, record, out_dir)
+
+
 def save_backend(cfg, model, ds, split, info, out_dir, config_path):
-    from fixyfpga.modelstore import save_model
     record = {
-        "zoo": cfg.model.zoo,
-        "params": dict(cfg.model.params, num_classes=int(ds.num_classes)),
+        **_architecture(cfg, ds.num_classes),
         "split": split,
         "role": "fixynn_backend",
         "source": cfg.source,
@@ -373,7 +457,7 @@ def save_backend(cfg, model, ds, split, info, out_dir, config_path):
         "hw_accuracy": round(info["per_seed"][0]["hw_acc"], 4),
         "command": f"fixyfpga transfer {config_path}",
     }
-    save_model(model, record, out_dir)
+    _save(cfg, model, record, out_dir)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -439,11 +523,25 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
     start = time.perf_counter()
 
     # Validate everything cheap before any training: datasets, model parameters, split points.
-    names = [cfg.source] + [t for t in cfg.targets if t != cfg.source]
-    datasets = {name: load_capped(name, cfg, data_dir) for name in names}
-    probe = build_for(cfg, datasets[cfg.source].num_classes)
-    check_split(probe, cfg.split, f"{config_path}: split")
-    sweep_splits = list(cfg.sweep.splits) if cfg.sweep else []
+    entries = [cfg.source] + [t for t in cfg.targets if t != cfg.source]
+    loaded = {entry: load_capped(entry, cfg, data_dir) for entry in entries}
+    _name_by_stem(cfg, loaded, config_path)          # results name a dataset given by path after its stem
+    datasets = {ds.name: ds for ds in loaded.values()}
+    source_ds = datasets[cfg.source]
+    user_path = user_source(cfg)
+    if user_path is not None:
+        # A user's model: the source is its canonical model; split points are resolved to its nodes.
+        user_model, source_model, split, source_result = load_user_source(cfg, user_path, source_ds,
+                                                                          config_path)
+        probe = build_for(cfg, source_ds.num_classes, source_model)      # checks it ends in a QDense
+        check_split(source_model, split, f"{config_path}: split")
+        sweep_splits = [resolve_split(user_model, s, f"{config_path}: sweep.splits")
+                        for s in (cfg.sweep.splits if cfg.sweep else [])]
+    else:
+        split = cfg.split
+        probe = build_for(cfg, source_ds.num_classes)
+        check_split(probe, split, f"{config_path}: split")
+        sweep_splits = list(cfg.sweep.splits) if cfg.sweep else []
     for s in sweep_splits:
         check_split(probe, s, f"{config_path}: sweep.splits")
     targets = [t for t in cfg.targets if t != cfg.source]        # counted in the means
@@ -451,24 +549,23 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
 
     run_dir = Path(out_root) / str(cfg.run)
     run_dir.mkdir(parents=True, exist_ok=True)
-    stages = 1 + 2 * sum(len(seeds_for(cfg, t)) for t in cfg.targets) + sum(1 for s in sweep_splits if s != cfg.split) * len(sweep_targets)
+    stages = 1 + 2 * sum(len(seeds_for(cfg, t)) for t in cfg.targets) + sum(1 for s in sweep_splits if s != split) * len(sweep_targets)
     bar = tqdm(total=stages, desc=f"transfer {cfg.run}", unit="stage", disable=not progress)
 
-    source_ds = datasets[cfg.source]
-    if cfg.source_model:
-        source_model, source_result = load_source(cfg, source_ds)
-    else:
-        source_model, source_result = train_source(cfg, source_ds, progress)
-    from fixyfpga.modelstore import save_model
-    save_model(source_model, {"zoo": cfg.model.zoo, "params": dict(cfg.model.params,
-                                                                    num_classes=int(source_ds.num_classes)),
-                              "split": cfg.split, "role": "fixynn_source", "dataset": source_ds.name,
+    if user_path is None:
+        if cfg.source_model:
+            source_model, source_result = load_source(cfg, source_ds)
+        else:
+            source_model, source_result = train_source(cfg, source_ds, progress)
+    _save(cfg, source_model, {**_architecture(cfg, source_ds.num_classes),
+                              "split": split, "role": "fixynn_source", "dataset": source_ds.name,
+                              "class_names": list(source_ds.class_names),
                               "epochs": source_result.get("epochs", cfg.source_epochs), "seed": cfg.seed,
                               "test_accuracy": round(source_result["test_accuracy"], 4),
                               "command": f"fixyfpga transfer {config_path}"}, run_dir / "source")
     bar.update(1)
 
-    share, fixed_macs, total_macs = fixed_mac_share(probe, cfg.split)
+    share, fixed_macs, total_macs = fixed_mac_share(probe, split)
     per_dataset, baselines = {}, {}
     for name in cfg.targets:
         ds = datasets[name]
@@ -476,8 +573,8 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         for seed in seeds_for(cfg, name):
             _, base = train_baseline(cfg, source_model, ds, progress, seed)
             bar.update(1)
-            model, fixy = train_fixynn(cfg, source_model, ds, cfg.split, progress, seed)
-            hw = checked_hardware(model, cfg.split, ds, fixy["test_accuracy"], progress)
+            model, fixy = train_fixynn(cfg, source_model, ds, split, progress, seed)
+            hw = checked_hardware(model, split, ds, fixy["test_accuracy"], progress)
             bar.update(1)
             runs.append(_seed_run(seed, base, fixy, hw))
             if seed == cfg.seed:
@@ -513,7 +610,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
                             if cfg.augment else "none",
         }
         per_dataset[name] = info
-        save_backend(cfg, saved, ds, cfg.split, info, run_dir / "backends" / _folder(name), config_path)
+        save_backend(cfg, saved, ds, split, info, run_dir / "backends" / _folder(name), config_path)
 
     sweep = None
     if cfg.sweep:
@@ -522,7 +619,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
             s_share, s_fixed, _ = fixed_mac_share(probe, s)
             accs, hws, epochs = {}, {}, {}
             for name in sweep_targets:
-                if s == cfg.split:     # the main table already trained and emulated this one (seed `seed`)
+                if s == split:     # the main table already trained and emulated this one (seed `seed`)
                     first = per_dataset[name]["per_seed"][0]
                     accs[name], hws[name], epochs[name] = first["fixynn_acc"], first, first["fixynn_epochs"]
                     continue
@@ -547,10 +644,13 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         "run": str(cfg.run),
         "config": str(config_path),
         "protocol": __doc__.split("Protocol (also written into every summary.json):")[1].strip(),
-        "model": {"zoo": cfg.model.zoo, "params": cfg.model.params, "split": cfg.split,
+        "model": {**({"zoo": cfg.model.zoo, "params": cfg.model.params} if cfg.model is not None else
+                     {"source_model": str(cfg.source_model), "canonical": source_model.name}),
+                  "split": split, "split_given": cfg.split,
                   "fixed_mac_share": share, "fixed_macs": fixed_macs, "total_macs": total_macs},
         "source": {"dataset": cfg.source, "test_accuracy": source_result["test_accuracy"],
                    "epochs": source_result.get("epochs", cfg.source_epochs), "seconds": source_result["seconds"],
+                   "num_classes": int(source_ds.num_classes),
                    "loaded_from": source_result.get("loaded_from"),
                    "train_images": int(source_result.get("train_images") or len(source_ds.y_train)),
                    "test_images": int(len(source_ds.y_test))},
@@ -573,6 +673,22 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     write_reports(summary, run_dir)
     return summary
+
+
+def _name_by_stem(cfg, loaded, where):
+    """Rename the config's dataset entries to the datasets' names (a dataset given by path is named after
+    its file stem), so results, folders and summaries never carry a path; FixyError if two collide."""
+    names = [ds.name for ds in loaded.values()]
+    if len(set(names)) != len(names):
+        raise FixyError(f"{where}: two datasets are both named {sorted(n for n in names if names.count(n) > 1)[0]!r} "
+                        f"(a dataset given by path is named after its file stem); rename one of the files")
+    rename = {entry: ds.name for entry, ds in loaded.items()}
+    cfg.source = rename[cfg.source]
+    cfg.targets = [rename.get(t, t) for t in cfg.targets]
+    if cfg.repeat_targets is not None:
+        cfg.repeat_targets = [rename.get(str(t), str(t)) for t in cfg.repeat_targets]
+    if cfg.sweep is not None and cfg.sweep.targets is not None:
+        cfg.sweep.targets = [rename.get(str(t), str(t)) for t in cfg.sweep.targets]
 
 
 def _display_path(path):

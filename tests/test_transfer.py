@@ -241,3 +241,118 @@ def test_cli_prints_one_line_error_and_exits_2(tmp_path, data_folder, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "empty back-end" in err and "\n" not in err
+
+
+# ---- a user's model as the source (issue 9 item 6) -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def user_h5(data_dir, tmp_path_factory):
+    """A Sequential QKeras MNIST CNN written the user's way (tests/user_models.py), saved as one .h5 file."""
+    from user_models import mnist_sequential
+    with np.load(data_dir / "mnist.npz") as f:
+        x, y = f["x_train"][:4000], f["y_train"][:4000]
+    path = tmp_path_factory.mktemp("user") / "my_mnist.h5"
+    mnist_sequential(x, y).save(str(path))
+    return path
+
+
+def _user_config(folder, source_model, **changes):
+    data = {"run": "user", "source_model": source_model and str(source_model), "split": "pool1", "source": "mnist",
+            "targets": ["fashion_mnist"], "target_epochs": 2, "patience": 1, "lr_patience": 1,
+            "batch_size": 64, "lr": 0.003, "seed": 0, "augment": False, "max_train": 500, "max_test": 200,
+            "sweep": {"splits": ["pool1", "pool2"]}}
+    data.update(changes)
+    data = {k: v for k, v in data.items() if v is not None}
+    path = folder / "user_transfer.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def user_run(user_h5, data_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("user_run")
+    summary = run_transfer(_user_config(folder, user_h5), out_root=folder / "out", data_dir=data_dir,
+                           progress=False)
+    return summary, folder / "out" / "user"
+
+
+def test_user_source_model_runs_both_arms_and_the_hardware_check(user_run):
+    summary, run_dir = user_run
+    on_disk = json.loads((run_dir / "summary.json").read_text())
+    assert list(on_disk["datasets"]) == ["fashion_mnist"] and "zoo" not in on_disk["model"]
+    assert on_disk["model"]["source_model"].endswith("my_mnist.h5") and on_disk["model"]["split_given"] == "pool1"
+    d = on_disk["datasets"]["fashion_mnist"]
+    assert PER_DATASET_KEYS <= set(d)
+    assert 1 <= d["baseline_epochs"] <= 2 and 1 <= d["fixynn_epochs"] <= 2
+    assert 0.0 < d["baseline_acc"] <= 1.0 and 0.0 < d["fixynn_acc"] <= 1.0
+    assert d["hw_acc"] == d["fixynn_acc"] and d["hw_equals_qkeras"] and d["hw_prediction_mismatches"] == 0
+    assert on_disk["all_hw_equal_qkeras"] and [row["split"] for row in on_disk["sweep"]] == ["pool1", "pool2"]
+    src = on_disk["source"]
+    assert src["dataset"] == "mnist" and src["num_classes"] == 10 and src["test_accuracy"] > 0.5
+    assert "User model" in (run_dir / "results.md").read_text()
+
+
+def test_user_backend_is_a_full_qkeras_model_task_pack_can_split(user_run, data_dir):
+    from fixyfpga.split import split_model
+    from fixyfpga.train import accuracy
+    summary, run_dir = user_run
+    model, record = load_model(run_dir / "backends" / "fashion_mnist")
+    assert (run_dir / "backends" / "fashion_mnist" / "model.h5").is_file()
+    assert record["role"] == "fixynn_backend" and record["split"] == summary["model"]["split"]
+    assert record["dataset"] == "fashion_mnist" and len(record["class_names"]) == 10
+    assert int(model.output.shape[-1]) == 10
+    source, _ = load_model(run_dir / "source")
+    sm = split_model(model, record["split"])                 # what `fixyfpga task pack` does with it
+    frozen = [layer.name for layer in sm.frontend.layers if layer.weights]
+    assert frozen, "the front-end holds weights"
+    for name in frozen:                                     # the shared front-end is exactly the source's
+        assert all(np.array_equal(a, b) for a, b in zip(model.get_layer(name).get_weights(),
+                                                         source.get_layer(name).get_weights()))
+    ds = transfer.load_capped("fashion_mnist", load_config(run_dir.parent.parent / "user_transfer.yaml"), data_dir)
+    assert accuracy(model, ds.x_test, ds.y_test) == summary["datasets"]["fashion_mnist"]["per_seed"][0]["fixynn_acc"]
+
+
+def test_user_baseline_is_reinitialised_from_scratch(user_h5):
+    """Baseline arm: the canonical architecture with a new classifier and every layer re-initialised."""
+    from fixyfpga.split import split_model, with_new_classifier
+    from fixyfpga.train import set_seed
+    canonical = split_model(load_model(user_h5)[0], "pool1").canonical
+    set_seed(0)
+    fresh = with_new_classifier(canonical, 4, keep_weights=False)
+    kept = with_new_classifier(canonical, 4)
+    assert int(fresh.output.shape[-1]) == int(kept.output.shape[-1]) == 4
+    for layer in canonical.layers[:-1]:
+        if layer.weights:
+            ours = canonical.get_layer(layer.name).get_weights()[0]
+            assert not np.array_equal(fresh.get_layer(layer.name).get_weights()[0], ours), layer.name
+            assert np.array_equal(kept.get_layer(layer.name).get_weights()[0], ours), layer.name
+
+
+def test_user_source_model_bad_input(user_h5, tmp_path, data_folder):
+    out = tmp_path / "out"
+
+    def run(**changes):
+        return run_transfer(_user_config(tmp_path, user_h5, **changes), out_root=out, data_dir=data_folder,
+                            progress=False)
+
+    with pytest.raises(FixyError, match=r"either model: \(zoo model params\) or source_model.*remove model:"):
+        load_config(_user_config(tmp_path, user_h5, model={"zoo": "mobilenet", "params": {}}))
+    with pytest.raises(FixyError, match=r"give either model: .*or source_model: a user model file"):
+        load_config(_user_config(tmp_path, None))
+    with pytest.raises(FixyError, match=r"source_model: .*missing\.h5: model not found"):
+        load_config(_user_config(tmp_path, tmp_path / "missing.h5"))
+    with pytest.raises(FixyError, match=r"split: .*'nope' is not a layer.*valid split points: \w+"):
+        run(split="nope", source="src", targets=["tgt"], sweep=None)
+    with pytest.raises(FixyError, match=r"has 10 outputs but the source dataset 'src' has 4 classes"):
+        run(source="src", targets=["tgt"], sweep=None)
+    rng = np.random.default_rng(1)
+    _tiny_npz(data_folder / "ten.npz", y_train=np.arange(20) % 10,
+              x_test=rng.integers(0, 256, (10, 8, 8, 1), dtype=np.uint8), y_test=np.arange(10))
+    with pytest.raises(FixyError, match=r"sweep.splits: .*'logits' leaves an empty back-end"):
+        run(source="ten", targets=["tgt"], sweep={"splits": ["pool1", "logits"]})
+    assert not out.exists()          # nothing written before the inputs are known to be good
+    code = main([str(_user_config(tmp_path, user_h5, split="nope", source="src", targets=["tgt"], sweep=None)),
+                 "--data-dir", str(data_folder), "--out",
+                 str(out), "--no-progress"])
+    assert code == 2
