@@ -272,8 +272,9 @@ def _user_config(folder, source_model, **changes):
 @pytest.fixture(scope="module")
 def user_run(user_h5, data_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("user_run")
-    summary = run_transfer(_user_config(folder, user_h5), out_root=folder / "out", data_dir=data_dir,
-                           progress=False)
+    # The target given by path: results name it after the file's stem.
+    summary = run_transfer(_user_config(folder, user_h5, targets=[str(data_dir / "fashion_mnist.npz")]),
+                           out_root=folder / "out", data_dir=data_dir, progress=False)
     return summary, folder / "out" / "user"
 
 
@@ -281,6 +282,7 @@ def test_user_source_model_runs_both_arms_and_the_hardware_check(user_run):
     summary, run_dir = user_run
     on_disk = json.loads((run_dir / "summary.json").read_text())
     assert list(on_disk["datasets"]) == ["fashion_mnist"] and "zoo" not in on_disk["model"]
+    assert on_disk["mean_over_targets"]["targets"] == ["fashion_mnist"] and (run_dir / "backends" / "fashion_mnist").is_dir()
     assert on_disk["model"]["source_model"].endswith("my_mnist.h5") and on_disk["model"]["split_given"] == "pool1"
     d = on_disk["datasets"]["fashion_mnist"]
     assert PER_DATASET_KEYS <= set(d)
