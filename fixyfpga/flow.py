@@ -452,9 +452,9 @@ def step_names():
 def run_until(cfg, stop_step, st=None, log=print):
     """Run the named steps up to and including `stop_step` over one BuildState and hand the state back
     (FINN's `stop_step` in build_dataflow_config.py): e.g. run_until(cfg, "plan") gives the split, the
-    layer plans and reuse factors without converting anything. Steps from `quantize` on write into
-    st.staging, which the caller owns (a temporary folder is made when none is given); nothing is
-    installed into the project folder. `install` steps (hls, overlay) need `build()`."""
+    layer plans and reuse factors without converting anything. Steps from `convert` on (and `quantize` for
+    a float model) write into st.staging, which the caller owns (a temporary folder is made when none is
+    given); nothing is installed into the project folder. `install` steps (hls, overlay) need `build()`."""
     names = step_names()
     if stop_step not in names[:len(BEFORE_INSTALL)]:
         raise FixyError(f"unknown or post-install step '{stop_step}'; run_until stops after one of: "
@@ -462,7 +462,10 @@ def run_until(cfg, stop_step, st=None, log=print):
     st = st or BuildState()
     upto = BEFORE_INSTALL[:names.index(stop_step) + 1]
     done = [s for s in upto if s.__name__.removeprefix("step_") in st.timings]
-    if st.staging is None and any(s in upto for s in BEFORE_INSTALL[BEFORE_INSTALL.index(step_quantize):]):
+    writes = BEFORE_INSTALL[BEFORE_INSTALL.index(step_convert):]
+    if cfg.experiment.quantize is not None:        # a float model's quantized copy is saved there too
+        writes = [step_quantize] + writes
+    if st.staging is None and any(s in upto for s in writes):
         import tempfile
         st.staging = Path(tempfile.mkdtemp(prefix="fixyfpga-"))
     _run_steps([s for s in upto if s not in done], cfg, st, log)
