@@ -16,7 +16,7 @@ def _summary(rep, project):
              f"  front-end: {len(fe['layers'])} layers with weights, "
              f"{sum(layer['macs'] for layer in fe['layers']):,} MACs/image, "
              f"{sum(layer['nonzero_weights'] for layer in fe['layers'])} nonzero constant weights, reuse factor 1",
-             f"  engine:    {len(be['layers'])} layers, weights as ports, reuse factors "
+             f"  engine:    {len(be['layers'])} layers, run-time weights (one 32-bit weight stream), reuse factors "
              + ", ".join(f"{layer['name']}={layer['reuse_factor']}" for layer in be["layers"])
              + f" (~{be['engine_dsps_estimate']} DSPs)",
              f"  C-sim on {pipe['inputs']} images ({rep['csim_image_source']}):",
