@@ -4,10 +4,10 @@ C-simulation settings). Unknown keys are errors that name the key and suggest th
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixyfpga import REPO_ROOT
 from fixyfpga.convert import FRONTEND_STRATEGIES
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import parse_type
+from fixyfpga.modelstore import user_path
 from fixyfpga.quantize.config import QuantizeConfig, check_quantize_config
 from fixyfpga.schema import build, read_yaml
 
@@ -61,10 +61,7 @@ class ExperimentConfig:
     def model_dir(self):
         """The model path: absolute, else relative to the working directory; the kit's own models/...
         folders are also found relative to the repository root."""
-        path = Path(self.model)
-        if path.is_absolute() or path.exists():
-            return path.resolve()
-        return REPO_ROOT / path
+        return user_path(self.model).resolve()
 
 
 def load_config(path):

@@ -23,6 +23,14 @@ FULL_MODEL = "model.h5"       # a kit-saved user model folder: the full QKeras m
 FULL_RECORD = "task.yaml"     # ... and its record (split, dataset, class names, how it was trained)
 
 
+def user_path(path):
+    """A path a user gave for a model: absolute, else relative to the working directory, else to the
+    repository root (the kit's own models/... folders). One home for this rule: experiment configs, task
+    specs and transfer configs all read it."""
+    path = Path(path)
+    return path if path.is_absolute() or path.exists() else REPO_ROOT / path
+
+
 def load_record(model_dir):
     model_dir = Path(model_dir)
     path = model_dir / "model.yaml"

@@ -30,7 +30,7 @@ import numpy as np
 
 from fixyfpga import REPO_ROOT, __version__
 from fixyfpga.errors import CsimMismatchError, FixyError
-from fixyfpga.modelstore import FULL_MODEL, FULL_RECORD, load_model, save_full_model
+from fixyfpga.modelstore import FULL_MODEL, FULL_RECORD, load_model, save_full_model, user_path
 
 DEFAULT_CACHE = REPO_ROOT / "results" / "tasks"
 REPORT_NAME = "tasks_report.json"
@@ -223,9 +223,7 @@ def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_ke
                             f"for the source task")
         return source, {**record, "class_names": list(dataset.class_names)}, True, None
     if spec.model:
-        # Absolute, else relative to the working directory, else the kit's own models/... folders.
-        folder = Path(spec.model) if Path(spec.model).is_absolute() or Path(spec.model).exists() \
-            else REPO_ROOT / spec.model
+        folder = user_path(spec.model)
         model, rec = load_model(folder)
         check_frontend(model, source, split_at, f"task '{spec.name}' ({folder})")
         if int(model.output.shape[-1]) != dataset.num_classes:

@@ -52,7 +52,7 @@ import numpy as np
 from fixyfpga import REPO_ROOT
 from fixyfpga.data import DEFAULT_DATA_DIR, describe_preprocessing, load_dataset, make_dataset, to_model_input
 from fixyfpga.errors import FixyError
-from fixyfpga.modelstore import load_model, model_format, save_full_model, save_model
+from fixyfpga.modelstore import load_model, model_format, save_full_model, save_model, user_path
 from fixyfpga.schema import build, read_yaml
 
 RESULTS_ROOT = REPO_ROOT / "results" / "transfer"
@@ -185,8 +185,7 @@ def load_config(path):
 
 def source_model_path(cfg):
     """The config's source_model: absolute, else relative to the working directory, else to the repo root."""
-    path = Path(cfg.source_model)
-    return path if path.is_absolute() or path.exists() else REPO_ROOT / path
+    return user_path(cfg.source_model)
 
 
 def user_source(cfg):
