@@ -31,6 +31,8 @@ import numpy as np
 from fixyfpga import REPO_ROOT, __version__
 from fixyfpga.errors import CsimMismatchError, FixyError
 from fixyfpga.modelstore import FULL_MODEL, FULL_RECORD, load_model, save_full_model, user_path
+from fixyfpga.transfer.arms import train_fixynn
+from fixyfpga.transfer.config import ModelSpec, TransferConfig
 
 DEFAULT_CACHE = REPO_ROOT / "results" / "tasks"
 REPORT_NAME = "tasks_report.json"
@@ -122,10 +124,9 @@ def _frontend_layers(model, split_at):
 def fine_tune_backend(source, record, split_at, dataset, epochs, train_images, ft, log=print):
     """A full model (the source's frozen front-end + a back-end fine-tuned on `dataset`) and its record.
 
-    The FixyNN fine-tuning of the transfer protocol (fixyfpga.transfer.train_fixynn): front-end copied
+    The FixyNN fine-tuning of the transfer protocol (fixyfpga.transfer.arms.train_fixynn): front-end copied
     from the source and frozen, back-end initialised from the source except a fresh classifier for the
     dataset's classes, only the back-end trained (fixyfpga.train.train_model)."""
-    from fixyfpga.transfer import ModelSpec, TransferConfig, train_fixynn
     params = {k: v for k, v in record["params"].items() if k != "num_classes"}
     tcfg = TransferConfig(source=str(record.get("dataset", "source")), targets=[dataset.name], split=split_at,
                           model=ModelSpec(zoo=record["zoo"], params=params), target_epochs=int(epochs),

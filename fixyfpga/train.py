@@ -131,7 +131,7 @@ def _convergence_callback(lr, patience, lr_patience):
         def __init__(self):
             super().__init__()
             self.best, self.best_loss, self.best_epoch, self.best_weights, self.wait = -1.0, float("inf"), 0, None, 0
-            self.lr, self.lr_cuts = float(lr), []
+            self.lr, self.lr_cuts, self.converged = float(lr), [], False
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -143,6 +143,7 @@ def _convergence_callback(lr, patience, lr_patience):
             self.wait += 1
             if self.wait >= patience:
                 self.model.stop_training = True
+                self.converged = True
             elif self.wait % lr_patience == 0 and self.lr > lr * MIN_LR_SHARE:
                 self.lr = max(self.lr * LR_FACTOR, lr * MIN_LR_SHARE)
                 keras.backend.set_value(self.model.optimizer.learning_rate, self.lr)
@@ -192,7 +193,9 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
     validation split (see the module docstring) with `epochs` as the maximum; lr_patience (default
     max(1, patience // 2)) epochs without improvement cut the learning rate.
     Returns {test_accuracy, epochs, seconds, history}, to convergence also {best_epoch, epochs_run,
-    val_accuracy, val_images, train_images, stopped_early, lr_cuts}.
+    val_accuracy, val_images, train_images, stopped_early, converged, lr_cuts}: `converged` is True when
+    the patience rule stopped training (`patience` epochs without a new best), False when the maximum
+    epoch count ended it first (the arm may still have been improving).
     """
     import tensorflow as tf
     from tensorflow import keras
@@ -240,5 +243,6 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
         run = len(history.get("loss", []))
         result.update({"best_epoch": int(best.best_epoch), "epochs_run": run, "val_accuracy": float(best.best),
                        "val_images": int(len(validation[1])), "train_images": int(len(y_train)),
-                       "stopped_early": run < epochs, "lr_cuts": list(best.lr_cuts)})
+                       "stopped_early": run < epochs, "converged": bool(best.converged),
+                       "lr_cuts": list(best.lr_cuts)})
     return result

@@ -27,7 +27,7 @@ def quick_run(data_dir, tmp_path_factory):
         return real(model, split, ds, progress)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(transfer, "hardware_check", spy)
+        mp.setattr(transfer.arms, "hardware_check", spy)
         summary = run_transfer(QUICK_CONFIG, out_root=out, data_dir=data_dir, progress=False)
     summary["_emulated"] = emulated
     return summary, out / "quick"
@@ -63,6 +63,9 @@ def test_quick_run_trains_both_arms_by_the_same_convergence_rule(quick_run):
                 assert 1 <= run[f"{arm}_epochs"] <= run[f"{arm}_epochs_run"] <= cfg.target_epochs
                 ran_out = run[f"{arm}_epochs_run"] == cfg.target_epochs
                 assert ran_out or run[f"{arm}_epochs_run"] - run[f"{arm}_epochs"] == cfg.patience
+                # converged means the patience rule stopped it, which leaves exactly `patience` epochs after the best
+                stopped = run[f"{arm}_epochs_run"] - run[f"{arm}_epochs"] == cfg.patience
+                assert run[f"{arm}_converged"] is stopped, (name, arm)
             assert run["val_images"] > 0 and run["hw_acc"] == run["fixynn_acc"]
         assert (d["baseline_epochs"], d["fixynn_epochs"]) == (d["per_seed"][0]["baseline_epochs"],
                                                              d["per_seed"][0]["fixynn_epochs"])
@@ -70,6 +73,13 @@ def test_quick_run_trains_both_arms_by_the_same_convergence_rule(quick_run):
             values = [r[key] for r in d["per_seed"]]
             assert d[key] == pytest.approx(np.mean(values))
             assert d["spread"][key]["min"] == min(values) and d["spread"][key]["max"] == max(values)
+    conv = summary["convergence"]
+    listed = [f"{n} seed {r['seed']} {arm}" for n, d in summary["datasets"].items() for r in d["per_seed"]
+              for arm in ("baseline", "fixynn") if not r[f"{arm}_converged"]]
+    assert [c for c in conv["at_max_epochs"] if "@" not in c] == listed
+    assert conv["max_epochs"] == cfg.target_epochs and conv["converged"] == conv["runs"] - len(conv["at_max_epochs"])
+    table = (quick_run[1] / "results.md").read_text()
+    assert f"{conv['converged']} of {conv['runs']} training runs" in table
     src = summary["source"]
     assert src["loaded_from"] == cfg.source_model and src["test_images"] == cfg.max_test
     assert 0.0 < src["test_accuracy"] <= 1.0
@@ -108,7 +118,7 @@ def test_quick_run_sweep_hardware_path_equals_qkeras_at_every_split(quick_run):
 def test_hardware_mismatch_stops_the_run_naming_split_and_dataset(monkeypatch):
     fake = {"hw_acc": 0.5, "qkeras_acc": 0.5, "hw_logits_equal_qkeras": True, "hw_prediction_mismatches": 0,
             "hw_seconds": 0.0}
-    monkeypatch.setattr(transfer, "hardware_check", lambda *args: dict(fake))
+    monkeypatch.setattr(transfer.arms, "hardware_check", lambda *args: dict(fake))
     ds = SimpleNamespace(name="mnist")
     assert checked_hardware(None, "b2_pool", ds, 0.5, False)["hw_equals_qkeras"]
     with pytest.raises(FixyError, match=r"split 'b2_pool', dataset 'mnist'.*hw accuracy 0.5000, QKeras 0.5100"):

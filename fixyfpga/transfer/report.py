@@ -16,6 +16,15 @@ def _pp(value):
     return "-" if value is None else f"{100 * value:+.2f}"
 
 
+def _epochs(d, arm):
+    """'best / run' epochs of an arm (seed `seed`), with `cap` if the maximum stopped it, not patience."""
+    best = d.get(f"{arm}_epochs", d["epochs"])
+    run = d.get(f"{arm}_epochs_run")
+    if run is None:
+        return str(best)
+    return f"{best} / {run}" + (" cap" if d.get(f"{arm}_converged") is False else "")
+
+
 def _training_rule(settings):
     if settings.get("patience"):
         lr_patience = settings.get("lr_patience") or max(1, settings["patience"] // 2)
@@ -43,8 +52,9 @@ def markdown_table(summary):
         f"({trained}): {_pct(src['test_accuracy'])}% on "
         f"{src['test_images']} test images. Config `{summary['config']}`, total {summary['total_seconds']:.0f} s.",
         "",
-        f"Training rule: {_training_rule(settings)}. Epochs below are those each arm had run at its best "
-        f"checkpoint (seed {settings.get('seed', 0)}); accuracies and deltas are means over the seeds listed, "
+        f"Training rule: {_training_rule(settings)}. Epochs below: those each arm had run at its best "
+        f"checkpoint / in all (seed {settings.get('seed', 0)}), marked `cap` where the maximum epoch count "
+        f"stopped an arm before the patience rule did; accuracies and deltas are means over the seeds listed, "
         f"with the delta's range over seeds.",
         "",
         "| dataset | classes | train / val / test | seeds | baseline % | epochs | FixyNN % | epochs | delta (pp) "
@@ -59,12 +69,18 @@ def markdown_table(summary):
         train = d["train_images"] - val if val else d["train_images"]
         lines.append(f"| {label} | {d['num_classes']} | {train} / {val if val else '-'} / {d['test_images']} | "
                      f"{', '.join(str(x) for x in d.get('seeds', [settings.get('seed', 0)]))} | "
-                     f"{_pct(d['baseline_acc'])} | {d.get('baseline_epochs', d['epochs'])} | {_pct(d['fixynn_acc'])} | "
-                     f"{d.get('fixynn_epochs', d['epochs'])} | {100 * d['delta']:+.2f} | {rng} | "
+                     f"{_pct(d['baseline_acc'])} | {_epochs(d, 'baseline')} | {_pct(d['fixynn_acc'])} | "
+                     f"{_epochs(d, 'fixynn')} | {100 * d['delta']:+.2f} | {rng} | "
                      f"{_pct(d['hw_acc'])} | {'yes' if d['hw_equals_qkeras'] else 'NO'} | {d['seconds']:.0f} |")
     lines.append(f"| **mean over targets** | | | | {_pct(mean['baseline_acc'])} | | {_pct(mean['fixynn_acc'])} | | "
                  f"{100 * mean['delta']:+.2f} | {_pp(mean.get('worst_delta'))} .. {_pp(mean.get('best_delta'))} "
                  f"over targets | {_pct(mean['hw_acc'])} | | |")
+    conv = summary.get("convergence")
+    if conv and conv.get("runs"):
+        capped = conv["at_max_epochs"]
+        lines += ["", f"Convergence: {conv['converged']} of {conv['runs']} training runs were stopped by the patience "
+                  f"rule ({conv['rule']}) within the maximum of {conv['max_epochs']} epochs"
+                  + (f"; at the maximum (possibly still improving): {', '.join(capped)}." if capped else ".")]
     goal = summary.get("goal")
     if goal:
         over = ", ".join(f"{t} loses {100 * v:.2f} pp" for t, v in goal["targets_over"].items())

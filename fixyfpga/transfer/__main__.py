@@ -1,0 +1,5 @@
+import sys
+
+from fixyfpga.transfer.cli import main
+
+sys.exit(main())
