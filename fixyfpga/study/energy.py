@@ -74,15 +74,15 @@ def _derived(n_reports, n_designs=None):
 
 
 _PROVENANCE = {
-    "xc7": {"n_reports": 22, "n_energy_reports": 17, "n_energy_designs": 17,
-            "uw_per_mhz_reports": {"lut": {"reports": 14, "designs": 14}, "ff": {"reports": 17, "designs": 17},
-                                   "dsp": {"reports": 3, "designs": 3}, "bram36": {"reports": 10, "designs": 10}},
-            "static_w_reports": {"xc7a100t": 2, "xc7a35t": 1, "xc7vx485t": 1, "xc7z010": 3, "xc7z020": 14,
+    "xc7": {"n_reports": 27, "n_energy_reports": 21, "n_energy_designs": 21,
+            "uw_per_mhz_reports": {"lut": {"reports": 18, "designs": 18}, "ff": {"reports": 21, "designs": 21},
+                                   "dsp": {"reports": 5, "designs": 5}, "bram36": {"reports": 13, "designs": 13}},
+            "static_w_reports": {"xc7a100t": 2, "xc7a35t": 1, "xc7vx485t": 1, "xc7z010": 3, "xc7z020": 19,
                                  "xc7z100": 1}},
-    "xcup": {"n_reports": 8, "n_energy_reports": 5, "n_energy_designs": 4,
-             "uw_per_mhz_reports": {"lut": {"reports": 5, "designs": 4}, "ff": {"reports": 5, "designs": 4},
-                                    "dsp": {"reports": 3, "designs": 2}, "bram36": {"reports": 4, "designs": 3}},
-             "static_w_reports": {"xck26": 1, "xczu3eg": 2, "xczu48dr": 1, "xczu7ev": 2, "xczu9eg": 1}},
+    "xcup": {"n_reports": 11, "n_energy_reports": 8, "n_energy_designs": 7,
+             "uw_per_mhz_reports": {"lut": {"reports": 7, "designs": 6}, "ff": {"reports": 8, "designs": 7},
+                                    "dsp": {"reports": 4, "designs": 3}, "bram36": {"reports": 6, "designs": 5}},
+             "static_w_reports": {"xck26": 2, "xczu3eg": 4, "xczu48dr": 1, "xczu7ev": 2, "xczu9eg": 1}},
 }
 
 
@@ -101,13 +101,13 @@ def _entry(family, uw_per_mhz, static_w, default_static_w, spread):
 # power_sources.json (tests/test_study.py checks that the refit equals this table); `provenance` counts
 # the reports behind each value, `spread` is [min, max] over designs; `default` has no report (ASSUMED).
 COEFFICIENTS = {
-    "xc7": _entry("xc7", {"lut": 0.293, "ff": 0.556, "dsp": 78.7, "bram36": 101.0},
-                  {"xc7a100t": 0.101, "xc7a35t": 0.073, "xc7vx485t": 0.244, "xc7z010": 0.116, "xc7z020": 0.144,
-                   "xc7z100": 0.236}, 0.15,
-                  {"lut": [0.061, 1.31], "ff": [0.2, 1.12], "dsp": [33.7, 80.0], "bram36": [19.4, 320.0]}),
-    "xcup": _entry("xcup", {"lut": 0.429, "ff": 0.404, "dsp": 32.9, "bram36": 44.1},
-                   {"xck26": 0.301, "xczu3eg": 0.315, "xczu48dr": 1.29, "xczu7ev": 0.722, "xczu9eg": 0.759}, 0.5,
-                   {"lut": [0.21, 0.567], "ff": [0.203, 0.582], "dsp": [25.5, 40.2], "bram36": [35.3, 55.0]}),
+    "xc7": _entry("xc7", {"lut": 0.326, "ff": 0.545, "dsp": 42.7, "bram36": 96.0},
+        {"xc7a100t": 0.101, "xc7a35t": 0.073, "xc7vx485t": 0.244, "xc7z010": 0.116, "xc7z020": 0.146,
+         "xc7z100": 0.236}, 0.15,
+        {"lut": [0.061, 1.31], "ff": [0.2, 1.12], "dsp": [20.0, 80.0], "bram36": [14.8, 320.0]}),
+    "xcup": _entry("xcup", {"lut": 0.526, "ff": 0.396, "dsp": 40.2, "bram36": 44.1},
+        {"xck26": 0.3, "xczu3eg": 0.318, "xczu48dr": 1.29, "xczu7ev": 0.722, "xczu9eg": 0.759}, 0.5,
+        {"lut": [0.21, 0.723], "ff": [0.203, 0.582], "dsp": [25.5, 47.6], "bram36": [34.8, 55.0]}),
 }
 
 
