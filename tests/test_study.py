@@ -9,7 +9,7 @@ import pytest
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.plan import LayerPlan
-from fixyfpga.study import cycles, energy
+from fixyfpga.study import cycles, energy, power_fit
 
 U8 = FixedType(8, 0, False)
 ACC = FixedType(16, 4, True)
@@ -72,11 +72,24 @@ def test_energy_model_arithmetic_and_labels(tmp_path):
     assert p["value"] == pytest.approx(p["static_w"] + dyn)
     assert p["source"] == "estimate" and "ESTIMATE" in p["label"] and "UG440" in p["coefficients"]["toggle_source"]
     assert energy.energy_per_inference_uj(p, 1000.0) == pytest.approx(p["value"] / 1000 * 1e6)
-    # every number says whether it is published or the kit's assumption
+    # every number says whether it is published, derived from public report_power reports or assumed
     src = energy.model_sources()
     assert src["toggle_rate"]["status"] == "published" and "UG440" in src["toggle_rate"]["source"]
-    assert all(v["status"] == "kit assumption" for v in src["uw_per_mhz"].values())
-    assert all(v["status"] == "kit assumption" for v in src["static_w"].values())
+    for fam, v in src["uw_per_mhz"].items():
+        n = energy.COEFFICIENTS[fam]["provenance"]["n_energy_reports"]
+        assert v["status"].startswith(f"derived from {n} public Vivado report_power reports")
+        assert v["data"] == "fixyfpga/study/power_sources.json"
+    for fam, v in src["static_w"].items():
+        assert set(v["status"]) == set(energy.COEFFICIENTS[fam]["static_w"])
+        assert v["status"]["default"].startswith("kit assumption")
+        assert all(st.startswith("derived from") for part, st in v["status"].items() if part != "default")
+    # the kit's boards' parts all have a static power of their own, not the family default
+    for part in ("xc7z020clg400-1", "xczu3eg-sbva484-1-e", "xck26-sfvc784-2LV-c", "xczu7ev-ffvc1156-2-e"):
+        statics = energy.COEFFICIENTS[energy.family_of(part)]["static_w"]
+        assert any(part.startswith(k) for k in statics if k != "default")
+    # a user coefficients file is labelled as such
+    user = {"xc7": {"static_w": {"default": 0.2}, "uw_per_mhz": c, "source": "my XPE sheet"}}
+    assert energy.model_sources(user)["uw_per_mhz"]["xc7"]["status"] == "user file"
     # twice the clock: twice the dynamic power, same static
     p2 = energy.estimate_power(res, "xc7z020clg400-1", 200)
     assert p2["dynamic_w"] == pytest.approx(2 * dyn) and p2["static_w"] == p["static_w"]
@@ -109,6 +122,56 @@ def small_baseline():
     plans = baseline.baseline_plans(split)
     assert [p.name for p in plans] == [p.name for p in split_plans(split)[1]]
     return model, split, plans
+
+
+def test_power_sources_cite_reports_and_refit_gives_the_table(tmp_path):
+    data = power_fit.load_sources()
+    reports = data["reports"]
+    assert len(reports) >= 20
+    for r in reports:
+        assert r["url"] == f"https://github.com/{r['repo']}/blob/{r['commit']}/{r['path']}"
+        assert len(r["commit"]) == 40 and r["path"].endswith(".rpt")
+        assert "Simulation Activity File ---" in r["activity"] and r["design_state"] == "routed"
+        if r["use_for_energies"]:
+            assert r["clock_mhz"] > 0 and "LUT as Logic" in r["components"]
+        else:
+            assert r["note"]
+    # the table in energy.py is what the data give: it cannot drift from its sources
+    fitted = power_fit.fit(data)
+    for fam, entry in energy.COEFFICIENTS.items():
+        assert fitted[fam]["uw_per_mhz"] == entry["uw_per_mhz"]
+        assert fitted[fam]["static_w"] == {k: v for k, v in entry["static_w"].items() if k != "default"}
+        assert fitted[fam]["provenance"] == entry["provenance"]
+        assert fitted[fam]["spread"] == entry["spread"]
+    # one report by hand: LUT = (LUT rows + carries/muxes + LUT share of Signals) / (N_lut f 0.125)
+    hft = next(r for r in reports if r["id"] == "hft-mlp")
+    e = power_fit.report_energies(hft)
+    n_lut, n_ff = 14361 + 84, 11372
+    lut_w = 0.121 + 0.018 + 0.280 * n_lut / (n_lut + n_ff)
+    assert e["lut"] == pytest.approx(lut_w / (n_lut * 125.0 * 0.125) * 1e6)
+    assert e["ff"] == pytest.approx((0.010 + 0.066 + 0.280 * n_ff / (n_lut + n_ff)) / (n_ff * 125.0 * 0.125) * 1e6)
+    assert e["dsp"] == pytest.approx(0.236 / (192 * 125.0 * 0.125) * 1e6)
+    assert e["bram36"] == pytest.approx(0.249 / (98.5 * 125.0 * 0.125) * 1e6)
+    # a row below the display resolution gives no value
+    tiny = dict(hft, components={**hft["components"], "DSPs": ["<0.001", 192]})
+    assert power_fit.report_energies(tiny)["dsp"] is None
+    # changing a source changes the fit (the check above can fail)
+    changed = json.loads(json.dumps(data))
+    for r in changed["reports"]:
+        if r["family"] == "xc7" and r["part"].startswith("xc7z020"):
+            r["device_static_w"] = 1.0
+    assert power_fit.fit(changed)["xc7"]["static_w"]["xc7z020"] == 1.0
+    # a report without a matching citation is refused
+    bad = json.loads(json.dumps(data))
+    bad["reports"][0]["url"] = "https://example.com/report.rpt"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(FixyError, match="must cite"):
+        power_fit.load_sources(path)
+    bad["reports"][0] = dict(data["reports"][0], components={"LUT as Logic": ["lots", 3]})
+    path.write_text(json.dumps(bad))
+    with pytest.raises(FixyError, match="not a report_power figure"):
+        power_fit.load_sources(path)
 
 
 def test_baseline_split_is_explicit_and_holds_every_weighted_layer(small_baseline):

@@ -310,8 +310,8 @@ def markdown_table(summary):
             f"energy {rf['energy_per_inference']:.2f}x.\n\nEqual resources: chip share {eq['share']:.3f} vs FixyNN "
             f"{eq['target_share']:.3f} ({eq['relative_error']:.1%} apart; tolerance {eq['tolerance']:.0%}: "
             f"{'met' if eq['within_tolerance'] else 'NOT met'}). Power figures marked ESTIMATE come from the power "
-            f"model (toggle rate from AMD UG440; per-resource coefficients and static power are the kit's "
-            f"assumptions, see fixyfpga/study/energy.py), not from a measurement.\n")
+            f"model (toggle rate from AMD UG440; {energy.COEFFICIENTS_SUMMARY}; see fixyfpga/study/energy.py), "
+            f"not from a measurement.\n")
     sens = summary.get("sensitivity")
     if sens:
         tail += (f"\nThe cycle model assumes a pipeline depth of {sens['value_used']} cycles per resource-strategy "

@@ -23,12 +23,21 @@ Where each number comes from (also written into summary.json's `power_model`, se
   when used) while logic and DSP are always powered (their leakage is in the device static power).
   This model charges each part's device static power to both variants alike and no design static power
   for BRAM (a simplification, stated here).
-- per-resource energies e_r (uW per MHz of signal rate) and the static power of each part: the KIT'S
-  ASSUMPTIONS. No public text found for the kit gives them: XPE holds its per-resource models inside the
-  spreadsheet, and the quiescent-current tables of the data sheets (DS187 Zynq-7000, DS925 Zynq
-  UltraScale+) were not in any source the kit's authors could search. They are of the order XPE and
-  report_power give for such designs; every result computed with them says so (label, `power_model`).
-  Pass a coefficients JSON (`--power-coefficients`, same keys) with XPE's figures for your part.
+- per-resource energies e_r (uW per MHz of signal rate) and each part's device static power: DERIVED
+  from public Vivado `report_power` reports (Vivado's own output, committed to GitHub), vectorless with
+  Vivado's defaults (no SAIF). power_sources.json holds the figures read from each report with its URL
+  at the commit read; power_fit.py states the method and refits them (benchmarks/power_coefficients.py
+  prints the table; tests check that the refit gives COEFFICIENTS back, so the table cannot drift from
+  its sources). In short: e_r = P_r / (N_r x f_clock x 0.125), with P_r the report's "On-Chip
+  Components" power of the resource (carries and F7/F8 muxes charged to LUTs, Clocks to registers,
+  Signals split between LUTs and registers by count), the median over designs per family; static power
+  per part = the median Device Static (W) of that part's reports (junction 26-56 C, see the data). So
+  the model at its default 12.5 % toggle reproduces what report_power says at Vivado's default activity
+  for a typical design, not for yours: report_power's vectorless figures vary several-fold between
+  designs (the spread is printed by the benchmark and written into `power_model`). Values without a
+  report (each family's `default` static power, used for a part with no report) remain the KIT'S
+  ASSUMPTIONS and say so. Pass a coefficients JSON (`--power-coefficients`, same keys) with XPE's or
+  your own report_power's figures for your part.
 
 Because static power is paid whether or not the design is busy, a faster design spends less static
 energy per inference; the model assumes the design runs back to back at its modelled throughput.
@@ -42,43 +51,96 @@ from fixyfpga.errors import FixyError
 
 ESTIMATE_LABEL = "ESTIMATE (power model, fixyfpga.study.energy)"
 TOGGLE_RATE = 0.125
+SOURCES_FILE = Path(__file__).with_name("power_sources.json")
+SOURCES_REL = "fixyfpga/study/power_sources.json"
 TOGGLE_SOURCE = ("AMD UG440 (Xilinx Power Estimator User Guide), 'Using the Logic Sheet': default toggle rate 12.5% "
                  "(average over a suite of customer designs), Signal Rate (Mtr/s) = Clock (MHz) x Toggle Rate; "
                  "https://docs.amd.com/r/2020.2-English/ug440-xilinx-power-estimator/Using-the-Logic-Sheet")
-ASSUMED = "kit assumption (no published per-resource figure found); replace with XPE/report_power figures"
-STATIC_ASSUMED = ("kit assumption (device static power of the part: DS187/DS925 quiescent currents not found in "
-                  "a searchable source); definition per UG907 'Power Terminology'")
+ASSUMED = "kit assumption (no public report_power report of such a part was found)"
 STATIC_DEFINITION = ("AMD UG907 'Power Terminology' (device static = blank bitstream; process, voltage, temperature); "
                      "UG440 'Design Static Power' (BRAM power-gated, logic and DSP always powered)")
 DSP_TOGGLE_NOTE = ("AMD UG440 'Using the DSP Sheet': random data toggles DSP inputs at ~38%, scaled by the clock "
                    "enable rate; the model applies the logic default (12.5%) to every resource unless told otherwise")
+COEFFICIENTS_SUMMARY = ("per-resource energies and part static power derived from public Vivado report_power "
+                        "reports (fixyfpga/study/power_sources.json; a typical design at Vivado's default activity)")
+SOURCES_NOTE = ("vectorless report_power figures vary several-fold between designs (see power_model spread); "
+                "a typical design's energies, not yours: run report_power on your implemented design")
+
+
+def _derived(n_reports, n_designs=None):
+    designs = f" ({n_designs} designs)" if n_designs is not None else ""
+    return (f"derived from {n_reports} public Vivado report_power reports{designs}, "
+            f"fixyfpga/study/power_sources.json (method: fixyfpga/study/power_fit.py)")
+
+
+_PROVENANCE = {
+    "xc7": {"n_reports": 27, "n_energy_reports": 21, "n_energy_designs": 21,
+            "uw_per_mhz_reports": {"lut": {"reports": 18, "designs": 18}, "ff": {"reports": 21, "designs": 21},
+                                   "dsp": {"reports": 5, "designs": 5}, "bram36": {"reports": 13, "designs": 13}},
+            "static_w_reports": {"xc7a100t": 2, "xc7a35t": 1, "xc7vx485t": 1, "xc7z010": 3, "xc7z020": 19,
+                                 "xc7z100": 1}},
+    "xcup": {"n_reports": 11, "n_energy_reports": 8, "n_energy_designs": 7,
+             "uw_per_mhz_reports": {"lut": {"reports": 7, "designs": 6}, "ff": {"reports": 8, "designs": 7},
+                                    "dsp": {"reports": 4, "designs": 3}, "bram36": {"reports": 6, "designs": 5}},
+             "static_w_reports": {"xck26": 2, "xczu3eg": 4, "xczu48dr": 1, "xczu7ev": 2, "xczu9eg": 1}},
+}
+
+
+def _entry(family, uw_per_mhz, static_w, default_static_w, spread):
+    prov = _PROVENANCE[family]
+    n_static = sum(prov["static_w_reports"].values())
+    return {"uw_per_mhz": uw_per_mhz, "static_w": {**static_w, "default": default_static_w},
+            "source": _derived(prov["n_energy_reports"], prov["n_energy_designs"]),
+            "static_source": (_derived(n_static) + " (their Device Static (W)); 'default', for a part with no "
+                              "report: " + ASSUMED),
+            "provenance": prov, "spread": spread}
+
 
 # Energy per transition of one used resource (microwatts per MHz of signal rate) and device static power
-# (W). Keyed by FPGA family as boards name them (part prefix).
+# (W) per part prefix, keyed by FPGA family as boards name them. Fitted by power_fit.fit() to
+# power_sources.json (tests/test_study.py checks that the refit equals this table); `provenance` counts
+# the reports behind each value, `spread` is [min, max] over designs; `default` has no report (ASSUMED).
 COEFFICIENTS = {
-    "xc7": {"static_w": {"xc7z020": 0.12, "default": 0.15},
-            "uw_per_mhz": {"lut": 2.4, "ff": 0.4, "dsp": 40.0, "bram36": 120.0},
-            "source": ASSUMED},
-    "xcup": {"static_w": {"xczu3eg": 0.30, "xck26": 0.40, "xczu7ev": 0.60, "default": 0.5},
-             "uw_per_mhz": {"lut": 1.2, "ff": 0.2, "dsp": 20.0, "bram36": 60.0},
-             "source": ASSUMED},
+    "xc7": _entry("xc7", {"lut": 0.326, "ff": 0.545, "dsp": 42.7, "bram36": 96.0},
+        {"xc7a100t": 0.101, "xc7a35t": 0.073, "xc7vx485t": 0.244, "xc7z010": 0.116, "xc7z020": 0.146,
+         "xc7z100": 0.236}, 0.15,
+        {"lut": [0.061, 1.31], "ff": [0.2, 1.12], "dsp": [20.0, 80.0], "bram36": [14.8, 320.0]}),
+    "xcup": _entry("xcup", {"lut": 0.526, "ff": 0.396, "dsp": 40.2, "bram36": 44.1},
+        {"xck26": 0.3, "xczu3eg": 0.318, "xczu48dr": 1.29, "xczu7ev": 0.722, "xczu9eg": 0.759}, 0.5,
+        {"lut": [0.21, 0.723], "ff": [0.203, 0.582], "dsp": [25.5, 47.6], "bram36": [34.8, 55.0]}),
 }
 
 
 def model_sources(coefficients=None, toggle=TOGGLE_RATE):
-    """Every number of the power model with where it comes from: 'published' (a cited document) or
-    'kit assumption'. Written into summary.json so a reader sees what the ESTIMATE rests on."""
+    """Every number of the power model with where it comes from: 'published' (a cited document), derived
+    from public report_power reports (power_sources.json), 'kit assumption', or 'user file'. Written into
+    summary.json so a reader sees what the ESTIMATE rests on."""
     coeffs = coefficients or COEFFICIENTS
     custom = coeffs is not COEFFICIENTS
+
+    def energies(entry):
+        if custom:
+            return {"values": entry["uw_per_mhz"], "status": "user file", "source": entry["source"]}
+        prov = entry["provenance"]
+        return {"values": entry["uw_per_mhz"], "status": _derived(prov["n_energy_reports"], prov["n_energy_designs"]),
+                "source": entry["source"], "data": SOURCES_REL, "reports": prov["uw_per_mhz_reports"],
+                "spread_min_max": entry["spread"], "note": SOURCES_NOTE}
+
+    def statics(entry):
+        if custom:
+            return {"values": entry["static_w"], "status": "user file",
+                    "source": entry.get("static_source", entry["source"])}
+        counts = entry["provenance"]["static_w_reports"]
+        return {"values": entry["static_w"], "source": entry["static_source"], "data": SOURCES_REL,
+                "status": {k: (_derived(counts[k]) if k in counts else ASSUMED) for k in entry["static_w"]}}
+
     return {
         "label": ESTIMATE_LABEL,
         "equation": "P = P_static(part) + sum_r N_r x e_r[uW/MHz] x f_clock[MHz] x toggle",
         "toggle_rate": {"value": toggle, "status": "published" if toggle == TOGGLE_RATE else "user",
                         "source": TOGGLE_SOURCE, "dsp_note": DSP_TOGGLE_NOTE},
-        "uw_per_mhz": {fam: {"values": entry["uw_per_mhz"], "status": "user file" if custom else "kit assumption",
-                             "source": entry["source"]} for fam, entry in coeffs.items()},
-        "static_w": {fam: {"values": entry["static_w"], "status": "user file" if custom else "kit assumption",
-                           "source": entry.get("static_source", STATIC_ASSUMED)} for fam, entry in coeffs.items()},
+        "uw_per_mhz": {fam: energies(entry) for fam, entry in coeffs.items()},
+        "static_w": {fam: statics(entry) for fam, entry in coeffs.items()},
         "static_definition": STATIC_DEFINITION,
     }
 
