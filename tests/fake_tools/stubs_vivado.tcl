@@ -57,6 +57,7 @@ set ::viv(clock_mhz) 100.0
 fixy_stub set_property {
     if {[lindex $args 0] eq "ip_repo_paths"} { set ::viv(repos) [lindex $args 1] }
     if {[lindex $args 0] eq "-dict"} {
+        set ::cellcfg([lindex $args end]) [lindex $args 1]
         foreach {key value} [lindex $args 1] {
             if {$key in {CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ}} {
                 set ::viv(clock_mhz) $value
@@ -262,7 +263,8 @@ fixy_stub set_switching_activity {
 # table, "1.1 On-Chip Components" with the processing system as PS7 or PS8, "1.3 Confidence Level",
 # "3.1 By Hierarchy" indented by two spaces per level, '<0.001' for small figures), and with -xpe an XML file
 # for XPE. The figures come from the design: each block-design cell's dynamic power grows with the clock, the
-# default toggle rate and the interfaces connected to it; device static power with the part's size.
+# default toggle rate, the interfaces connected to it and its configured stream widths; device static power
+# with the part's size.
 proc fixy_w {value} {
     if {$value < 0.001} { return "<0.001" }
     return [format %.3f $value]
@@ -277,6 +279,16 @@ fixy_stub report_power {
     foreach cell [lsort [array names ::cells]] {
         if {$cell eq "ps"} { continue }
         set n [expr {[info exists ::intf_count($cell)] ? $::intf_count($cell) : 0}]
+        # stream and memory widths configured on the cell (DMA TDATA widths in bits, converter bytes)
+        if {[info exists ::cellcfg($cell)]} {
+            foreach {key value} $::cellcfg($cell) {
+                if {[string match -nocase *tdata_width $key] || [string match -nocase *data_width $key]} {
+                    set n [expr {$n + $value / 32.0}]
+                } elseif {[string match *NUM_BYTES $key]} {
+                    set n [expr {$n + $value / 4.0}]
+                }
+            }
+        }
         set w [expr {round(1000.0 * $::viv(clock_mhz) * $::viv(toggle) / 12.5 * 4e-5 * (1 + $n)) / 1000.0}]
         lappend cells $cell $w
         set pl [expr {$pl + $w}]
