@@ -326,7 +326,10 @@ def markdown_table(summary):
             f"{_fmt(r['throughput_per_dsp'], 2)}x. Against the full-DSP baseline: throughput {rf['throughput']:.2f}x, "
             f"energy {rf['energy_per_inference']:.2f}x.\n\nEqual resources: chip share {eq['share']:.3f} vs FixyNN "
             f"{eq['target_share']:.3f} ({eq['relative_error']:.1%} apart; tolerance {eq['tolerance']:.0%}: "
-            f"{'met' if eq['within_tolerance'] else 'NOT met'}).{power_note(summary)}\n")
+            f"{'met' if eq['within_tolerance'] else 'NOT met'}). Power figures marked ESTIMATE come from the power "
+            f"model (toggle rate from AMD UG440; per-resource coefficients and static power are the kit's "
+            f"assumptions, see fixyfpga/study/energy.py), not from a measurement.\n")
+    tail += power_note(summary)
     sens = summary.get("sensitivity")
     if sens:
         tail += (f"\nThe cycle model assumes a pipeline depth of {sens['value_used']} cycles per resource-strategy "
@@ -339,14 +342,10 @@ def markdown_table(summary):
 
 
 def power_note(summary):
-    """What each power source in the table means, and a warning when the two variants' sources differ."""
+    """What the table's VIVADO and BOARD power figures are, and a warning when the two variants' sources differ
+    (the ESTIMATE's sentence is in markdown_table: the full-DSP baseline is always one)."""
     v = summary["variants"]
-    sources = {v[n]["power_w"]["source"] for n in ("fixynn", "baseline", "baseline_full_dsp")}
     notes = []
-    if "estimate" in sources:
-        notes.append("Power figures marked ESTIMATE come from the power model (toggle rate from AMD UG440; "
-                     "per-resource coefficients and static power are the kit's assumptions, see "
-                     "fixyfpga/study/energy.py), not from a measurement.")
     for n, name in (("fixynn", "FixyNN"), ("baseline", "baseline")):
         pw = v[n]["power_w"]
         if pw["source"] == "vivado":
@@ -361,7 +360,7 @@ def power_note(summary):
         notes.append(f"The two variants' power comes from different sources (FixyNN {f_src.upper()}, baseline "
                      f"{b_src.upper()}): the energy ratio mixes them; give the baseline's report_power with "
                      f"--vivado-power FIXYNN_RPT,BASELINE_RPT for a like-for-like ratio.")
-    return "".join(" " + n for n in notes)
+    return ("\n" + " ".join(notes) + "\n") if notes else ""
 
 
 def plot(summary, path):
