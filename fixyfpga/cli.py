@@ -41,6 +41,12 @@ def _summary(rep, project):
     else:
         lines.append(f"  HLS: {hls['status']} with {hls.get('tool')}; Vivado implementation: WNS "
                      f"{impl.get('wns_ns')} ns, {impl.get('achieved_mhz')} MHz; overlay in {rep['overlay']['dir']}")
+        power = impl.get("power")
+        if power:
+            ps = f", {power['ps_w']:.3f} W of it the processing system" if power.get("ps_w") is not None else ""
+            basis = f"activity from {power['activity_file']}" if power.get("activity_file") else "vectorless"
+            lines.append(f"  Vivado report_power ({basis}): {power['total_w']:.3f} W on chip{ps}; confidence "
+                         f"{power.get('confidence')}; {power['report']}")
     for w in rep.get("warnings", []):
         lines.append(f"  warning: {w}")
     lines.append(f"  report: {project / 'build_report.json'} ({rep['timings_s']['total']:.1f} s)")

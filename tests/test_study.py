@@ -95,16 +95,19 @@ def test_energy_model_arithmetic_and_labels(tmp_path):
     assert p2["dynamic_w"] == pytest.approx(2 * dyn) and p2["static_w"] == p["static_w"]
     with pytest.raises(FixyError, match="no coefficients"):
         energy.estimate_power(res, "xcvu9p-flga2104", 100)
-    # Vivado report_power text (UG907 summary table layout)
+    # Vivado report_power (a text report in the layout Vivado writes, see tests/power_reports.py): the PL
+    # figure (on-chip total without the PS7 row) is the value, the whole report's figures are kept
+    from power_reports import ZYNQ7_2021
     rpt = tmp_path / "power.rpt"
-    rpt.write_text("+--------------------------+--------------+\n| Total On-Chip Power (W)  | 1.734        |\n"
-                   "| Dynamic (W)              | 1.581        |\n| Device Static (W)        | 0.153        |\n")
-    v = energy.parse_report_power(rpt)
-    assert v == {"value": 1.734, "dynamic_w": 1.581, "static_w": 0.153, "source": "vivado",
-                 "label": v["label"], "report": str(rpt)}
+    rpt.write_text(ZYNQ7_2021)
+    v = energy.report_power(rpt)
+    assert v["source"] == "vivado" and v["value"] == pytest.approx(1.612 - 1.275)
+    assert (v["total_w"], v["ps_w"], v["static_w"], v["confidence"]) == (1.612, 1.275, 0.141, "Low")
+    assert "vectorless" in v["label"] and v["report"] == str(rpt)
+    assert energy.energy_per_inference_uj(v, 1000.0) == pytest.approx(v["value"] / 1000 * 1e6)
     rpt.write_text("nothing here\n")
     with pytest.raises(FixyError, match="Total On-Chip Power"):
-        energy.parse_report_power(rpt)
+        energy.report_power(rpt)
     # a simulated-board result is refused as a measurement
     sim = tmp_path / "e.json"
     sim.write_text(json.dumps({"active_w": 2.0, "idle_w": 1.5, "energy_per_inference_j": 1e-5, "simulated": True}))
@@ -360,3 +363,52 @@ def test_rtl_report_is_read_from_the_project(tmp_path):
         {"name": "stem_conv", "kind": "conv", "fixed": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}},
         {"name": "b1_dw", "kind": "depthwise", "fixed": None}]}))
     assert resources.read_rtl_report(tmp_path) == {"stem_conv": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}}
+
+
+def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
+    """When Vivado implemented the FixyNN design (`make hls` with the tools), compare uses that build's
+    report_power (source vivado) while the baseline stays ESTIMATE, and the table and plot say which is which;
+    --vivado-power still gives both variants' reports by hand."""
+    from fixyfpga.boards import load_board
+    from fixyfpga.config import load_config
+    from fixyfpga.flow import BuildConfig, run_until
+    from fixyfpga.study.compare import build_power, compare
+    from fixyfpga.vivado import flow as vflow
+    from power_reports import ZYNQ7_2021
+    from vivado_fixtures import make_design_dir
+    board, exp = load_board("pynq-z2"), load_config("configs/default.yaml")
+    st = run_until(BuildConfig(experiment=exp, board=board), "fit_check", log=lambda _m: None)
+    # an implemented build: the Vivado sections the flow writes (fake Vivado, report_power included)
+    impl = vflow.build_overlay(make_design_dir(tmp_path / "impl", board), board, hls_tool="vitis_hls",
+                               log=lambda _m: None)["implementation"]
+    project = tmp_path / "prj" / board.name / exp.name
+    project.mkdir(parents=True)
+    rep = {"split": st.split.interface.layer, "implementation": impl,
+           "backend": {"layers": [{"name": n, "reuse_factor": rf} for n, rf in st.reuse_factors.items()]}}
+    (project / "build_report.json").write_text(json.dumps(rep))
+    summary, out = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out",
+                           project_root=tmp_path / "prj", csim=False, log=lambda _m: None)
+    f, b = summary["variants"]["fixynn"], summary["variants"]["baseline"]
+    assert f["power_w"]["source"] == "vivado" and b["power_w"]["source"] == "estimate"
+    assert f["power_w"]["value"] == pytest.approx(impl["power"]["pl_w"])
+    assert f["power_w"]["total_w"] == impl["power"]["total_w"] and f["power_w"]["cells"]["engine"] > 0
+    assert f["power_w"]["report"] == "impl_power.rpt"           # outside the repository: the name only
+    assert f["energy_per_inference_uj"] == pytest.approx(f["power_w"]["value"] / f["throughput_ips"] * 1e6)
+    assert summary["power_sources"] == {"fixynn": "vivado", "baseline": "estimate", "baseline_full_dsp": "estimate",
+                                        "same": False}
+    md = (out / "summary.md").read_text()
+    assert f"{f['power_w']['value']:.3f} (VIVADO)" in md and "(ESTIMATE)" in md and "different sources" in md
+    assert (out / "compare.png").is_file()
+    # a build of other reuse factors (stale) or without implementation gives no Vivado power
+    assert build_power(rep, stale=True) is None
+    assert build_power({"implementation": {"status": "skipped"}}, stale=False) is None
+    # by hand, for both variants: same source, no mixed-source note
+    rpt = tmp_path / "power.rpt"
+    rpt.write_text(ZYNQ7_2021)
+    summary, out = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out2",
+                           project_root=tmp_path / "prj", csim=False, vivado_power={"fixynn": rpt, "baseline": rpt},
+                           log=lambda _m: None)
+    for name in ("fixynn", "baseline"):
+        assert summary["variants"][name]["power_w"]["source"] == "vivado"
+        assert summary["variants"][name]["power_w"]["value"] == pytest.approx(1.612 - 1.275)
+    assert summary["power_sources"]["same"] and "different sources" not in (out / "summary.md").read_text()

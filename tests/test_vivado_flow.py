@@ -93,13 +93,17 @@ def _make_targets():
 @pytest.mark.skipif("package" not in _make_targets(), reason="the Makefile has no `package` target yet")
 def test_makefile_flow_with_fake_tools(tmp_path, fake_tools):
     """`make hls BOARD=pynq-z2` then `make package BOARD=pynq-z2` with the fake tools on PATH, into a
-    temporary output folder; then the same with a failing Vivado, whose exit code and ERROR lines must
-    reach the user."""
+    temporary output folder (build_report.json carries report_power's figures); then the same with a failing
+    Vivado, and with a failing report_power, whose exit code and ERROR lines must reach the user."""
     out = tmp_path / "hls_projects"
     env = {**os.environ, "PATH": f"{FAKE_TOOLS}{os.pathsep}{os.environ['PATH']}"}
     common = ["BOARD=pynq-z2", f"OUT={out}", f"DIST={tmp_path / 'dist'}"]
     hls = subprocess.run(["make", "-C", str(REPO_ROOT), "hls", *common], env=env, capture_output=True, text=True)
     assert hls.returncode == 0, hls.stdout[-3000:] + hls.stderr[-3000:]
+    built = json.loads(next(out.glob("pynq-z2/*/build_report.json")).read_text())
+    power = built["implementation"]["power"]                  # report_power of the routed design
+    assert power["total_w"] > power["static_w"] > 0 and power["cells"]["engine"] > 0
+    assert "Vivado report_power (vectorless)" in hls.stdout
     pkg = subprocess.run(["make", "-C", str(REPO_ROOT), "package", *common], env=env, capture_output=True, text=True)
     assert pkg.returncode == 0, pkg.stdout[-3000:] + pkg.stderr[-3000:]
     tarballs = list((tmp_path / "dist").glob("*.tar.gz"))
@@ -112,6 +116,11 @@ def test_makefile_flow_with_fake_tools(tmp_path, fake_tools):
     assert failed.returncode != 0
     text = failed.stdout + failed.stderr
     assert "vivado failed with exit code 1" in text and "ERROR: [Synth 8-439]" in text
+
+    env["FIXY_FAKE_FAIL"] = "vivado:report_power"
+    failed = subprocess.run(["make", "-C", str(REPO_ROOT), "hls", *common], env=env, capture_output=True, text=True)
+    text = failed.stdout + failed.stderr
+    assert failed.returncode != 0 and "power report failed" in text
 
 
 @pytest.mark.vivado

@@ -26,6 +26,8 @@ from fixyfpga.vivado.hls import hls_command
 
 DEFAULT_OUT = REPO_ROOT / "results" / "compare"
 FORMAT = "fixyfpga-compare/1"
+POWER_KEYS = ("value", "source", "label", "static_w", "dynamic_w", "total_w", "ps_w", "confidence", "cells",
+              "breakdown_w", "toggle_rate", "coefficients", "report", "result")
 RATIO_DEFINITIONS = {
     "throughput": "fixynn images/s / baseline images/s",
     "energy_per_inference": "baseline energy per inference / fixynn energy per inference (>1: FixyNN spends less)",
@@ -34,12 +36,24 @@ RATIO_DEFINITIONS = {
 }
 
 
-def _power(res, board, coefficients, vivado_report=None, board_json=None):
+def _power(res, board, coefficients, vivado_report=None, board_json=None, build_power=None):
+    """The best power figure: a board measurement, a report_power given by path, the build's own report_power
+    (build_report.json implementation.power), else the ESTIMATE."""
     if board_json:
         return energy.board_power(board_json)
     if vivado_report:
-        return energy.parse_report_power(vivado_report)
+        return energy.report_power(vivado_report)
+    if build_power:
+        return energy.vivado_power(build_power)
     return energy.estimate_power(res, board.part, board.clock_mhz, coefficients=coefficients)
+
+
+def build_power(rep, stale):
+    """implementation.power of a build report when Vivado implemented this very design, else None."""
+    impl = (rep or {}).get("implementation") or {}
+    if stale or impl.get("status") != "done":
+        return None
+    return impl.get("power")
 
 
 def variant_entry(res, cyc, power, csim, accuracy, extra=None):
@@ -49,9 +63,8 @@ def variant_entry(res, cyc, power, csim, accuracy, extra=None):
         "throughput_ips": float(cyc["throughput_ips"]),
         "latency_us": float(cyc["latency_us"]),
         "performance_source": cyc["source"],
-        "power_w": {k: (shown_path(v) if k in ("report", "result") else v) for k, v in power.items() if k in ("value", "source", "label", "static_w", "dynamic_w",
-                                                              "breakdown_w", "toggle_rate", "coefficients",
-                                                              "report", "result")},
+        "power_w": {k: (shown_path(v) if k in ("report", "result") else v) for k, v in power.items()
+                    if k in POWER_KEYS},
         "energy_per_inference_uj": energy.energy_per_inference_uj(power, cyc["throughput_ips"]),
         "csim": csim,
         "accuracy": accuracy,
@@ -141,6 +154,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     if csim and (rep is None or stale or not (rep.get("pipeline") or {}).get("csim")):
         log(f"  FixyNN C-sim: building {project} (make csim) ...")
         rep, _ = build(cfg, log=lambda m: log("  " + m))
+        stale = False
     impl = (rep or {}).get("implementation") or {}
     f_res = resources.variant_resources(fp, bp, rfs, board, rtl=resources.read_rtl_report(project),
                                         vivado=impl.get("resources") if impl.get("status") == "done" else None)
@@ -188,7 +202,8 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     f_acc = _accuracy((fp, bp), pixels, labels, source)
     b_acc = _accuracy((b_plans,), pixels, labels, source)
 
-    f_pow = _power(f_res, board, coeffs, vivado_power.get("fixynn"), board_energy.get("fixynn"))
+    f_pow = _power(f_res, board, coeffs, vivado_power.get("fixynn"), board_energy.get("fixynn"),
+                   build_power(rep, stale))
     b_pow = _power(b_res, board, coeffs, vivado_power.get("baseline"), board_energy.get("baseline"))
     fixynn = variant_entry(f_res, f_cyc, f_pow, f_csim, f_acc,
                            {"split": st.split.interface.layer, "reuse_factors": rfs, "area_share": share})
@@ -217,6 +232,8 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
                                          resize={"target_share": share, "coefficients": coeffs}
                                          if b_pow["source"] == "estimate" else None),
         "power_model": energy.model_sources(coeffs) if "estimate" in (f_pow["source"], b_pow["source"]) else None,
+        "power_sources": {"fixynn": f_pow["source"], "baseline": b_pow["source"], "baseline_full_dsp": "estimate",
+                          "same": f_pow["source"] == b_pow["source"]},
         "labels": {"power": energy.ESTIMATE_LABEL if "estimate" in (f_pow["source"], b_pow["source"]) else "",
                    "performance": "cycle model (fixyfpga.study.cycles) unless source is csynth",
                    "resources": "estimate = fixyfpga.vivado.fit; yosys = make rtl (not Vivado); vivado = implementation"},
@@ -312,6 +329,7 @@ def markdown_table(summary):
             f"{'met' if eq['within_tolerance'] else 'NOT met'}). Power figures marked ESTIMATE come from the power "
             f"model (toggle rate from AMD UG440; {energy.COEFFICIENTS_SUMMARY}; see fixyfpga/study/energy.py), "
             f"not from a measurement.\n")
+    tail += power_note(summary)
     sens = summary.get("sensitivity")
     if sens:
         tail += (f"\nThe cycle model assumes a pipeline depth of {sens['value_used']} cycles per resource-strategy "
@@ -323,6 +341,28 @@ def markdown_table(summary):
     return head + "\n".join(lines) + "\n" + tail
 
 
+def power_note(summary):
+    """What the table's VIVADO and BOARD power figures are, and a warning when the two variants' sources differ
+    (the ESTIMATE's sentence is in markdown_table: the full-DSP baseline is always one)."""
+    v = summary["variants"]
+    notes = []
+    for n, name in (("fixynn", "FixyNN"), ("baseline", "baseline")):
+        pw = v[n]["power_w"]
+        if pw["source"] == "vivado":
+            ps = f" less the processing system's {pw['ps_w']:.3f} W" if pw.get("ps_w") is not None else ""
+            notes.append(f"{name}'s VIVADO figure is report_power of its routed design ({pw['report']}): the "
+                         f"on-chip total ({pw['total_w']:.3f} W){ps}; confidence "
+                         f"{pw.get('confidence') or 'not stated'}.")
+        elif pw["source"] == "board":
+            notes.append(f"{name}'s BOARD figure is a measurement ({pw.get('result')}).")
+    f_src, b_src = v["fixynn"]["power_w"]["source"], v["baseline"]["power_w"]["source"]
+    if f_src != b_src:
+        notes.append(f"The two variants' power comes from different sources (FixyNN {f_src.upper()}, baseline "
+                     f"{b_src.upper()}): the energy ratio mixes them; give the baseline's report_power with "
+                     f"--vivado-power FIXYNN_RPT,BASELINE_RPT for a like-for-like ratio.")
+    return ("\n" + " ".join(notes) + "\n") if notes else ""
+
+
 def plot(summary, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -331,16 +371,22 @@ def plot(summary, path):
     labels = ("FixyNN", "baseline\n(equal res.)", "baseline\n(full DSP)")
     v = summary["variants"]
     metrics = [("throughput (images/s)", lambda e: e["throughput_ips"]),
-               ("energy / inference (uJ)" + (" ESTIMATE" if v["fixynn"]["power_w"]["source"] == "estimate" else ""),
-                lambda e: e["energy_per_inference_uj"]),
+               ("energy / inference (uJ), power source on each bar", lambda e: e["energy_per_inference_uj"]),
                ("LUT", lambda e: e["resources"]["lut"]), ("DSP", lambda e: e["resources"]["dsp"])]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.6))
     for ax, (title, fn) in zip(axes, metrics):
-        ax.bar(labels, [fn(v[n]) for n in names], color=["tab:green", "tab:blue", "tab:gray"])
+        bars = ax.bar(labels, [fn(v[n]) for n in names], color=["tab:green", "tab:blue", "tab:gray"])
+        if title.startswith("energy"):
+            for bar, n in zip(bars, names):
+                ax.annotate(v[n]["power_w"]["source"].upper(), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                            ha="center", va="bottom", fontsize=7)
+            ax.margins(y=0.12)
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=8)
+    sources = f"power: FixyNN {v['fixynn']['power_w']['source'].upper()}, baseline " \
+              f"{v['baseline']['power_w']['source'].upper()}"
     fig.suptitle(f"{summary['model']} on {summary['board']} @ {summary['clock_mhz']:g} MHz "
-                 f"(energy ratio {summary['ratios']['energy_per_inference']:.2f}x)", fontsize=10)
+                 f"(energy ratio {summary['ratios']['energy_per_inference']:.2f}x; {sources})", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,7 +1,8 @@
 """Power and energy per inference of a variant, from the best source available:
 
 1. `board`: a `measure_energy` result from the board (runtime/power.py's EnergyResult JSON): measured;
-2. `vivado`: Vivado's `report_power` text report of the implemented design (parse_report_power);
+2. `vivado`: Vivado's `report_power` text report of the routed design (fixyfpga.vivado.reports.parse_report_power;
+   `make hls` writes it with Vivado and keeps it in build_report.json's implementation.power);
 3. `estimate`: the power model below, labelled ESTIMATE everywhere it appears.
 
 The power model (ESTIMATE)
@@ -44,10 +45,10 @@ energy per inference; the model assumes the design runs back to back at its mode
 """
 
 import json
-import re
 from pathlib import Path
 
 from fixyfpga.errors import FixyError
+from fixyfpga.vivado.reports import parse_report_power
 
 ESTIMATE_LABEL = "ESTIMATE (power model, fixyfpga.study.energy)"
 TOGGLE_RATE = 0.125
@@ -184,23 +185,27 @@ def estimate_power(resources, part, clock_mhz, toggle=TOGGLE_RATE, coefficients=
                                                       "source": coeffs["source"], "toggle_source": TOGGLE_SOURCE}}
 
 
-def parse_report_power(path):
-    """Total, dynamic and device-static power (W) from a Vivado `report_power` text report (its summary
-    table rows 'Total On-Chip Power (W)', 'Dynamic (W)', 'Device Static (W)'; UG907)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FixyError(f"{path} does not exist; run report_power -file {path.name} after implementation")
-    text = path.read_text(errors="replace")
-    found = {}
-    for key, label in (("value", "Total On-Chip Power (W)"), ("dynamic_w", "Dynamic (W)"),
-                       ("static_w", "Device Static (W)")):
-        m = re.search(r"^\|\s*" + re.escape(label) + r"\s*\|\s*([0-9.]+)", text, re.M)
-        if m:
-            found[key] = float(m.group(1))
-    if "value" not in found:
-        raise FixyError(f"{path}: no 'Total On-Chip Power (W)' row; is it a report_power text report?")
-    return {**found, "source": "vivado", "label": "Vivado report_power (vectorless unless a SAIF was given)",
-            "report": str(path)}
+def vivado_power(parsed):
+    """The power entry of a variant from a parsed `report_power` (fixyfpga.vivado.reports.parse_report_power, as
+    stored in build_report.json's implementation.power).
+
+    `value` is the on-chip total without the processing system's row (PS7/PS8): device static power plus the
+    programmable logic's dynamic power, the same scope as the power model's estimate (the PS runs the same
+    software in both variants, and a vectorless PS figure is mostly its DDR interface). `total_w` and `ps_w`
+    keep the whole report's figures."""
+    activity = (f"activity from {parsed['activity_file']}" if parsed.get("activity_file") else
+                "vectorless, Vivado's default toggle rate on primary inputs")
+    return {"value": parsed["pl_w"], "source": "vivado",
+            "label": f"Vivado report_power of the routed design ({activity}; confidence "
+                     f"{parsed.get('confidence') or 'not stated'}); on-chip total without the processing system",
+            "total_w": parsed["total_w"], "ps_w": parsed.get("ps_w"), "static_w": parsed.get("static_w"),
+            "dynamic_w": parsed.get("dynamic_w"), "confidence": parsed.get("confidence"),
+            "cells": parsed.get("cells") or None, "report": parsed["report"]}
+
+
+def report_power(path):
+    """vivado_power() of a report_power text report given by path (`--vivado-power`)."""
+    return vivado_power(parse_report_power(path))
 
 
 def board_power(result_json):

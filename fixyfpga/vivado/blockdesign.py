@@ -20,6 +20,7 @@ stops the build with an install hint.
 from pathlib import Path
 
 from fixyfpga.engine import ip_vlnv
+from fixyfpga.vivado.reports import POWER_ACTIVITY
 from fixyfpga.vivado.tcl import (Raw, block, cmd, command, comment, config_dict, guard_proc, hex32, render,
                                  step, tcl_list)
 
@@ -31,8 +32,10 @@ PROJECT_NAME = "fixy_overlay"
 PROJECT_DIR = "project"
 REPORT_DIR = "reports"
 REPORTS = {"synth_utilization": "synth_utilization.rpt", "synth_timing": "synth_timing.rpt",
-           "impl_utilization": "impl_utilization.rpt", "impl_timing": "impl_timing.rpt"}
+           "impl_utilization": "impl_utilization.rpt", "impl_timing": "impl_timing.rpt",
+           "impl_power": "impl_power.rpt", "impl_power_xpe": "impl_power.xpe"}
 MAX_SC_PORTS = 16
+POWER_REPORT_LINES = 100               # report_power -l: lines per detailed table (Vivado's default is 10)
 
 # Xilinx IP used, by VLNV without version: the script picks the newest version the installed Vivado has.
 IP = {
@@ -226,6 +229,21 @@ def address_lines(plan):
     return lines
 
 
+def power_lines(reports):
+    """report_power on the routed design (still open after the implementation step): the switching activity
+    written out (reports.POWER_ACTIVITY: Vivado's defaults, vectorless), the text report and the XPE export
+    (UG835 report_power -xpe: "Output the results to XML file for importing into XPE"). `-l` lifts the
+    detailed reports' 10-line default (UG835) so By Hierarchy reaches every cell of the block design."""
+    return [
+        command("set_switching_activity", "-default_toggle_rate", POWER_ACTIVITY["default_toggle_rate_pct"],
+                "-default_static_probability", POWER_ACTIVITY["default_static_probability"]),
+        command("report_power", "-file", reports["impl_power"], "-xpe", reports["impl_power_xpe"],
+                "-l", POWER_REPORT_LINES),
+        Raw(f'if {{![file exists {reports["impl_power"]}]}} {{ error "report_power wrote no '
+            f'{reports["impl_power"]}" }}'),
+    ]
+
+
 def vivado_script(plan, hls_repos, overlay_dir, jobs=2):
     """Lines of build_vivado.tcl. `hls_repos` are the two IP repository folders and `overlay_dir` the
     output folder, both relative to the script's folder (or absolute)."""
@@ -277,6 +295,7 @@ def vivado_script(plan, hls_repos, overlay_dir, jobs=2):
             command("report_utilization", "-file", reports["impl_utilization"]),
             command("report_timing_summary", "-max_paths", 10, "-file", reports["impl_timing"]),
         ]),
+        step("power report", power_lines(reports)),
         step("overlay files", [
             command("file", "mkdir", overlay_dir),
             command("file", "copy", "-force",

@@ -94,6 +94,17 @@ def _section(util_path, timing_path, target_mhz):
             "timing_met": timing["met"], "reports": {"utilization": str(util_path), "timing": str(timing_path)}}
 
 
+def _power_section(rpt_dir, bd_name):
+    """build_report's implementation.power: report_power's figures, the block design's cells and the switching
+    activity the script set (reports.POWER_ACTIVITY)."""
+    power = reports.parse_report_power(rpt_dir / blockdesign.REPORTS["impl_power"])
+    power["cells"] = reports.cells_power(power["hierarchy"], bd_name)
+    power["activity"] = dict(reports.POWER_ACTIVITY)
+    xpe = rpt_dir / blockdesign.REPORTS["impl_power_xpe"]
+    power["xpe"] = str(xpe) if xpe.is_file() else None
+    return power
+
+
 def build_overlay(design_dir, board, hls_tool=None, vivado_tool="vivado", jobs=2, name=None, log=print):
     """Build the overlay of an installed design folder.
 
@@ -131,7 +142,11 @@ def build_overlay(design_dir, board, hls_tool=None, vivado_tool="vivado", jobs=2
                          board.clock_mhz)
     implementation = _section(rpt / blockdesign.REPORTS["impl_utilization"], rpt / blockdesign.REPORTS["impl_timing"],
                               board.clock_mhz)
-    warnings = []
+    implementation["power"] = _power_section(rpt, plan.bd_name)
+    implementation["reports"]["power"] = implementation["power"]["report"]
+    warnings = list(implementation["power"]["warnings"])
+    for warning in warnings:
+        log(f"WARNING: {warning}")
     timing = {"met": implementation["timing_met"], "wns_ns": implementation["wns_ns"],
               "whs_ns": implementation["whs_ns"], "target_mhz": implementation["target_mhz"],
               "achieved_mhz": implementation["achieved_mhz"]}

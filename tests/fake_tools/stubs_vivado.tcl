@@ -57,6 +57,7 @@ set ::viv(clock_mhz) 100.0
 fixy_stub set_property {
     if {[lindex $args 0] eq "ip_repo_paths"} { set ::viv(repos) [lindex $args 1] }
     if {[lindex $args 0] eq "-dict"} {
+        set ::cellcfg([lindex $args end]) [lindex $args 1]
         foreach {key value} [lindex $args 1] {
             if {$key in {CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ}} {
                 set ::viv(clock_mhz) $value
@@ -133,7 +134,9 @@ fixy_stub get_bd_pins {
 fixy_stub get_bd_addr_spaces { return [fixy_need_cell [lindex $args end]] }
 fixy_stub get_bd_addr_segs { return [fixy_need_cell [lindex $args end]] }
 fixy_stub apply_bd_automation
-fixy_stub connect_bd_intf_net
+# Interface connections per cell: the fake's power grows with how much of the design a cell connects.
+array set ::intf_count {}
+fixy_stub connect_bd_intf_net { foreach pin $args { incr ::intf_count([fixy_cell_of $pin]) } }
 fixy_stub connect_bd_net
 fixy_stub assign_bd_address {
     set offset [fixy_opt $args -offset]
@@ -178,8 +181,10 @@ fixy_stub launch_runs {
     set ::progress($run) "100%"
 }
 fixy_stub wait_on_run
-fixy_stub open_run
-fixy_stub close_design
+# An open design: report_power needs one, as in Vivado.
+set ::viv(open) ""
+fixy_stub open_run { set ::viv(open) [lindex $args 0] }
+fixy_stub close_design { set ::viv(open) "" }
 fixy_stub get_property {
     lassign $args name object
     switch -- $name {
@@ -238,4 +243,118 @@ fixy_stub report_timing_summary {
     append rpt [format "    %7.3f      %7.3f  %21d  %19d      %7.3f      %7.3f  %21d  %19d     %8.3f     %8.3f  %22d  %20d\n\n" $wns $tns $failing 24538 0.021 0.0 0 24538 3.75 0.0 0 11130]
     append rpt [expr {$wns < 0 ? "Timing constraints are not met.\n" : "All user specified timing constraints are met.\n"}]
     fixy_write [fixy_opt $args -file] $rpt
+}
+# set_switching_activity (UG835): -default_toggle_rate is a percentage, 0 <= value < 200;
+# -default_static_probability a probability, 0 to 1.
+set ::viv(toggle) 12.5
+fixy_stub set_switching_activity {
+    set rate [fixy_opt $args -default_toggle_rate 12.5]
+    set prob [fixy_opt $args -default_static_probability 0.5]
+    if {![string is double -strict $rate] || $rate < 0 || $rate >= 200} {
+        error "\[Power 33-20\] -default_toggle_rate $rate is not in 0 <= value < 200"
+    }
+    if {![string is double -strict $prob] || $prob < 0 || $prob > 1} {
+        error "\[Power 33-20\] -default_static_probability $prob is not in 0 to 1"
+    }
+    set ::viv(toggle) $rate
+}
+# report_power: the text report in the layout Vivado writes (UG907 "Running Power Analysis from the Tcl
+# Prompt"; the layout as in public routed reports of Vivado 2021.1 / 2024.1: header, "1. Summary" two-column
+# table, "1.1 On-Chip Components" with the processing system as PS7 or PS8, "1.3 Confidence Level",
+# "3.1 By Hierarchy" indented by two spaces per level, '<0.001' for small figures), and with -xpe an XML file
+# for XPE. The figures come from the design: each block-design cell's dynamic power grows with the clock, the
+# default toggle rate, the interfaces connected to it and its configured stream widths; device static power
+# with the part's size.
+proc fixy_w {value} {
+    if {$value < 0.001} { return "<0.001" }
+    return [format %.3f $value]
+}
+fixy_stub report_power {
+    if {$::viv(open) eq ""} { error "\[Common 17-53\] User Exception: No open design. Please open an elaborated, synthesized or implemented design before executing this command." }
+    lassign $::part_resources($::viv(part)) lut ff bram dsp family
+    set file [fixy_opt $args -file]
+    set lines [fixy_opt $args -l 10]
+    set cells {}
+    set pl 0.0
+    foreach cell [lsort [array names ::cells]] {
+        if {$cell eq "ps"} { continue }
+        set n [expr {[info exists ::intf_count($cell)] ? $::intf_count($cell) : 0}]
+        # stream and memory widths configured on the cell (DMA TDATA widths in bits, converter bytes)
+        if {[info exists ::cellcfg($cell)]} {
+            foreach {key value} $::cellcfg($cell) {
+                if {[string match -nocase *tdata_width $key] || [string match -nocase *data_width $key]} {
+                    set n [expr {$n + $value / 32.0}]
+                } elseif {[string match *NUM_BYTES $key]} {
+                    set n [expr {$n + $value / 4.0}]
+                }
+            }
+        }
+        set w [expr {round(1000.0 * $::viv(clock_mhz) * $::viv(toggle) / 12.5 * 4e-5 * (1 + $n)) / 1000.0}]
+        lappend cells $cell $w
+        set pl [expr {$pl + $w}]
+    }
+    # The processing system: its DDR and cores, not the PL clock (its configuration is the board preset).
+    set ps_name [expr {$family eq "zynq7" ? "PS7" : "PS8"}]
+    set ps [expr {$family eq "zynq7" ? 1.256 : 2.188}]
+    set static [expr {round(1000.0 * (0.02 + 1.6e-6 * $lut)) / 1000.0}]
+    set dynamic [expr {$pl + $ps}]
+    set total [expr {$dynamic + $static}]
+    set rpt "Copyright 1986-2022 Xilinx, Inc. All Rights Reserved.\n"
+    append rpt "-------------------------------------------------------------------------\n"
+    append rpt "| Tool Version     : Vivado v.fake (fixyfpga tests)\n| Command          : report_power $args\n"
+    append rpt "| Design           : $::viv(bd)_wrapper\n| Device           : $::viv(part)\n| Design State     : routed\n"
+    append rpt "| Grade            : commercial\n| Process          : typical\n| Characterization : Production\n"
+    append rpt "-------------------------------------------------------------------------\n\nPower Report\n\n"
+    append rpt "Table of Contents\n-----------------\n1. Summary\n1.1 On-Chip Components\n1.2 Power Supply Summary\n"
+    append rpt "1.3 Confidence Level\n2. Settings\n2.1 Environment\n3. Detailed Reports\n3.1 By Hierarchy\n\n"
+    append rpt "1. Summary\n----------\n\n+--------------------------+--------------+\n"
+    foreach {label value} [list "Total On-Chip Power (W)" [format %.3f $total] "Design Power Budget (W)" "Unspecified*" \
+            "Power Budget Margin (W)" NA "Dynamic (W)" [format %.3f $dynamic] "Device Static (W)" [format %.3f $static] \
+            "Effective TJA (C/W)" 4.8 "Max Ambient (C)" [format %.1f [expr {100 - 4.8 * $total}]] \
+            "Junction Temperature (C)" [format %.1f [expr {25 + 4.8 * $total}]] "Confidence Level" Low \
+            "Setting File" --- "Simulation Activity File" --- "Design Nets Matched" NA] {
+        append rpt [format "| %-24s | %-12s |\n" $label $value]
+    }
+    append rpt "+--------------------------+--------------+\n* Specify Design Power Budget using, set_operating_conditions -design_power_budget <value in Watts>\n\n\n"
+    append rpt "1.1 On-Chip Components\n----------------------\n\n"
+    append rpt "+--------------------------+-----------+----------+-----------+-----------------+\n"
+    append rpt "| On-Chip                  | Power (W) | Used     | Available | Utilization (%) |\n"
+    append rpt "+--------------------------+-----------+----------+-----------+-----------------+\n"
+    set carry [expr {$family eq "zynq7" ? "CARRY4" : "CARRY8"}]
+    foreach {name share used avail} [list Clocks 0.2 3 --- "Slice Logic" 0.3 12345 --- "  LUT as Logic" 0.2 11000 $lut \
+            "  $carry" 0.0001 120 [expr {$lut / 8}] "  Register" 0.1 23456 $ff Signals 0.3 20000 --- \
+            "Block RAM" 0.1 20.5 $bram DSPs 0.1 93 $dsp] {
+        append rpt [format "| %-24s | %9s | %8s | %9s | %15s |\n" $name [fixy_w [expr {$pl * $share}]] $used $avail ---]
+    }
+    append rpt [format "| %-24s | %9s | %8s | %9s | %15s |\n" $ps_name [format %.3f $ps] 1 --- ---]
+    append rpt [format "| %-24s | %9s | %8s | %9s | %15s |\n" "Static Power" [format %.3f $static] "" "" ""]
+    append rpt [format "| %-24s | %9s | %8s | %9s | %15s |\n" "Total" [format %.3f $total] "" "" ""]
+    append rpt "+--------------------------+-----------+----------+-----------+-----------------+\n\n\n"
+    append rpt "1.3 Confidence Level\n--------------------\n\n"
+    append rpt "+-----------------------------+------------+--------------------------------------------------------+\n"
+    append rpt "| User Input Data             | Confidence | Details                                                |\n"
+    append rpt "+-----------------------------+------------+--------------------------------------------------------+\n"
+    append rpt "| Design implementation state | High       | Design is routed                                       |\n"
+    append rpt "| I/O nodes activity          | Low        | More than 75% of inputs are missing user specification |\n"
+    append rpt "| Overall confidence level    | Low        |                                                        |\n"
+    append rpt "+-----------------------------+------------+--------------------------------------------------------+\n\n\n"
+    append rpt "2. Settings\n-----------\n\n2.1 Environment\n---------------\n\n+-----------------------+-------+\n"
+    append rpt "| Ambient Temp (C)      | 25.0  |\n| ThetaJA (C/W)         | 4.8   |\n+-----------------------+-------+\n\n\n"
+    append rpt "3. Detailed Reports\n-------------------\n\n3.1 By Hierarchy\n----------------\n\n"
+    append rpt "+--------------------------------+-----------+\n| Name                           | Power (W) |\n"
+    append rpt "+--------------------------------+-----------+\n"
+    set rows [list [list 0 "$::viv(bd)_wrapper" $dynamic] [list 1 "$::viv(bd)_i" $dynamic]]
+    foreach {cell w} [concat [list ps $ps] $cells] {
+        lappend rows [list 2 $cell $w] [list 3 [expr {$cell eq "ps" ? "inst" : "U0"}] $w]
+    }
+    foreach row [lrange $rows 0 [expr {$lines - 1}]] {
+        lassign $row depth name w
+        append rpt [format "| %-30s | %9s |\n" "[string repeat {  } $depth]$name" [fixy_w $w]]
+    }
+    append rpt "+--------------------------------+-----------+\n"
+    fixy_write $file $rpt
+    set xpe [fixy_opt $args -xpe]
+    if {$xpe ne ""} {
+        fixy_write $xpe "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- fake XPE export (fixyfpga tests) -->\n<XPE device=\"$::viv(part)\" total_w=\"[format %.3f $total]\"/>\n"
+    }
 }
