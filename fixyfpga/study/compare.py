@@ -105,6 +105,16 @@ def _test_set(record, data_dir, shape):
     return to_model_input(ds.x_test, shape), np.asarray(ds.y_test), f"{ds.name} test split"
 
 
+def _class_names(record, split, data_dir):
+    """The class names of the model's dataset (when the dataset is there), else its record's, else "0".."n-1"."""
+    n = int(split.backend.output.shape[-1])
+    names = list(record.get("class_names") or [])
+    name = record.get("dataset")
+    if name and data_dir and Path(data_dir).is_dir() and name in available_datasets(data_dir):
+        names = load_dataset(name, data_dir).class_names or names
+    return [str(c) for c in names] if len(names) == n else [str(i) for i in range(n)]
+
+
 def _accuracy(plans_pair, pixels, labels, source):
     if pixels is None:
         return {"value": None, "reason": source}
@@ -181,7 +191,15 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         b_csim["project"] = shown_path(out_prj / b_csim["project"])
         # the command as committed results show it: from the repository (or working directory), no absolute path
         b_csim["hls_command"] = f"cd {shlex.quote(b_csim['project'])} && {shlex.join(hls_command('vitis_hls'))}"
-        record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name}, indent=1))
+        # The baseline as a deployable overlay: block design TCL, simulated overlay and its weights as a task.
+        task_name = st.record.get("dataset") or exp.name
+        b_deploy = baseline.deploy_baseline(out_prj, bsplit, board, task_name, _class_names(st.record, bsplit, cfg.data_dir),
+                                            {"dataset": st.record.get("dataset"), "variant": "baseline"},
+                                            log=log)
+        b_csim["overlay"] = {"sim_overlay": shown_path(b_deploy["sim_overlay"]), "task": shown_path(b_deploy["task"]),
+                             "vivado": b_deploy["vivado"]}
+        record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name,
+                                      "overlay": b_csim["overlay"]}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
     pixels, labels, source = _test_set(st.record, cfg.data_dir, tuple(fp[0].out_shape))
