@@ -8,6 +8,10 @@ and its top-level ports. Two builds with the same signature accept the same task
 direction}, from `fixyfpga.engine`); `engine.arrays` the engine's on-chip weight arrays in the order of
 the weight stream; `engine.weight_words` the stream's length; `engine.output.packing` how the score
 stream carries an image.
+
+`variant`: "fixynn" (front-end IP + engine IP) or "engine_only" (the study's all-programmable baseline,
+`describe_engine_only`): no `frontend` section, and `input.pixel_map` holds the engine's raw input for
+each pixel value 0..255 (the model's input quantizer), which the overlay and the runtime read.
 """
 
 import json
@@ -21,6 +25,13 @@ from fixyfpga.errors import FixyError
 FORMAT = "fixyfpga-design/2"
 VARIANT_FIXYNN = "fixynn"               # fixed-weight front-end IP + engine IP
 VARIANT_ENGINE_ONLY = "engine_only"     # the engine IP alone, reading the quantized pixels (study baseline)
+BASELINE_SUFFIX = "_baseline"
+
+
+def baseline_name(model):
+    """The project (and board package) folder of a model's all-programmable baseline: hls_projects/<board>/
+    <model>_baseline (written by `make compare`), overlays/<model>_baseline on the board."""
+    return f"{model}{BASELINE_SUFFIX}"
 
 
 def layer_entries(design):

@@ -190,3 +190,29 @@ def test_signed_engine_input_reaches_the_engine_as_twos_complement(deployed_base
     pipe = SimPipeline.__new__(SimPipeline)
     pipe.spec = type("S", (), {"streams": s})()
     assert pipe._engine_input(sent).tolist() == [[-128, 127]]
+
+
+def test_with_the_tools_the_baseline_overlay_is_built_and_packaged(deployed_baseline, tmp_path, fake_tools):
+    """With Vitis HLS and Vivado on PATH (here the fakes), deploy_baseline builds the engine-only overlay
+    (only the engine IP) and `make package` ships it with its task file and the comparison notebook."""
+    import shutil
+    import tarfile
+    from fixyfpga.study import baseline
+    board = load_board("pynq-z2")
+    prj = tmp_path / "hls" / "pynq-z2" / "small_baseline"
+    shutil.copytree(deployed_baseline["project"], prj)
+    out = baseline.deploy_baseline(prj, deployed_baseline["split"], board, "small", [f"c{i}" for i in range(7)],
+                                   log=lambda _: None)
+    assert out["vivado"]["status"] == "done"
+    tops = [c["args"] for c in fake_tools.calls("vitis_hls", "set_top")]
+    assert tops == [["fixy_engine"]]                                   # only the engine IP
+    overlay = json.loads(open(out["vivado"]["overlay"]["json"]).read())
+    assert "frontend" not in overlay["ips"] and overlay["variant"] == "engine_only"
+    assert overlay["signature"] == json.loads((prj / "design.json").read_text())["engine"]["signature"]
+    tar = flow.package(prj.parent, tmp_path / "dist" / "pkg.tar.gz")
+    with tarfile.open(tar) as t:
+        names = set(t.getnames())
+    stem = overlay["name"]
+    assert {f"fixyfpga/overlays/small_baseline/{stem}.{s}" for s in ("bit", "hwh", "json")} <= names
+    assert "fixyfpga/tasks/small_baseline/small.fixytask" in names
+    assert "fixyfpga/compare_overlays.ipynb" in names

@@ -15,6 +15,7 @@ by the same estimator, and reports how close it got.
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from fixyfpga.plan import plan_model
 from fixyfpga.runtime.sim import make_sim_overlay
 from fixyfpga.split import engine_only_split, pad_to_engine
 from fixyfpga.tasks import pack_task
+from fixyfpga.tools import find_hls_tool
 from fixyfpga.vivado import flow as vflow
 from fixyfpga.vivado.hls import csynth_report_path, hls_command_line, parse_csynth_report, write_hls_tcl
 from fixyfpga.study import cycles, resources
@@ -195,18 +197,23 @@ def baseline_csynth(project_dir):
 
 def deploy_baseline(project_dir, split, board, task_name, class_names, extra=None, log=print):
     """Turn a C-simulated baseline project (`csim_baseline`'s out_dir, with design.json) into what the
-    runtime loads, exactly as `make hls` does for the FixyNN design: the Vivado block design TCL of the
-    engine-only overlay (fixyfpga.vivado, `vivado/build_vivado.tcl`, with the commands to run where the
-    tools are), the simulated overlay (`sim_overlay/`) over the C-sim library, and the model's weights
-    as a task file (`tasks/<task_name>.fixytask`, fixyfpga.tasks). Returns {"sim_overlay", "task",
-    "vivado": {status, reason, commands}}."""
+    runtime loads, as `make hls` does for the FixyNN design: the engine-only overlay (fixyfpga.vivado,
+    the same block design generator): built (Vitis HLS, then Vivado: `overlay/`) when both tools are on
+    PATH, else its `vivado/build_vivado.tcl` and the commands to run where they are; the simulated overlay
+    (`sim_overlay/`) over the C-sim library; and the model's weights as a task file
+    (`tasks/<task_name>.fixytask`, fixyfpga.tasks). Returns {"sim_overlay", "task", "vivado"}."""
     project = Path(project_dir)
-    vivado = vflow.vivado_skipped(project, board, reason="make compare builds the baseline in C-sim only; run the "
-                                                          "commands where Vitis HLS and Vivado are installed")
-    vivado = vivado["implementation"]
-    vivado["commands"] = [hls_command_line(project / "backend", "vitis_hls")] + vivado["commands"]
+    tool = find_hls_tool()
+    if tool and shutil.which("vivado"):
+        result = vflow.build_overlay(project, board, hls_tool=tool, log=log)
+        vflow.update_build_report(project, result)
+        vivado = {"status": "done", "overlay": result["overlay"], "warnings": result["warnings"]}
+    else:
+        vivado = vflow.vivado_skipped(project, board, reason="Vitis HLS or Vivado is not on PATH")["implementation"]
+        vivado["commands"] = [hls_command_line(project / "backend", "vitis_hls")] + vivado["commands"]
     overlay = make_sim_overlay(project)
     task = pack_task(split.backend, project, project / "tasks" / f"{task_name}{TASK_SUFFIX}", task_name,
                      class_names, extra)
-    log(f"  baseline overlay: {overlay} (simulated), Vivado TCL {project / vflow.VIVADO_DIR}, task {task}")
+    log(f"  baseline overlay: {overlay} (simulated), Vivado {vivado['status']} ({project / vflow.VIVADO_DIR}), "
+        f"task {task}")
     return {"sim_overlay": str(overlay), "task": str(task), "vivado": vivado}

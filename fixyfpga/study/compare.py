@@ -5,6 +5,9 @@ For each variant: resources (tagged yosys / estimate / vivado), the cycle model'
 (csynth's when Vitis HLS ran), power (ESTIMATE unless Vivado's report_power or a board measurement is
 given), energy per inference, bit-exact C-sim on real images and accuracy through the kit's integer
 emulator on the same test set. Writes results/compare/<board>/summary.json, summary.md and compare.png.
+The baseline's C-sim project (hls_projects/<board>/<model>_baseline) is also deployed like the FixyNN
+design (baseline.deploy_baseline: Vivado overlay or its TCL, sim_overlay/, a task file) for the
+comparison notebook (notebooks/compare_overlays.ipynb).
 """
 
 import json
@@ -19,6 +22,7 @@ from fixyfpga import REPO_ROOT
 from fixyfpga.boards import load_board
 from fixyfpga.config import load_config
 from fixyfpga.data import available_datasets, load_dataset, to_model_input
+from fixyfpga.design import baseline_name
 from fixyfpga.emulate import emulate
 from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until, step_images
 from fixyfpga.study import baseline, cycles, energy, resources
@@ -171,7 +175,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     match = baseline.match_resources(b_plans, board, share, opts)
     b_rfs = match["reuse_factors"]
     b_res, b_cyc = baseline.design_figures([], b_plans, b_rfs, board)
-    out_prj = Path(cfg.out_root) / board.name / f"{exp.name}_baseline"
+    out_prj = Path(cfg.out_root) / board.name / baseline_name(exp.name)
     record = out_prj / "baseline.json"      # the reuse factors the baseline project was built with
     same = record.is_file() and json.loads(record.read_text()).get("reuse_factors") == b_rfs
     b_csynth = baseline.baseline_csynth(out_prj / "backend") if same else None

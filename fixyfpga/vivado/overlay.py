@@ -20,6 +20,12 @@ stream width is a power of two and AXI4-Stream width converters bridge it to the
 one pixel (all channels). The engine's score stream is already 32-bit words (`fixyfpga.engine`:
 storage-width values, TLAST on the last word of a batch), so it goes straight to the DMA's S2MM.
 
+Engine-only overlays (design.json without `frontend`, variant "engine_only": the study's all-programmable
+baseline): no front-end IP and no front-end window; the image DMA feeds the engine's `features` through
+the same width converters, one byte per value, so the engine's input type must be 8 bits wide. The host
+sends each pixel as the engine's input integer (`streams.in.pixel_map`, copied from design.json's
+`input.pixel_map`); `ips` has no "frontend".
+
 Weights: the engine keeps them on chip; they arrive through its `weights` AXI4-Stream port from a
 second AXI DMA (`wdma`, MM2S only, 32-bit). The processor writes nothing but registers: it sets the
 engine's `mode` to load, starts it, and sends the task's words with one wdma transfer.
