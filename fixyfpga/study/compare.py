@@ -26,6 +26,7 @@ from fixyfpga.design import baseline_name
 from fixyfpga.emulate import emulate
 from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until, step_images
 from fixyfpga.study import baseline, cycles, energy, resources
+from fixyfpga.vivado import blockdesign
 from fixyfpga.vivado.hls import hls_command
 
 DEFAULT_OUT = REPO_ROOT / "results" / "compare"
@@ -200,10 +201,17 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         b_deploy = baseline.deploy_baseline(out_prj, bsplit, board, task_name, _class_names(st.record, bsplit, cfg.data_dir),
                                             {"dataset": st.record.get("dataset"), "variant": "baseline"},
                                             log=log)
+        viv = b_deploy["vivado"]
         b_csim["overlay"] = {"sim_overlay": shown_path(b_deploy["sim_overlay"]), "task": shown_path(b_deploy["task"]),
-                             "vivado": b_deploy["vivado"]}
+                             "vivado": {"status": viv["status"], "reason": viv.get("reason"),
+                                        "script": shown_path(out_prj / "vivado" / blockdesign.SCRIPT_NAME),
+                                        "overlay": shown_path(viv["overlay"]["dir"]) if viv.get("overlay") else None,
+                                        # as committed results show them: relative, no absolute path
+                                        "commands": [b_csim["hls_command"],
+                                                     f"cd {shlex.quote(shown_path(out_prj / 'vivado'))} && "
+                                                     f"{shlex.join(blockdesign.vivado_command())}"]}}
         record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name,
-                                      "overlay": b_csim["overlay"]}, indent=1))
+                                      "overlay": b_deploy}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
     pixels, labels, source = _test_set(st.record, cfg.data_dir, tuple(fp[0].out_shape))
