@@ -176,7 +176,7 @@ def test_pynq_backend_runs_an_engine_only_overlay(deployed_baseline, tmp_path, m
     assert np.array_equal(ov.predict(images[:24], batch_size=10).raw, want[:24, :7])
 
 
-def test_signed_engine_input_reaches_the_engine_as_twos_complement(deployed_baseline, tmp_path):
+def test_signed_engine_input_reaches_the_engine_as_twos_complement():
     """A pixel map with negative values (a signed input quantizer): the bytes on the stream are two's
     complement and the simulated engine reads them back as the same integers."""
     from fixyfpga.runtime.overlay_spec import StreamSpec
@@ -216,3 +216,18 @@ def test_with_the_tools_the_baseline_overlay_is_built_and_packaged(deployed_base
     assert {f"fixyfpga/overlays/small_baseline/{stem}.{s}" for s in ("bit", "hwh", "json")} <= names
     assert "fixyfpga/tasks/small_baseline/small.fixytask" in names
     assert "fixyfpga/compare_overlays.ipynb" in names
+
+
+def test_stand_alone_sim_layout_of_an_engine_only_design(tmp_path):
+    """The simulated overlay's fallback layout (no board plan) also leaves the front-end out and carries the
+    pixel map and the engine's input type."""
+    from fixyfpga.runtime.sim import sim_overlay_dict
+    design = engine_only_design(load_board("pynq-z2"), list(range(-128, 128)))
+    data, _ = sim_overlay_dict(design)
+    with pytest.raises(FixyError, match="pixel_map does not hold one-byte ufixed<8,0> values"):
+        parse_overlay(data, tmp_path / "x.json")              # negative values for an unsigned engine input
+    design["interface"]["type"] = fixed(8, 0, True)
+    data, instances = sim_overlay_dict(design)
+    spec = parse_overlay(data, tmp_path / "x.json")
+    assert not spec.has_frontend and "fixy_frontend_0" not in [i.name for i in instances]
+    assert spec.streams.pixel_map[0] == -128 and spec.streams.in_type.width == 8

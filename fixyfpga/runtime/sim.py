@@ -535,7 +535,6 @@ def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
     layout = WeightLayout.of(design)
     out_type = FixedType.from_dict(eng["output"]["type"])
     packing = OutputPacking(out_type, int(np.prod(eng["output"]["shape"])))
-    in_shape = [int(v) for v in design["input"]["shape"]]
     data = {
         "format": FORMAT, "name": name, "board": design.get("board", ""), "model": design.get("model", ""),
         "clock_mhz": design.get("clock_mhz"), "signature": eng["signature"], "classes": int(eng["classes"]),
