@@ -8,6 +8,10 @@ and its top-level ports. Two builds with the same signature accept the same task
 direction}, from `fixyfpga.engine`); `engine.arrays` the engine's on-chip weight arrays in the order of
 the weight stream; `engine.weight_words` the stream's length; `engine.output.packing` how the score
 stream carries an image.
+
+`variant`: "fixynn" (front-end IP + engine IP) or "engine_only" (the study's all-programmable baseline,
+`describe_engine_only`): no `frontend` section, and `input.pixel_map` holds the engine's raw input for
+each pixel value 0..255 (the model's input quantizer), which the overlay and the runtime read.
 """
 
 import json
@@ -19,6 +23,15 @@ from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, REGISTERS, OutputPacking,
 from fixyfpga.errors import FixyError
 
 FORMAT = "fixyfpga-design/2"
+VARIANT_FIXYNN = "fixynn"               # fixed-weight front-end IP + engine IP
+VARIANT_ENGINE_ONLY = "engine_only"     # the engine IP alone, reading the quantized pixels (study baseline)
+BASELINE_SUFFIX = "_baseline"
+
+
+def baseline_name(model):
+    """The project (and board package) folder of a model's all-programmable baseline: hls_projects/<board>/
+    <model>_baseline (written by `make compare`), overlays/<model>_baseline on the board."""
+    return f"{model}{BASELINE_SUFFIX}"
 
 
 def layer_entries(design):
@@ -28,9 +41,8 @@ def layer_entries(design):
             for p in design.plans]
 
 
-def describe(board, model_name, split, frontend, backend, classes, num_classes):
-    """The design.json dict for a converted front-end/back-end pair."""
-    in_plan, iface_plan = frontend.plans[0], frontend.plans[-1]
+def _engine_section(split, backend, classes, num_classes):
+    """design.json's `interface` and `engine` sections of a converted back-end (shared by both variants)."""
     out_plan = backend.plans[-1]
     interface = {"layer": split.interface.layer, "shape": list(split.interface.shape),
                  "type": split.interface.type.to_dict()}
@@ -38,30 +50,62 @@ def describe(board, model_name, split, frontend, backend, classes, num_classes):
     arrays = [a.to_dict() for a in backend.weight_arrays]
     packing = OutputPacking(out_plan.out_type, int(math.prod(out_plan.out_shape)))
     output = {"shape": list(out_plan.out_shape), "type": out_plan.out_type.to_dict()}
+    en_ports = [p.to_dict() for p in engine_ports(split.interface.shape[-1], split.interface.type.width)]
+    engine = {"top": ENGINE_TOP, "dir": "backend", "classes": classes, "model_classes": num_classes,
+              "in_elems_per_beat": split.interface.shape[-1], "out_elems_per_beat": out_plan.out_shape[-1],
+              "output": {**output, "packing": packing.to_dict()}, "layers": engine_layers,
+              "ports": en_ports, "registers": dict(REGISTERS), "arrays": arrays,
+              "weight_words": WeightLayout(backend.weight_arrays).total_words,
+              "signature": engine_signature(interface, engine_layers, arrays, output, en_ports)}
+    return interface, engine
+
+
+def _head(board, model_name, variant):
+    return {"format": FORMAT, "board": board.name, "part": board.part, "model": model_name,
+            "clock_mhz": board.clock_mhz, "variant": variant}
+
+
+def describe(board, model_name, split, frontend, backend, classes, num_classes):
+    """The design.json dict for a converted front-end/back-end pair."""
+    in_plan, iface_plan = frontend.plans[0], frontend.plans[-1]
+    interface, engine = _engine_section(split, backend, classes, num_classes)
     m = frontend.hls_model
     fe_in, fe_out = m.get_input_variables()[0], m.get_output_variables()[0]
     fe_ports = [p.to_dict() for p in frontend_ports(fe_in.name, in_plan.out_shape[-1], in_plan.out_type.width,
                                                      fe_out.name, iface_plan.out_shape[-1], iface_plan.out_type.width)]
-    en_ports = [p.to_dict() for p in engine_ports(split.interface.shape[-1], split.interface.type.width)]
     return {
-        "format": FORMAT,
-        "board": board.name,
-        "part": board.part,
-        "model": model_name,
-        "clock_mhz": board.clock_mhz,
+        **_head(board, model_name, VARIANT_FIXYNN),
         "input": {"shape": list(in_plan.out_shape), "type": in_plan.out_type.to_dict(),
                   "raw": "uint8 pixels, HWC order; value = pixel / 256"},
         "interface": interface,
         "frontend": {"top": FRONTEND_TOP, "dir": "frontend", "in_elems_per_beat": in_plan.out_shape[-1],
                      "out_elems_per_beat": iface_plan.out_shape[-1], "layers": layer_entries(frontend),
                      "ports": fe_ports},
-        "engine": {"top": ENGINE_TOP, "dir": "backend", "classes": classes, "model_classes": num_classes,
-                   "in_elems_per_beat": split.interface.shape[-1], "out_elems_per_beat": out_plan.out_shape[-1],
-                   "output": {**output, "packing": packing.to_dict()}, "layers": engine_layers,
-                   "ports": en_ports, "registers": dict(REGISTERS), "arrays": arrays,
-                   "weight_words": WeightLayout(backend.weight_arrays).total_words,
-                   "signature": engine_signature(interface, engine_layers, arrays, output, en_ports)},
+        "engine": engine,
     }
+
+
+def describe_engine_only(board, model_name, split, backend, classes, num_classes, pixel_map):
+    """The design.json dict of an engine-only design (the study's all-programmable baseline): no
+    `frontend` section; the engine reads the quantized pixels. `input.pixel_map` holds, for every pixel
+    value 0..255, the engine's raw input integer (what the model's input quantizer makes of it), so the
+    host turns images into the engine's input stream without the model (`fixyfpga.study.baseline.pixel_map`)."""
+    interface, engine = _engine_section(split, backend, classes, num_classes)
+    pixel_map = [int(v) for v in pixel_map]
+    if len(pixel_map) != 256:
+        raise FixyError(f"an engine-only design needs a pixel map of 256 values, got {len(pixel_map)}")
+    return {
+        **_head(board, model_name, VARIANT_ENGINE_ONLY),
+        "input": {"shape": list(split.interface.shape), "type": split.input_type.to_dict(),
+                  "raw": "uint8 pixels, HWC order; value = pixel / 256", "pixel_map": pixel_map},
+        "interface": interface,
+        "engine": engine,
+    }
+
+
+def has_frontend(design):
+    """Whether a design.json dict has the fixed-weight front-end IP (FixyNN) or not (engine-only)."""
+    return bool(design.get("frontend"))
 
 
 def read_design(design_dir):

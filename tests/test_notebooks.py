@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.notebooks
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["deploy_and_classify", "switch_tasks", "measure_energy"]
+NAMES = ["deploy_and_classify", "switch_tasks", "measure_energy", "compare_overlays"]
 
 
 def run_notebook(name, env, out_dir, timeout=600):
@@ -100,3 +100,44 @@ def test_measure_energy(nb_env):
     saved = json.loads((out / "energy.json").read_text())
     assert saved["simulated"] is True and saved["label"] == "SIMULATED" and saved["n_inferences"] == 200
     assert saved["energy_per_inference_j"] > 0 and (out / "energy.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def baseline_build(default_build, tmp_path_factory):
+    """`make compare` on the same build root as the FixyNN project: it must leave the baseline's
+    simulated overlay and task file next to the FixyNN project (hls_projects/<board>/default_baseline)."""
+    from conftest import REPO, SHARED_DATASETS
+    from fixyfpga.study.compare import compare
+    _, project = default_build
+    compare("pynq-z2", REPO / "configs" / "default.yaml", data_dir=SHARED_DATASETS if SHARED_DATASETS.is_dir() else "",
+            out_root=tmp_path_factory.mktemp("compare"), project_root=project.parent.parent, log=lambda msg: None)
+    base = project.parent / "default_baseline"
+    assert (base / "sim_overlay").is_dir() and list((base / "tasks").glob("*.fixytask"))
+    assert (base / "vivado" / "build_vivado.tcl").is_file()
+    return base
+
+
+def test_compare_overlays(nb_env, baseline_build):
+    out, env, keep = nb_env
+    env = {**env, "FIXY_BASELINE_OVERLAY": str(baseline_build / "sim_overlay"),
+           "FIXY_BASELINE_TASKS": str(baseline_build / "tasks")}
+    text, images = run_notebook("compare_overlays", env, out)
+    _keep(keep, out, "compare_overlays")
+    assert "engine-only (no front-end)" in text and "[SIMULATED]" in text
+    assert "[SIMULATED: synthetic power trace" in text and "[SIMULATED: host C-sim speed" in text
+    # the same model in both overlays, each bit-exact to QKeras: the same classes
+    assert "identical top-1 classes on 200 images: True" in text
+    assert "energy / inference (uJ)" in text and "throughput (images/s)" in text and images >= 1
+    saved = json.loads((out / "compare_overlays.json").read_text())
+    assert saved["simulated"] is True and saved["label"] == "SIMULATED" and saved["identical_top1"] is True
+    for v in ("fixynn", "baseline"):
+        assert saved["variants"][v]["energy_per_inference_uj"] > 0 and saved["variants"][v]["throughput_ips"] > 0
+    assert saved["ratios"]["energy_per_inference"] > 0 and (out / "compare_overlays.png").is_file()
+
+
+def test_compare_overlays_without_baseline_names_the_command(nb_env, tmp_path):
+    from nbclient.exceptions import CellExecutionError
+    out, env, _ = nb_env
+    env = {**env, "FIXY_BASELINE_OVERLAY": str(tmp_path / "missing"), "FIXY_BASELINE_TASKS": str(tmp_path)}
+    with pytest.raises(CellExecutionError, match=r"no baseline overlay at \S*missing: run `make compare BOARD=pynq-z2`"):
+        run_notebook("compare_overlays", env, out)

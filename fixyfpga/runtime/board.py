@@ -25,11 +25,13 @@ class PynqDevice:
         pynq = import_pynq()
         self.spec = spec
         self.instances = read_hwh(spec.hwh)
-        wanted = {"DMA": spec.dma, "front-end": spec.frontend, "engine": spec.engine,
-                  "weights DMA": spec.weights.dma}
+        wanted = {"DMA": spec.dma, "engine": spec.engine, "weights DMA": spec.weights.dma}
+        if spec.has_frontend:               # an engine-only overlay (the study's baseline) has none
+            wanted["front-end"] = spec.frontend
         check_instances(self.instances, wanted, spec.hwh)
-        vlnvs = [spec.frontend_vlnv or self.instances[spec.frontend].vlnv,
-                 spec.engine_vlnv or self.instances[spec.engine].vlnv]
+        vlnvs = [spec.engine_vlnv or self.instances[spec.engine].vlnv]
+        if spec.has_frontend:
+            vlnvs.insert(0, spec.frontend_vlnv or self.instances[spec.frontend].vlnv)
         pynq_driver_classes(vlnvs)          # PYNQ binds these to the HLS blocks while loading the overlay
         try:
             self.overlay = pynq.Overlay(str(spec.bitstream), download=download)

@@ -403,7 +403,8 @@ class StreamDriver:
 
     # -- running images --------------------------------------------------------------------------
     def run(self, images, timeout=None):
-        """uint8 images (n, image_bytes) -> output bytes (n, out_image_bytes) as a uint8 copy."""
+        """uint8 images (n, image_bytes) -> output bytes (n, out_image_bytes) as a uint8 copy. On an
+        engine-only overlay the pixels are sent as the engine's input bytes (StreamSpec.to_stream)."""
         if self.stuck:
             raise FixyError(f"the DMA did not recover from an earlier failure ({self.stuck.split(':')[0]}); call "
                             f"reset() on the overlay (soft-resets the DMA) or reload the overlay")
@@ -412,7 +413,7 @@ class StreamDriver:
         n = len(images)
         self._check_not_halted()          # before the engine is started into a batch it could not finish
         self.ensure_capacity(n)
-        self.in_buf.rows(n, s.in_image_bytes)[:, :images.shape[1]] = images
+        self.in_buf.rows(n, s.in_image_bytes)[:, :images.shape[1]] = s.to_stream(images)
         self.images_sent = self.images_received = 0
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         in_bytes, out_bytes = n * s.in_image_bytes, s.out_image_bytes

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fixyfpga import REPO_ROOT
+from fixyfpga.design import baseline_name
 from fixyfpga.errors import FixyError
 
 
@@ -37,11 +38,13 @@ def _first_dir(folder):
     return dirs[0].name if dirs else None
 
 
-def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=None):
+def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=None, baseline=False):
     """Where the overlay and tasks are (see the module docstring); `here` is the notebook's folder.
-    `overlay` and `tasks` override the guessed folders (the notebooks take them from their parameters)."""
+    `overlay` and `tasks` override the guessed folders (the notebooks take them from their parameters).
+    `baseline=True`: the all-programmable baseline of `model` (default "default"), which `make compare`
+    builds into hls_projects/<board>/<model>_baseline and `make package` ships as overlays/<model>_baseline."""
     backend = backend or "auto"
-    model = model or ""
+    model = baseline_name(model or "default") if baseline else (model or "")
     overlay_override, tasks_override = overlay, tasks
     here = Path(here)
     on_board = (here / "overlays").is_dir()
@@ -70,9 +73,15 @@ def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=N
                 make_sim_overlay(project)
             except FixyError as exc:
                 note = str(exc)
-        if backend == "sim" and not (overlay.is_dir() and list(tasks.glob("*.fixytask"))):
+        if backend == "sim" and baseline and not (overlay.is_dir() and list(tasks.glob("*.fixytask"))):
+            note = note or (f"{project} has no simulated baseline overlay or no task file yet; make them with\n"
+                            f"    make compare BOARD={board}")
+        elif backend == "sim" and not (overlay.is_dir() and list(tasks.glob("*.fixytask"))):
             note = note or (f"{project} has no simulated overlay or no task files yet; make them with\n"
                             f"    make csim BOARD={board} && .venv/bin/python -m fixyfpga.runtime prepare {project}")
+    if on_board and baseline and not overlay.is_dir() and not overlay_override:
+        note = (f"the board package has no {overlay}: run `make compare BOARD=<board>` on a host, build its Vivado "
+                f"script where Vivado is installed, then `make package`")
     overlay = Path(overlay_override or overlay)
     tasks = Path(tasks_override or tasks)
     return Location(backend=backend, overlay=overlay, tasks=tasks, on_board=on_board, note=note)

@@ -97,15 +97,18 @@ class FixyOverlay:
             from fixyfpga.runtime.board import PynqDevice
             self.device = PynqDevice(self.spec, download=download)
         self.simulated = bool(getattr(self.device, "simulated", False))
-        self.frontend = HlsBlock(self.device.ip(self.spec.frontend), "front-end")
+        # An engine-only overlay (the study's baseline) has no front-end: images go straight to the engine.
+        self.frontend = HlsBlock(self.device.ip(self.spec.frontend), "front-end") if self.spec.has_frontend else None
         self.engine = EngineControl(self.device.ip(self.spec.engine), self.spec.registers)
         self.weights = WeightLoader(self.device.dma(self.spec.weights.dma, receive=False), self.device.allocate,
                                     self.engine, self.spec.weights.words, timeout=timeout,
                                     address_bits=self.spec.dma_address_bits)
         self.stream = StreamDriver(self.device.dma(self.spec.dma), self.device.allocate, self.spec.streams,
-                                   self.spec.max_transfer_bytes, timeout=timeout, blocks=[self.frontend, self.engine],
+                                   self.spec.max_transfer_bytes, timeout=timeout,
+                                   blocks=[b for b in (self.frontend, self.engine) if b is not None],
                                    address_bits=self.spec.dma_address_bits, engine=self.engine)
-        self.frontend.start_free_running()
+        if self.frontend is not None:
+            self.frontend.start_free_running()
         self.last_load_s = None
         self.task = None
         self._design = self.spec.design()
@@ -126,6 +129,7 @@ class FixyOverlay:
     def __repr__(self):
         task = f"task '{self.task.name}'" if self.task else "no task loaded"
         sim = f" [{SIMULATED_LABEL}]" if self.simulated else ""
+        sim += "" if self.spec.has_frontend else " engine-only (no front-end)"
         return (f"FixyOverlay({self.spec.folder}, backend={self.backend!r}){sim}: {self.spec.model} on "
                 f"{self.spec.board}, input {self.input_shape}, engine {self.signature[:19]}..., {task}")
 
@@ -136,8 +140,9 @@ class FixyOverlay:
         load the task again)."""
         self.stream.reset(timeout)
         self.weights.reset(timeout)
-        self.frontend.stop()
-        self.frontend.start_free_running()
+        if self.frontend is not None:
+            self.frontend.stop()
+            self.frontend.start_free_running()
 
     # ------------------------------------------------------------------------------------- tasks
     def load_task(self, task, timeout=None):

@@ -16,10 +16,16 @@ JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
     dma           {"name": instance, "max_transfer_bytes"*: int, "address_bits"*: int (32): the c_addr_width
                   of the image DMA and of the weights DMA (the board file's dma_address_bits); a buffer
                   ending above 2**address_bits is refused before any transfer}
-    ips           {"frontend": {"name", "vlnv"*}, "engine": {"name", "vlnv"*, "registers"*: {name: offset}}}
+    ips           {"frontend"*: {"name", "vlnv"*}, "engine": {"name", "vlnv"*, "registers"*: {name: offset}}}
                   ap_ctrl_hs over AXI-lite; the engine's `mode` / `n_images` registers
-                  (fixyfpga.engine.REGISTERS when absent)
-    streams       {"in":  {"shape": [H, W, C], "dtype": "uint8", "image_bytes"*},
+                  (fixyfpga.engine.REGISTERS when absent). No "frontend": an engine-only overlay (the
+                  study's all-programmable baseline); the image DMA feeds the engine, and streams.in
+                  must carry a pixel_map
+    variant*      "fixynn" (front-end + engine) | "engine_only"
+    streams       {"in":  {"shape": [H, W, C], "dtype": "uint8", "image_bytes"*,
+                           "pixel_map"* (engine-only): 256 raw integers, the engine's input for each pixel
+                           value (the model's input quantizer); the host sends each as one byte},
+                   "interface"*: {"type": the engine's input FixedType (required with pixel_map)},
                    "out": {"elems": int, "elem_bits": 8|16|32, "type": FixedType dict, "image_bytes"*},
                    "tlast"*: "batch" (the engine ends one packet per inference call of n_images: one
                              receive transfer per batch, the default) | "image" (one packet per image)}
@@ -35,6 +41,8 @@ JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from fixyfpga.engine import REGISTERS, WORD_BITS
 from fixyfpga.errors import FixyError
@@ -69,6 +77,15 @@ class StreamSpec:
     out_type: FixedType
     out_image_bytes: int
     tlast: str = "batch"
+    pixel_map: tuple = None        # engine-only overlays: the engine's raw input for each pixel value
+    in_type: FixedType = None      # engine-only overlays: the engine's input type (streams.interface.type)
+
+    def to_stream(self, images):
+        """uint8 image rows -> the bytes the image DMA sends: the pixels themselves (a front-end IP
+        quantizes them), or, with no front-end, each pixel's engine input integer as one byte."""
+        if self.pixel_map is None:
+            return images
+        return np.asarray(self.pixel_map, dtype=np.int64).astype(np.uint8)[images]
 
     @property
     def out_dtype(self):
@@ -113,6 +130,11 @@ class OverlaySpec:
     @property
     def hwh(self):
         return self.folder / f"{self.name}.hwh"
+
+    @property
+    def has_frontend(self):
+        """False for an engine-only overlay (no front-end IP: the image DMA feeds the engine)."""
+        return bool(self.frontend)
 
     def design(self):
         """The design.json dict copied into the overlay, or None."""
@@ -209,7 +231,7 @@ def parse_overlay(data, json_path):
     dma = _need(data, "dma", where)
     dma_name, _ = _instance(dma, f"{where} dma")
     ips = _need(data, "ips", where)
-    fe_name, fe_vlnv = _instance(_need(ips, "frontend", f"{where} ips"), f"{where} ips.frontend")
+    fe_name, fe_vlnv = _instance(ips["frontend"], f"{where} ips.frontend") if ips.get("frontend") else ("", "")
     en_name, en_vlnv = _instance(_need(ips, "engine", f"{where} ips"), f"{where} ips.engine")
     st = _need(data, "streams", where)
     s_in, s_out = _need(st, "in", f"{where} streams"), _need(st, "out", f"{where} streams")
@@ -229,8 +251,22 @@ def parse_overlay(data, json_path):
     tlast = str(st.get("tlast", "batch"))
     if tlast not in TLAST_MODES:
         raise FixyError(f"{where}: streams.tlast {tlast!r} is not one of {', '.join(TLAST_MODES)}")
+    pixel_map = s_in.get("pixel_map")
+    if not fe_name:
+        if not isinstance(pixel_map, list) or len(pixel_map) != 256:
+            raise FixyError(f"{where}: the overlay has no front-end (ips.frontend) and no streams.in.pixel_map of 256 "
+                            f"values, so the engine's input is unknown; rebuild the overlay")
+        pixel_map = tuple(_int(v, f"{where} streams.in.pixel_map") for v in pixel_map)
+        in_type = _type(_need(_need(st, "interface", f"{where} streams"), "type", f"{where} streams.interface"),
+                        f"{where} streams.interface.type")
+        if in_type.width != 8 or min(pixel_map) < in_type.raw_min or max(pixel_map) > in_type.raw_max:
+            raise FixyError(f"{where}: streams.in.pixel_map does not hold one-byte {in_type.hls()} values; rebuild "
+                            f"the overlay")
+    else:
+        pixel_map = in_type = None
     streams = StreamSpec(in_shape=in_shape, in_dtype=in_dtype, in_image_bytes=in_bytes, out_elems=out_elems,
-                         out_elem_bits=out_bits, out_type=out_type, out_image_bytes=out_bytes, tlast=tlast)
+                         out_elem_bits=out_bits, out_type=out_type, out_image_bytes=out_bytes, tlast=tlast,
+                         pixel_map=pixel_map, in_type=in_type)
     weights = _weights(_need(data, "weights", where), where)
     en_entry = ips["engine"] if isinstance(ips["engine"], dict) else {}
     registers = {**REGISTERS, **{k: _int(v, f"{where} ips.engine.registers.{k}")

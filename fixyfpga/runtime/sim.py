@@ -356,8 +356,10 @@ class SimPipeline:
         self.weight_loads = 0
         self.images = 0
         s = spec.streams
-        if fe_lib.in_elems != int(np.prod(s.in_shape)):
-            raise FixyError(f"simulated overlay: the front-end library takes {fe_lib.in_elems} values per image, the "
+        first = fe_lib or en_lib             # engine-only: the engine reads the image stream itself
+        if first.in_elems != int(np.prod(s.in_shape)):
+            raise FixyError(f"simulated overlay: the {'front-end' if fe_lib else 'engine'} library takes "
+                            f"{first.in_elems} values per image, the "
                             f"overlay streams {int(np.prod(s.in_shape))}; make the simulated overlay again")
         if en_lib.out_elems != s.out_elems or en_lib.weight_words != spec.weights.words:
             raise FixyError("simulated overlay: the engine library does not match the overlay .json (outputs or "
@@ -383,6 +385,13 @@ class SimPipeline:
             eng.finish()
         return take
 
+    def _engine_input(self, stream_bytes):
+        """Engine-only: the image stream's bytes as the engine's `features` port reads them (the input
+        type's low 8 bits, two's complement when signed)."""
+        t = self.spec.streams.in_type
+        raw = np.asarray(stream_bytes, dtype=np.int64)
+        return np.where(raw >= 128, raw - 256, raw) if t is not None and t.signed else raw
+
     def reset(self):
         """The DMA's soft reset flushes the streams (the engine's call, if any, goes on)."""
         self.partial = np.zeros(0, np.uint8)
@@ -403,7 +412,7 @@ class SimPipeline:
         held = self.partial.size
         buf = np.concatenate([self.partial, data]) if held else np.asarray(data)
         whole = buf.size // per
-        n = min(self.frontend.take(whole), self.engine.take(whole))
+        n = min(self.frontend.take(whole) if self.frontend else whole, self.engine.take(whole))
         if whole and n == 0:
             return 0
         if n:
@@ -411,10 +420,12 @@ class SimPipeline:
             try:
                 self._own_weights()
                 pixels = buf[:n * per].reshape(n, per)[:, :int(np.prod(s.in_shape))].astype(np.int64)
-                words = self.en_lib.run_words(self.fe_lib.run(pixels), self.packing.words_per_image)
+                words = self.en_lib.run_words(self.fe_lib.run(pixels) if self.fe_lib else self._engine_input(pixels),
+                                              self.packing.words_per_image)
             finally:
                 dma.busy = False
-            self.frontend.consumed(n)
+            if self.frontend:
+                self.frontend.consumed(n)
             batch_end = self.engine.consumed(n)
             self.images += n
             out = words.astype("<u4").view(np.uint8).reshape(n, -1)
@@ -452,7 +463,8 @@ class SimDevice:
         from fixyfpga.csim import CsimLibrary
         self.spec = spec
         self.instances = read_hwh(spec.hwh)
-        missing = [p for p in (self.lib_path("frontend_lib"), self.lib_path("engine_lib")) if not p.is_file()]
+        libs = ("frontend_lib", "engine_lib") if spec.has_frontend else ("engine_lib",)
+        missing = [p for p in (self.lib_path(k) for k in libs) if not p.is_file()]
         if missing:
             raise FixyError(f"simulated overlay {spec.folder}: C-sim library {', '.join(map(str, missing))} is "
                             f"missing; build the project with `make csim` and make the simulated overlay again")
@@ -460,9 +472,9 @@ class SimDevice:
             if name not in self.instances:
                 raise FixyError(f"{spec.hwh}: the {what} '{name}' is not in the address map; make the simulated "
                                 f"overlay again")
-        self.frontend = SimHlsBlock(spec.frontend)
+        self.frontend = SimHlsBlock(spec.frontend) if spec.has_frontend else None
         self.engine = SimEngine(spec.engine, spec.registers, spec.weights.words)
-        fe_lib = CsimLibrary(None, self.lib_path("frontend_lib"))
+        fe_lib = CsimLibrary(None, self.lib_path("frontend_lib")) if spec.has_frontend else None
         en_lib = CsimLibrary(None, self.lib_path("engine_lib"))
         self.pipeline = SimPipeline(spec, fe_lib, en_lib, self.frontend, self.engine)
         self.dma_device = SimDMA(spec.dma, self.pipeline)
@@ -478,7 +490,7 @@ class SimDevice:
         return path if path.is_absolute() else (self.spec.folder / path).resolve()
 
     def ip(self, name):
-        if name == self.spec.frontend:
+        if name and name == self.spec.frontend:
             return self.frontend
         if name == self.spec.engine:
             return self.engine
@@ -507,22 +519,29 @@ def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
     eng = design["engine"]
     base = PL_BASE.get(board_ps, PL_BASE["zynq7"])
     fe_vlnv, en_vlnv = ip_vlnv(FRONTEND_TOP), ip_vlnv(ENGINE_TOP)
+    fixynn = bool(design.get("frontend"))
     instances = [Instance("axi_dma_0", DMA_VLNV, base + 0x0000_0000, 0x1_0000, "REGISTER"),
                  Instance(f"{FRONTEND_TOP}_0", fe_vlnv, base + 0x1_0000, 0x1_0000, "REGISTER"),
                  Instance(f"{ENGINE_TOP}_0", en_vlnv, base + 0x2_0000, 0x1_0000, "REGISTER"),
                  Instance("axi_dma_weights", DMA_VLNV, base + 0x3_0000, 0x1_0000, "REGISTER")]
+    ips = {"frontend": {"name": f"{FRONTEND_TOP}_0", "vlnv": fe_vlnv},
+           "engine": {"name": f"{ENGINE_TOP}_0", "vlnv": en_vlnv, "registers": dict(REGISTERS)}}
+    stream_in = {"shape": [int(v) for v in design["input"]["shape"]], "dtype": "uint8",
+                 "image_bytes": int(np.prod(design["input"]["shape"]))}
+    if not fixynn:                  # engine-only: no front-end; the host sends the engine's input bytes
+        instances = [i for i in instances if i.name != f"{FRONTEND_TOP}_0"]
+        del ips["frontend"]
+        stream_in["pixel_map"] = list(design["input"]["pixel_map"])
     layout = WeightLayout.of(design)
     out_type = FixedType.from_dict(eng["output"]["type"])
     packing = OutputPacking(out_type, int(np.prod(eng["output"]["shape"])))
-    in_shape = [int(v) for v in design["input"]["shape"]]
     data = {
         "format": FORMAT, "name": name, "board": design.get("board", ""), "model": design.get("model", ""),
         "clock_mhz": design.get("clock_mhz"), "signature": eng["signature"], "classes": int(eng["classes"]),
         "design": "design.json",
         "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << 26) - 1, "address_bits": DEFAULT_ADDRESS_BITS},
-        "ips": {"frontend": {"name": f"{FRONTEND_TOP}_0", "vlnv": fe_vlnv},
-                "engine": {"name": f"{ENGINE_TOP}_0", "vlnv": en_vlnv, "registers": dict(REGISTERS)}},
-        "streams": {"in": {"shape": in_shape, "dtype": "uint8", "image_bytes": int(np.prod(in_shape))},
+        "ips": ips,
+        "streams": {"in": stream_in, "interface": {"type": design["interface"]["type"]},
                     "out": {"elems": packing.elems, "elem_bits": packing.storage_bits, "type": out_type.to_dict(),
                             "image_bytes": packing.bytes_per_image},
                     "tlast": "batch"},
@@ -542,8 +561,7 @@ def board_overlay_dict(design, project, board):
     plan = plan_overlay(design, board, project)
     data = overlay_json(plan, "design.json")
     vlnv = {data["dma"]["name"]: DMA_VLNV, data["weights"]["dma"]: DMA_VLNV,
-            data["ips"]["frontend"]["name"]: data["ips"]["frontend"]["vlnv"],
-            data["ips"]["engine"]["name"]: data["ips"]["engine"]["vlnv"]}
+            **{ip["name"]: ip["vlnv"] for ip in data["ips"].values()}}
     instances = [Instance(seg.cell, vlnv.get(seg.cell, ""), seg.base, seg.range, "REGISTER") for seg in plan.segments]
     return data, instances
 
@@ -560,8 +578,8 @@ def make_sim_overlay(project_dir, out_dir=None, name=None):
     from fixyfpga.design import read_design
     project = Path(project_dir).resolve()
     design = read_design(project)
-    libs = {"frontend_lib": design_library_path(project, design, "frontend"),
-            "engine_lib": design_library_path(project, design, "engine")}
+    libs = {f"{part}_lib": design_library_path(project, design, part)
+            for part in ("frontend", "engine") if design.get(part)}     # engine-only: no front-end
     missing = [str(p) for p in libs.values() if not p.is_file()]
     if missing:
         raise FixyError(f"{project}: C-sim libraries missing ({', '.join(missing)}); build the project with "

@@ -13,17 +13,26 @@ baseline's chip share (LUT + DSP + BRAM36 utilization, resources.area_share) mat
 by the same estimator, and reports how close it got.
 """
 
+import json
 import math
+import shutil
+from pathlib import Path
+
 import numpy as np
 
 from fixyfpga.convert import convert, layer_reuse_factors
 from fixyfpga.csim import compile_designs, write_tb_data
+from fixyfpga.design import describe_engine_only
 from fixyfpga.emulate import emulate
-from fixyfpga.engine import ENGINE_TOP, core_name
+from fixyfpga.engine import ENGINE_TOP, TASK_SUFFIX, core_name
 from fixyfpga.errors import FixyError
 from fixyfpga.flow import engine_words
 from fixyfpga.plan import plan_model
+from fixyfpga.runtime.sim import make_sim_overlay
 from fixyfpga.split import engine_only_split, pad_to_engine
+from fixyfpga.tasks import pack_task
+from fixyfpga.tools import find_hls_tool
+from fixyfpga.vivado import flow as vflow
 from fixyfpga.vivado.hls import csynth_report_path, hls_command_line, parse_csynth_report, write_hls_tcl
 from fixyfpga.study import cycles, resources
 
@@ -118,11 +127,33 @@ def design_figures(frontend_plans, backend_plans, rfs, board, rtl=None):
     return res, cyc
 
 
-def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels):
+def pixel_map(split):
+    """The engine's raw input integer for every pixel value 0..255 (int64, 256): a raw pixel p is the
+    value p * lsb of the input type; the pass-through front-end (the model's input quantizer in QKeras,
+    or nothing) turns it into the engine's input value. The input quantizer acts element by element, so
+    one table serves every pixel of every channel (checked: the quantizer must not depend on position).
+    The one home of this conversion: the baseline's C-sim, design.json (`input.pixel_map`) and so the
+    runtime's host-side conversion all use it."""
+    shape = tuple(int(s) for s in split.interface.shape)
+    values = np.arange(256, dtype=np.float64)
+    x = np.broadcast_to((values * split.input_type.lsb).reshape((256,) + (1,) * len(shape)),
+                        (256,) + shape).astype(np.float32)
+    iface = split.frontend.predict(x, verbose=0, batch_size=64) if len(split.frontend.layers) > 1 else x
+    raw = split.interface.type.to_raw(iface, "baseline engine input").reshape(256, -1)
+    if np.any(raw != raw[:, :1]):
+        raise FixyError(f"the model's input quantizer ('{split.interface.layer}') does not act element by element "
+                        f"(equal pixels give different values at different positions); the engine-only baseline "
+                        f"needs an element-wise input quantizer")
+    return raw[:, 0].astype(np.int64)
+
+
+def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels, model_name=None):
     """Convert the all-engine back-end with run-time weights, compile it, load its weights through the
     engine's load mode (the same 32-bit weight stream as the FixyNN engine: engine.WeightLayout) and
-    C-simulate it on `pixels` (uint8 raw input integers, model input shape); compare element by element
-    with the kit's integer emulator and the model in QKeras.
+    C-simulate it on `pixels` (uint8 raw input integers, model input shape, turned into the engine's input
+    by `pixel_map`); compare element by element with the kit's integer emulator and the model in QKeras.
+    Writes `out_dir/design.json` (design.describe_engine_only, model `model_name`, default the folder's
+    name), which `deploy_baseline` turns into an overlay and a task.
     Returns {"inputs", "mismatched_elements", "elements", "mismatched_vs_qkeras", "project", ...}."""
     design = convert(split.backend, backend_plans, "backend", out_dir / "backend", core_name(), board,
                      reuse_factors=rfs, strategy="Resource", weights_as_ports=True)
@@ -133,8 +164,8 @@ def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels):
     # A raw input integer p is the value p * lsb of the input type; the pass-through front-end (the input
     # quantizer in QKeras, or nothing) gives the engine's input values.
     x = (np.asarray(pixels).astype(np.float64) * split.input_type.lsb).astype(np.float32)
-    iface = split.frontend.predict(x, verbose=0, batch_size=256) if len(split.frontend.layers) > 1 else x
-    raw_in = split.interface.type.to_raw(iface, "baseline engine input").reshape(n, -1)
+    lut = pixel_map(split)
+    raw_in = lut[np.asarray(pixels, dtype=np.uint8)].reshape(n, -1)
     got = lib.run(raw_in, progress="C-sim baseline engine")
     want = emulate(backend_plans, raw_in.reshape((n,) + tuple(backend_plans[0].out_shape))).reshape(n, -1)
     out_type = backend_plans[-1].out_type
@@ -147,6 +178,10 @@ def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels):
     # build_hls.tcl.
     write_tb_data(design.output_dir, raw_in, want, weight_words=words)
     write_hls_tcl(design.output_dir, design.top, board)
+    # design.json of the engine-only design: what the overlay, the task packer and the runtime read.
+    classes = int(split.backend.output.shape[-1])
+    desc = describe_engine_only(board, model_name or Path(out_dir).name, split, design, classes, classes, lut)
+    (Path(out_dir) / "design.json").write_text(json.dumps(desc, indent=1))
     return {"inputs": int(n), "mismatched_elements": int(np.count_nonzero(got != want)), "elements": int(got.size),
             "mismatched_vs_qkeras": int(np.count_nonzero(got != ref)), "weight_words": int(words.size),
             "project": "backend", "reference": "fixyfpga.emulate (integer emulator) and QKeras",
@@ -158,3 +193,27 @@ def baseline_csynth(project_dir):
     """The parsed csynth report of a baseline engine that Vitis HLS built (its build_hls.tcl), or None."""
     path = csynth_report_path(project_dir, ENGINE_TOP)
     return parse_csynth_report(path) if path.is_file() else None
+
+
+def deploy_baseline(project_dir, split, board, task_name, class_names, extra=None, log=print):
+    """Turn a C-simulated baseline project (`csim_baseline`'s out_dir, with design.json) into what the
+    runtime loads, as `make hls` does for the FixyNN design: the engine-only overlay (fixyfpga.vivado,
+    the same block design generator): built (Vitis HLS, then Vivado: `overlay/`) when both tools are on
+    PATH, else its `vivado/build_vivado.tcl` and the commands to run where they are; the simulated overlay
+    (`sim_overlay/`) over the C-sim library; and the model's weights as a task file
+    (`tasks/<task_name>.fixytask`, fixyfpga.tasks). Returns {"sim_overlay", "task", "vivado"}."""
+    project = Path(project_dir)
+    tool = find_hls_tool()
+    if tool and shutil.which("vivado"):
+        result = vflow.build_overlay(project, board, hls_tool=tool, log=log)
+        vflow.update_build_report(project, result)
+        vivado = {"status": "done", "overlay": result["overlay"], "warnings": result["warnings"]}
+    else:
+        vivado = vflow.vivado_skipped(project, board, reason="Vitis HLS or Vivado is not on PATH")["implementation"]
+        vivado["commands"] = [hls_command_line(project / "backend", "vitis_hls")] + vivado["commands"]
+    overlay = make_sim_overlay(project)
+    task = pack_task(split.backend, project, project / "tasks" / f"{task_name}{TASK_SUFFIX}", task_name,
+                     class_names, extra)
+    log(f"  baseline overlay: {overlay} (simulated), Vivado {vivado['status']} ({project / vflow.VIVADO_DIR}), "
+        f"task {task}")
+    return {"sim_overlay": str(overlay), "task": str(task), "vivado": vivado}

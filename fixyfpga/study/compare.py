@@ -5,6 +5,9 @@ For each variant: resources (tagged yosys / estimate / vivado), the cycle model'
 (csynth's when Vitis HLS ran), power (ESTIMATE unless Vivado's report_power or a board measurement is
 given), energy per inference, bit-exact C-sim on real images and accuracy through the kit's integer
 emulator on the same test set. Writes results/compare/<board>/summary.json, summary.md and compare.png.
+The baseline's C-sim project (hls_projects/<board>/<model>_baseline) is also deployed like the FixyNN
+design (baseline.deploy_baseline: Vivado overlay or its TCL, sim_overlay/, a task file) for the
+comparison notebook (notebooks/compare_overlays.ipynb).
 """
 
 import json
@@ -19,9 +22,11 @@ from fixyfpga import REPO_ROOT
 from fixyfpga.boards import load_board
 from fixyfpga.config import load_config
 from fixyfpga.data import available_datasets, load_dataset, to_model_input
+from fixyfpga.design import baseline_name
 from fixyfpga.emulate import emulate
 from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until, step_images
 from fixyfpga.study import baseline, cycles, energy, resources
+from fixyfpga.vivado import blockdesign
 from fixyfpga.vivado.hls import hls_command
 
 DEFAULT_OUT = REPO_ROOT / "results" / "compare"
@@ -118,6 +123,16 @@ def _test_set(record, data_dir, shape):
     return to_model_input(ds.x_test, shape), np.asarray(ds.y_test), f"{ds.name} test split"
 
 
+def _class_names(record, split, data_dir):
+    """The class names of the model's dataset (when the dataset is there), else its record's, else "0".."n-1"."""
+    n = int(split.backend.output.shape[-1])
+    names = list(record.get("class_names") or [])
+    name = record.get("dataset")
+    if name and data_dir and Path(data_dir).is_dir() and name in available_datasets(data_dir):
+        names = load_dataset(name, data_dir).class_names or names
+    return [str(c) for c in names] if len(names) == n else [str(i) for i in range(n)]
+
+
 def _accuracy(plans_pair, pixels, labels, source):
     if pixels is None:
         return {"value": None, "reason": source}
@@ -175,7 +190,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     match = baseline.match_resources(b_plans, board, share, opts)
     b_rfs = match["reuse_factors"]
     b_res, b_cyc = baseline.design_figures([], b_plans, b_rfs, board)
-    out_prj = Path(cfg.out_root) / board.name / f"{exp.name}_baseline"
+    out_prj = Path(cfg.out_root) / board.name / baseline_name(exp.name)
     record = out_prj / "baseline.json"      # the reuse factors the baseline project was built with
     same = record.is_file() and json.loads(record.read_text()).get("reuse_factors") == b_rfs
     b_csynth = baseline.baseline_csynth(out_prj / "backend") if same else None
@@ -195,7 +210,22 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         b_csim["project"] = shown_path(out_prj / b_csim["project"])
         # the command as committed results show it: from the repository (or working directory), no absolute path
         b_csim["hls_command"] = f"cd {shlex.quote(b_csim['project'])} && {shlex.join(hls_command('vitis_hls'))}"
-        record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name}, indent=1))
+        # The baseline as a deployable overlay: block design TCL, simulated overlay and its weights as a task.
+        task_name = st.record.get("dataset") or exp.name
+        b_deploy = baseline.deploy_baseline(out_prj, bsplit, board, task_name, _class_names(st.record, bsplit, cfg.data_dir),
+                                            {"dataset": st.record.get("dataset"), "variant": "baseline"},
+                                            log=log)
+        viv = b_deploy["vivado"]
+        b_csim["overlay"] = {"sim_overlay": shown_path(b_deploy["sim_overlay"]), "task": shown_path(b_deploy["task"]),
+                             "vivado": {"status": viv["status"], "reason": viv.get("reason"),
+                                        "script": shown_path(out_prj / "vivado" / blockdesign.SCRIPT_NAME),
+                                        "overlay": shown_path(viv["overlay"]["dir"]) if viv.get("overlay") else None,
+                                        # as committed results show them: relative, no absolute path
+                                        "commands": [b_csim["hls_command"],
+                                                     f"cd {shlex.quote(shown_path(out_prj / 'vivado'))} && "
+                                                     f"{shlex.join(blockdesign.vivado_command())}"]}}
+        record.write_text(json.dumps({"reuse_factors": b_rfs, "board": board.name, "model": exp.name,
+                                      "overlay": b_deploy}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
     pixels, labels, source = _test_set(st.record, cfg.data_dir, tuple(fp[0].out_shape))

@@ -10,6 +10,10 @@ Block design (cell names are what PYNQ and the overlay JSON use):
     wdma/M_AXIS_MM2S (32-bit, the task's words) ─> engine/weights
     dma/M_AXI_MM2S, dma/M_AXI_S2MM, wdma/M_AXI_MM2S ─> mem_sc ─> ps high-performance slave (DDR)
 
+Engine-only variant (the study's all-programmable baseline, design.json without `frontend`): the same
+script without the front-end cell; dma/M_AXIS_MM2S ─> in_* width converters ─> engine/features, the
+engine's window where it is in the FixyNN design.
+
 Every port of the two HLS IPs is the one design.json lists (and the HLS step checked against what Vitis
 HLS built); the block design only connects interfaces, so no kit RTL sits between them. One clock (the
 board's clock_mhz from the PS) and one reset (rst) drive everything. The board part is resolved from
@@ -166,7 +170,7 @@ def _board_part_lines(board):
 def block_design_lines(plan):
     """Commands that build, connect and address the block design."""
     ps, out = plan.ps, plan.output
-    fe_in, fe_out = plan.frontend_ports["in"], plan.frontend_ports["out"]
+    fe_in, fe_out = (plan.frontend_ports["in"], plan.frontend_ports["out"]) if plan.has_frontend else (None, None)
     en_in, en_out, en_w = plan.engine_ports["in"], plan.engine_ports["out"], plan.engine_ports["weights"]
     lines = [command("create_bd_design", plan.bd_name), *_ps_lines(plan)]
     lines += _cell("reset", "rst")
@@ -179,11 +183,16 @@ def block_design_lines(plan):
     lines += _cell("dma", "wdma", {
         "c_include_sg": 0, "c_sg_length_width": 26, "c_addr_width": plan.board.dma_address_bits, "c_include_s2mm": 0,
         "c_m_axis_mm2s_tdata_width": 32, "c_m_axi_mm2s_data_width": 32, "c_mm2s_burst_size": 16})
-    lines += [command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.frontend_top), "frontend"),
-              command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.engine_top), "engine")]
-    # Streams: DMA -> front-end -> engine -> DMA; weights DMA -> engine.
-    lines += _converter_lines(plan.input.converters, "dma/M_AXIS_MM2S", f"frontend/{fe_in}")
-    lines.append(_intf(f"frontend/{fe_out}", f"engine/{en_in}"))
+    hls_cells = ["frontend", "engine"] if plan.has_frontend else ["engine"]
+    if plan.has_frontend:
+        lines.append(command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.frontend_top), "frontend"))
+    lines.append(command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.engine_top), "engine"))
+    # Streams: DMA -> front-end -> engine -> DMA (engine-only: DMA -> engine -> DMA); weights DMA -> engine.
+    if plan.has_frontend:
+        lines += _converter_lines(plan.input.converters, "dma/M_AXIS_MM2S", f"frontend/{fe_in}")
+        lines.append(_intf(f"frontend/{fe_out}", f"engine/{en_in}"))
+    else:
+        lines += _converter_lines(plan.input.converters, "dma/M_AXIS_MM2S", f"engine/{en_in}")
     lines += _converter_lines(out.converters, f"engine/{en_out}", "dma/S_AXIS_S2MM")
     lines.append(_intf("wdma/M_AXIS_MM2S", f"engine/{en_w}"))
     # Control: the PS master reaches every AXI-lite slave.
@@ -199,12 +208,12 @@ def block_design_lines(plan):
     clocked = [f"ps/{ps.master_clock}", f"ps/{ps.slave_clock}", "rst/slowest_sync_clk",
                "dma/s_axi_lite_aclk", "dma/m_axi_mm2s_aclk", "dma/m_axi_s2mm_aclk",
                "wdma/s_axi_lite_aclk", "wdma/m_axi_mm2s_aclk",
-               "frontend/ap_clk", "engine/ap_clk", "mem_sc/aclk"]
+               *[f"{c}/ap_clk" for c in hls_cells], "mem_sc/aclk"]
     clocked += [f"{c}/aclk" for c in sc_cells]
     clocked += [f"{c.cell}/aclk" for c in plan.input.converters + out.converters]
     lines.append(_net(f"ps/{ps.pl_clock}", *clocked))
     lines.append(_net(f"ps/{ps.pl_resetn}", "rst/ext_reset_in"))
-    resets = ["dma/axi_resetn", "wdma/axi_resetn", "frontend/ap_rst_n", "engine/ap_rst_n", "mem_sc/aresetn"]
+    resets = ["dma/axi_resetn", "wdma/axi_resetn", *[f"{c}/ap_rst_n" for c in hls_cells], "mem_sc/aresetn"]
     resets += [f"{c}/aresetn" for c in sc_cells]
     resets += [f"{c.cell}/aresetn" for c in plan.input.converters + out.converters]
     lines.append(_net("rst/peripheral_aresetn", *resets))

@@ -45,7 +45,8 @@ def vivado_command_line(design_dir):
 
 
 def _ip_dirs(design_dir, design):
-    return [(Path(design_dir) / design[part]["dir"], design[part]["top"]) for part in ("frontend", "engine")]
+    return [(Path(design_dir) / design[part]["dir"], design[part]["top"]) for part in ("frontend", "engine")
+            if design.get(part)]            # an engine-only design (the study's baseline) has no front-end
 
 
 def write_overlay_tcl(design_dir, board, name=None, jobs=2):

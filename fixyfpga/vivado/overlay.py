@@ -20,6 +20,12 @@ stream width is a power of two and AXI4-Stream width converters bridge it to the
 one pixel (all channels). The engine's score stream is already 32-bit words (`fixyfpga.engine`:
 storage-width values, TLAST on the last word of a batch), so it goes straight to the DMA's S2MM.
 
+Engine-only overlays (design.json without `frontend`, variant "engine_only": the study's all-programmable
+baseline): no front-end IP and no front-end window; the image DMA feeds the engine's `features` through
+the same width converters, one byte per value, so the engine's input type must be 8 bits wide. The host
+sends each pixel as the engine's input integer (`streams.in.pixel_map`, copied from design.json's
+`input.pixel_map`); `ips` has no "frontend".
+
 Weights: the engine keeps them on chip; they arrive through its `weights` AXI4-Stream port from a
 second AXI DMA (`wdma`, MM2S only, 32-bit). The processor writes nothing but registers: it sets the
 engine's `mode` to load, starts it, and sends the task's words with one wdma transfer.
@@ -33,6 +39,7 @@ from pathlib import Path
 
 from fixyfpga.engine import (IN_PORT, OUT_PORT, REGISTERS, WEIGHT_PORT, WORD_BITS, WeightLayout, ip_vlnv,
                              output_packing)
+from fixyfpga.design import VARIANT_FIXYNN, has_frontend
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.runtime.overlay_spec import FORMAT as OVERLAY_SPEC_FORMAT
@@ -135,6 +142,12 @@ class OverlayPlan:
     weights: WeightLayout
     segments: list
     bd_name: str = BD_NAME
+    pixel_map: list = None         # engine-only: the engine's raw input integer of each pixel value
+
+    @property
+    def has_frontend(self):
+        """False for an engine-only overlay (the study's baseline): the image DMA feeds the engine."""
+        return self.frontend_top is not None
 
     @property
     def control_cells(self):
@@ -187,12 +200,21 @@ def top_ports(section, role):
 
 
 def _input_stream(design):
+    """The image stream into the first IP: the front-end's input (uint8 pixels), or, engine-only, the
+    engine's `features` (the pixels as the input quantizer maps them, one byte each: `input.pixel_map`)."""
     shape = [int(s) for s in design["input"]["shape"]]
     t = FixedType.from_dict(design["input"]["type"])
     if t.width != 8 or t.signed:
         raise FixyError(f"the design's input type {t.hls()} is not an 8-bit unsigned pixel; the overlay streams "
                         f"uint8 images (quantize the input to 8 unsigned bits)")
-    elems = int(design["frontend"]["in_elems_per_beat"])
+    if has_frontend(design):
+        elems = int(design["frontend"]["in_elems_per_beat"])
+    else:
+        t = FixedType.from_dict(design["interface"]["type"])
+        if t.width != 8:
+            raise FixyError(f"the engine-only design reads {t.hls()} values, but its overlay streams one byte per "
+                            f"pixel; quantize the model's input to 8 bits")
+        elems = int(design["engine"]["in_elems_per_beat"])
     beat_bytes = _ceil_bytes(elems * t.width)
     dma_bytes = min(128, max(4, _pow2_at_least(beat_bytes)))
     convs = width_converters("in", dma_bytes, beat_bytes, tlast=False)
@@ -215,15 +237,21 @@ def _output_stream(design):
 
 def plan_overlay(design, board, design_dir, name=None):
     """The OverlayPlan for a design.json dict `design` in `design_dir` on `board`."""
-    for key in ("input", "frontend", "engine", "interface", "model"):
+    fixynn = has_frontend(design)
+    for key in ("input", "engine", "interface", "model") + (("frontend",) if fixynn else ()):
         if key not in design:
             raise FixyError(f"design.json in {design_dir} has no '{key}'; rebuild it with `make hls`")
+    if not fixynn and len(design["input"].get("pixel_map") or ()) != 256:
+        raise FixyError(f"design.json in {design_dir} has no front-end and no input.pixel_map; rebuild the "
+                        f"baseline with `make compare`")
     if board.ps not in PS_INFO:
         raise FixyError(f"board {board.name}: ps '{board.ps}' has no block design; use one of {', '.join(PS_INFO)}")
     ps = PS_INFO[board.ps]
-    fe, en = design["frontend"], design["engine"]
+    en = design["engine"]
+    # Engine-only (the study's baseline): no front-end IP; the engine reads the image stream itself.
+    fe = design["frontend"] if fixynn else {"out_elems_per_beat": en["in_elems_per_beat"]}
     design_dir = Path(design_dir)
-    fe_ports = top_ports(fe, "frontend")
+    fe_ports = top_ports(fe, "frontend") if fixynn else None
     en_ports = top_ports(en, "engine")
     weights = WeightLayout.of(design)
     if not weights.arrays:
@@ -234,24 +262,38 @@ def plan_overlay(design, board, design_dir, name=None):
         raise FixyError(f"front-end beats carry {iface_elems} values but the engine reads "
                         f"{en['in_elems_per_beat']}; rebuild the design with `make hls`")
     base = ps.window_base
+    # The same windows in both variants (an engine-only overlay leaves the front-end's window empty).
     segments = [Segment("dma", "dma/S_AXI_LITE/Reg", base, CONTROL_RANGE),
                 Segment("frontend", "frontend/s_axi_control/Reg", base + CONTROL_RANGE, CONTROL_RANGE),
                 Segment("engine", "engine/s_axi_control/Reg", base + 2 * CONTROL_RANGE, CONTROL_RANGE),
                 Segment("wdma", "wdma/S_AXI_LITE/Reg", base + 3 * CONTROL_RANGE, CONTROL_RANGE)]
+    if not fixynn:
+        segments = [s for s in segments if s.cell != "frontend"]
     if weights.nbytes > (1 << DMA_LENGTH_BITS) - 1:
         raise FixyError(f"the engine's weight stream ({weights.nbytes:,} bytes) is longer than one DMA transfer "
                         f"({(1 << DMA_LENGTH_BITS) - 1:,} bytes); narrow the engine's weight types")
     return OverlayPlan(
         name=name or overlay_name(design["model"]), board=board, design=design, ps=ps,
-        frontend_top=fe["top"], engine_top=en["top"], frontend_ports=fe_ports, engine_ports=en_ports,
-        input=_input_stream(design), interface_bits=_ceil_bytes(iface_elems * iface_t.width) * 8,
-        output=_output_stream(design), weights=weights, segments=segments)
+        frontend_top=fe["top"] if fixynn else None, engine_top=en["top"], frontend_ports=fe_ports,
+        engine_ports=en_ports, input=_input_stream(design), interface_bits=_ceil_bytes(iface_elems * iface_t.width) * 8,
+        output=_output_stream(design), weights=weights, segments=segments,
+        pixel_map=None if fixynn else [int(v) for v in design["input"]["pixel_map"]])
 
 
 def overlay_json(plan, design_copy="design.json"):
     """The overlay JSON dict (see the module docstring) for `plan`."""
     d, en = plan.design, plan.design["engine"]
     inp, out = plan.input, plan.output
+    ips = {"engine": {"name": "engine", "vlnv": ip_vlnv(plan.engine_top), "registers": dict(REGISTERS)}}
+    if plan.has_frontend:
+        ips = {"frontend": {"name": "frontend", "vlnv": ip_vlnv(plan.frontend_top)}, **ips}
+    stream_in = {"shape": [int(s) for s in d["input"]["shape"]], "dtype": "uint8",
+                 "image_bytes": inp.beats_per_image * inp.elems_per_beat,
+                 "elems_per_beat": inp.elems_per_beat, "elem_bits": inp.elem_type.width,
+                 "beat_bits": inp.beat_bits, "dma_bits": inp.dma_bits, "beats_per_image": inp.beats_per_image,
+                 "converters": [c.cell for c in inp.converters]}
+    if not plan.has_frontend:
+        stream_in["pixel_map"] = list(plan.pixel_map)
     return {
         "format": OVERLAY_FORMAT,
         "name": plan.name,
@@ -265,21 +307,17 @@ def overlay_json(plan, design_copy="design.json"):
         "design": design_copy,
         "dma": {"name": "dma", "max_transfer_bytes": (1 << DMA_LENGTH_BITS) - 1,
                 "address_bits": plan.board.dma_address_bits},
-        "ips": {"frontend": {"name": "frontend", "vlnv": ip_vlnv(plan.frontend_top)},
-                "engine": {"name": "engine", "vlnv": ip_vlnv(plan.engine_top), "registers": dict(REGISTERS)}},
+        "variant": d.get("variant", VARIANT_FIXYNN),
+        "ips": ips,
         "streams": {
-            "in": {"shape": [int(s) for s in d["input"]["shape"]], "dtype": "uint8",
-                   "image_bytes": inp.beats_per_image * inp.elems_per_beat,
-                   "elems_per_beat": inp.elems_per_beat, "elem_bits": inp.elem_type.width,
-                   "beat_bits": inp.beat_bits, "dma_bits": inp.dma_bits, "beats_per_image": inp.beats_per_image,
-                   "converters": [c.cell for c in inp.converters]},
+            "in": stream_in,
             "out": {"elems": output_packing(d).elems, "elem_bits": out.packed_elem_bits,
                     "type": out.elem_type.to_dict(),
                     "image_bytes": out.beats_per_image * out.packed_beat_bits // 8,
                     "elems_per_beat": out.elems_per_beat, "beat_bits": out.beat_bits,
                     "dma_bits": out.dma_bits, "beats_per_image": out.beats_per_image,
                     "converters": [c.cell for c in out.converters]},
-            "interface": {"elems_per_beat": int(d["frontend"]["out_elems_per_beat"]),
+            "interface": {"elems_per_beat": int(d["engine"]["in_elems_per_beat"]),
                           "type": d["interface"]["type"], "beat_bits": plan.interface_bits},
             "tlast": "batch",
         },
@@ -289,6 +327,5 @@ def overlay_json(plan, design_copy="design.json"):
                         for s in plan.segments],
         # The board's power sensors, for boards where the kit's boards/ folder is not installed.
         "power": dataclasses.asdict(plan.board.power),
-        "vivado": {"bd": plan.bd_name, "hls_vlnv": {"frontend": ip_vlnv(plan.frontend_top),
-                                                    "engine": ip_vlnv(plan.engine_top)}},
+        "vivado": {"bd": plan.bd_name, "hls_vlnv": {k: v["vlnv"] for k, v in ips.items()}},
     }
