@@ -2,6 +2,7 @@
 the sweep on a local Dask cluster and the compare summary's schema."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -399,6 +400,20 @@ def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
     md = (out / "summary.md").read_text()
     assert f"{f['power_w']['value']:.3f} (VIVADO)" in md and "(ESTIMATE)" in md and "different sources" in md
     assert (out / "compare.png").is_file()
+    # the baseline's overlay implemented by Vivado for these reuse factors: its own report_power
+    b_prj = tmp_path / "prj" / board.name / f"{exp.name}_baseline"
+    b_prj.mkdir(parents=True)
+    (b_prj / "build_report.json").write_text(json.dumps({"implementation": impl}))
+    (b_prj / "baseline.json").write_text(json.dumps({"reuse_factors": b["reuse_factors"]}))
+    both, _ = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out3",
+                      project_root=tmp_path / "prj", csim=False, log=lambda _m: None)
+    assert both["power_sources"]["baseline"] == "vivado" and both["power_sources"]["same"]
+    # ... but not when the baseline was built with other reuse factors
+    (b_prj / "baseline.json").write_text(json.dumps({"reuse_factors": {k: 1 for k in b["reuse_factors"]}}))
+    other, _ = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out4",
+                       project_root=tmp_path / "prj", csim=False, log=lambda _m: None)
+    assert other["power_sources"]["baseline"] == "estimate"
+    shutil.rmtree(b_prj)
     # a build of other reuse factors (stale) or without implementation gives no Vivado power
     assert build_power(rep, stale=True) is None
     assert build_power({"implementation": {"status": "skipped"}}, stale=False) is None

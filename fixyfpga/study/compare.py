@@ -234,7 +234,11 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
 
     f_pow = _power(f_res, board, coeffs, vivado_power.get("fixynn"), board_energy.get("fixynn"),
                    build_power(rep, stale))
-    b_pow = _power(b_res, board, coeffs, vivado_power.get("baseline"), board_energy.get("baseline"))
+    # The baseline's own report_power when its overlay was implemented (deploy_baseline with Vivado on PATH)
+    # for these very reuse factors.
+    b_same = record.is_file() and json.loads(record.read_text()).get("reuse_factors") == b_rfs
+    b_pow = _power(b_res, board, coeffs, vivado_power.get("baseline"), board_energy.get("baseline"),
+                   build_power(_existing_report(out_prj), stale=not b_same))
     fixynn = variant_entry(f_res, f_cyc, f_pow, f_csim, f_acc,
                            {"split": st.split.interface.layer, "reuse_factors": rfs, "area_share": share})
     base = variant_entry(b_res, b_cyc, b_pow, b_csim, b_acc,
