@@ -50,6 +50,36 @@ def test_cycle_model_by_hand():
     assert s["latency_cycles"] == 36 + sum(f for n, f in fills.items() if n != "conv")
 
 
+def test_cycle_model_counts_every_layer_kind_of_a_residual_graph():
+    """Every kind the kit plans has a cycle count (its kind's hook in fixyfpga.layers), and a layer reads
+    its own input's tensor, not the previous layer's: the Add's skip branch and a strided convolution."""
+    from fixyfpga.layers import KINDS
+    x = _plan("in", "input", (8, 8, 3))
+    pad = _plan("pad", "zeropad", (10, 10, 3)); pad.inputs = ("in",)
+    c1 = _plan("c1", "conv", (4, 4, 4), (3, 3, 3, 4)); c1.inputs = ("pad",)
+    c1.attrs = {"strides": (2, 2), "padding": "valid"}
+    r = _plan("r", "relu", (4, 4, 4)); r.inputs = ("c1",)
+    dw = _plan("dw", "depthwise", (4, 4, 4), (3, 3, 4, 1)); dw.inputs = ("r",)
+    add = _plan("add", "add", (4, 4, 4)); add.inputs = ("dw", "r")
+    avg = _plan("avg", "avgpool", (2, 2, 4)); avg.inputs = ("add",)
+    gap = _plan("gap", "gap", (4,)); gap.inputs = ("avg",)
+    rs = _plan("rs", "reshape", (4,)); rs.inputs = ("gap",)
+    fc = _plan("fc", "dense", (2,), (4, 2)); fc.inputs = ("rs",)
+    act = _plan("act", "activation", (2,)); act.inputs = ("fc",)
+    plans = [x, pad, c1, r, dw, add, avg, gap, rs, fc, act]
+    assert {p.kind for p in plans} | {"pool", "flatten"} == set(KINDS)      # the test covers every kind
+    rows = {row.name: row for row in cycles.design_cycles(plans, [], {})}
+    assert rows["pad"].interval == 100                        # writes every padded output pixel
+    assert rows["c1"].interval == 100                         # valid, stride 2: reads all 10x10 input pixels
+    assert rows["dw"].interval == 36                          # 'same' 3x3 on 4x4: (4+2) x (4+2)
+    assert rows["add"].interval == 16 and rows["avg"].interval == 16
+    assert rows["gap"].interval == 4 and rows["gap"].fill == 4            # emits after its last input
+    assert rows["fc"].interval == 1 + 1 + 1 and rows["act"].interval == 1
+    # a strided 'same' convolution pads to what its output needs: 8x8 -> 4x4 with 3x3, stride 2: 9x9 read
+    c2 = _plan("c2", "conv", (4, 4, 4), (3, 3, 3, 4)); c2.attrs = {"strides": (2, 2), "padding": "same"}
+    assert cycles.layer_cycles(c2, (8, 8, 3), "frontend").interval == 81
+
+
 def test_cycle_model_resource_conv_and_csynth_override():
     fe, _ = small_design()
     r = cycles.layer_cycles(fe[1], (4, 4, 1), "engine", reuse_factor=2, strategy="resource")
@@ -284,6 +314,47 @@ def test_sweep_on_a_local_dask_cluster(tmp_path):
     local = sweep.evaluate_point({"config": "configs/default.yaml", "board": "pynq-z2", "split": "b1_pool",
                                   "dsp_fraction": 0.25})
     assert local["energy_per_inference_uj"] == pytest.approx(pts[0]["energy_per_inference_uj"])
+
+
+def _strided_user_model(path):
+    """A user's QKeras model that downsamples with strided convolutions (no pooling layer), saved as .h5."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    tf.keras.utils.set_random_seed(0)
+    inp = tf.keras.Input((16, 16, 3))
+    x = QActivation("quantized_bits(8,0)", name="qin")(inp)
+    x = QConv2D(4, 3, strides=2, padding="same", name="c1", **q)(x)
+    x = QActivation("quantized_relu(8,3)", name="r1")(x)
+    x = QConv2D(8, 3, strides=2, padding="same", name="c2", **q)(x)
+    x = QActivation("quantized_relu(8,3)", name="r2")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    out = QDense(10, name="fc", **q)(x)
+    tf.keras.Model(inp, out, name="strided").save(path)
+    return path
+
+
+def test_sweep_of_a_model_without_pooling_and_without_its_own_accuracy_figures(tmp_path):
+    """Every legal cut is swept when the model has no pooling layer; the default model's transfer figures
+    are not used for another model (a note says so, the plot shows the fixed MAC share), and another
+    model's figures given explicitly are an error naming the fix."""
+    from fixyfpga.study import sweep
+    model = _strided_user_model(tmp_path / "strided.h5")
+    cfg = tmp_path / "strided.yaml"
+    cfg.write_text(f"name: strided\nmodel: {model}\nsplit: r1\ncsim:\n  inputs: 10\n  dataset: ''\n")
+    splits = sweep.default_splits(cfg)
+    assert splits and "r1" in splits                       # legal cuts, none of them after a pooling layer
+    result, out = sweep.run_sweep(cfg, "pynq-z2", budgets=[1.0], splits=["r1"], workers=1, out_root=tmp_path / "s")
+    (pt,) = result["points"]
+    assert pt["mean_acc_loss"] is None and result["accuracy_source"] is None
+    assert "belong to" in result["accuracy_note"] and 0 < pt["fixed_mac_share"] < 1
+    assert (out / "sweep.png").is_file()
+    with pytest.raises(FixyError, match="not to the swept model"):
+        sweep.run_sweep(cfg, "pynq-z2", budgets=[1.0], splits=["r1"], workers=1, write=False,
+                        transfer_sweep=sweep.DEFAULT_TRANSFER)
+    # the default model's own transfer figures are found for it
+    acc, note = sweep.accuracy_losses(sweep.DEFAULT_TRANSFER, "models/default", explicit=False)
+    assert note is None and "b1_pool" in acc
 
 
 def test_flow_stops_after_a_named_step():

@@ -44,6 +44,23 @@ class LayerPlan:
                 "accum_type": self.accum_type.hls() if self.accum_type else None}
 
 
+@dataclass(frozen=True)
+class StreamCycles:
+    """Cycles per image of one layer in hls4ml 1.3.0's io_stream templates (fixyfpga.study.cycles reads it):
+    `calls` loop iterations at an average `ii` cycles each, `interval` cycles per image, `fill` cycles
+    before its first output leaves, and how they were counted (`note`)."""
+    calls: int
+    ii: float
+    interval: int
+    fill: int
+    note: str
+
+
+def stream_pixels(shape):
+    """Beats of an io_stream tensor: one per pixel (all channels in one beat); a flat tensor is one beat."""
+    return int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+
+
 class LayerKind:
     """One layer kind: its plan (types, ranges), integer emulation, hls4ml precisions, canonical Keras
     layer and cost hooks. Subclasses override what differs."""
@@ -72,6 +89,17 @@ class LayerKind:
     def check(self, node, ins):
         """Reasons (strings, each with the change to make) this node cannot be built."""
         return []
+
+    def cycles(self, plan, in_shape, reuse_factor=1, resource=False, depth=0):
+        """StreamCycles of this layer reading a tensor of `in_shape` (its first input). The default is a
+        streaming layer of hls4ml 1.3.0's io_stream templates that takes one input beat (pixel) per cycle
+        under `PIPELINE II=1`: activations (nnet_activation_stream.h), max/average pooling
+        (pooling2d_cl, nnet_pooling_stream.h: one input pixel per iteration), merge layers such as Add
+        (nnet_merge_stream.h: one beat of each input per cycle), flatten/reshape (a repack of the same
+        beats) and the input stream itself (the DMA's one beat per cycle). `reuse_factor`, `resource` and
+        `depth` matter only to layers that multiply."""
+        n = stream_pixels(in_shape)
+        return StreamCycles(n, 1, n, 1, f"{n} beats at II 1")
 
 
 def one_input(plan, ins):

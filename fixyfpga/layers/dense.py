@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from fixyfpga.layers.base import StreamCycles, stream_pixels
 from fixyfpga.layers.linear import LinearKind, matmul_exact
 
 
@@ -15,6 +16,16 @@ class DenseKind(LinearKind):
 
     def spatial(self, out_shape):
         return 1
+
+    def cycles(self, plan, in_shape, reuse_factor=1, resource=False, depth=0):
+        """`dense_wrapper` (nnet_dense_stream.h): reads the input beats (PIPELINE II=1), one product call of
+        reuse_factor cycles (+ `depth` with the Resource strategy), writes the output beat."""
+        rf = max(1, int(reuse_factor))
+        in_beats = stream_pixels(in_shape)
+        product = rf + (int(depth) if resource else 0)
+        interval = in_beats + product + 1
+        return StreamCycles(1, interval, interval, interval,
+                            f"dense: {in_beats} input beats + product {product} + 1 output beat")
 
     def products(self, plan, x, w_raw):
         return matmul_exact(x.reshape(len(x), -1), w_raw, plan.accum_type.width)

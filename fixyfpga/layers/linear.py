@@ -12,7 +12,7 @@ import numpy as np
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType, quantizer_type, signed_covering
-from fixyfpga.layers.base import LayerKind, LayerPlan, one_input
+from fixyfpga.layers.base import LayerKind, LayerPlan, StreamCycles, one_input, stream_pixels
 
 FLOAT64_EXACT_BITS = 53
 
@@ -50,6 +50,47 @@ def _fixed(t):
 
 class LinearKind(LayerKind):
     fixed_output = "never"
+
+    def cycles(self, plan, in_shape, reuse_factor=1, resource=False, depth=0):
+        """A convolution or depthwise convolution in hls4ml 1.3.0's io_stream templates.
+
+        kh x kw > 1 (`conv_2d_buffer_latency_cl` / `conv_2d_buffer_resource_cl`, nnet_conv2d_stream.h;
+        `depthwise_conv_2d_buffer_cl`, nnet_sepconv2d_stream.h): a line buffer reads ONE input pixel (all
+        channels) per iteration over the zero-padded input (hls4ml puts a ZeroPadding layer in front of a
+        'same' convolution in io_stream; a strided one reads every input pixel and computes at the strided
+        positions). Latency strategy: `PIPELINE II=reuse_factor` per input pixel. Resource strategy: the
+        pixel loop is not pipelined; each pixel that completes a window calls the resource-shared product
+        (reuse_factor iterations at II=1 plus `depth`, nnet_dense_resource.h), the others only shift the
+        buffer (1 cycle each).
+        1x1 (`pointwise_conv_2d_cl`, nnet_sepconv2d_stream.h): one pixel per iteration, II=reuse_factor
+        (Latency) or an unpipelined call of reuse_factor + depth cycles (Resource)."""
+        rf, depth = max(1, int(reuse_factor)), int(depth)
+        kh, kw = int(plan.kernel.shape[0]), int(plan.kernel.shape[1])
+        out = tuple(plan.out_shape)
+        n_out = stream_pixels(out)
+        if kh == 1 and kw == 1:
+            per_call = rf + depth if resource else rf
+            return StreamCycles(n_out, per_call, n_out * per_call, per_call,
+                                f"pointwise: {n_out} pixels x {'(rf + depth)' if resource else 'II=rf'} {per_call}")
+        sh, sw = (tuple(plan.attrs.get("strides", (1, 1))) + (1, 1))[:2]
+        in_h, in_w = (int(in_shape[0]), int(in_shape[1])) if len(in_shape) == 3 else (out[0], out[1])
+        if plan.attrs.get("padding", "same") == "same":
+            pad_h = max((out[0] - 1) * int(sh) + kh - in_h, 0)
+            pad_w = max((out[1] - 1) * int(sw) + kw - in_w, 0)
+        else:
+            pad_h = pad_w = 0
+        w_pad = in_w + pad_w
+        n_in = (in_h + pad_h) * w_pad
+        if resource:
+            interval = n_out * (rf + depth) + max(n_in - n_out, 0)
+            per_pixel = rf + depth
+            note = f"line buffer: {n_out} windows x (rf {rf} + depth {depth}) + {max(n_in - n_out, 0)} shifts"
+        else:
+            interval = n_in * rf
+            per_pixel = rf
+            note = f"line buffer: {n_in} padded input pixels x II {rf}"
+        fill = ((kh - 1) * w_pad + (kw - 1)) * per_pixel + per_pixel
+        return StreamCycles(n_in, interval / n_in, interval, fill, note)
 
     def per_output(self, kernel):
         """(terms per output, n outputs) matrix of the weights summed into each output."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.layers.base import LayerKind, LayerPlan, one_input
+from fixyfpga.layers.base import LayerKind, LayerPlan, StreamCycles, one_input, stream_pixels
 
 
 def pool_checks(node):
@@ -116,6 +116,12 @@ class GlobalAvgPoolKind(LayerKind):
 
     def emulate(self, plan, xs, ins):
         return xs[0].sum(axis=(1, 2))
+
+    def cycles(self, plan, in_shape, reuse_factor=1, resource=False, depth=0):
+        """`global_pooling2d_cl` (nnet_pooling_stream.h): accumulates every input pixel (one per cycle) and
+        writes its one beat after the last."""
+        n = stream_pixels(in_shape)
+        return StreamCycles(n, 1, n, n, f"{n} beats at II 1, output after the last")
 
     def precisions(self, plan, ins):
         return {plan.name: {"result": plan.out_type.hls(), "accum": plan.accum_type.hls()}}

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fixyfpga.layers.base import LayerKind, LayerPlan, one_input
+from fixyfpga.layers.base import LayerKind, LayerPlan, StreamCycles, one_input, stream_pixels
 
 
 class ZeroPadKind(LayerKind):
@@ -17,6 +17,12 @@ class ZeroPadKind(LayerKind):
     def emulate(self, plan, xs, ins):
         (t, b), (left, r) = plan.attrs["padding"]
         return np.pad(xs[0], ((0, 0), (t, b), (left, r), (0, 0)))
+
+    def cycles(self, plan, in_shape, reuse_factor=1, resource=False, depth=0):
+        """`zeropad2d_cl` (nnet_padding_stream.h): writes every output pixel, a zero or the next input beat,
+        one per cycle."""
+        n = stream_pixels(plan.out_shape)
+        return StreamCycles(n, 1, n, 1, f"{n} output beats at II 1")
 
     def keras_layer(self, node):
         from tensorflow import keras

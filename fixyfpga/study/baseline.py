@@ -56,13 +56,13 @@ def sizing_options(plans, depth=cycles.RESOURCE_CALL_DEPTH):
     """layer -> (valid reuse factors, multipliers at rf 1, {rf: cycles per image}) for the linear layers,
     the cycles from the cycle model (cycles.layer_cycles) with the Resource strategy."""
     out = {}
-    prev = None
+    shapes = cycles.input_shapes(plans)
     for p in plans:
         if p.has_weights:
             valid, mults = layer_reuse_factors(p)
-            interval = {rf: cycles.layer_cycles(p, prev, "engine", rf, "resource", depth).interval for rf in valid}
+            interval = {rf: cycles.layer_cycles(p, shapes[p.name], "engine", rf, "resource", depth).interval
+                        for rf in valid}
             out[p.name] = (valid, mults, interval)
-        prev = tuple(p.out_shape)
     return out
 
 

@@ -28,15 +28,21 @@ def cmd_compare(args):
 
 def cmd_sweep(args):
     from fixyfpga.study.sweep import DEFAULT_OUT, run_sweep
-    budgets = [float(b) for b in args.budgets.split(",")]
+    try:
+        budgets = [float(b) for b in args.budgets.split(",")]
+    except ValueError:
+        raise FixyError(f"--budgets takes shares of the board's DSPs separated by commas, e.g. 0.25,0.5,1.0; "
+                        f"got {args.budgets!r}") from None
     result, out = run_sweep(args.config, args.board, budgets=budgets, splits=args.splits.split(",") if args.splits
                             else None, transfer_sweep=args.transfer_sweep, dask_address=args.dask,
                             workers=args.workers, out_root=args.out or DEFAULT_OUT)
     best = result["best"]
-    print(f"fixyfpga sweep: {len(result['points'])} points on {args.board}; best (lowest energy with accuracy loss "
-          f"<= {result['max_acc_loss']:.0%}): split {best['split']} at {best['dsp_fraction']:g} of the DSPs: "
-          f"{best['energy_per_inference_uj']:.2f} uJ/inference (ESTIMATE), accuracy loss "
-          f"{best['mean_acc_loss'] if best['mean_acc_loss'] is not None else 'n/a'}; {out / 'sweep.json'}")
+    rule = (f"lowest energy with accuracy loss <= {result['max_acc_loss']:.0%}" if result["accuracy_source"] else
+            f"lowest energy; {result['accuracy_note']}")
+    print(f"fixyfpga sweep: {len(result['points'])} points on {args.board}; best ({rule}): split {best['split']} at "
+          f"{best['dsp_fraction']:g} of the DSPs: {best['energy_per_inference_uj']:.2f} uJ/inference (ESTIMATE), "
+          f"accuracy loss {best['mean_acc_loss'] if best['mean_acc_loss'] is not None else 'n/a'}; "
+          f"{out / 'sweep.json'}")
     return 0
 
 

@@ -114,21 +114,31 @@ def _existing_report(project_dir):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _test_set(record, data_dir, shape):
-    """(pixels, labels, name) of the model's dataset test split, or (None, None, reason)."""
-    name = record.get("dataset")
-    if not name or not data_dir or not Path(data_dir).is_dir() or name not in available_datasets(data_dir):
+def model_dataset(record, exp):
+    """The dataset the model was trained on: its training record's (zoo models), else the experiment's
+    csim.dataset (a user's model has no record; its C-sim images are its own test data), else None."""
+    return record.get("dataset") or exp.csim.dataset or None
+
+
+def _test_set(name, data_dir, shape):
+    """(pixels, labels, name) of the model's dataset test split, or (None, None, why there is none).
+    `name`: a dataset in `data_dir`, an .npz path or tfds:<name> (fixyfpga.data.load_dataset)."""
+    if not name:
+        return None, None, ("no dataset: the model's record names none and the experiment's csim.dataset is "
+                            "empty; set csim.dataset to measure accuracy")
+    if not str(name).endswith(".npz") and not str(name).startswith("tfds:") and \
+            (not data_dir or not Path(data_dir).is_dir() or name not in available_datasets(data_dir)):
         return None, None, f"dataset '{name}' not found in {data_dir}"
     ds = load_dataset(name, data_dir)
     return to_model_input(ds.x_test, shape), np.asarray(ds.y_test), f"{ds.name} test split"
 
 
-def _class_names(record, split, data_dir):
-    """The class names of the model's dataset (when the dataset is there), else its record's, else "0".."n-1"."""
+def _class_names(name, record, split, data_dir):
+    """The class names of the model's dataset `name` (when it is there), else its record's, else "0".."n-1"."""
     n = int(split.backend.output.shape[-1])
     names = list(record.get("class_names") or [])
-    name = record.get("dataset")
-    if name and data_dir and Path(data_dir).is_dir() and name in available_datasets(data_dir):
+    if name and (str(name).endswith(".npz") and Path(name).is_file() or
+                 data_dir and Path(data_dir).is_dir() and name in available_datasets(data_dir)):
         names = load_dataset(name, data_dir).class_names or names
     return [str(c) for c in names] if len(names) == n else [str(i) for i in range(n)]
 
@@ -160,6 +170,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     log(f"fixyfpga compare: '{exp.name}' on {board.name} ({board.part}, {board.clock_mhz:g} MHz)")
     st = run_until(cfg, "fit_check", log=log)
     fp, bp, rfs = st.frontend_plans, st.backend_plans, st.reuse_factors
+    dataset = model_dataset(st.record, exp)
 
     # FixyNN: resources (Yosys / estimate / Vivado), cycles (model / csynth), C-sim (the flow's).
     project = cfg.project_dir
@@ -211,9 +222,10 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         # the command as committed results show it: from the repository (or working directory), no absolute path
         b_csim["hls_command"] = f"cd {shlex.quote(b_csim['project'])} && {shlex.join(hls_command('vitis_hls'))}"
         # The baseline as a deployable overlay: block design TCL, simulated overlay and its weights as a task.
-        task_name = st.record.get("dataset") or exp.name
-        b_deploy = baseline.deploy_baseline(out_prj, bsplit, board, task_name, _class_names(st.record, bsplit, cfg.data_dir),
-                                            {"dataset": st.record.get("dataset"), "variant": "baseline"},
+        task_name = Path(str(dataset)).stem if dataset else exp.name
+        b_deploy = baseline.deploy_baseline(out_prj, bsplit, board, task_name,
+                                            _class_names(dataset, st.record, bsplit, cfg.data_dir),
+                                            {"dataset": dataset, "variant": "baseline"},
                                             log=log)
         viv = b_deploy["vivado"]
         b_csim["overlay"] = {"sim_overlay": shown_path(b_deploy["sim_overlay"]), "task": shown_path(b_deploy["task"]),
@@ -228,7 +240,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
                                       "overlay": b_deploy}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
-    pixels, labels, source = _test_set(st.record, cfg.data_dir, tuple(fp[0].out_shape))
+    pixels, labels, source = _test_set(dataset, cfg.data_dir, tuple(fp[0].out_shape))
     f_acc = _accuracy((fp, bp), pixels, labels, source)
     b_acc = _accuracy((b_plans,), pixels, labels, source)
 

@@ -1,25 +1,14 @@
 """Cycles per image of an hls4ml io_stream design, per layer and whole design.
 
 The model reads the design itself (layer plans, reuse factors, strategy) and follows what hls4ml 1.3.0's
-Vitis stream templates build (files under hls4ml/templates/vitis/nnet_utils/ in the hls4ml==1.3.0 wheel):
-
-- convolution with a kh x kw > 1 kernel (`conv_2d_buffer_latency_cl` / `conv_2d_buffer_resource_cl`,
-  nnet_conv2d_stream.h) and depthwise (`depthwise_conv_2d_buffer_cl`, nnet_sepconv2d_stream.h): a line
-  buffer reads ONE input pixel (all channels) per loop iteration over the (zero-padded) input. hls4ml puts
-  a ZeroPadding layer in front of a 'same' convolution in io_stream, so the loop runs over
-  (H + kh - 1) x (W + kw - 1) pixels. With the Latency strategy the loop is `PIPELINE II=reuse_factor`:
-  interval = padded pixels x reuse factor. With the Resource strategy the pixel loop is not pipelined;
-  each pixel that completes a window calls the resource-shared matrix-vector product, whose inner loop
-  runs `reuse_factor` iterations at II=1 (nnet_dense_resource.h, ReuseLoop) plus its pipeline depth
-  (RESOURCE_CALL_DEPTH, an assumption until csynth reports it); the other pixels only shift the buffer
-  (1 cycle each);
-- pointwise (1x1) convolution (`pointwise_conv_2d_cl`, nnet_sepconv2d_stream.h): one pixel per iteration,
-  PIPELINE II=reuse_factor (Latency) or unpipelined calls of rf + depth cycles (Resource);
-- dense (`dense_wrapper`, nnet_dense_stream.h): reads the input beats (PIPELINE II=1), one product call
-  of reuse_factor (+ depth) cycles, writes the output beats;
-- activation, max pooling (`pooling2d_cl`, nnet_pooling_stream.h: PIPELINE per input pixel), flatten:
-  one input beat per cycle;
-- the input stream itself delivers one pixel (all channels) per cycle (the DMA's 1 beat/cycle).
+Vitis stream templates build (files under hls4ml/templates/vitis/nnet_utils/ in the hls4ml==1.3.0 wheel).
+Each layer kind counts its own cycles (`cycles` of its kind in fixyfpga.layers, with the template it
+follows): a convolution's line buffer reads one (zero-padded) input pixel per iteration at II = reuse
+factor (Latency) or calls the resource-shared product per completed window (Resource: reuse factor +
+pipeline depth, RESOURCE_CALL_DEPTH below); pointwise and dense layers one product call per pixel / image;
+activations, pooling, merges (Add), padding and reshapes one beat per cycle; global average pooling emits
+after its last input; the input stream delivers one pixel (all channels) per cycle (the DMA's 1 beat/cycle).
+A layer reads the tensor of its first input (a branch of a residual model reads its own source).
 
 Both IPs (front-end and engine) are DATAFLOW regions chained by AXI4-Stream, so every layer runs
 concurrently on consecutive images: the design's interval is the largest layer interval (the bottleneck),
@@ -29,10 +18,10 @@ line buffer, the whole input for dense). When Vitis HLS has run, the csynth inte
 replace the model's (`apply_csynth`), and the report keeps both.
 """
 
-import math
 from dataclasses import asdict, dataclass
 
 from fixyfpga.errors import FixyError
+from fixyfpga.layers import kind_of
 
 # Pipeline depth of one resource-strategy product call, in cycles beyond its `reuse_factor` iterations.
 # hls4ml 1.3.0 does NOT fix this number in its templates: dense_resource_rf_leq_nin (and the rf > n_in
@@ -66,46 +55,24 @@ class LayerCycles:
         return asdict(self)
 
 
-def _pixels(shape):
-    return int(math.prod(shape[:-1])) if len(shape) > 1 else 1
+def layer_cycles(plan, in_shape, part, reuse_factor=1, strategy="latency", depth=RESOURCE_CALL_DEPTH):
+    """LayerCycles of one planned layer reading a tensor of shape `in_shape` (its kind's `cycles`, see
+    fixyfpga.layers); `depth`: the pipeline depth of one resource-strategy product call (default
+    RESOURCE_CALL_DEPTH)."""
+    c = kind_of(plan.kind).cycles(plan, tuple(in_shape), reuse_factor=reuse_factor,
+                                  resource=strategy.lower() == "resource", depth=depth)
+    return LayerCycles(plan.name, plan.kind, part, int(c.calls), c.ii, int(c.interval), int(c.fill), c.note)
 
 
-def layer_cycles(plan, prev_shape, part, reuse_factor=1, strategy="latency", depth=RESOURCE_CALL_DEPTH):
-    """LayerCycles of one planned layer whose input has shape `prev_shape`; `depth`: the pipeline depth
-    of one resource-strategy product call (default RESOURCE_CALL_DEPTH)."""
-    rf = max(1, int(reuse_factor))
-    depth = int(depth)
-    resource = strategy.lower() == "resource"
-    kind, out = plan.kind, tuple(plan.out_shape)
-    if kind in ("conv", "depthwise"):
-        kh, kw = int(plan.kernel.shape[0]), int(plan.kernel.shape[1])
-        n_out = _pixels(out)
-        if kh == 1 and kw == 1:
-            per_call = rf + depth if resource else rf
-            return LayerCycles(plan.name, kind, part, n_out, per_call, n_out * per_call, per_call,
-                               f"pointwise: {n_out} pixels x {'(rf + depth)' if resource else 'II=rf'} {per_call}")
-        w_pad = out[1] + kw - 1
-        n_in = (out[0] + kh - 1) * w_pad
-        if resource:
-            interval = n_out * (rf + depth) + (n_in - n_out)
-            per_pixel = rf + depth
-            note = f"line buffer: {n_out} windows x (rf {rf} + depth {depth}) + {n_in - n_out} shifts"
-        else:
-            interval = n_in * rf
-            per_pixel = rf
-            note = f"line buffer: {n_in} padded input pixels x II {rf}"
-        fill = ((kh - 1) * w_pad + (kw - 1)) * per_pixel + per_pixel
-        return LayerCycles(plan.name, kind, part, n_in, interval / n_in, interval, fill, note)
-    if kind == "dense":
-        in_beats = _pixels(prev_shape)
-        product = rf + (depth if resource else 0)
-        interval = in_beats + product + 1
-        return LayerCycles(plan.name, kind, part, 1, interval, interval, interval,
-                           f"dense: {in_beats} input beats + product {product} + 1 output beat")
-    if kind in ("activation", "pool", "flatten", "input"):
-        n = _pixels(prev_shape if kind != "input" else out)
-        return LayerCycles(plan.name, kind, part, n, 1, n, 1, f"{n} beats at II 1")
-    raise FixyError(f"cycle model: layer '{plan.name}' has kind '{kind}' it does not know")
+def input_shapes(plans, before=None):
+    """{layer: shape of the tensor it reads}: its first input's output shape (a residual branch reads its own
+    source), else the previous plan's (or `before`, the tensor entering the first plan)."""
+    shapes, out, prev = {}, {}, before
+    for p in plans:
+        src = p.inputs[0] if p.inputs else None
+        shapes[p.name] = tuple(out[src]) if src in out else (prev if prev is not None else tuple(p.out_shape))
+        out[p.name] = prev = tuple(p.out_shape)
+    return shapes
 
 
 def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strategy="latency",
@@ -113,16 +80,14 @@ def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strateg
     """LayerCycles of every layer of both IPs, in stream order (the front-end's input layer is the DMA
     input stream). `frontend_plans` may be [] (a design that is all engine)."""
     rows = []
-    prev = None
+    shapes = input_shapes(list(frontend_plans) + list(backend_plans))
     for part, plans, strategy in (("frontend", frontend_plans, frontend_strategy),
                                   ("engine", backend_plans, engine_strategy)):
-        for i, p in enumerate(plans):
+        for p in plans:
             if p.kind == "input" and (part == "engine" and frontend_plans):
-                prev = tuple(p.out_shape)      # the interface: produced by the front-end's last layer
-                continue
+                continue                       # the interface: produced by the front-end's last layer
             rf = reuse_factors.get(p.name, 1) if (p.has_weights and part == "engine") else 1
-            rows.append(layer_cycles(p, prev or tuple(p.out_shape), part, rf, strategy, depth))
-            prev = tuple(p.out_shape)
+            rows.append(layer_cycles(p, shapes[p.name], part, rf, strategy, depth))
     return rows
 
 

@@ -1,10 +1,12 @@
 """Split point x engine DSP budget: energy per inference (ESTIMATE) against accuracy loss.
 
-Each point cuts the model at a pooling boundary, sizes the engine to a share of the board's DSPs with the
+Each point cuts the model at a pooling boundary (every legal cut when it has no pooling layer), sizes the engine to a share of the board's DSPs with the
 flow's own plan step (flow.run_until(cfg, "fit_check") on a state that already holds the loaded model, so
 nothing is re-read), and evaluates resources, the cycle model and the power model. The accuracy loss of
 each split comes from `make transfer`'s sweep (results/transfer/full/sweep.json: mean over the target
-datasets of per-task-training accuracy minus FixyNN accuracy).
+datasets of per-task-training accuracy minus FixyNN accuracy), used only when that transfer run's
+front-ends came from the swept model (its summary.json says so); otherwise points carry no accuracy and
+the plot shows energy against the front-end's share of the MACs.
 
 Points are independent: they run in local processes (concurrent.futures, `workers`) by default, or on an
 existing Dask cluster when its scheduler address is given (dask.distributed.Client(address)); the
@@ -21,7 +23,7 @@ from fixyfpga import REPO_ROOT
 from fixyfpga.boards import load_board
 from fixyfpga.config import load_config
 from fixyfpga.flow import BuildConfig, BuildState, configured_split, run_until
-from fixyfpga.modelstore import load_model
+from fixyfpga.modelstore import load_model, user_path
 from fixyfpga.plan import input_type_of, plan_model
 from fixyfpga.split import split_points
 from fixyfpga.errors import FixyError
@@ -62,7 +64,10 @@ def evaluate_point(spec):
                            board.clock_mhz)
     power = energy.estimate_power(res, board.part, board.clock_mhz,
                                   coefficients=energy.load_coefficients(spec.get("power_coefficients")))
+    fixed = sum(p.macs for p in st.frontend_plans)
+    total = fixed + sum(p.macs for p in st.backend_plans)
     return {"split": spec["split"], "dsp_fraction": spec["dsp_fraction"], "board": board.name,
+            "fixed_mac_share": fixed / total if total else 0.0,
             "reuse_factors": st.reuse_factors, "engine_dsps": st.engine_dsps,
             "resources": {k: res[k] for k in ("lut", "ff", "dsp", "bram36", "source")}, "fits": res["fits"],
             "throughput_ips": cyc["throughput_ips"], "latency_us": cyc["latency_us"],
@@ -71,20 +76,60 @@ def evaluate_point(spec):
             "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def pooling_splits(config_path):
-    """The model's pooling boundaries that are legal cuts."""
+POOL_KINDS = ("pool", "avgpool")
+
+
+def default_splits(config_path):
+    """The split points a sweep takes by default: the model's legal cuts right after a pooling layer (max or
+    average), or every legal cut when it has none (e.g. a network that downsamples with strided
+    convolutions). FixyError if the model has no legal cut at all."""
     exp = load_config(config_path)
     model, _ = _model(exp.model_dir())
     plan_list = plan_model(model, input_type_of(model, exp.input.type or None))
     plans = {p.name: p for p in plan_list}
-    return [name for name in split_points(model, plan_list) if plans[name].kind == "pool"]
+    cuts = list(split_points(model, plan_list))
+    if not cuts:
+        raise FixyError(f"{exp.model}: the model has no legal split point to sweep; `fixyfpga inspect "
+                        f"{exp.model}` says why")
+    pooled = [name for name in cuts if plans[name].kind in POOL_KINDS]
+    return pooled or cuts
 
 
-def _accuracy_losses(path):
+def _transfer_model(summary, sweep_path):
+    """The model path a transfer run's front-ends came from (its source_model, or the source it trained)."""
+    src = summary.get("source") or {}
+    given = src.get("loaded_from") or (summary.get("model") or {}).get("source_model")
+    return user_path(given).resolve() if given else (Path(sweep_path).parent / "source").resolve()
+
+
+def accuracy_losses(path, model_dir, explicit):
+    """({split: row}, note) from a transfer run's sweep.json, only when that run's front-ends came from the
+    model being swept (its summary.json beside sweep.json says so). A file given explicitly that belongs to
+    another model, or cannot be read, is an error; the default file of another model is not used (note)."""
     path = Path(path)
     if not path.is_file():
-        return {}
-    return {row["split"]: row for row in json.loads(path.read_text())}
+        if explicit:
+            raise FixyError(f"--transfer-sweep {path} does not exist; run `fixyfpga transfer CONFIG` (its "
+                            f"results/transfer/<run>/sweep.json)")
+        return {}, f"no accuracy figures: {shown_path(path)} does not exist (run `make transfer`)"
+    summary_path = path.parent / "summary.json"
+    if not summary_path.is_file():
+        raise FixyError(f"{path}: no summary.json beside it to say which model the accuracy figures belong to; "
+                        f"give the sweep.json of a `fixyfpga transfer` run folder")
+    try:
+        rows = json.loads(path.read_text())
+        summary = json.loads(summary_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise FixyError(f"{path.parent}: not valid JSON ({exc})") from None
+    ran_on = _transfer_model(summary, path)
+    if ran_on != Path(model_dir).resolve():
+        msg = (f"the accuracy figures in {shown_path(path)} belong to {shown_path(ran_on)}, not to the swept model "
+               f"{shown_path(model_dir)}")
+        if explicit:
+            raise FixyError(f"{msg}; run `fixyfpga transfer` with source_model: {shown_path(model_dir)} and pass "
+                            f"its sweep.json")
+        return {}, f"no accuracy figures: {msg} (run `fixyfpga transfer` with source_model: {shown_path(model_dir)})"
+    return {row["split"]: row for row in rows}, None
 
 
 def run_points(specs, dask_address=None, workers=2, progress=True):
@@ -119,20 +164,22 @@ def run_sweep(config_path, board, budgets=(0.25, 0.5, 1.0), splits=None, transfe
     """Run the sweep; returns (result dict, output folder). Writes sweep.json and sweep.png when `write`."""
     if not budgets or any(not 0 < b <= 1 for b in budgets):
         raise FixyError("budgets are shares of the board's DSPs in (0, 1], e.g. 0.25,0.5,1.0")
-    splits = list(splits or pooling_splits(config_path))
+    splits = list(splits or default_splits(config_path))
     specs = [{"config": str(config_path), "board": board, "split": s, "dsp_fraction": float(b),
               "power_coefficients": power_coefficients} for s in splits for b in budgets]
     t0 = time.perf_counter()
     points = run_points(specs, dask_address, workers)
-    acc = _accuracy_losses(transfer_sweep or DEFAULT_TRANSFER)
+    acc, acc_note = accuracy_losses(transfer_sweep or DEFAULT_TRANSFER, load_config(config_path).model_dir(),
+                                    explicit=transfer_sweep is not None)
     for p in points:
         row = acc.get(p["split"])
         p["mean_acc_loss"] = row.get("mean_acc_loss") if row else None
-        p["fixed_mac_share"] = row.get("fixed_mac_share") if row else None
     ok = [p for p in points if p["mean_acc_loss"] is not None and p["mean_acc_loss"] <= max_acc_loss and p["fits"]]
     best = min(ok or points, key=lambda p: p["energy_per_inference_uj"])
     result = {"format": "fixyfpga-sweep/1", "board": board, "config": shown_path(config_path), "budgets": list(budgets),
-              "splits": splits, "accuracy_source": shown_path(transfer_sweep or DEFAULT_TRANSFER),
+              "splits": splits,
+              "accuracy_source": shown_path(transfer_sweep or DEFAULT_TRANSFER) if acc else None,
+              "accuracy_note": acc_note,
               "max_acc_loss": max_acc_loss, "energy_label": energy.ESTIMATE_LABEL,
               "runner": f"dask {dask_address}" if dask_address else f"{workers} local processes",
               "seconds": round(time.perf_counter() - t0, 1), "points": points, "best": best}
@@ -150,16 +197,21 @@ def plot(result, path):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     markers = "os^Dv<>"
+    with_acc = any(p["mean_acc_loss"] is not None for p in result["points"])
+    key = "mean_acc_loss" if with_acc else "fixed_mac_share"
     for i, b in enumerate(result["budgets"]):
-        pts = [p for p in result["points"] if p["dsp_fraction"] == b and p["mean_acc_loss"] is not None]
-        ax.scatter([100 * p["mean_acc_loss"] for p in pts], [p["energy_per_inference_uj"] for p in pts],
+        pts = [p for p in result["points"] if p["dsp_fraction"] == b and p[key] is not None]
+        ax.scatter([100 * p[key] for p in pts], [p["energy_per_inference_uj"] for p in pts],
                    marker=markers[i % len(markers)], label=f"engine DSPs {b:.0%} of board")
         for p in pts:
             ax.annotate(p["split"] + ("" if p["fits"] else " (does not fit)"),
-                        (100 * p["mean_acc_loss"], p["energy_per_inference_uj"]), fontsize=7,
+                        (100 * p[key], p["energy_per_inference_uj"]), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
-    ax.axvline(100 * result["max_acc_loss"], color="gray", lw=0.8, ls="--")
-    ax.set_xlabel("mean accuracy loss vs per-task training (%)  [make transfer]")
+    if with_acc:
+        ax.axvline(100 * result["max_acc_loss"], color="gray", lw=0.8, ls="--")
+        ax.set_xlabel("mean accuracy loss vs per-task training (%)  [make transfer]")
+    else:
+        ax.set_xlabel("front-end share of the MACs (%)  [no accuracy figures for this model: run fixyfpga transfer]")
     ax.set_ylabel("energy per inference (uJ, ESTIMATE)")
     ax.set_title(f"split point x engine DSP budget on {result['board']}", fontsize=10)
     ax.legend(fontsize=8)
