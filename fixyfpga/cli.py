@@ -6,6 +6,18 @@ import sys
 from pathlib import Path
 
 from fixyfpga.errors import CsimMismatchError, FixyError, ToolError
+from fixyfpga.boards import list_boards, load_board
+from fixyfpga.config import load_config
+from fixyfpga.flow import BuildConfig, build
+from fixyfpga.modelstore import load_model
+from fixyfpga.split import split_points
+from fixyfpga.model_inspect import format_inspection, inspect_model
+from fixyfpga.vivado import flow as vflow
+from fixyfpga.tasks_cli import add_task_commands
+from fixyfpga.rtl.cli import add_rtl_command
+from fixyfpga.study.cli import add_study_commands
+from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
+from fixyfpga.quantize.cli import add_quantize_command
 
 DEFAULT_CONFIG = "configs/default.yaml"
 
@@ -54,9 +66,6 @@ def _summary(rep, project):
 
 
 def cmd_hls(args):
-    from fixyfpga.boards import load_board
-    from fixyfpga.config import load_config
-    from fixyfpga.flow import BuildConfig, build
     exp = load_config(args.config)
     board = load_board(args.board or exp.board)
     images = None
@@ -76,7 +85,6 @@ def cmd_hls(args):
 
 
 def cmd_boards(args):
-    from fixyfpga.boards import list_boards, load_board
     for name in list_boards():
         b = load_board(name)
         r = b.resources
@@ -86,9 +94,6 @@ def cmd_boards(args):
 
 
 def cmd_split_points(args):
-    from fixyfpga.config import load_config
-    from fixyfpga.modelstore import load_model
-    from fixyfpga.split import split_points
     exp = load_config(args.config)
     model, _ = load_model(exp.model_dir())
     print("\n".join(split_points(model)))
@@ -96,11 +101,8 @@ def cmd_split_points(args):
 
 
 def cmd_inspect(args):
-    from fixyfpga.model_inspect import format_inspection, inspect_model
-    from fixyfpga.modelstore import load_model
     input_type = split = None
     if args.config:
-        from fixyfpga.config import load_config
         exp = load_config(args.config)
         input_type, split = exp.input.type or None, exp.split or None
     model, record = load_model(args.model)
@@ -110,8 +112,6 @@ def cmd_inspect(args):
 
 
 def cmd_package(args):
-    from fixyfpga.boards import load_board
-    from fixyfpga.vivado import flow as vflow
     board = load_board(args.board)
     tar = Path(args.tar or f"dist/fixyfpga-{board.name}.tar.gz")
     tar.parent.mkdir(parents=True, exist_ok=True)
@@ -156,21 +156,16 @@ def build_parser():
     s.add_argument("--config", default=DEFAULT_CONFIG)
     s.set_defaults(func=cmd_split_points)
 
-    from fixyfpga.tasks_cli import add_task_commands   # `task pack|info` and `tasks` (issue 4)
     add_task_commands(sub)
 
-    from fixyfpga.rtl.cli import add_rtl_command   # `rtl` (issue 11)
     add_rtl_command(sub, DEFAULT_CONFIG)
 
-    from fixyfpga.study.cli import add_study_commands   # `compare` and `sweep` (issue 12)
     add_study_commands(sub)
 
-    from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
     t = sub.add_parser("transfer", help="FixyNN transfer learning: frozen front-end vs per-task training")
     add_transfer_arguments(t)
     t.set_defaults(func=cmd_transfer)
 
-    from fixyfpga.quantize.cli import add_quantize_command   # `quantize` (issue 9, float models)
     add_quantize_command(sub)
     return p
 

@@ -24,6 +24,8 @@ from fixyfpga.engine import ENGINE_TOP, OutputPacking, WeightArray, core_name
 from fixyfpga.engine import top_cpp
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import kind_of
+from fixyfpga.split import custom_objects
+from fixyfpga.fixedpoint import FixedType
 
 # A top-level port for every weight array: any size > 0 is above the threshold.
 ALL_WEIGHTS_AS_PORTS = 0
@@ -183,7 +185,6 @@ def with_quantized_weights(model, plans):
     hls4ml then sees values already on the weight grid, whether or not it applies each layer's
     quantizer (it did not for QDepthwiseConv2D, upstream #1472)."""
     from tensorflow import keras
-    from fixyfpga.split import custom_objects
     clone = keras.models.clone_model(model)
     with keras.utils.custom_object_scope(custom_objects()):
         clone.set_weights(model.get_weights())
@@ -256,7 +257,6 @@ def hls_layout(layer, ndim):
 
 def check_conversion(design):
     """Verify what hls4ml made: weight values and types equal the plan, ports are where they belong."""
-    from fixyfpga.fixedpoint import FixedType
     plans = {p.name: p for p in design.plans}
     arrays = []
     for layer in design.hls_model.get_layers():

@@ -13,6 +13,7 @@ from fixyfpga.errors import FixyError
 from fixyfpga.layers import kind_of
 from fixyfpga.layers.activation import requantize
 from fixyfpga.layers.linear import FLOAT64_EXACT_BITS   # noqa: F401  (part of this module's interface)
+from fixyfpga.plan import plan_model
 
 __all__ = ["emulate", "trace", "split_plans", "emulate_split", "hw_accuracy", "requantize"]
 
@@ -75,7 +76,6 @@ def trace(plans, raw_input):
 def split_plans(split):
     """(front-end plans, back-end plans) of a SplitModel as the hardware builds them: the front-end with
     its constant weights, the back-end engine with types that fit any run-time weights."""
-    from fixyfpga.plan import plan_model
     front = plan_model(split.frontend, split.input_type)
     back = plan_model(split.backend, split.interface.type, runtime_weights=True)
     return front, back

@@ -16,6 +16,23 @@ import numpy as np
 
 from fixyfpga import REPO_ROOT
 from fixyfpga.errors import CsimMismatchError, FixyError
+from fixyfpga.modelstore import load_model
+from fixyfpga.quantize import is_float_model, quantize_on_dataset, quantized_layer_name
+from fixyfpga.data import TFDS_PREFIX, available_datasets, load_dataset, to_model_input
+from fixyfpga.split import pad_to_engine, split_model, split_points, widen_classifier
+from fixyfpga.convert import FRONTEND_STRATEGIES, choose_reuse_factors, convert
+from fixyfpga.plan import float32_warnings, plan_model, quantized_weights
+from fixyfpga.vivado.fit import check_fit, estimate
+from fixyfpga.engine import FRONTEND_TOP, WeightLayout, core_name
+from fixyfpga.csim import compile_designs, run_testbench, write_tb_data
+from fixyfpga.sample_images import photo_crops
+from fixyfpga.design import describe
+from fixyfpga.vivado.hls import hls_command_line, run_hls, write_hls_tcl
+from fixyfpga.runtime.sim import make_sim_overlay
+from fixyfpga.rtl.measure import RTL_DIR, measure_build
+from fixyfpga.rtl.report import REPORT_FILE
+from fixyfpga.tools import find_hls_tool
+from fixyfpga.vivado import flow as vflow
 
 DEFAULT_OUT = REPO_ROOT / "hls_projects"
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "datasets"
@@ -71,8 +88,6 @@ QUANTIZED_DIR = "quantized"      # inside the project: the kit-quantized model (
 
 def step_load_model(cfg, st):
     """The configured model; a float Keras model needs `quantize:` (and a QKeras model must not have it)."""
-    from fixyfpga.modelstore import load_model
-    from fixyfpga.quantize import is_float_model
     exp = cfg.experiment
     st.model, st.record = load_model(exp.model_dir())
     if is_float_model(st.model) and exp.quantize is None:
@@ -90,8 +105,6 @@ def step_quantize(cfg, st):
     exp = cfg.experiment
     if exp.quantize is None:
         return
-    from fixyfpga.modelstore import load_model
-    from fixyfpga.quantize import quantize_on_dataset
     ds = calibration_dataset(exp.quantize.calibration.dataset, cfg.data_dir)
     qmodel, rep = quantize_on_dataset(st.model, exp.quantize, ds, exp.model)
     folder = st.staging / QUANTIZED_DIR
@@ -119,7 +132,6 @@ def step_quantize(cfg, st):
 
 def calibration_dataset(name, data_dir):
     """The quantizer's calibration dataset, or a one-line FixyError naming the fix."""
-    from fixyfpga.data import TFDS_PREFIX, load_dataset
     path = Path(name)
     if not data_dir and not name.startswith(TFDS_PREFIX) and path.suffix != ".npz":
         raise FixyError(f"quantize: the float model is calibrated on dataset '{name}', but no data folder was given; "
@@ -132,8 +144,6 @@ def calibration_dataset(name, data_dir):
 
 
 def step_split(cfg, st):
-    from fixyfpga.quantize import quantized_layer_name
-    from fixyfpga.split import split_points
     exp = cfg.experiment
     at = exp.split or st.record.get("split")
     if not at:
@@ -151,7 +161,6 @@ def step_split(cfg, st):
 def configured_split(exp, model, at):
     """The SplitModel an experiment config asks for: cut after `at` with the config's input type, the
     back-end widened to `backend.classes` when set (the sweep splits the same way at other cuts)."""
-    from fixyfpga.split import split_model, widen_classifier
     split = split_model(model, at, exp.input.type or None)
     if exp.backend.classes:
         split.backend = widen_classifier(split.backend, exp.backend.classes)
@@ -159,8 +168,6 @@ def configured_split(exp, model, at):
 
 
 def step_plan(cfg, st):
-    from fixyfpga.convert import choose_reuse_factors
-    from fixyfpga.plan import float32_warnings, plan_model
     sp = st.split
     st.frontend_plans = plan_model(sp.frontend, sp.input_type)
     st.backend_plans = plan_model(sp.backend, sp.interface.type, runtime_weights=True)
@@ -173,15 +180,12 @@ def step_plan(cfg, st):
 
 
 def step_fit_check(cfg, st):
-    from fixyfpga.vivado.fit import check_fit, estimate
     st.fit = estimate({"frontend": st.frontend_plans, "backend": st.backend_plans,
                        "reuse_factors": st.reuse_factors}, cfg.board)
     st.warnings += check_fit(st.fit, cfg.board, force=cfg.force) or []
 
 
 def step_convert(cfg, st):
-    from fixyfpga.convert import FRONTEND_STRATEGIES, convert
-    from fixyfpga.engine import FRONTEND_TOP, core_name
     sp = st.split
     st.frontend = convert(sp.frontend, st.frontend_plans, "frontend", st.staging / "frontend", FRONTEND_TOP,
                           cfg.board, strategy=FRONTEND_STRATEGIES[cfg.experiment.frontend.strategy])
@@ -191,7 +195,6 @@ def step_convert(cfg, st):
 
 
 def step_compile(cfg, st):
-    from fixyfpga.csim import compile_designs
     st.libs = compile_designs([st.frontend, st.backend])
 
 
@@ -212,10 +215,8 @@ def csim_images(cfg, shape):
         return images[:n], f"{len(images[:n])} given images"
     name = cfg.experiment.csim.dataset
     if name and _dataset_reachable(name, cfg.data_dir):
-        from fixyfpga.data import load_dataset, to_model_input
         ds = load_dataset(name, cfg.data_dir)
         return to_model_input(ds.x_test[:n], shape), f"{ds.name} test split"
-    from fixyfpga.sample_images import photo_crops
     crops = photo_crops(n, shape, seed=cfg.experiment.csim.seed)
     if not name:
         return crops, "crops of matplotlib's sample photographs (csim.dataset is empty)"
@@ -227,7 +228,6 @@ def _dataset_reachable(name, data_dir):
     """Whether C-sim should read dataset `name`. A data folder that is absent (a fresh machine, CI without
     the shared datasets) is not an error: C-sim then runs on photo crops and the report says so. A dataset
     that is named but missing from an existing folder, or a path that does not exist, is an error."""
-    from fixyfpga.data import TFDS_PREFIX, available_datasets
     if str(name).startswith(TFDS_PREFIX):
         return True
     path = Path(name)
@@ -252,7 +252,6 @@ def _compare(got, want):
 
 def step_csim(cfg, st):
     """Both IPs and the chained pipeline against QKeras, element by element, on raw integers."""
-    from fixyfpga.csim import write_tb_data
     sp = st.split
     fe_lib, be_lib = st.libs
     # A raw input integer p is the value p * 2**-frac of the input type (ufixed<8,0>: pixels / 256).
@@ -303,14 +302,12 @@ def step_csim(cfg, st):
 
 def _full_reference(sp, x, model=None):
     """The whole model's outputs (logits), padded to a widened engine's outputs."""
-    from fixyfpga.split import pad_to_engine
     model = model or sp.full
     return pad_to_engine(model.predict(x, verbose=0, batch_size=256), int(sp.backend.output.shape[-1]))
 
 
 def engine_arrays_from_model(weight_arrays, backend_model):
     """Raw contents (hls4ml's order) of every engine weight array for a Keras back-end."""
-    from fixyfpga.plan import quantized_weights
     out = []
     for array in weight_arrays:
         kernel, bias = quantized_weights(backend_model.get_layer(array.layer))
@@ -321,7 +318,6 @@ def engine_arrays_from_model(weight_arrays, backend_model):
 def engine_words(weight_arrays, backend_model, what="the back-end"):
     """The engine's weight-stream words (what a task file holds and the load mode reads) for a Keras
     back-end: one home for packing a model into the engine, used by C-sim, tests and the study."""
-    from fixyfpga.engine import WeightLayout
     return WeightLayout(weight_arrays).words(engine_arrays_from_model(weight_arrays, backend_model), what)
 
 
@@ -334,13 +330,10 @@ def step_check_csim(cfg, st):
 
 def step_testbench(cfg, st):
     """Run the project testbenches (the same C++ Vitis HLS runs in csim_design) with plain g++."""
-    from fixyfpga.csim import run_testbench
     st.csim["testbench"] = {d.role: run_testbench(d.output_dir) for d in (st.frontend, st.backend)}
 
 
 def step_design(cfg, st):
-    from fixyfpga.design import describe
-    from fixyfpga.vivado.hls import write_hls_tcl
     classes = int(st.split.backend.output.shape[-1])
     st.design = describe(cfg.board, cfg.experiment.name, st.split, st.frontend, st.backend, classes,
                          (st.record.get("params") or {}).get("num_classes", int(st.split.full.output.shape[-1])))
@@ -354,7 +347,6 @@ def step_design(cfg, st):
 def step_sim_overlay(cfg, st):
     """The simulated board's overlay (sim_overlay/): the board overlay description over the C-sim
     libraries, so `FixyOverlay(<project>/sim_overlay, backend="sim")` works right after `make hls`."""
-    from fixyfpga.runtime.sim import make_sim_overlay
     st.sim_overlay = str(make_sim_overlay(cfg.project_dir))
 
 
@@ -363,15 +355,12 @@ def step_rtl(cfg, st):
     (off unless asked: `hls --rtl`, or `fixyfpga rtl` on its own)."""
     if not cfg.rtl:
         return
-    from fixyfpga.rtl.cli import measure_build
     rep = measure_build(cfg, st.frontend_plans, st.images, log=print)
-    st.rtl = {"report": str(Path("rtl") / "rtl_report.json"), "totals": rep["totals"]}
+    st.rtl = {"report": str(Path(RTL_DIR) / REPORT_FILE), "totals": rep["totals"]}
 
 
 def step_hls(cfg, st):
     """C-sim, C synthesis and IP export of both projects with Vitis HLS, when it is on PATH."""
-    from fixyfpga.tools import find_hls_tool
-    from fixyfpga.vivado.hls import hls_command_line, run_hls
     tool = find_hls_tool()
     prj = cfg.project_dir
     commands = [hls_command_line(prj / "frontend", "vitis_hls"), hls_command_line(prj / "backend", "vitis_hls")]
@@ -387,7 +376,6 @@ def step_hls(cfg, st):
 def step_overlay(cfg, st):
     """Vivado block design, synthesis, implementation and bitstream, when HLS ran and vivado is on PATH.
     Otherwise the Vivado script is still written and the commands to run it elsewhere are reported."""
-    from fixyfpga.vivado import flow as vflow
     prj = cfg.project_dir
     if st.hls["status"] != "done":
         result = vflow.vivado_skipped(prj, cfg.board, reason=f"HLS skipped ({st.hls['reason']})")

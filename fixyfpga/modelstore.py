@@ -16,6 +16,7 @@ import yaml
 
 from fixyfpga import REPO_ROOT
 from fixyfpga.errors import FixyError
+from fixyfpga.zoo import build_model
 
 MODELS_DIR = REPO_ROOT / "models"
 REQUIRED = ("zoo", "params", "split")
@@ -124,7 +125,6 @@ def load_model(path):
         return model, {**record, "format": fmt, "path": str(path)}
     if fmt != "folder":
         return _load_user_model(path, fmt), {"format": fmt, "path": str(path)}
-    from fixyfpga.zoo import build_model
     model_dir = path
     record = load_record(model_dir)
     model = build_model(record["zoo"], **dict(record["params"]))

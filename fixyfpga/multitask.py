@@ -33,6 +33,17 @@ from fixyfpga.errors import CsimMismatchError, FixyError
 from fixyfpga.modelstore import FULL_MODEL, FULL_RECORD, load_model, save_full_model, user_path
 from fixyfpga.transfer.arms import train_fixynn
 from fixyfpga.transfer.config import ModelSpec, TransferConfig
+from fixyfpga.config import experiment_from_dict
+from fixyfpga.schema import build, read_yaml
+from fixyfpga.split import pad_to_engine, split_model, with_new_classifier
+from fixyfpga.train import set_seed, train_model
+from fixyfpga.modelstore import save_model
+from fixyfpga.csim import CsimLibrary, design_library_path
+from fixyfpga import flow
+from fixyfpga.data import load_dataset, to_model_input
+from fixyfpga.design import read_design
+from fixyfpga.fixedpoint import FixedType
+from fixyfpga.tasks import SUFFIX, load_into, pack_task, read_task
 
 DEFAULT_CACHE = REPO_ROOT / "results" / "tasks"
 REPORT_NAME = "tasks_report.json"
@@ -68,8 +79,6 @@ class MultitaskConfig:
 
 def load_tasks_config(path):
     """(ExperimentConfig, MultitaskConfig) from a YAML file: experiment keys plus a `multitask` section."""
-    from fixyfpga.config import experiment_from_dict
-    from fixyfpga.schema import build, read_yaml
     path = Path(path)
     where = str(path)
     data = read_yaml(path)
@@ -152,8 +161,6 @@ def fine_tune_user_backend(source, record, split_at, dataset, epochs, train_imag
     the graph's nodes) and `split_at` the node the engine is cut after. The task model is a copy of it
     whose last layer, the QDense classifier, is rebuilt for the dataset's classes; only the layers after
     the cut are trained (fixyfpga.train.train_model), the front-end keeps the source's weights."""
-    from fixyfpga.split import with_new_classifier
-    from fixyfpga.train import set_seed, train_model
     set_seed(ft.seed)
     model = with_new_classifier(source, dataset.num_classes)
     subset = dataset if not train_images else replace(dataset, x_train=dataset.x_train[:train_images],
@@ -216,7 +223,6 @@ def check_frontend(model, source, split_at, where):
 def task_model(spec, source, record, split_at, dataset, mt, cache_dir, source_key, log=print, user=False):
     """(full Keras model, record, reused?, model folder or None) of a task: the source itself, a cached or a new
     fine-tune. user: `source` is the canonical model of a user's model (see fine_tune_user_backend)."""
-    from fixyfpga.modelstore import load_model, save_model
     if spec.source:
         if dataset.num_classes != int(source.output.shape[-1]):
             raise FixyError(f"task '{spec.name}': the source model has {int(source.output.shape[-1])} classes but "
@@ -286,7 +292,6 @@ def _rel(path):
 
 
 def _lib(project, design, half):
-    from fixyfpga.csim import CsimLibrary, design_library_path
     path = design_library_path(project, design, half)
     if not path.is_file():
         raise FixyError(f"{path} is missing; rebuild the project with `make hls`")
@@ -296,13 +301,6 @@ def _lib(project, design, half):
 def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     """Build the engine once, fine-tune and pack every task, prove them in C-sim; returns
     (report dict, project dir). Raises CsimMismatchError (after writing the report) on any mismatch."""
-    from fixyfpga import flow
-    from fixyfpga.data import load_dataset, to_model_input
-    from fixyfpga.design import read_design
-    from fixyfpga.fixedpoint import FixedType
-    from fixyfpga.modelstore import load_model
-    from fixyfpga.split import pad_to_engine, split_model
-    from fixyfpga.tasks import SUFFIX, load_into, pack_task, read_task
 
     t_start = time.perf_counter()
     timings = {}

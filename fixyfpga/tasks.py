@@ -43,6 +43,9 @@ import numpy as np
 from fixyfpga.engine import TASK_SUFFIX, WORD_BYTES, WeightArray, WeightLayout
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
+from fixyfpga.design import read_design
+from fixyfpga.plan import plan_model, quantized_weights
+from fixyfpga.split import widen_classifier
 
 MAGIC = b"FIXYTASK"
 FORMAT_VERSION = 2
@@ -164,7 +167,6 @@ def decode_task(data, where="task file"):
 def _engine(design):
     """The engine section of a design (design.json dict, project folder or engine dict)."""
     if isinstance(design, (str, Path)):
-        from fixyfpga.design import read_design
         design = read_design(design)
     return design["engine"] if "engine" in design else design
 
@@ -254,9 +256,6 @@ def pack_task(backend_model, design, path, name, class_names, extra=None):
     engine of `design`; the classifier is padded with zeros to the engine's classes. Returns the path.
 
     The back-end must have the engine's topology and types (checked layer by layer)."""
-    from fixyfpga.plan import quantized_weights
-    from fixyfpga.plan import plan_model
-    from fixyfpga.split import widen_classifier
 
     design = design if not isinstance(design, (str, Path)) else _engine_design(design)
     eng = _engine(design)
@@ -305,7 +304,6 @@ def pack_task(backend_model, design, path, name, class_names, extra=None):
 
 
 def _engine_design(design_dir):
-    from fixyfpga.design import read_design
     return read_design(design_dir)
 
 

@@ -6,6 +6,14 @@
 """
 
 from pathlib import Path
+from fixyfpga.errors import FixyError
+from fixyfpga.fixedpoint import FixedType
+from fixyfpga.split import split_model
+from fixyfpga.design import read_design
+from fixyfpga.modelstore import load_model
+from fixyfpga.tasks import SUFFIX, describe, pack_task, read_task
+from fixyfpga.boards import load_board
+from fixyfpga.multitask import load_tasks_config, run, summary
 
 TASKS_CONFIG = "configs/tasks.yaml"
 
@@ -15,9 +23,6 @@ def check_frontend_against_project(model, at, design, project, n=64):
     outputs (tb_data: raw inputs and the expected raw interface values). False if there is no tb_data."""
     import numpy as np
 
-    from fixyfpga.errors import FixyError
-    from fixyfpga.fixedpoint import FixedType
-    from fixyfpga.split import split_model
     tb = Path(project) / "frontend" / "tb_data"
     if not (tb / "inputs.i64").is_file() or not (tb / "expected.i64").is_file():
         return False
@@ -36,11 +41,6 @@ def check_frontend_against_project(model, at, design, project, n=64):
 
 
 def cmd_task_pack(args):
-    from fixyfpga.design import read_design
-    from fixyfpga.errors import FixyError
-    from fixyfpga.modelstore import load_model
-    from fixyfpga.split import split_model
-    from fixyfpga.tasks import SUFFIX, describe, pack_task, read_task
     design = read_design(args.design)
     model, record = load_model(args.model)
     at = design["interface"]["layer"]
@@ -64,22 +64,17 @@ def cmd_task_pack(args):
 
 
 def cmd_task_info(args):
-    from fixyfpga.tasks import describe, read_task
     design = None
     if args.design:
-        from fixyfpga.design import read_design
         design = read_design(args.design)
     print("\n".join(describe(read_task(args.file, design), args.design)))
     return 0
 
 
 def cmd_tasks(args):
-    from fixyfpga.boards import load_board
-    from fixyfpga.multitask import load_tasks_config, run, summary
     exp, mt = load_tasks_config(args.config)
     board = load_board(args.board or exp.board)
     if args.data_dir == "":
-        from fixyfpga.errors import FixyError
         raise FixyError("fixyfpga tasks needs the datasets its tasks name; give --data-dir the folder of .npz files")
     data_dir = None if args.data_dir is None else Path(args.data_dir)
     rep, project = run(exp, mt, board, out_root=args.out, data_dir=data_dir, force=args.force)

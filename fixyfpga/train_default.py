@@ -19,6 +19,9 @@ import sys
 
 from fixyfpga.data import DEFAULT_DATA_DIR, describe_preprocessing, load_dataset
 from fixyfpga.modelstore import MODELS_DIR, save_model
+from fixyfpga.train import set_seed, train_model
+from fixyfpga.zoo import build_model
+from fixyfpga.errors import FixyError
 
 ZOO = "mobilenet"
 PARAMS = {"input_shape": [32, 32, 3], "num_classes": 10, "blocks": 3, "stem_filters": 8, "width": 1.0,
@@ -37,8 +40,6 @@ def train_default(data_dir=DEFAULT_DATA_DIR, out_dir=MODELS_DIR / "default", epo
     import qkeras
     import tensorflow as tf
 
-    from fixyfpga.train import set_seed, train_model
-    from fixyfpga.zoo import build_model
 
     dataset = load_dataset(DATASET, data_dir)
     set_seed(SEED)
@@ -76,7 +77,6 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--lr", type=float, default=LR, help="initial learning rate (cosine-decayed)")
     args = parser.parse_args(argv)
-    from fixyfpga.errors import FixyError
     try:
         record = train_default(args.data_dir, args.out, args.epochs, args.lr)
     except FixyError as exc:

@@ -2,40 +2,13 @@
 
 from pathlib import Path
 
-from fixyfpga.errors import CsimMismatchError
-
-RTL_DIR = "rtl"          # inside hls_projects/<board>/<model>/
-
-
-def rtl_dir(project_dir):
-    return Path(project_dir) / RTL_DIR
-
-
-def measure_build(cfg, plans, images, log=print, progress=True):
-    """Measure the front-end `plans` of a BuildConfig's project into <project>/rtl/; returns the report.
-    Raises CsimMismatchError (after writing the report) if any circuit differs from the emulator."""
-    from fixyfpga.rtl.measure import RtlOptions, measure
-    from fixyfpga.rtl.report import table
-    options = RtlOptions(jobs=cfg.rtl_jobs)
-    if cfg.rtl_nodsp_max is not None:
-        options.nodsp_max_multipliers = cfg.rtl_nodsp_max
-    out = rtl_dir(cfg.project_dir)
-    report = measure(plans, cfg.board, out, images, options, progress=progress)
-    log(table(report))
-    bad = {rec["name"]: (rec["sim"]["mismatched_elements"], rec["sim"]["programmable_mismatched_elements"])
-           for rec in report["layers"]
-           if rec["sim"]["mismatched_elements"] or rec["sim"]["programmable_mismatched_elements"]}
-    if bad:
-        raise CsimMismatchError(f"the layer circuits differ from the emulator (layer: (fixed, programmable) "
-                                f"mismatched elements) {bad}; see {out}")
-    return report
-
+from fixyfpga.rtl.measure import measure_build, rtl_report_path
+from fixyfpga.boards import load_board
+from fixyfpga.config import load_config
+from fixyfpga.flow import BuildConfig, csim_images, run_until
+from fixyfpga.plan import plan_model
 
 def cmd_rtl(args):
-    from fixyfpga.boards import load_board
-    from fixyfpga.config import load_config
-    from fixyfpga.flow import BuildConfig, csim_images, run_until
-    from fixyfpga.plan import plan_model
     exp = load_config(args.config)
     board = load_board(args.board or exp.board)
     cfg = BuildConfig(experiment=exp, board=board, rtl_jobs=args.jobs, rtl_nodsp_max=args.nodsp_max)
@@ -48,7 +21,7 @@ def cmd_rtl(args):
     images, source = csim_images(cfg, tuple(plans[0].out_shape))
     print(f"fixyfpga rtl: '{exp.name}' front-end on {board.name} (family {board.family}); windows from {source}")
     measure_build(cfg, plans, images)
-    print(f"  report: {rtl_dir(cfg.project_dir) / 'rtl_report.json'}")
+    print(f"  report: {rtl_report_path(cfg.project_dir)}")
     return 0
 
 

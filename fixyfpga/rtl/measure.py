@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fixyfpga.errors import FixyError
+from fixyfpga.errors import CsimMismatchError, FixyError
 from fixyfpga.rtl import cost, iverilog, yosys
 from fixyfpga.rtl.datapath import fixed_layers, solve, write_verilog
 from fixyfpga.rtl.verify import layer_samples, simulate_fixed, simulate_programmable, trace, write_programmable
+from fixyfpga.rtl.report import REPORT_FILE, summarize, table, write_report
 
-REPORT_FILE = "rtl_report.json"
 
 
 @dataclass
@@ -121,7 +121,6 @@ def measure(plans, board, out_dir, images, options=None, progress=True):
         rec["seconds"] = round(sum(timings.values()), 1)
         measured = rec["fixed"]["lut"]
         rec["estimate"]["error"] = round(rec["estimate"]["lut"] / measured - 1, 3) if measured else None
-    from fixyfpga.rtl.report import summarize, write_report
     report = summarize(tool, records, board, time.perf_counter() - t_all, options)
     write_report(report, out_dir)
     return report
@@ -130,3 +129,33 @@ def measure(plans, board, out_dir, images, options=None, progress=True):
 def _da4ml_version():
     from importlib.metadata import version
     return version("da4ml")
+
+
+RTL_DIR = "rtl"          # inside hls_projects/<board>/<model>/
+
+
+def rtl_dir(project_dir):
+    return Path(project_dir) / RTL_DIR
+
+
+def rtl_report_path(project_dir):
+    """Where `make rtl` leaves its report for a project (read by the flow and by study.resources)."""
+    return rtl_dir(project_dir) / REPORT_FILE
+
+
+def measure_build(cfg, plans, images, log=print, progress=True):
+    """Measure the front-end `plans` of a BuildConfig's project into <project>/rtl/; returns the report.
+    Raises CsimMismatchError (after writing the report) if any circuit differs from the emulator."""
+    options = RtlOptions(jobs=cfg.rtl_jobs)
+    if cfg.rtl_nodsp_max is not None:
+        options.nodsp_max_multipliers = cfg.rtl_nodsp_max
+    out = rtl_dir(cfg.project_dir)
+    report = measure(plans, cfg.board, out, images, options, progress=progress)
+    log(table(report))
+    bad = {rec["name"]: (rec["sim"]["mismatched_elements"], rec["sim"]["programmable_mismatched_elements"])
+           for rec in report["layers"]
+           if rec["sim"]["mismatched_elements"] or rec["sim"]["programmable_mismatched_elements"]}
+    if bad:
+        raise CsimMismatchError(f"the layer circuits differ from the emulator (layer: (fixed, programmable) "
+                                f"mismatched elements) {bad}; see {out}")
+    return report

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+REPORT_FILE = "rtl_report.json"     # the one name of the report, in <project>/rtl/
+
 RESOURCES = ("lut", "carry", "ff", "dsp", "bram")
 SCHEMA = "fixyfpga-rtl-report/1"
 
@@ -80,7 +82,7 @@ def table(report):
 
 def write_report(report, out_dir):
     out_dir = Path(out_dir)
-    (out_dir / "rtl_report.json").write_text(json.dumps(report, indent=1))
+    (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=1))
     plot(report, out_dir / "rtl_report.png")
 
 

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 from fixyfpga.errors import FixyError
+from fixyfpga.study.compare import DEFAULT_OUT, compare
+from fixyfpga.study import sweep
 
 
 def _pair(value, what):
@@ -15,7 +17,6 @@ def _pair(value, what):
 
 
 def cmd_compare(args):
-    from fixyfpga.study.compare import DEFAULT_OUT, compare
     summary, out = compare(args.board, args.config, data_dir=args.data_dir, out_root=args.out or DEFAULT_OUT,
                            project_root=Path(args.out_root).resolve() if args.out_root else None,
                            csim=not args.no_csim, power_coefficients=args.power_coefficients,
@@ -27,15 +28,14 @@ def cmd_compare(args):
 
 
 def cmd_sweep(args):
-    from fixyfpga.study.sweep import DEFAULT_OUT, run_sweep
     try:
         budgets = [float(b) for b in args.budgets.split(",")]
     except ValueError:
         raise FixyError(f"--budgets takes shares of the board's DSPs separated by commas, e.g. 0.25,0.5,1.0; "
                         f"got {args.budgets!r}") from None
-    result, out = run_sweep(args.config, args.board, budgets=budgets, splits=args.splits.split(",") if args.splits
+    result, out = sweep.run_sweep(args.config, args.board, budgets=budgets, splits=args.splits.split(",") if args.splits
                             else None, transfer_sweep=args.transfer_sweep, dask_address=args.dask,
-                            workers=args.workers, out_root=args.out or DEFAULT_OUT)
+                            workers=args.workers, out_root=args.out or sweep.DEFAULT_OUT)
     best = result["best"]
     rule = (f"lowest energy with accuracy loss <= {result['max_acc_loss']:.0%}" if result["accuracy_source"] else
             f"lowest energy; {result['accuracy_note']}")

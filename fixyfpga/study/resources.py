@@ -13,9 +13,11 @@ import json
 from pathlib import Path
 
 from fixyfpga.vivado import fit
+from fixyfpga.rtl.measure import RTL_DIR
+from fixyfpga.rtl.report import REPORT_FILE
 
 RESOURCES = fit.RESOURCES
-RTL_REPORT = Path("rtl") / "rtl_report.json"
+RTL_REPORT = Path(RTL_DIR) / REPORT_FILE        # decided by fixyfpga.rtl
 
 
 def read_rtl_report(project_dir):

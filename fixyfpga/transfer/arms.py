@@ -9,15 +9,18 @@ from fixyfpga.data import describe_preprocessing, load_dataset, make_dataset, to
 from fixyfpga.errors import FixyError
 from fixyfpga.modelstore import load_model, save_full_model, save_model
 from fixyfpga.transfer.config import source_model_path
+from fixyfpga.zoo import build_model
+from fixyfpga.split import split_model, with_new_classifier
+from fixyfpga.plan import input_type_of, plan_model
+from fixyfpga.train import accuracy, predict_logits, set_seed, train_model
+from fixyfpga.emulate import emulate_split, split_plans
 
 def build_for(cfg, num_classes, source=None):
     """A fresh model for `num_classes` classes, every layer initialised from scratch (seed first): the
     config's zoo model, or with a user's source model (`cfg.model` None) `source`, its canonical model, with a
     new classifier and re-initialised layers (split.with_new_classifier, keep_weights=False)."""
     if cfg.model is None:
-        from fixyfpga.split import with_new_classifier
         return with_new_classifier(source, num_classes, keep_weights=False)
-    from fixyfpga.zoo import build_model
     return build_model(cfg.model.zoo, **dict(cfg.model.params, num_classes=int(num_classes)))
 
 
@@ -42,7 +45,6 @@ def layer_names_after(model, split):
 def check_split(model, split, where):
     """Validate a split point on `model`: FixyError for unknown layers, cuts that are not allowed and
     back-ends without weights to fine-tune."""
-    from fixyfpga.split import split_model
     try:
         split_model(model, split)
     except FixyError as exc:
@@ -55,7 +57,6 @@ def check_split(model, split, where):
 
 def fixed_mac_share(model, split):
     """Front-end MACs / all MACs of `model` cut after `split` (plan_model's per-layer MACs)."""
-    from fixyfpga.plan import input_type_of, plan_model
     plans = plan_model(model, input_type_of(model))
     names = [p.name for p in plans]
     total = sum(p.macs for p in plans)
@@ -96,7 +97,6 @@ def load_capped(name, cfg, data_dir):
 
 def _train(cfg, model, ds, epochs, trainable, desc, progress, seed=None, converge=False):
     """One training run by the config's recipe; `converge` applies the target rule (patience) if set."""
-    from fixyfpga.train import train_model
     patience = cfg.patience if converge else None
     return train_model(model, ds, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                        seed=cfg.seed if seed is None else seed, augment=cfg.augment, trainable=trainable,
@@ -112,8 +112,6 @@ def best_epoch(result):
 def load_user_source(cfg, path, ds, where):
     """A user's source model (source_model, no zoo record): (the model as loaded, its canonical model, the
     split node, the source result). The config's split must be a legal cut of it and its outputs the source's classes."""
-    from fixyfpga.split import split_model
-    from fixyfpga.train import accuracy
     model, _ = load_model(path)
     try:
         sm = split_model(model, cfg.split)
@@ -133,7 +131,6 @@ def load_user_source(cfg, path, ds, where):
 def resolve_split(model, split, where):
     """The node name of split point `split` on a user's `model` (split_model resolves a user's layer name,
     e.g. a conv with a fused activation, to the canonical node after which the cut sits)."""
-    from fixyfpga.split import split_model
     try:
         return split_model(model, split).interface.layer
     except FixyError as exc:
@@ -142,7 +139,6 @@ def resolve_split(model, split, where):
 
 def load_source(cfg, ds):
     """The config's already-trained zoo source model (source_model), checked against model and source."""
-    from fixyfpga.train import accuracy
     model, record = load_model(source_model_path(cfg))
     params = {k: v for k, v in record["params"].items() if k != "num_classes"}
     if record["zoo"] != cfg.model.zoo or params != dict(cfg.model.params):
@@ -161,7 +157,6 @@ def load_source(cfg, ds):
 
 
 def train_source(cfg, ds, progress):
-    from fixyfpga.train import set_seed
     set_seed(cfg.seed)
     model = build_for(cfg, ds.num_classes)
     result = _train(cfg, model, ds, cfg.source_epochs, None, f"source {ds.name}", progress)
@@ -169,7 +164,6 @@ def train_source(cfg, ds, progress):
 
 
 def train_baseline(cfg, source_model, ds, progress, seed=None):
-    from fixyfpga.train import set_seed
     seed = cfg.seed if seed is None else seed
     set_seed(seed)
     model = build_for(cfg, ds.num_classes, source_model)
@@ -182,7 +176,6 @@ def train_baseline(cfg, source_model, ds, progress, seed=None):
 
 def train_fixynn(cfg, source_model, ds, split, progress, seed=None):
     """Front-end copied from the source and frozen, back-end fine-tuned on `ds` (same rule as the baseline)."""
-    from fixyfpga.train import set_seed
     seed = cfg.seed if seed is None else seed
     set_seed(seed)
     model = build_for(cfg, ds.num_classes, source_model)
@@ -200,9 +193,6 @@ def train_fixynn(cfg, source_model, ds, split, progress, seed=None):
 
 def hardware_check(model, split, ds, progress):
     """hw accuracy through the bit-exact emulator and whether its raw logits equal the QKeras model's."""
-    from fixyfpga.emulate import emulate_split, split_plans
-    from fixyfpga.split import split_model
-    from fixyfpga.train import predict_logits
 
     sm = split_model(model, split)
     x = to_model_input(ds.x_test, tuple(model.input_shape[1:]))

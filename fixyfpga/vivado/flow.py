@@ -25,6 +25,8 @@ from fixyfpga.errors import FixyError
 from fixyfpga.tools import run_tool
 from fixyfpga.vivado import blockdesign, hls, reports
 from fixyfpga.vivado.overlay import OVERLAY_FORMAT, overlay_json, plan_overlay
+from fixyfpga.design import read_design
+from fixyfpga.runtime.hwh import read_hwh
 
 VIVADO_DIR = "vivado"
 OVERLAY_DIR = "overlay"
@@ -35,7 +37,6 @@ BOARD_USER = ("xilinx", 1000)                # PYNQ images: files stay editable 
 
 
 def _read_design(design_dir):
-    from fixyfpga.design import read_design
     return read_design(design_dir)
 
 
@@ -72,7 +73,6 @@ def vivado_skipped(design_dir, board, reason="vivado is not on PATH"):
 
 def _check_hwh(plan, hwh_path):
     """The addresses Vivado wrote into the .hwh must be the ones in the overlay JSON."""
-    from fixyfpga.runtime.hwh import read_hwh
     instances = read_hwh(hwh_path)
     wrong = []
     for seg in plan.segments:
