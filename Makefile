@@ -46,7 +46,7 @@ TASKS_CONFIG ?= configs/tasks.yaml
 tasks: $(STAMP)
 	$(PY) -m fixyfpga tasks --config $(TASKS_CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' $(FORCE_FLAG)
 
-# FixyNN transfer learning (frozen front-end vs per-task training); QUICK=1 is a ~75 s smoke run
+# FixyNN transfer learning (frozen front-end vs per-task training); QUICK=1 is a ~70 s smoke run
 # into results/transfer/quick/; the full run (configs/transfer.yaml) trains both arms to convergence (see README).
 QUICK ?= 0
 TRANSFER_CONFIG ?= $(if $(filter 1 yes true,$(QUICK)),configs/transfer_quick.yaml,configs/transfer.yaml)
