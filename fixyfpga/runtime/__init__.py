@@ -12,9 +12,10 @@ C-simulation libraries of the same design on a host.
 
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime.notebook import Location, locate, test_images
-from fixyfpga.runtime.overlay import FixyOverlay, Prediction, ThroughputResult, save_json
+from fixyfpga.runtime.overlay import FixyOverlay, Prediction, ThroughputResult
 from fixyfpga.runtime.overlay_spec import OverlaySpec, read_overlay
 from fixyfpga.runtime.power import EnergyResult, PowerMonitor, PowerTrace, read_meter_csv
+from fixyfpga.runtime.results import save_json
 from fixyfpga.runtime.sim import make_sim_overlay
 
 __all__ = ["FixyError", "FixyOverlay", "Prediction", "ThroughputResult", "EnergyResult", "PowerMonitor", "PowerTrace",

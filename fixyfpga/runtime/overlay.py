@@ -10,7 +10,6 @@ Only the backend differs: the same drivers send the same weight words (the task 
 the weights DMA into the engine's load mode) and move the same DMA buffers on both.
 """
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,7 +18,12 @@ import numpy as np
 
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime.drivers import EngineControl, HlsBlock, StreamDriver, WeightLoader
+from fixyfpga.runtime.board import PynqDevice
 from fixyfpga.runtime.overlay_spec import read_overlay
+from fixyfpga.runtime.power import PowerMonitor
+from fixyfpga.runtime.results import save_json
+from fixyfpga.runtime.sim import SimDevice
+from fixyfpga.tasks import SUFFIX, Task, check_task, read_task
 
 BACKENDS = ("pynq", "sim")
 SIMULATED_LABEL = "SIMULATED"
@@ -91,11 +95,9 @@ class FixyOverlay:
         if device is not None:
             self.device = device
         elif backend == "sim":
-            from fixyfpga.runtime.sim import SimDevice
-            self.device = SimDevice(self.spec)
+                self.device = SimDevice(self.spec)
         else:
-            from fixyfpga.runtime.board import PynqDevice
-            self.device = PynqDevice(self.spec, download=download)
+                self.device = PynqDevice(self.spec, download=download)
         self.simulated = bool(getattr(self.device, "simulated", False))
         # An engine-only overlay (the study's baseline) has no front-end: images go straight to the engine.
         self.frontend = HlsBlock(self.device.ip(self.spec.frontend), "front-end") if self.spec.has_frontend else None
@@ -150,7 +152,6 @@ class FixyOverlay:
         through the weights DMA while the engine runs its load mode. A task packed for another engine is
         refused before anything is sent; returns when the engine has taken every word (a short or long
         stream is a timeout naming the engine's state, never a half-silent load). Returns the Task."""
-        from fixyfpga.tasks import Task, check_task, read_task
         if isinstance(task, (str, Path)):
             task = read_task(task)
         elif not isinstance(task, Task):
@@ -175,7 +176,6 @@ class FixyOverlay:
 
     def find_tasks(self, folder):
         """Task files in `folder` packed for this overlay's engine (others are skipped), sorted by name."""
-        from fixyfpga.tasks import SUFFIX, read_task
         folder = Path(folder)
         if not folder.is_dir():
             raise FixyError(f"task folder {folder} does not exist; pack tasks with `make tasks` (or "
@@ -280,7 +280,6 @@ class FixyOverlay:
     def measure_energy(self, images, n=1000, monitor=None, **kwargs):
         """Energy per inference with `monitor` (a PowerMonitor; default: the board's source, or the
         synthetic SIMULATED source on the simulated board). See PowerMonitor.measure_energy."""
-        from fixyfpga.runtime.power import PowerMonitor
         monitor = monitor or PowerMonitor.for_overlay(self)
         return monitor.measure_energy(self, images, n, **kwargs)
 
@@ -297,23 +296,4 @@ class FixyOverlay:
         self.close()
 
 
-def save_json(obj, path):
-    """Write a result (dataclass or dict) as JSON; returns the path."""
-    data = obj.to_dict() if hasattr(obj, "to_dict") else obj
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, default=_json_default))
-    return path
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-__all__ = ["FixyOverlay", "Prediction", "ThroughputResult", "save_json"]
+__all__ = ["FixyOverlay", "Prediction", "ThroughputResult", "save_json"]   # save_json: fixyfpga.runtime.results

@@ -32,6 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from fixyfpga.errors import FixyError
+from fixyfpga.runtime.board import import_pynq
+from fixyfpga.runtime.results import save_json
+from fixyfpga.runtime.sim import SyntheticPowerTrace
 
 SOURCES = ("pmbus", "external", "sim", "none")
 SIMULATED_LABEL = "SIMULATED"
@@ -127,7 +130,6 @@ class EnergyResult:
         return d
 
     def save(self, path):
-        from fixyfpga.runtime.overlay import save_json
         return save_json(self, path)
 
     def __str__(self):
@@ -360,8 +362,7 @@ class PowerMonitor:
                 self.meter = Path(meter)
         if source == "sim":
             if meter is None:
-                from fixyfpga.runtime.sim import SyntheticPowerTrace
-                self.meter = SyntheticPowerTrace(device)
+                        self.meter = SyntheticPowerTrace(device)
             self.board_rails = self.board_rails or list(getattr(self.meter, "board_rails", []))
             self.pl_rails = self.pl_rails or list(getattr(self.meter, "pl_rails", []))
         self.simulated = source == "sim"
@@ -377,7 +378,7 @@ class PowerMonitor:
         `board` is a board name (boards/<board>.yaml), a Board, or a dict {"name", "source", "board", "pl",
         "resolution_w", "names_from"} (the overlay JSON's power section)."""
         if isinstance(board, str):
-            from fixyfpga.boards import load_board
+            from fixyfpga.boards import load_board   # host only (boards/*.yaml); the board passes the overlay JSON
             board = load_board(board)
         if isinstance(board, dict):
             name, src = board.get("name", ""), board.get("source", "none")
@@ -418,7 +419,6 @@ class PowerMonitor:
         return SIMULATED_LABEL if self.simulated else (self.board or "board")
 
     def _pynq(self):
-        from fixyfpga.runtime.board import import_pynq
         return import_pynq()
 
     def _pmbus_sensors(self, pynq):
