@@ -294,6 +294,8 @@ def test_user_source_model_runs_both_arms_and_the_hardware_check(user_run):
     assert list(on_disk["datasets"]) == ["fashion_mnist"] and "zoo" not in on_disk["model"]
     assert on_disk["mean_over_targets"]["targets"] == ["fashion_mnist"] and (run_dir / "backends" / "fashion_mnist").is_dir()
     assert on_disk["model"]["source_model"].endswith("my_mnist.h5") and on_disk["model"]["split_given"] == "pool1"
+    # both arms once (one seed) + the sweep's one other split; the sweep's row at the run's split reuses the main run
+    assert on_disk["convergence"]["runs"] == 2 + 1
     d = on_disk["datasets"]["fashion_mnist"]
     assert PER_DATASET_KEYS <= set(d)
     assert 1 <= d["baseline_epochs"] <= 2 and 1 <= d["fixynn_epochs"] <= 2

@@ -21,7 +21,7 @@ import numpy as np
 from fixyfpga import REPO_ROOT
 from fixyfpga.boards import load_board
 from fixyfpga.config import load_config
-from fixyfpga.data import available_datasets, load_dataset, to_model_input
+from fixyfpga.data import TFDS_PREFIX, available_datasets, load_dataset, to_model_input
 from fixyfpga.design import baseline_name
 from fixyfpga.emulate import emulate
 from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, run_until, step_images
@@ -120,26 +120,32 @@ def model_dataset(record, exp):
     return record.get("dataset") or exp.csim.dataset or None
 
 
-def _test_set(name, data_dir, shape):
-    """(pixels, labels, name) of the model's dataset test split, or (None, None, why there is none).
-    `name`: a dataset in `data_dir`, an .npz path or tfds:<name> (fixyfpga.data.load_dataset)."""
+def model_test_data(name, data_dir):
+    """(Dataset, None) of the model's dataset, read once for its test split and class names, or (None, why
+    there is none). `name`: a dataset in `data_dir`, an .npz path or tfds:<name> (fixyfpga.data.load_dataset,
+    whose errors stop the comparison)."""
     if not name:
-        return None, None, ("no dataset: the model's record names none and the experiment's csim.dataset is "
-                            "empty; set csim.dataset to measure accuracy")
-    if not str(name).endswith(".npz") and not str(name).startswith("tfds:") and \
+        return None, ("no dataset: the model's record names none and the experiment's csim.dataset is "
+                      "empty; set csim.dataset to measure accuracy")
+    if not str(name).endswith(".npz") and not str(name).startswith(TFDS_PREFIX) and \
             (not data_dir or not Path(data_dir).is_dir() or name not in available_datasets(data_dir)):
-        return None, None, f"dataset '{name}' not found in {data_dir}"
-    ds = load_dataset(name, data_dir)
+        return None, f"dataset '{name}' not found in {data_dir}"
+    return load_dataset(name, data_dir), None
+
+
+def _test_set(ds, why, shape):
+    """(pixels, labels, name) of the dataset's test split, or (None, None, why there is none)."""
+    if ds is None:
+        return None, None, why
     return to_model_input(ds.x_test, shape), np.asarray(ds.y_test), f"{ds.name} test split"
 
 
-def _class_names(name, record, split, data_dir):
-    """The class names of the model's dataset `name` (when it is there), else its record's, else "0".."n-1"."""
+def _class_names(ds, record, split):
+    """The class names of the model's dataset (when it is there), else its record's, else "0".."n-1"."""
     n = int(split.backend.output.shape[-1])
     names = list(record.get("class_names") or [])
-    if name and (str(name).endswith(".npz") and Path(name).is_file() or
-                 data_dir and Path(data_dir).is_dir() and name in available_datasets(data_dir)):
-        names = load_dataset(name, data_dir).class_names or names
+    if ds is not None:
+        names = ds.class_names or names
     return [str(c) for c in names] if len(names) == n else [str(i) for i in range(n)]
 
 
@@ -171,6 +177,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     st = run_until(cfg, "fit_check", log=log)
     fp, bp, rfs = st.frontend_plans, st.backend_plans, st.reuse_factors
     dataset = model_dataset(st.record, exp)
+    test_data, no_test_data = model_test_data(dataset, cfg.data_dir)
 
     # FixyNN: resources (Yosys / estimate / Vivado), cycles (model / csynth), C-sim (the flow's).
     project = cfg.project_dir
@@ -224,7 +231,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
         # The baseline as a deployable overlay: block design TCL, simulated overlay and its weights as a task.
         task_name = Path(str(dataset)).stem if dataset else exp.name
         b_deploy = baseline.deploy_baseline(out_prj, bsplit, board, task_name,
-                                            _class_names(dataset, st.record, bsplit, cfg.data_dir),
+                                            _class_names(test_data, st.record, bsplit),
                                             {"dataset": dataset, "variant": "baseline"},
                                             log=log)
         viv = b_deploy["vivado"]
@@ -240,7 +247,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
                                       "overlay": b_deploy}, indent=1))
 
     # Accuracy on the same test set, both through the integer emulator.
-    pixels, labels, source = _test_set(dataset, cfg.data_dir, tuple(fp[0].out_shape))
+    pixels, labels, source = _test_set(test_data, no_test_data, tuple(fp[0].out_shape))
     f_acc = _accuracy((fp, bp), pixels, labels, source)
     b_acc = _accuracy((b_plans,), pixels, labels, source)
 
@@ -248,9 +255,9 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
                    build_power(rep, stale))
     # The baseline's own report_power when its overlay was implemented (deploy_baseline with Vivado on PATH)
     # for these very reuse factors.
-    b_same = record.is_file() and json.loads(record.read_text()).get("reuse_factors") == b_rfs
+    # (a C-sim run above rebuilt the project with these reuse factors; otherwise `same` says whether it had them)
     b_pow = _power(b_res, board, coeffs, vivado_power.get("baseline"), board_energy.get("baseline"),
-                   build_power(_existing_report(out_prj), stale=not b_same))
+                   build_power(_existing_report(out_prj), stale=not (same or csim)))
     fixynn = variant_entry(f_res, f_cyc, f_pow, f_csim, f_acc,
                            {"split": st.split.interface.layer, "reuse_factors": rfs, "area_share": share})
     base = variant_entry(b_res, b_cyc, b_pow, b_csim, b_acc,

@@ -102,9 +102,10 @@ def _all_converged(runs, arm):
     return None if any(f is None for f in flags) else all(flags)
 
 
-def convergence_check(per_dataset, sweep, cfg):
+def convergence_check(per_dataset, sweep, cfg, split):
     """Which training runs the patience rule stopped (converged) and which hit the maximum epoch count
     (`target_epochs`) first: {"rule", "max_epochs", "runs", "converged", "at_max_epochs": ["dataset seed arm"]}.
+    `split`: the run's split node (the sweep's row for it reuses the main table's runs).
     On a fixed budget (no patience) nothing is checked."""
     if not cfg.patience:
         return {"rule": "fixed budget", "max_epochs": cfg.target_epochs, "runs": None, "converged": None,
@@ -118,7 +119,7 @@ def convergence_check(per_dataset, sweep, cfg):
                     capped.append(f"{name} seed {r['seed']} {arm}")
     for row in sweep or []:
         for name, flag in row.get("fixynn_converged", {}).items():
-            if row["split"] == cfg.split:
+            if row["split"] == split:
                 continue        # the main table's run, counted above
             runs += 1
             if not flag:
@@ -297,7 +298,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
                               "best_delta": max(deltas.values()),
                               "delta_std_over_targets": float(np.std(list(deltas.values())))},
         "goal": goal_check(deltas),
-        "convergence": convergence_check(per_dataset, sweep, cfg),
+        "convergence": convergence_check(per_dataset, sweep, cfg, split),
         "all_hw_equal_qkeras": all(d["hw_equals_qkeras"] for d in per_dataset.values())
                                and all(all(row["hw_equals_qkeras"].values()) for row in sweep or []),
         "sweep": sweep,
