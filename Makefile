@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m fixyfpga.rtl.warm
 	touch $@
 
 hls: $(STAMP)
@@ -32,14 +33,17 @@ hls: $(STAMP)
 csim: $(STAMP)
 	$(PY) -m fixyfpga hls --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' --no-synth $(FORCE_FLAG)
 
-# The fixed front-end's layers as shift-and-add RTL (da4ml): Icarus bit-exact against the emulator on real
-# images, Yosys synth_xilinx counts next to the programmable equivalent, into $(OUT)/<board>/<model>/rtl/.
+# The fixed front-end's layers as the circuits its frontend.strategy builds (da: da4ml adder graphs; latency:
+# one constant multiplier per weight), proven equal to the integer reference for every input, simulated with
+# Icarus on real windows, Yosys synth_xilinx counts next to the programmable equivalent, into
+# $(OUT)/<board>/<model>/rtl/ (layers cached in $(OUT)/.rtl_cache/). STRATEGIES=da,latency measures both.
 # NODSP_MAX=128 also synthesizes the programmable layers of up to 128 multipliers with -nodsp (slow).
 RTL_JOBS ?= 2
 NODSP_MAX ?=
+STRATEGIES ?=
 rtl: $(STAMP)
 	$(PY) -m fixyfpga rtl --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out '$(OUT)' --jobs $(RTL_JOBS) \
-	    $(if $(NODSP_MAX),--nodsp-max $(NODSP_MAX),)
+	    $(if $(NODSP_MAX),--nodsp-max $(NODSP_MAX),) $(if $(STRATEGIES),--strategies $(STRATEGIES),)
 
 # One engine, many tasks (issue 4): build once, fine-tune/pack a task per dataset, prove them in C-sim.
 TASKS_CONFIG ?= configs/tasks.yaml

@@ -181,7 +181,8 @@ def step_plan(cfg, st):
 
 def step_fit_check(cfg, st):
     st.fit = estimate({"frontend": st.frontend_plans, "backend": st.backend_plans,
-                       "reuse_factors": st.reuse_factors}, cfg.board)
+                       "reuse_factors": st.reuse_factors,
+                       "frontend_strategy": cfg.experiment.frontend.strategy}, cfg.board)
     st.warnings += check_fit(st.fit, cfg.board, force=cfg.force) or []
 
 

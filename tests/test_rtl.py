@@ -4,6 +4,7 @@ integer emulator on real image windows, a corrupted netlist caught, Yosys counts
 import json
 import re
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ from fixyfpga.boards import load_board
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType, signed_covering
 from fixyfpga.plan import LayerPlan, chain
-from fixyfpga.rtl import cost, yosys
+from fixyfpga.rtl import cache, cost, equiv, yosys
+from fixyfpga.rtl.behavioural import constant_module, constant_verilog, exact_accumulator
 from fixyfpga.rtl.datapath import fixed_layers, solve, write_verilog
 from fixyfpga.rtl.measure import RtlOptions, measure
 from fixyfpga.rtl.report import RESOURCES, table
@@ -95,28 +97,108 @@ def test_programmable_equivalents_compute_the_same(solved):
 
 def test_a_corrupted_netlist_is_caught(solved, tmp_path):
     dp, windows, want, _ = solved[0]
+    files = _mutated_copy(dp, tmp_path / "mutant", flip_an_adder)
+    assert simulate_fixed(dp, windows, want, tmp_path / "sim", files=files) > 0
+
+
+def _mutated_copy(dp, folder, edit):
+    """A copy of the layer's da4ml Verilog with `edit(core text) -> text` applied to the core module."""
+    folder.mkdir(parents=True, exist_ok=True)
     files = []
     for f in [dp.wrapper_file()] + dp.verilog_files():
-        dst = tmp_path / f.name
-        shutil.copy(f, dst)
-        files.append(dst)
+        shutil.copy(f, folder / f.name)
+        files.append(folder / f.name)
     core = files[1]
-    text = core.read_text()
-    # Turn the first adder into a subtractor (its last parameter is IS_SUB).
-    first = re.search(r"shift_adder #\(([^)]*), ([01])\) op_", text)
-    assert first is not None
-    flipped = text[:first.start(2)] + str(1 - int(first.group(2))) + text[first.end(2):]
-    core.write_text(flipped)
-    assert simulate_fixed(dp, windows, want, tmp_path / "sim", files=files) > 0
+    new = edit(core.read_text())
+    assert new != core.read_text()
+    core.write_text(new)
+    return files
+
+
+def flip_constant_lsb(text):
+    """The LSB of the first constant operand (da4ml folds the bias and the rounding offset into it)."""
+    m = re.search(r"shift_adder #\([^)]*\) op_\d+ \(\S+, (\d+)'b([01]+),", text)
+    lit = m.group(2)
+    return text[:m.start(2)] + lit[:-1] + str(1 - int(lit[-1])) + text[m.end(2):]
+
+
+def widen_a_shift(text):
+    """One shift of one adder by one more bit (a positive SHIFT1 grows, so the circuit stays well-formed)."""
+    m = next(m for m in re.finditer(r"shift_adder #\((\d+), (\d+), ([01]), ([01]), (\d+), (-?\d+), ([01])\)", text)
+             if int(m.group(6)) > 0)
+    return text[:m.start(6)] + str(int(m.group(6)) + 1) + text[m.end(6):]
+
+
+def flip_an_adder(text):
+    """The first adder made a subtractor (shift_adder's last parameter is IS_SUB)."""
+    m = re.search(r"shift_adder #\(([^)]*), ([01])\) op_", text)
+    return text[:m.start(2)] + str(1 - int(m.group(2))) + text[m.end(2):]
+
+
+def test_circuits_are_proven_equal_to_the_reference(solved, tmp_path):
+    for dp, *_ , folder in solved:
+        res = equiv.prove_da4ml(dp, tmp_path / dp.name / "da")
+        assert res["status"] == "proved", equiv.summary(res)
+        assert res["inputs"].startswith("every ufixed<8,") and res["outputs"] == dp.n_out
+        const = tmp_path / dp.name / f"{constant_module(dp)}.v"
+        const.write_text(constant_verilog(dp))
+        res = equiv.prove_constant(dp, const, tmp_path / dp.name / "latency")
+        assert res["status"] == "proved", equiv.summary(res)
+
+
+@pytest.mark.parametrize("edit", [flip_constant_lsb, widen_a_shift, flip_an_adder])
+def test_a_mutated_constant_shift_or_adder_is_refuted(solved, tmp_path, edit):
+    dp = solved[0][0]
+    files = _mutated_copy(dp, tmp_path / "mutant", edit)
+    res = equiv.prove_da4ml(dp, tmp_path / "proof", files=files)
+    assert res["status"] == "refuted", equiv.summary(res)
+    assert res["failures"] and all(f["verdict"] == "refuted" for f in res["failures"])
+    if edit is flip_constant_lsb:
+        # The rounding offset off by one LSB: wrong only where an output's sum sits on a rounding tie, which
+        # random windows rarely hit; the proof names such a sum.
+        first = res["failures"][0]
+        assert "sum" in first and 0 < first["mismatching_sums"] < 0.01 * 2 ** dp.plan.accum_type.width
+
+
+def small_dense():
+    """A 3-input, 2-output dense layer with 4-bit weights: small enough for a SAT proof in seconds."""
+    w4, b6 = FixedType(4, 1), FixedType(6, 3)
+    u4, act = FixedType(4, 2, False), FixedType(4, 2, False, "RND_CONV", "SAT")
+    kernel = np.array([[3, -5], [7, 2], [-8, 6]]) * w4.lsb
+    bias = np.array([5, -11]) * b6.lsb
+    per_out = kernel
+    lo = float(np.minimum(per_out * 0, per_out * u4.max_value).sum(axis=0).min() + bias.min())
+    hi = float(np.maximum(per_out * 0, per_out * u4.max_value).sum(axis=0).max() + bias.max())
+    acc = signed_covering(min(lo, 0), max(hi, 0), max(u4.frac + w4.frac, b6.frac))
+    return chain([LayerPlan("image", "input", "InputLayer", (3,), u4, (0, u4.max_value)),
+                  LayerPlan("fc", "dense", "QDense", (2,), acc, (lo, hi), weight_type=w4, bias_type=b6,
+                            accum_type=acc, kernel=kernel, bias=bias),
+                  LayerPlan("fc_act", "activation", "QActivation", (2,), act, (0, act.max_value))])
+
+
+def test_the_proof_agrees_with_a_sat_solver(tmp_path):
+    """On a layer small enough for SAT, Yosys's `sat -prove` and the kit's proof give the same verdicts."""
+    (dp,) = fixed_layers(small_dense())
+    solve(dp)
+    write_verilog(dp, tmp_path / "fixed")
+    ref = tmp_path / f"{constant_module(dp)}.v"
+    ref.write_text(constant_verilog(dp, exact_accumulator(dp)))
+    gate = [dp.wrapper_file()] + dp.verilog_files()
+    assert equiv.sat_miter(dp, ref, gate, tmp_path / "sat", timeout=300) == "proved"
+    assert equiv.prove_da4ml(dp, tmp_path / "proof")["status"] == "proved"
+    for edit in (flip_constant_lsb, flip_an_adder):
+        files = _mutated_copy(dp, tmp_path / edit.__name__, edit)
+        assert equiv.sat_miter(dp, ref, files, tmp_path / edit.__name__ / "sat", timeout=300) == "refuted"
+        assert equiv.prove_da4ml(dp, tmp_path / edit.__name__ / "proof", files=files)["status"] == "refuted"
 
 
 def test_yosys_script_matches_golden(tmp_path):
     src = tmp_path / "layer.v"
     src.write_text("module layer(input a, output b); assign b = a; endmodule\n")
     for family, nodsp in (("xc7", False), ("xcup", True)):
-        text = yosys.script(yosys.SynthOptions(top="layer", files=[src], family=family, nodsp=nodsp))
+        text = yosys.script(yosys.SynthOptions(top="layer", files=[src], family=family, nodsp=nodsp), tmp_path)
         golden = GOLDEN / f"yosys_{family}{'_nodsp' if nodsp else ''}.ys"
-        assert text.replace(str(src.resolve()), "{SRC}") == golden.read_text()
+        assert text.replace(str(src.resolve()), "{SRC}").replace(str(tmp_path.resolve()), "{DIR}") == golden.read_text()
     with pytest.raises(FixyError, match="family 'xc6' is not one of xc7, xcup"):
         yosys.script(yosys.SynthOptions(top="layer", files=[src], family="xc6"))
 
@@ -145,36 +227,86 @@ def test_csd_digits():
 def report(tmp_path_factory, images):
     out = tmp_path_factory.mktemp("rtl_report")
     # Two channels keep Yosys -nodsp (multipliers in LUTs, slow in ABC) to 18 multipliers; the conv layer's
-    # 54 stay above the bound, so -nodsp runs for the depthwise layer only.
-    opts = RtlOptions(windows=1000, nodsp_max_multipliers=20)
-    return measure(tiny_chain(channels=2), load_board("pynq-z2"), out, images, opts, progress=False), out
+    # 54 stay above the bound, so -nodsp runs for the depthwise layer only. Built with `da`, measured with
+    # `latency` as well.
+    opts = RtlOptions(windows=1000, nodsp_max_multipliers=20, strategy="da", strategies=("latency",),
+                      cache_dir=out / "cache")
+    rep = measure(tiny_chain(channels=2), load_board("pynq-z2"), out / "rtl", images, opts, progress=False)
+    return rep, out / "rtl", opts
 
 
 def test_report_schema_and_counts(report):
-    rep, out = report
+    rep, out, _ = report
     assert json.loads((out / "rtl_report.json").read_text()) == rep and (out / "rtl_report.png").is_file()
     assert rep["tool"]["label"] == "yosys synth_xilinx, not Vivado" and rep["tool"]["family"] == "xc7"
     assert rep["tool"]["yosys"].startswith("Yosys") and "Icarus Verilog" in rep["tool"]["iverilog"]
+    assert rep["frontend_strategy"] == "da" and rep["strategies"] == ["da", "latency"]
     assert [layer["name"] for layer in rep["layers"]] == ["conv", "dw"]
     for layer in rep["layers"]:
-        assert set(layer) >= {"name", "kind", "fixed", "programmable", "sim", "estimate", "seconds"}
+        assert set(layer) >= {"name", "kind", "fixed", "fixed_by_strategy", "programmable", "sim", "proof",
+                              "estimate", "seconds"}
+        assert layer["fixed"] == layer["fixed_by_strategy"]["da"]
         for key in ("fixed", "programmable"):
             assert set(layer[key]) >= set(RESOURCES)
-        assert layer["fixed"]["lut"] > 0 and layer["fixed"]["carry"] > 0 and layer["fixed"]["dsp"] == 0
+        for counts in layer["fixed_by_strategy"].values():
+            assert counts["lut"] > 0 and counts["carry"] > 0 and counts["dsp"] == 0
         assert layer["programmable"]["dsp"] > 0                        # run-time weights need multipliers
+        assert all(p["status"] == "proved" for p in layer["proof"].values())
         assert layer["sim"]["inputs"] >= 1000 and layer["sim"]["mismatched_elements"] == 0
         assert layer["sim"]["programmable_mismatched_elements"] == 0
-        assert layer["estimate"]["lut"] > 0 and layer["seconds"] > 0
+        assert layer["estimate"]["lut"] > 0 and layer["seconds"] > 0 and not layer["cached"]
     conv, dw = rep["layers"]
+    # hls4ml's distributed_arithmetic builds conv layers, not depthwise ones: under `da` the depthwise
+    # layer is the latency circuit, and that is what `fixed` counts.
+    assert conv["built_as"] == {"da": "da", "latency": "latency"}
+    assert dw["built_as"] == {"da": "latency", "latency": "latency"}
+    assert set(conv["proof"]) == {"da", "latency"} and set(dw["proof"]) == {"latency"}
+    assert dw["fixed_by_strategy"]["da"] == dw["fixed_by_strategy"]["latency"] == dw["circuits"]["latency"]
+    # Shared subexpressions: the adder graphs cost fewer LUTs than one constant multiplier per weight.
+    assert conv["fixed_by_strategy"]["da"]["lut"] < conv["fixed_by_strategy"]["latency"]["lut"]
     assert conv["programmable_nodsp"]["status"] == "skipped"
     # The same depthwise layer in LUTs: constant weights cost far less than run-time weights.
     assert dw["fixed"]["lut"] < dw["programmable_nodsp"]["lut"]
     totals = rep["totals"]
     assert totals["fixed"]["lut"] == conv["fixed"]["lut"] + dw["fixed"]["lut"]
+    assert totals["fixed_by_strategy"]["latency"]["lut"] == sum(r["fixed_by_strategy"]["latency"]["lut"]
+                                                                for r in rep["layers"])
     assert totals["fixed_over_programmable"]["lut_vs_nodsp"] < 1
-    assert totals["sim"]["mismatched_elements"] == 0
+    assert totals["sim"]["mismatched_elements"] == 0 and totals["proof"] == {"circuits": 3, "proved": 3}
     text = table(rep)
-    assert "conv" in text and "dw" in text and "not Vivado" in text
+    assert "conv" in text and "dw" in text and "not Vivado" in text and "3 of 3 circuits proven" in text
+    # ABC9 ran the kit's script (synth_xilinx's without &mfs).
+    log = (out / "conv" / "synth_da" / "yosys.log").read_text()
+    assert f"source {out.resolve() / 'conv' / 'synth_da' / yosys.ABC9_FILE}" in log and "&mfs" not in log
+
+
+def test_a_second_run_comes_from_the_cache(report, images, tmp_path):
+    rep, _, opts = report
+    t0 = time.perf_counter()
+    again = measure(tiny_chain(channels=2), load_board("pynq-z2"), tmp_path / "rtl", images, opts, progress=False)
+    assert time.perf_counter() - t0 < 30                                # no solve, proof, simulation or synthesis
+    assert again["cached_layers"] == ["conv", "dw"]
+    for a, b in zip(rep["layers"], again["layers"]):
+        assert a["fixed_by_strategy"] == b["fixed_by_strategy"] and a["proof"] == b["proof"]
+    assert (tmp_path / "rtl" / "conv" / "synth_da" / "stat.json").is_file()
+    # The key covers the weights, the windows and the options: any change is measured afresh.
+    dp, = fixed_layers(tiny_chain(channels=2))[:1]
+    windows, want = np.zeros((4, dp.n_in), dtype=np.int64), np.zeros((4, dp.n_out), dtype=np.int64)
+    key = cache.layer_key(dp, windows, want, {"circuits": ["da"]})
+    assert key == cache.layer_key(fixed_layers(tiny_chain(channels=2))[0], windows, want, {"circuits": ["da"]})
+    other, = fixed_layers(tiny_chain(channels=2, seed=1))[:1]
+    assert key != cache.layer_key(other, windows, want, {"circuits": ["da"]})
+    assert key != cache.layer_key(dp, windows + 1, want, {"circuits": ["da"]})
+    assert key != cache.layer_key(dp, windows, want, {"circuits": ["da", "latency"]})
+
+
+def test_unknown_strategy_is_one_line(capsys):
+    with pytest.raises(FixyError, match="unknown front-end strategy 'hls'; choose from latency, da"):
+        RtlOptions(strategy="hls")
+    from fixyfpga.cli import main
+    assert main(["rtl", "--strategies", "da,fast"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown front-end strategy 'fast'" in err and "\n" not in err
 
 
 def test_rtl_command_bad_input_is_one_line(capsys):

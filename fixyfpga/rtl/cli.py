@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from fixyfpga.rtl.circuits import STRATEGIES, check_strategies
 from fixyfpga.rtl.measure import measure_build, rtl_report_path
 from fixyfpga.boards import load_board
 from fixyfpga.config import load_config
@@ -11,6 +12,7 @@ from fixyfpga.plan import plan_model
 def cmd_rtl(args):
     exp = load_config(args.config)
     board = load_board(args.board or exp.board)
+    strategies = check_strategies(args.strategies.split(",")) if args.strategies else ()
     cfg = BuildConfig(experiment=exp, board=board, rtl_jobs=args.jobs, rtl_nodsp_max=args.nodsp_max)
     if args.out:
         cfg.out_root = Path(args.out).resolve()
@@ -19,20 +21,24 @@ def cmd_rtl(args):
     st = run_until(cfg, "split", log=lambda _msg: None)
     plans = plan_model(st.split.frontend, st.split.input_type)
     images, source = csim_images(cfg, tuple(plans[0].out_shape))
-    print(f"fixyfpga rtl: '{exp.name}' front-end on {board.name} (family {board.family}); windows from {source}")
-    measure_build(cfg, plans, images)
+    print(f"fixyfpga rtl: '{exp.name}' front-end on {board.name} (family {board.family}), front-end strategy "
+          f"{exp.frontend.strategy}; windows from {source}")
+    measure_build(cfg, plans, images, strategies=strategies)
     print(f"  report: {rtl_report_path(cfg.project_dir)}")
     return 0
 
 
 def add_rtl_command(sub, default_config):
-    r = sub.add_parser("rtl", help="the fixed front-end's layers as shift-and-add RTL: Icarus bit-exact simulation "
-                                   "and Yosys synth_xilinx counts against the programmable equivalent")
+    r = sub.add_parser("rtl", help="the fixed front-end's layers as RTL: proven equal to the integer reference, Icarus "
+                                   "simulation on real windows, Yosys synth_xilinx counts against the programmable "
+                                   "equivalent")
     r.add_argument("--config", default=default_config)
     r.add_argument("--board", help="board name (boards/<name>.yaml); default: the config's")
     r.add_argument("--out", help="output root (default hls_projects/)")
     r.add_argument("--data-dir", help="folder of dataset .npz files for real images ('' for none)")
-    r.add_argument("--jobs", type=int, default=2, help="Yosys runs in parallel (default 2)")
+    r.add_argument("--jobs", type=int, default=2, help="layers and tool runs in parallel (default 2)")
+    r.add_argument("--strategies", help=f"front-end strategies to measure besides the config's frontend.strategy, "
+                   f"comma-separated ({', '.join(STRATEGIES)}; e.g. da,latency to compare both)")
     r.add_argument("--nodsp-max", type=int, help="also synthesize the programmable layer with -nodsp (multipliers "
                    "in LUTs) for layers of up to this many multipliers (default 64; slow beyond)")
     r.set_defaults(func=cmd_rtl)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fixyfpga.errors import FixyError
-from fixyfpga.fixedpoint import FixedType, signed_covering
+from fixyfpga.fixedpoint import FixedType
 
 LINEAR_KINDS = ("conv", "depthwise", "dense")
 # da4ml ships helper modules with every circuit; lookup_table.v reads memory files with $readmemh and
@@ -38,6 +38,7 @@ class LayerDatapath:
     in_type: FixedType                 # type of every window element (the previous layer's output)
     out_type: FixedType                # the activation's type, or the accumulator's when none follows
     activation: str = None             # name of the quantizing activation folded in, if any
+    in_range: tuple = None             # (lo, hi) values the previous layer can produce (its plan's range)
     matrix: np.ndarray = field(default=None, repr=False)   # (n_in, n_out) constant weights, values
     bias: np.ndarray = field(default=None, repr=False)     # (n_out,)
     terms: list = field(default=None, repr=False)          # per output: input indices it sums (nonzero-able)
@@ -126,6 +127,7 @@ def fixed_layers(plans):
         plan = by_name[name]
         mat, bias, terms = layer_matrix(plan)
         out.append(LayerDatapath(name=plan.name, kind=plan.kind, plan=plan, in_type=src.out_type,
+                                 in_range=tuple(float(v) for v in src.out_range) if src.out_range else None,
                                  out_type=act.out_type if act is not None else plan.accum_type,
                                  activation=act.name if act is not None else None,
                                  matrix=mat, bias=bias, terms=terms))
@@ -194,95 +196,3 @@ def io_layout(dp):
     in_w, in_f, _ = uniform(dp.solution.inp_qint)
     out_w, out_f, out_s = uniform(dp.solution.out_qint)
     return in_w, in_f, out_w, out_f, out_s
-
-
-# ---- The programmable equivalent: same shapes and widths, weights as run-time inputs ----------------
-
-def programmable_accumulator(dp):
-    """Accumulator type of the programmable layer: wide enough for any weights of the weight type
-    (as the engine plans it, `plan_model(..., runtime_weights=True)`)."""
-    p = dp.plan
-    frac = max(dp.in_type.frac + p.weight_type.frac, p.bias_type.frac)
-    x_lo, x_hi = dp.in_type.min_value, dp.in_type.max_value
-    w_lo, w_hi = p.weight_type.min_value, p.weight_type.max_value
-    products = [w_lo * x_lo, w_lo * x_hi, w_hi * x_lo, w_hi * x_hi]
-    n = max(len(t) for t in dp.terms)
-    return signed_covering(n * min(products) + p.bias_type.min_value, n * max(products) + p.bias_type.max_value,
-                           frac)
-
-
-def _sx(name, t):
-    """Verilog expression of a port slice as a signed value (unsigned types get a zero sign bit)."""
-    return f"$signed({name})" if t.signed else f"$signed({{1'b0, {name}}})"
-
-
-def programmable_verilog(dp):
-    """Verilog of the same layer with weights and biases as input ports, one multiplier per weight.
-
-    Ports: x (n_in elements of the input type), w (one element per multiplier, output-major: the
-    weights of output 0's terms first), b (n_out biases), y (n_out outputs of the output type)."""
-    p = dp.plan
-    xt, wt, bt, yt = dp.in_type, p.weight_type, p.bias_type, dp.out_type
-    acc_t = programmable_accumulator(dp)
-    wa = acc_t.width + 2
-    prod_shift = acc_t.frac - (xt.frac + wt.frac)
-    bias_shift = acc_t.frac - bt.frac
-    n_w = dp.multipliers
-    lines = [f"// Programmable equivalent of layer '{dp.name}' ({dp.kind}): weights as run-time inputs.",
-             f"// Written by fixyfpga.rtl.datapath; accumulator {acc_t.hls()}, output {yt.hls()}.",
-             f"module {dp.top}_prog (",
-             f"    input  [{dp.n_in * xt.width - 1}:0] x,",
-             f"    input  [{n_w * wt.width - 1}:0] w,",
-             f"    input  [{dp.n_out * bt.width - 1}:0] b,",
-             f"    output [{dp.n_out * yt.width - 1}:0] y",
-             ");"]
-    for i in range(dp.n_in):
-        lines.append(f"    wire signed [{xt.width + (0 if xt.signed else 1) - 1}:0] x{i} = "
-                     f"{_sx(f'x[{(i + 1) * xt.width - 1}:{i * xt.width}]', xt)};")
-    k = 0
-    for j, terms in enumerate(dp.terms):
-        prods = []
-        for i in terms:
-            ws = _sx(f"w[{(k + 1) * wt.width - 1}:{k * wt.width}]", wt)
-            lines.append(f"    wire signed [{wa - 1}:0] p{k} = x{i} * {ws};")
-            prods.append(f"p{k}")
-            k += 1
-        bs = _sx(f"b[{(j + 1) * bt.width - 1}:{j * bt.width}]", bt)
-        lines.append(f"    wire signed [{wa - 1}:0] b{j} = {bs};")
-        total = " + ".join(prods) if prods else f"{wa}'sd0"
-        lines.append(f"    wire signed [{wa - 1}:0] acc{j} = (({total}) <<< {prod_shift}) + (b{j} <<< {bias_shift});")
-        lines += _requantize_verilog(j, acc_t.frac, wa, yt, dp.activation is not None)
-    lines.append("endmodule")
-    return "\n".join(lines) + "\n"
-
-
-def _requantize_verilog(j, frac, wa, t, activated):
-    """Round half to even from `frac` to t.frac, then saturate into t (emulate.requantize in Verilog)."""
-    out = f"y[{(j + 1) * t.width - 1}:{j * t.width}]"
-    if not activated:
-        return [f"    assign {out} = acc{j}[{t.width - 1}:0];"]
-    shift = frac - t.frac
-    w = wa + max(0, -shift) + 1
-    lines = []
-    if shift > 0:
-        half = 1 << (shift - 1)
-        lines += [f"    wire signed [{wa - 1}:0] fl{j} = acc{j} >>> {shift};",
-                  f"    wire [{shift - 1}:0] rem{j} = acc{j}[{shift - 1}:0];",
-                  f"    wire up{j} = (rem{j} > {shift}'d{half}) || ((rem{j} == {shift}'d{half}) && fl{j}[0]);",
-                  f"    wire signed [{w - 1}:0] r{j} = fl{j} + $signed({{1'b0, up{j}}});"]
-    else:
-        lines.append(f"    wire signed [{w - 1}:0] r{j} = acc{j} <<< {-shift};")
-    lo, hi = t.raw_min, t.raw_max
-    lit = (lambda v: f"-{w}'sd{-v}" if v < 0 else f"{w}'sd{v}")
-    lines.append(f"    assign {out} = (r{j} < {lit(lo)}) ? {lit(lo)} : (r{j} > {lit(hi)}) ? {lit(hi)} : "
-                 f"r{j}[{t.width - 1}:0];")
-    return lines
-
-
-def programmable_weights(dp):
-    """Raw (w, b) port contents of the programmable layer for the layer's own weights."""
-    p = dp.plan
-    w_raw = p.weight_type.to_raw(dp.matrix, f"layer '{dp.name}' weights")
-    w = [int(w_raw[i, j]) for j, terms in enumerate(dp.terms) for i in terms]
-    b = p.bias_type.to_raw(dp.bias, f"layer '{dp.name}' bias").tolist()
-    return w, b

@@ -13,7 +13,8 @@ from fixyfpga.emulate import trace  # noqa: F401  (measure reads every layer's i
 from fixyfpga.errors import FixyError
 from fixyfpga.layers.linear import conv_windows
 from fixyfpga.rtl import iverilog
-from fixyfpga.rtl.datapath import io_layout, programmable_verilog, programmable_weights
+from fixyfpga.rtl.behavioural import programmable_verilog, programmable_weights
+from fixyfpga.rtl.datapath import io_layout
 
 
 def layer_samples(dp, traced, n_windows, seed=0):
@@ -73,4 +74,12 @@ def simulate_programmable(dp, windows, want, folder):
     consts = {"w": (len(w) * p.weight_type.width, w_hex), "b": (len(b) * p.bias_type.width, b_hex)}
     got = iverilog.simulate([path], f"{dp.top}_prog", folder, windows, dp.in_type.width, dp.n_out,
                             dp.out_type.width, dp.out_type.signed, in_port="x", out_port="y", consts=consts)
+    return iverilog.count_mismatches(got, want)
+
+
+def simulate_constant(dp, path, windows, want, folder):
+    """Simulate the constant-weight (latency) Verilog on raw windows; returns mismatched elements."""
+    from fixyfpga.rtl.behavioural import constant_module
+    got = iverilog.simulate([path], constant_module(dp), folder, windows, dp.in_type.width, dp.n_out,
+                            dp.out_type.width, dp.out_type.signed, in_port="x", out_port="y")
     return iverilog.count_mismatches(got, want)

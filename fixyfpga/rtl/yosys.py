@@ -7,6 +7,11 @@ instead when pyosys is not installed. Commands are Yosys's documented ones
 (https://yosyshq.readthedocs.io/projects/yosys/en/latest/cmd_ref.html: read_verilog, hierarchy,
 synth_xilinx -family/-flatten/-noiopad/-nodsp, tee -o, stat -json).
 
+ABC9's script is synth_xilinx's own minus its last pass, `&mfs` (SAT-based resynthesis with don't-cares):
+on the default model's layers that pass took 70-85% of the CPU time of a synthesis (b1_pw's latency
+circuit: 136 s of CPU with it, 24 s without) for 0.5-1.1% fewer LUTs, and up to 112 s for a 900-LUT
+adder graph. `SynthOptions(abc9_mfs=True)` restores it.
+
 Yosys's counts are relative figures for comparison and regression, not Vivado sign-off: every report
 carries `LABEL`.
 """
@@ -26,6 +31,10 @@ LABEL = "yosys synth_xilinx, not Vivado"
 TIMEOUT_S = 1800
 STAT_FILE = "stat.json"
 SCRIPT_FILE = "synth.ys"
+ABC9_FILE = "abc9.abc"
+# synth_xilinx's ABC9 script as Yosys 0.70 runs it for -family xc7 and xcup ("&scorr; &sweep; &dc2;
+# &dch -f -r; &ps; &if {W} {D} {R} -v; &mfs" with {W} = -W 300, {D} and {R} empty), without &mfs.
+ABC9_SCRIPT_NO_MFS = "&scorr; &sweep; &dc2; &dch -f -r; &ps; &if -W 300 -v"
 LOG_FILE = "yosys.log"
 # The child process that runs a script with pyosys (an error in Yosys raises, so Python exits non-zero).
 PYOSYS_RUNNER = "import sys; from pyosys import libyosys as ys; ys.run_pass('script ' + sys.argv[1], ys.Design())"
@@ -49,8 +58,9 @@ class SynthOptions:
     nodsp: bool = False                        # -nodsp: multipliers in LUTs and carries, no DSP blocks
     # ABC9's own equivalence check of its LUT mapping (`&verify`, scratchpad abc9.verify). The pyosys 0.70
     # build runs it, and it took 329 s against 2.6 s of mapping for the default stem_conv here, without
-    # changing any count; the circuits are checked by Icarus simulation instead.
+    # changing any count; the circuits are proven equal to the reference before synthesis instead.
     abc9_verify: bool = False
+    abc9_mfs: bool = False                     # run ABC9's &mfs pass (see the module docstring)
 
     def check(self):
         if self.family not in FAMILIES:
@@ -64,15 +74,18 @@ class SynthOptions:
         return self
 
 
-def script(opts):
-    """The Yosys script for `opts` (what `run` executes; compared with golden files in the tests)."""
+def script(opts, folder="."):
+    """The Yosys script for `opts` run in `folder` (what `run` executes; compared with golden files in the
+    tests)."""
     opts.check()
     flags = ["-family", opts.family] + [f"-{name}" for name in ("flatten", "noiopad", "nodsp") if getattr(opts, name)]
     files = " ".join(str(Path(f).resolve()) for f in opts.files)
+    abc9 = [] if opts.abc9_mfs else [f"scratchpad -set abc9.script {Path(folder).resolve() / ABC9_FILE}"]
     return "\n".join([
         f"read_verilog -sv {files}",
         f"hierarchy -check -top {opts.top}",
         f"scratchpad -set abc9.verify {'true' if opts.abc9_verify else 'false'}",
+        *abc9,
         f"synth_xilinx {' '.join(flags)} -top {opts.top}",
         f"tee -q -o {STAT_FILE} stat -json",
     ]) + "\n"
@@ -109,7 +122,9 @@ def run(opts, folder, timeout=TIMEOUT_S):
     """Synthesize; writes synth.ys, yosys.log and stat.json in `folder`; returns `counts(...)`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / SCRIPT_FILE).write_text(script(opts))
+    (folder / SCRIPT_FILE).write_text(script(opts, folder))
+    if not opts.abc9_mfs:
+        (folder / ABC9_FILE).write_text(ABC9_SCRIPT_NO_MFS + "\n")
     (folder / STAT_FILE).unlink(missing_ok=True)
     try:
         run_tool(command(SCRIPT_FILE), cwd=folder, log_path=folder / LOG_FILE, timeout=timeout,

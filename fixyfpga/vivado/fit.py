@@ -3,11 +3,13 @@
 The numbers are deliberately simple and a little pessimistic; they exist to stop a build that cannot
 fit hours before Vivado would, and to say which layer to change:
 
-- front-end (constant weights, reuse factor 1, fully unrolled): the layer's shift-and-add adder graphs,
-  estimated by `fixyfpga.rtl.cost.frontend_luts` from the weights' canonical signed digits and calibrated
-  on Yosys synth_xilinx counts of da4ml circuits (`make rtl` measures them); from a design.json, which
-  holds no weight values, every nonzero weight is a constant multiplier of about input bits x weight
-  bits / 2 LUTs plus its share of the adder tree (accumulator bits);
+- front-end (constant weights, reuse factor 1, fully unrolled): the circuit the front-end strategy builds
+  for each layer (`fixyfpga.rtl.circuits`: da4ml adder graphs for `da`, one constant multiplier per weight
+  for `latency`), estimated by `fixyfpga.rtl.cost.frontend_luts` from the weights' canonical signed digits
+  and calibrated on Yosys synth_xilinx counts of those circuits (`make rtl` measures them; within 15% on
+  the table of layer shapes in results/rtl/fit_table.json); from a design.json, which holds no weight
+  values, every nonzero weight is a constant multiplier of about input bits x weight bits / 2 LUTs plus
+  its share of the adder tree (accumulator bits);
 - engine (Resource strategy): DSPs = ceil(kernel multipliers / reuse factor). The weights live inside the
   engine (`fixyfpga.engine`): hls4ml's dense_resource reshapes each kernel array into words of
   block_factor x weight bits (block_factor = ceil(kernel / reuse factor)) with depth = reuse factor, so a
@@ -19,7 +21,8 @@ fit hours before Vivado would, and to say which layer to change:
 - the block design around them (two AXI DMAs, interconnects, width converters) is a fixed overhead.
 
 `estimate(source, board)` takes either {"frontend": [LayerPlan], "backend": [LayerPlan],
-"reuse_factors": {layer: rf}} (the flow, before conversion) or a design.json dict / folder (after).
+"reuse_factors": {layer: rf}, "frontend_strategy": "da" | "latency" (default "da")} (the flow, before
+conversion) or a design.json dict / folder (after).
 `check_fit(estimate, board, force=False)` raises FixyError naming the layer and the change to make.
 """
 
@@ -33,6 +36,7 @@ import numpy as np
 
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import KINDS
+from fixyfpga.rtl.circuits import built_circuits
 from fixyfpga.rtl.cost import frontend_luts
 from fixyfpga.rtl.datapath import datapath_io
 
@@ -72,7 +76,8 @@ class LayerInfo:
     bias_size: int = 0
     reuse_factor: int = 1
     is_last: bool = False     # its output leaves the IP (no FIFO inside)
-    datapath_lut: int = None  # front-end: LUTs of the layer's adder graphs (rtl.cost), when weights are known
+    datapath_lut: int = None  # front-end: LUTs of the layer's datapath (rtl.cost), when weights are known
+    circuit: str = None       # front-end: the circuit its strategy builds (rtl.circuits)
 
 
 def _prod(shape):
@@ -86,10 +91,11 @@ def _bits_of_hls(text):
     return int(text.split("<", 1)[1].split(",", 1)[0])
 
 
-def _from_plans(plans, part, reuse_factors):
+def _from_plans(plans, part, reuse_factors, strategy="da"):
     layers, prev = [], None
     by_name = {p.name: p for p in plans}
     io = datapath_io(plans) if part == "frontend" else {}
+    circuits = built_circuits(plans, strategy) if part == "frontend" else {}
     for i, p in enumerate(plans):
         info = LayerInfo(name=p.name, part=part, kind=p.kind, out_shape=tuple(p.out_shape),
                          out_bits=p.out_type.width, is_last=i == len(plans) - 1)
@@ -106,7 +112,9 @@ def _from_plans(plans, part, reuse_factors):
             info.reuse_factor = int(reuse_factors.get(p.name, 1)) if part == "engine" else 1
             if p.name in io:
                 src, act = io[p.name]
-                info.datapath_lut = frontend_luts(p, src.out_type, act.out_type if act else None, act is not None)
+                info.datapath_lut = frontend_luts(p, src.out_type, act.out_type if act else None, act is not None,
+                                                  circuit=circuits[p.name])
+                info.circuit = circuits[p.name]
         layers.append(info)
         prev = p
     return layers
@@ -153,8 +161,9 @@ def _load(source):
         return _from_design(source), "design.json"
     if isinstance(source, dict) and "frontend" in source and "backend" in source:
         rfs = source.get("reuse_factors") or {}
-        return (_from_plans(source["frontend"], "frontend", rfs) + _from_plans(source["backend"], "engine", rfs),
-                "layer plans")
+        strategy = source.get("frontend_strategy") or "da"
+        return (_from_plans(source["frontend"], "frontend", rfs, strategy) +
+                _from_plans(source["backend"], "engine", rfs), "layer plans")
     raise FixyError("estimate() takes a design.json (dict, file or folder) or "
                     "{'frontend': plans, 'backend': plans, 'reuse_factors': {...}}")
 
@@ -189,7 +198,8 @@ def _layer_cost(info):
         if info.part == "frontend":
             if info.datapath_lut is not None:
                 cost["lut"] += info.datapath_lut
-                how = "shift-and-add adder graphs (rtl.cost, calibrated on Yosys)"
+                how = {"da": "da4ml adder graphs", "latency": "one constant multiplier per weight"}[info.circuit]
+                how += " (rtl.cost, calibrated on Yosys)"
             else:
                 per_mult = max(info.in_bits, math.ceil(info.in_bits * info.weight_bits / 2))
                 cost["lut"] += info.nonzero_kernel * (per_mult + info.acc_bits)

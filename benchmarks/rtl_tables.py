@@ -1,0 +1,117 @@
+"""README tables of `make rtl`'s measurements, generated from committed JSON (never typed by hand):
+
+- the per-layer table of the default model's front-end, from results/rtl/rtl_report_<board>.json (a copy
+  of hls_projects/<board>/default/rtl/rtl_report.json; `--from-report` refreshes the copy first);
+- the fit-estimate table, from results/rtl/fit_table.json (written by benchmarks/rtl_fit.py).
+
+    .venv/bin/python benchmarks/rtl_tables.py [--from-report hls_projects/pynq-z2/default/rtl/rtl_report.json]
+
+Each table replaces the text between its markers in README.md (<!-- rtl-layers:begin/end -->,
+<!-- rtl-fit:begin/end -->).
+"""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "results" / "rtl"
+README = REPO / "README.md"
+
+
+def _n(v):
+    return f"{v:,}" if isinstance(v, (int, float)) else str(v)
+
+
+def layers_table(rep, source):
+    strategies = rep["strategies"]
+    head = (["layer"] + [f"`{s}` LUT / CARRY4" for s in strategies] +
+            ["proof", "programmable LUT / CARRY4 / DSP", "programmable `-nodsp` LUT", "sim: windows, mismatches",
+             f"fit estimate (`{rep['frontend_strategy']}`) LUT (error)"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for rec in rep["layers"]:
+        shape = f"{rec['window']['inputs']} -> {rec['outputs']['count']}"
+        cells = [f"{rec['name']} ({rec['kind']}, {shape})"]
+        for s in strategies:
+            c = rec["fixed_by_strategy"][s]
+            built = rec["built_as"][s]
+            cells.append(f"{_n(c['lut'])} / {_n(c['carry'])}" + ("" if built == s else f" (built as {built})"))
+        proofs = rec["proof"]
+        cells.append(", ".join(f"{c} {p['status']}" for c, p in proofs.items()))
+        p = rec.get("programmable")
+        cells.append(f"{_n(p['lut'])} / {_n(p['carry'])} / {_n(p['dsp'])}" if p else "-")
+        nodsp = rec.get("programmable_nodsp", {})
+        cells.append(_n(nodsp["lut"]) if "lut" in nodsp else f"skipped ({rec['weights']['multipliers']} multipliers)")
+        cells.append(f"{rec['sim']['inputs']}, {rec['sim']['mismatched_elements']}")
+        err = rec["estimate"]["error"]
+        cells.append(f"{_n(rec['estimate']['lut'])} ({'-' if err is None else f'{err:+.1%}'})")
+        lines.append("| " + " | ".join(cells) + " |")
+    t = rep["totals"]
+    total = ["total"] + [f"{_n(t['fixed_by_strategy'][s]['lut'])} / {_n(t['fixed_by_strategy'][s]['carry'])}"
+                         for s in strategies]
+    total += [f"{t['proof']['proved']} of {t['proof']['circuits']} proved",
+              f"{_n(t['programmable']['lut'])} / {_n(t['programmable']['carry'])} / {_n(t['programmable']['dsp'])}",
+              "", f"{t['sim']['inputs']}, {t['sim']['mismatched_elements']}", _n(t["estimate_lut"])]
+    lines.append("| " + " | ".join(total) + " |")
+    ratio = ""
+    if len(strategies) > 1 and "da" in strategies and "latency" in strategies:
+        da, lat = t["fixed_by_strategy"]["da"]["lut"], t["fixed_by_strategy"]["latency"]["lut"]
+        ratio = f" The `latency` circuits take {lat / da:.2f}x the LUTs of the `da` ones."
+    note = (f"\n{rep['board']} ({rep['part']}), {rep['tool']['yosys'].split(' (')[0]} `synth_xilinx -family "
+            f"{rep['tool']['family']}`, da4ml {rep['tool']['da4ml']}, Icarus Verilog; front-end strategy "
+            f"`{rep['frontend_strategy']}`; source `{source}`.{ratio} Yosys counts are relative figures, not "
+            f"Vivado sign-off.\n")
+    return "\n".join(lines) + "\n" + note
+
+
+def fit_table(fit):
+    head = ["layer", "kind", "kernel", "input", "weights", "nonzero", "`da` LUT", "estimate (error)",
+            "`latency` LUT", "estimate (error)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in fit["rows"]:
+        cells = [r["name"], r["kind"], "x".join(str(k) for k in r["kernel"]), f"`{r['in_type']}`",
+                 f"`{r['weight_type']}`", f"{r['nonzero']} of {r['multipliers']}"]
+        for c in ("da", "latency"):
+            cells += [_n(r["measured"][c]["lut"]), f"{_n(r['estimate'][c]['lut'])} ({r['estimate'][c]['error']:+.1%})"]
+        lines.append("| " + " | ".join(cells) + " |")
+    s = fit["summary"]
+    note = (f"\nWorst error: `da` {s['da']['worst_error']:.1%} (mean |error| {s['da']['mean_abs_error']:.1%}), "
+            f"`latency` {s['latency']['worst_error']:.1%} (mean {s['latency']['mean_abs_error']:.1%}) over "
+            f"{len(fit['rows'])} layers; every circuit proven equal to the integer reference: "
+            f"{'yes' if all(r['proved'] for r in fit['rows']) else 'NO'}. {fit['tool']['yosys'].split(' (')[0]}, "
+            f"family {fit['family']}; `{fit['command']}` (source `results/rtl/fit_table.json`).\n")
+    return "\n".join(lines) + "\n" + note
+
+
+def replace_between(text, name, body):
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {begin} ... {end} markers")
+    return pattern.sub(lambda _m: f"{begin}\n{body}{end}", text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--from-report", help="copy this rtl_report.json into results/rtl/ first")
+    ap.add_argument("--board", default="pynq-z2")
+    args = ap.parse_args()
+    layers_json = RESULTS / f"rtl_report_{args.board}.json"
+    if args.from_report:
+        rep = json.loads(Path(args.from_report).read_text())
+        layers_json.parent.mkdir(parents=True, exist_ok=True)
+        layers_json.write_text(json.dumps(rep, indent=1) + "\n")
+    text = README.read_text()
+    rep = json.loads(layers_json.read_text())
+    text = replace_between(text, "rtl-layers", layers_table(rep, layers_json.relative_to(REPO)))
+    fit_json = RESULTS / "fit_table.json"
+    if fit_json.is_file():
+        text = replace_between(text, "rtl-fit", fit_table(json.loads(fit_json.read_text())))
+    README.write_text(text)
+    print(f"README.md tables written from {layers_json.relative_to(REPO)}"
+          + (f" and {fit_json.relative_to(REPO)}" if fit_json.is_file() else ""))
+
+
+if __name__ == "__main__":
+    main()
