@@ -108,27 +108,27 @@ def measure_all(args):
                    "weight_type": rec["weights"]["type"], "nonzero": rec["weights"]["nonzero"],
                    "multipliers": rec["weights"]["multipliers"], "features": {}, "measured": {}, "estimate": {}}
             for circuit in CIRCUITS:
+                if circuit not in rec["circuits"]:         # hls4ml's da builds no depthwise layer: not measured
+                    continue
                 measured = rec["circuits"][circuit]
-                est = cost.frontend_luts(plan, src.out_type, rec_out_type(plans, rec), True, circuit=circuit)
-                row["features"][circuit] = cost.features(plan, src.out_type, None, True, circuit=circuit)
+                act = rec["activation"] is not None
+                est = cost.frontend_luts(plan, src.out_type, None, act, circuit=circuit)
+                row["features"][circuit] = cost.features(plan, src.out_type, None, act, circuit=circuit)
                 row["measured"][circuit] = {k: measured[k] for k in ("lut", "carry", "ff", "dsp")}
                 row["estimate"][circuit] = {"lut": est, "error": round(est / measured["lut"] - 1, 3)}
             row["proved"] = all(p["status"] == "proved" for p in rec["proof"].values())
             rows.append(row)
             print(f"{row['name']:22s} " + "  ".join(
                 f"{c} {row['measured'][c]['lut']:6d} est {row['estimate'][c]['lut']:6d} "
-                f"({row['estimate'][c]['error']:+.1%})" for c in CIRCUITS) +
+                f"({row['estimate'][c]['error']:+.1%})" for c in CIRCUITS if c in row["measured"]) +
                 f"  {'proved' if row['proved'] else 'NOT PROVED'}  {time.perf_counter() - t0:.0f} s", flush=True)
     return rows, rep["tool"]
-
-
-def rec_out_type(plans, rec):
-    return next(p for p in plans if p.name == rec["activation"]).out_type if rec["activation"] else None
 
 
 def fit(rows, circuit):
     """Least squares on relative errors of LUT = coef . features; returns (coef, left-one-out errors)."""
     names = cost.FEATURES[circuit]
+    rows = [r for r in rows if circuit in r["measured"]]
     a = np.array([[r["features"][circuit][n] for n in names] for r in rows], dtype=float)
     y = np.array([r["measured"][circuit]["lut"] for r in rows], dtype=float)
 
@@ -153,14 +153,14 @@ def main():
     rows, tool = measure_all(args)
     summary = {}
     for circuit in CIRCUITS:
-        errors = [abs(r["estimate"][circuit]["error"]) for r in rows]
+        errors = [abs(r["estimate"][circuit]["error"]) for r in rows if circuit in r["estimate"]]
         summary[circuit] = {"worst_error": max(errors), "mean_abs_error": round(float(np.mean(errors)), 3),
-                            "model": cost.MODELS[circuit]}
-        print(f"{circuit}: worst error {max(errors):.1%}, mean |error| {np.mean(errors):.1%} over {len(rows)} layers "
+                            "layers": len(errors), "model": cost.MODELS[circuit]}
+        print(f"{circuit}: worst error {max(errors):.1%}, mean |error| {np.mean(errors):.1%} over {len(errors)} layers "
               f"({cost.MODELS[circuit]})")
         if args.fit:
             coef, loo = fit(rows, circuit)
-            each = ", ".join(f"{r['name']} {e:+.0%}" for r, e in zip(rows, loo))
+            each = ", ".join(f"{r['name']} {e:+.0%}" for r, e in zip([r for r in rows if circuit in r["measured"]], loo))
             print(f"  least squares: {coef}; left-one-out errors: worst {max(abs(e) for e in loo):.1%} ({each})")
     out = {"format": "fixyfpga-rtl-fit/1", "command": "python benchmarks/rtl_fit.py --family " + args.family,
            "family": args.family, "tool": {k: tool[k] for k in ("yosys", "da4ml", "label")},

@@ -73,12 +73,16 @@ def fit_table(fit):
         cells = [r["name"], r["kind"], "x".join(str(k) for k in r["kernel"]), f"`{r['in_type']}`",
                  f"`{r['weight_type']}`", f"{r['nonzero']} of {r['multipliers']}"]
         for c in ("da", "latency"):
-            cells += [_n(r["measured"][c]["lut"]), f"{_n(r['estimate'][c]['lut'])} ({r['estimate'][c]['error']:+.1%})"]
+            if c in r["measured"]:
+                cells += [_n(r["measured"][c]["lut"]), f"{_n(r['estimate'][c]['lut'])} ({r['estimate'][c]['error']:+.1%})"]
+            else:
+                cells += ["-", "-"]
         lines.append("| " + " | ".join(cells) + " |")
     s = fit["summary"]
     note = (f"\nWorst error: `da` {s['da']['worst_error']:.1%} (mean |error| {s['da']['mean_abs_error']:.1%}), "
             f"`latency` {s['latency']['worst_error']:.1%} (mean {s['latency']['mean_abs_error']:.1%}) over "
-            f"{len(fit['rows'])} layers; every circuit proven equal to the integer reference: "
+            f"{len(fit['rows'])} layers (`da` on {s['da']['layers']}: hls4ml builds depthwise layers with Latency); "
+            f"every circuit proven equal to the integer reference: "
             f"{'yes' if all(r['proved'] for r in fit['rows']) else 'NO'}. {fit['tool']['yosys'].split(' (')[0]}, "
             f"family {fit['family']}; `{fit['command']}` (source `results/rtl/fit_table.json`).\n")
     return "\n".join(lines) + "\n" + note

@@ -65,6 +65,23 @@ def test_estimate_per_layer():
     assert est["total"]["dsp"] == be["dsp"] + rows["classifier"]["dsp"]
 
 
+def test_front_end_estimate_follows_the_strategy():
+    """The fit check estimates the circuit the configured strategy builds: one constant multiplier per weight
+    (latency) costs more LUTs than da4ml's shared adder graphs (da)."""
+    board = load_board("pynq-z2")
+    rows = {}
+    for strategy in ("da", "latency"):
+        est = estimate({**plans(), "frontend_strategy": strategy}, board)
+        rows[strategy] = next(r for r in est["layers"] if r["name"] == "fe_conv")
+    assert "da4ml adder graphs" in rows["da"]["detail"]
+    assert "one constant multiplier per weight" in rows["latency"]["detail"]
+    assert rows["latency"]["lut"] > rows["da"]["lut"]
+    default = next(r for r in estimate(plans(), board)["layers"] if r["name"] == "fe_conv")
+    assert default["lut"] == rows["da"]["lut"]                                        # da when not said
+    with pytest.raises(FixyError, match="frontend.strategy must be one of latency, da"):
+        estimate({**plans(), "frontend_strategy": "fast"}, board)
+
+
 def test_front_end_too_big_names_layer_and_fix():
     board = load_board("pynq-z2")
     est = estimate(plans(front_channels=256, seed=0), board)

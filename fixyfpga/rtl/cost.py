@@ -9,16 +9,13 @@ committed results/rtl/fit_table.json has every layer's error; `make rtl` reports
 measurement per layer):
 
 - every nonzero weight w is csd(w) shifted copies of its input (canonical signed digits);
-- `da` (da4ml adder graphs): output j sums T_j = sum_i csd(w_ij) (+1 for a nonzero bias) terms, T_j - 1
-  adders before sharing. An adder costs about one LUT per bit of its inputs' span, so the adders are
-  weighted by the input width plus the weight's digit span; da4ml's shared subexpressions save a share
-  that grows with the number of outputs reading the same inputs (1x1 convolutions and dense layers
-  share most), modelled by a second term in adders x log2(outputs per input);
-- `latency` (one constant multiplier per weight, no sharing): each product is csd(w) - 1 adders of
-  about the input's width plus the weight's, and each output adds its products and bias in the
-  accumulator's width;
-- both: a quantizing activation adds a rounding adder and a saturating clamp per output, in the
-  accumulator's width.
+- `da` (da4ml adder graphs): the digit terms, each about as wide as the input plus the weight's bit
+  length (`digit_bits`), one input-wide row per nonzero weight (`weight_rows`: what the shared adder
+  graph still reads), and the requantization, a rounding adder and a saturating clamp per output in the
+  accumulator's width (`requant_bits`);
+- `latency` (one constant multiplier per weight, no sharing): Yosys folds x * w into one input-wide row
+  per set bit of w's two's complement (`product_rows`) plus the adders of its signed digits
+  (`product_adders`); each output then sums its products and bias in the accumulator (`sum_bits`).
 
 The per-layer figure counts the datapath only (what `make rtl` measures); fit.py adds control, line
 buffers and FIFOs on top.
@@ -31,11 +28,11 @@ import numpy as np
 from fixyfpga.rtl.datapath import layer_matrix
 
 # Features of each circuit's model and their coefficients (LUTs per unit), fitted by least squares on
-# relative errors with benchmarks/rtl_fit.py --fit (Yosys 0.70, xc7).
-FEATURES = {"da": ("adder_bits", "shared_adder_bits", "requant_bits"),
-            "latency": ("product_bits", "sum_bits", "requant_bits")}
-COEF = {"da": {"adder_bits": 0.60, "shared_adder_bits": 0.0, "requant_bits": 0.92},
-        "latency": {"product_bits": 1.2, "sum_bits": 1.0, "requant_bits": 0.92}}
+# relative errors with benchmarks/rtl_fit.py --fit (Yosys 0.70, xc7, ABC9 without &mfs).
+FEATURES = {"da": ("digit_bits", "weight_rows", "requant_bits"),
+            "latency": ("product_rows", "product_adders", "sum_bits")}
+COEF = {"da": {"digit_bits": 0.335, "weight_rows": 0.68, "requant_bits": 0.40},
+        "latency": {"product_rows": 0.589, "product_adders": 1.387, "sum_bits": 0.41}}
 MODELS = {c: f"{' + '.join(f'{COEF[c][n]:g} x {n}' for n in FEATURES[c])} LUT, fitted to yosys synth_xilinx (xc7) "
              f"of the {c} circuits (benchmarks/rtl_fit.py)" for c in FEATURES}
 MODEL_NAME = MODELS["da"]
@@ -64,30 +61,37 @@ def _bit_length(raw):
     return n
 
 
+def _popcount(raw):
+    x = np.asarray(raw, dtype=np.int64)
+    c = np.zeros(x.shape, dtype=np.int64)
+    while np.any(x):
+        c += x & 1
+        x >>= 1
+    return c
+
+
 def features(plan, in_type, out_type, activated, circuit="da"):
     """{feature: value} of the layer's datapath as `circuit` builds it (see the module docstring)."""
     mat, bias, _ = layer_matrix(plan)
     # An estimate, not a conversion: values are scaled to the weight grid without range checks.
     raw = np.rint(mat * 2.0 ** plan.weight_type.frac).astype(np.int64)
+    nz = raw != 0
     digits = csd_digits(raw)
-    has_bias = (np.asarray(bias) != 0).astype(np.int64)
     in_bits = in_type.width
     acc_bits = plan.accum_type.width
-    requant = float(mat.shape[1] * acc_bits) if activated else 0.0
     if circuit == "da":
-        terms = digits.sum(axis=0) + has_bias
-        adders = np.maximum(terms - 1, 0).astype(float)
-        # Each adder spans about the input width plus the digit spread of the weights it combines.
-        span = in_bits + np.log2(1 + _bit_length(raw).max(initial=0))
-        readers = np.count_nonzero(raw, axis=1)                          # outputs reading each input
-        share = float(np.log2(1 + readers[readers > 0].mean())) if readers.any() else 0.0
-        return {"adder_bits": float(adders.sum() * span), "shared_adder_bits": float(adders.sum() * span * share),
-                "requant_bits": requant}
-    nz = raw != 0
-    product_adders = np.maximum(digits - 1, 0)
-    product_bits = float((product_adders * (in_bits + _bit_length(raw))).sum())
+        return {"digit_bits": float((digits * (in_bits + _bit_length(raw))).sum()),
+                "weight_rows": float(nz.sum() * in_bits),
+                "requant_bits": float(mat.shape[1] * acc_bits) if activated else 0.0}
+    # A constant multiplier as Yosys folds it: one input-wide row per set bit of the weight's two's
+    # complement, plus the adders of its signed digits; then each output's sum in the accumulator.
+    width = plan.weight_type.width
+    twos = np.where(raw < 0, raw + (1 << width), raw) * nz
+    has_bias = (np.asarray(bias) != 0).astype(np.int64)
     sums = np.maximum(nz.sum(axis=0) + has_bias - 1, 0)
-    return {"product_bits": product_bits, "sum_bits": float(sums.sum() * acc_bits), "requant_bits": requant}
+    return {"product_rows": float((_popcount(twos) * in_bits).sum()),
+            "product_adders": float((np.maximum(digits - 1, 0) * in_bits).sum()),
+            "sum_bits": float(sums.sum() * acc_bits)}
 
 
 def frontend_luts_from(feats, circuit="da"):
