@@ -39,8 +39,9 @@ def layers_table(rep, source):
             cells.append(f"{_n(c['lut'])} / {_n(c['carry'])}" + ("" if built == s else f" (built as {built})"))
         proofs = rec["proof"]
         cells.append(", ".join(f"{c} {p['status']}" for c, p in proofs.items()))
-        p = rec.get("programmable")
-        cells.append(f"{_n(p['lut'])} / {_n(p['carry'])} / {_n(p['dsp'])}" if p else "-")
+        p = rec.get("programmable") or {}
+        cells.append(f"{_n(p['lut'])} / {_n(p['carry'])} / {_n(p['dsp'])}" if "lut" in p else
+                     f"skipped ({p['dsp_needed']} DSPs)" if "dsp_needed" in p else "-")
         nodsp = rec.get("programmable_nodsp", {})
         cells.append(_n(nodsp["lut"]) if "lut" in nodsp else f"skipped ({rec['weights']['multipliers']} multipliers)")
         cells.append(f"{rec['sim']['inputs']}, {rec['sim']['mismatched_elements']}")

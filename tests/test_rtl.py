@@ -300,6 +300,20 @@ def test_a_second_run_comes_from_the_cache(report, images, tmp_path):
     assert key != cache.layer_key(dp, windows, want, {"circuits": ["da", "latency"]})
 
 
+def test_big_layers_skip_the_programmable_equivalent(solved, tmp_path):
+    """Above programmable_max_multipliers the programmable layer is neither simulated nor synthesized (it
+    needs one DSP per multiplier, known without Yosys); the fixed circuit still is, and says so."""
+    from fixyfpga.rtl.measure import _Layer
+    dp, windows, want, _ = solved[1]                                       # the depthwise layer, 36 multipliers
+    opts = RtlOptions(strategy="latency", programmable_max_multipliers=35)
+    layer = _Layer(dp, tmp_path / "dw", ["latency"], windows, want, opts, "xc7").prepare()
+    assert layer.rec["programmable"] == {"status": "skipped", "dsp_needed": 36, "reason": layer.rec["programmable"]["reason"]}
+    assert "programmable_max_multipliers 35" in layer.rec["programmable"]["reason"]
+    assert [key for key, *_ in layer.synth_jobs] == ["circuit:latency"]
+    assert layer.rec["proof"]["latency"]["status"] == "proved" and layer.rec["sim"]["mismatched_by_circuit"] == {"latency": 0}
+    assert not (tmp_path / "dw" / "sim_prog").exists()
+
+
 def test_unknown_strategy_is_one_line(capsys):
     with pytest.raises(FixyError, match="unknown front-end strategy 'hls'; choose from latency, da"):
         RtlOptions(strategy="hls")

@@ -30,7 +30,7 @@ from fixyfpga.errors import CsimMismatchError, FixyError
 from fixyfpga.rtl import cache, cost, equiv, iverilog, yosys
 from fixyfpga.rtl.behavioural import constant_module, constant_verilog
 from fixyfpga.rtl.circuits import built_circuits, check_strategies
-from fixyfpga.rtl.datapath import fixed_layers, solve, write_verilog
+from fixyfpga.rtl.datapath import fixed_layers, hls4ml_solver_options, solve, write_verilog
 from fixyfpga.rtl.verify import (layer_samples, simulate_constant, simulate_fixed, simulate_programmable, trace,
                                  write_programmable)
 from fixyfpga.rtl.report import REPORT_FILE, summarize, table, write_report
@@ -49,9 +49,12 @@ class RtlOptions:
     # under two minutes for every other synthesis, so by default only small layers get it.
     nodsp_max_multipliers: int = 64
     synth_timeout_s: int = yosys.TIMEOUT_S
-    solver_options: dict = None
+    solver_options: dict = None         # da4ml's; None: hls4ml's (datapath.hls4ml_solver_options)
     cache_dir: Path = None              # per-layer cache (None: none)
     programmable: bool = True           # also simulate and synthesize the programmable equivalent
+    # ... for layers of up to this many multipliers. Its DSP count is its multiplier count anyway; a 3x3
+    # convolution of 32 -> 32 channels (9,216 multipliers) took 250 s to simulate and 330 s to synthesize.
+    programmable_max_multipliers: int = 2048
     measured: tuple = field(init=False, default=())
 
     def __post_init__(self):
@@ -117,8 +120,13 @@ class _Layer:
             self.synth_jobs.append((f"circuit:{circuit}", yosys.SynthOptions(top=top, files=srcs, family=fam,
                                                                               nodsp=nodsp),
                                     folder / f"synth_{circuit}"))
-        if opts.programmable:
+        if opts.programmable and dp.multipliers <= opts.programmable_max_multipliers:
             self._programmable()
+        elif opts.programmable:
+            self.rec["programmable"] = {"status": "skipped", "dsp_needed": dp.multipliers,
+                                        "reason": f"{dp.multipliers} multipliers > programmable_max_multipliers "
+                                                  f"{opts.programmable_max_multipliers} (too slow; it needs one DSP "
+                                                  f"per multiplier)"}
         return self
 
     def _programmable(self):
@@ -191,8 +199,10 @@ def measure(plans, board, out_dir, images, options=None, progress=True):
     for dp in layers:
         circuits = sorted({built[s][dp.name] for s in options.measured})
         windows, want = layer_samples(dp, traced, options.windows, options.seed)
-        settings = {"circuits": circuits, "family": board.family, "programmable": options.programmable,
-                    "nodsp": dp.multipliers <= options.nodsp_max_multipliers, "solver": options.solver_options,
+        settings = {"circuits": circuits, "family": board.family,
+                    "programmable": options.programmable and dp.multipliers <= options.programmable_max_multipliers,
+                    "nodsp": dp.multipliers <= options.nodsp_max_multipliers,
+                    "solver": options.solver_options or hls4ml_solver_options(),
                     "tools": {k: tool[k] for k in ("yosys", "iverilog", "da4ml")}}
         key = cache.layer_key(dp, windows, want, settings)
         rec = cache.load(options.cache_dir, key, out_dir / dp.name)
@@ -230,8 +240,9 @@ def _run(work, options, progress, tqdm):
     """Prepare every layer and run its synthesis jobs on `options.jobs` workers, biggest layers first."""
     if not work:
         return
-    steps = sum(1 + len(layer.circuits) + options.programmable * (1 + (layer.dp.multipliers <= options.nodsp_max_multipliers))
-                for layer in work)
+    steps = sum(1 + len(layer.circuits) + (options.programmable and layer.dp.multipliers <=
+                                           options.programmable_max_multipliers) *
+                (1 + (layer.dp.multipliers <= options.nodsp_max_multipliers)) for layer in work)
     bar = tqdm(total=steps, desc="rtl: prove + simulate + synthesize", unit="step", disable=not progress)
     work = sorted(work, key=lambda layer: -layer.dp.multipliers)
     workers = max(1, options.jobs)

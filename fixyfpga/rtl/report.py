@@ -18,6 +18,11 @@ def _ratio(a, b):
     return round(a / b, 3) if b else None
 
 
+def _counts(c):
+    """Cell counts, or {} for a synthesis that was skipped."""
+    return c if c and "lut" in c else {}
+
+
 def _totals(records, get):
     out = {r: sum(get(rec).get(r, 0) for rec in records) for r in RESOURCES}
     out["cells"] = cells(out)
@@ -26,12 +31,15 @@ def _totals(records, get):
 
 def summarize(tool, records, board, seconds, options):
     totals = {"fixed": _totals(records, lambda rec: rec["fixed"]),
-              "programmable": _totals(records, lambda rec: rec.get("programmable", {}))}
+              "programmable": _totals(records, lambda rec: _counts(rec.get("programmable")))}
     by_strategy = {s: _totals(records, lambda rec, s=s: rec["fixed_by_strategy"][s]) for s in options.measured}
     with_nodsp = [rec for rec in records if "lut" in rec.get("programmable_nodsp", {})]
-    ratio = {"cells": _ratio(totals["fixed"]["cells"], totals["programmable"]["cells"]),
-             "lut": _ratio(totals["fixed"]["lut"], totals["programmable"]["lut"]),
-             "dsp_programmable": totals["programmable"]["dsp"]}
+    with_prog = [rec for rec in records if _counts(rec.get("programmable"))]
+    fixed_prog = _totals(with_prog, lambda rec: rec["fixed"])
+    ratio = {"cells": _ratio(fixed_prog["cells"], totals["programmable"]["cells"]),
+             "lut": _ratio(fixed_prog["lut"], totals["programmable"]["lut"]),
+             "dsp_programmable": totals["programmable"]["dsp"],
+             "layers": [rec["name"] for rec in with_prog]}
     if with_nodsp:
         ratio["lut_vs_nodsp"] = _ratio(sum(rec["fixed"]["lut"] for rec in with_nodsp),
                                        sum(rec["programmable_nodsp"]["lut"] for rec in with_nodsp))
@@ -85,7 +93,7 @@ def table(report):
     for rec in report["layers"]:
         nodsp = rec.get("programmable_nodsp", {})
         err = rec["estimate"]["error"]
-        p = rec.get("programmable", {"lut": "-", "carry": "-", "dsp": "-"})
+        p = rec.get("programmable") if "lut" in (rec.get("programmable") or {}) else {"lut": "-", "carry": "-", "dsp": "-"}
         proofs = [pr["status"] for pr in rec["proof"].values()]
         proof = "proved" if all(s == "proved" for s in proofs) else "FAILED"
         fixed = " ".join(f"{_pair(rec['fixed_by_strategy'][s]):>16s}" for s in strategies)
@@ -125,7 +133,7 @@ def plot(report, path):
               for s in report["strategies"]]
     series += [(f"estimate {report['frontend_strategy']} LUT", [rec["estimate"]["lut"] for rec in layers]),
               ("programmable -nodsp LUT", [rec.get("programmable_nodsp", {}).get("lut", 0) for rec in layers]),
-              ("programmable DSP", [rec.get("programmable", {}).get("dsp", 0) for rec in layers])]
+              ("programmable DSP", [_counts(rec.get("programmable")).get("dsp", 0) for rec in layers])]
     width = 0.8 / len(series)
     for i, (label, values) in enumerate(series):
         ax.bar(x + (i - len(series) / 2 + 0.5) * width, values, width, label=label)
