@@ -32,7 +32,10 @@ from fixyfpga.rtl import cost                                                 # 
 from fixyfpga.rtl.circuits import CIRCUITS                                    # noqa: E402
 from fixyfpga.rtl.measure import RtlOptions, measure                          # noqa: E402
 
-# name, kind, kernel shape, input bits, weight bits
+# name, kind, kernel shape, input bits, weight bits[, weights: "trained" (normal, scaled to the quantizer's
+# range) or "init" (Glorot-normal at initialization: small, a few LSBs)]. Layers above LATENCY_MAX weights
+# are measured as `da` only (the latency circuit of a 3x3x32x32 layer is ~200k LUTs: minutes of Yosys).
+LATENCY_MAX = 4096
 LAYERS = [
     ("pw16x16_in6_w8", "conv", (1, 1, 16, 16), 6, 8),
     ("pw8x32_in8_w8", "conv", (1, 1, 8, 32), 8, 8),
@@ -49,19 +52,25 @@ LAYERS = [
     ("dense64x16_in8_w8", "dense", (64, 16), 8, 8),
     ("dense32x10_in6_w4", "dense", (32, 10), 6, 4),
     ("dense48x8_in4_w6", "dense", (48, 8), 4, 6),
+    ("conv3x3x16x16_in8_w6", "conv", (3, 3, 16, 16), 8, 6),
+    ("conv3x3x3x32_in8_w6_init", "conv", (3, 3, 3, 32), 8, 6, "init"),
+    ("conv3x3x8x16_in8_w6_init", "conv", (3, 3, 8, 16), 8, 6, "init"),
+    ("conv3x3x32x32_in8_w6_init", "conv", (3, 3, 32, 32), 8, 6, "init"),
+    ("dense128x32_in6_w4", "dense", (128, 32), 6, 4),
 ]
 
 
-def layer_plans(name, kind, shape, in_bits, w_bits, seed=0):
-    """input -> linear layer -> quantized relu, with trained-like weights and the accumulator plan_model
-    would choose."""
+def layer_plans(name, kind, shape, in_bits, w_bits, weights="trained", seed=0):
+    """input -> linear layer -> quantized relu, with trained-like (or freshly initialized) weights and the
+    accumulator plan_model would choose."""
     rng = np.random.default_rng(seed)
     w_t, b_t = FixedType(w_bits, 1), FixedType(8, 3)
     in_t = FixedType(in_bits, max(0, in_bits - 4), False)               # e.g. ufixed<8,4>, ufixed<4,0>
     act_t = FixedType(in_bits, max(0, in_bits - 4), False, "RND_CONV", "SAT")
-    kernel = np.clip(np.round(rng.normal(0, w_t.max_value / 2.5, size=shape) / w_t.lsb), w_t.raw_min, w_t.raw_max)
-    kernel = kernel * w_t.lsb
     n_out = shape[2] if kind == "depthwise" else shape[-1]
+    fan_in = int(np.prod(shape[:-1])) if kind != "depthwise" else int(np.prod(shape[:2]))
+    std = w_t.max_value / 2.5 if weights == "trained" else np.sqrt(2.0 / (fan_in + n_out))
+    kernel = np.clip(np.round(rng.normal(0, std, size=shape) / w_t.lsb), w_t.raw_min, w_t.raw_max) * w_t.lsb
     bias = np.round(rng.normal(0, 0.5, size=n_out) / b_t.lsb) * b_t.lsb
     per_out = kernel.reshape(-1, n_out) if kind != "depthwise" else kernel.reshape(-1, shape[2])
     hi = float((np.maximum(per_out, 0) * in_t.max_value).sum(axis=0).max() + bias.max())
@@ -92,13 +101,15 @@ def raw_images(plans, n=64, seed=0):
 def measure_all(args):
     board = {"xc7": "pynq-z2", "xcup": "zcu104"}[args.family]
     board = load_board(board)
-    opts = RtlOptions(windows=1000, jobs=args.jobs, strategy="da", strategies=("latency",), programmable=False,
-                      cache_dir=Path(args.out) / "cache")
-    cases = [(spec[0], layer_plans(*spec), "random, trained-like") for spec in LAYERS]
+    cases = [(spec[0], layer_plans(*spec), "random, " + ("trained-like" if len(spec) < 6 else "at initialization"))
+             for spec in LAYERS]
     cases.append(("default", default_frontend(), "the committed default model"))
     rows = []
     for case, plans, origin in cases:
         t0 = time.perf_counter()
+        small = all(int(np.prod(p.kernel.shape)) <= LATENCY_MAX for p in plans if p.has_weights)
+        opts = RtlOptions(windows=1000, jobs=args.jobs, strategy="da", strategies=("latency",) if small else (),
+                          programmable=False, cache_dir=Path(args.out) / "cache")
         rep = measure(plans, board, Path(args.out) / case, raw_images(plans), opts, progress=False)
         for rec in rep["layers"]:
             plan = next(p for p in plans if p.name == rec["name"])
