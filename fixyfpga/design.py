@@ -22,7 +22,7 @@ from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, REGISTERS, OutputPacking,
                              engine_signature, frontend_ports)
 from fixyfpga.errors import FixyError
 
-FORMAT = "fixyfpga-design/2"
+FORMAT = "fixyfpga-design/3"           # 3: padded stream widths, side channels and registers on ports
 VARIANT_FIXYNN = "fixynn"               # fixed-weight front-end IP + engine IP
 VARIANT_ENGINE_ONLY = "engine_only"     # the engine IP alone, reading the quantized pixels (study baseline)
 BASELINE_SUFFIX = "_baseline"

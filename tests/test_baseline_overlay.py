@@ -10,7 +10,7 @@ import pytest
 
 from fixyfpga.boards import load_board
 from fixyfpga.errors import FixyError
-from fixyfpga.runtime.hwh import read_hwh
+from fixyfpga.amd.hwh import read_hwh
 from fixyfpga.runtime.overlay_spec import parse_overlay, read_overlay
 from fixyfpga.vivado import flow
 from fixyfpga.vivado.overlay import PS_INFO

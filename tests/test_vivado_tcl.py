@@ -8,7 +8,10 @@ import pytest
 
 from fixyfpga.boards import list_boards, load_board
 from fixyfpga.errors import FixyError, ToolError
-from fixyfpga.runtime.hwh import read_hwh
+from fixyfpga.amd.component import read_component
+from fixyfpga.amd.csynth import read_csynth
+from fixyfpga.amd.hls_config import read_hls_config, values
+from fixyfpga.amd.hwh import read_hwh
 from fixyfpga.runtime.overlay_spec import read_overlay
 from fixyfpga.vivado import flow, hls, tcl
 from fixyfpga.vivado.overlay import PS_INFO, width_converters
@@ -48,11 +51,12 @@ def test_guarded_step_exits_non_zero_with_message():
 
 
 @pytest.mark.parametrize("board_name", list_boards())
-@pytest.mark.parametrize("tool", ["vitis_hls", "vitis-run"])
-def test_hls_script_calls(board_name, tool, tmp_path, fake_tools):
+def test_hls_tcl_flow_calls(board_name, tmp_path, fake_tools):
+    """vitis_hls -f build_hls.tcl (Vitis HLS 2020.2 to 2024.x)."""
     board = load_board(board_name)
+    tool = "vitis_hls"
     ip_dir = make_ip_dir(tmp_path / AWKWARD / "backend", "fixy_engine", with_weights=True)
-    script = hls.write_hls_tcl(ip_dir, "fixy_engine", board, tool=tool)
+    script = hls.write_hls_tcl(ip_dir, "fixy_engine", board)
     assert script == ip_dir / "build_hls.tcl"
     result = hls.run_hls(ip_dir, tool, ports=ports_of("fixy_engine"))
 
@@ -68,7 +72,8 @@ def test_hls_script_calls(board_name, tool, tmp_path, fake_tools):
     assert float(clock[clock.index("-period") + 1]) == pytest.approx(1000.0 / board.clock_mhz, abs=1e-3)
     solution = fake_tools.calls(tool, "open_solution")[0]["args"]
     assert solution[solution.index("-flow_target") + 1] == "vivado"
-    assert fake_tools.calls(tool, "set_clock_uncertainty")[0]["args"] == ["12.5%", "default"]
+    # The board's stated uncertainty (Vitis HLS's 27% default), as the report then shows it.
+    assert fake_tools.calls(tool, "set_clock_uncertainty")[0]["args"] == [board.hls_clock_uncertainty, "default"]
     added = [c["args"] for c in fake_tools.calls(tool, "add_files")]
     assert ["firmware/fixy_engine.cpp", "-cflags", "-std=c++0x"] in added
     assert ["firmware/fixy_engine_layers.cpp", "-cflags", "-std=c++0x"] in added
@@ -80,17 +85,71 @@ def test_hls_script_calls(board_name, tool, tmp_path, fake_tools):
     export = fake_tools.calls(tool, "export_design")[0]["args"]
     assert export[export.index("-format") + 1] == "ip_catalog"
     assert export[export.index("-vendor") + 1] == "fixyfpga"
+    _assert_engine_result(result, board, ip_dir, tool)
 
-    assert result["resources"]["lut"] == {"used": 7890, "available": 53200}
+
+def _assert_engine_result(result, board, ip_dir, tool):
+    assert result["resources"]["lut"]["used"] == 7890
     assert result["resources"]["dsp"]["used"] == 12 and result["resources"]["bram18"]["used"] == 6
-    assert result["target_clock_ns"] == pytest.approx(1000.0 / board.clock_mhz, abs=1e-3)
-    assert result["latency_cycles"] == {"best": 1200, "worst": 1400}
-    assert result["interval_cycles"] == {"min": 1025, "max": 1025}
-    assert result["vlnv"] == "fixyfpga:hls:fixy_engine:1.0"
-    assert (hls.ip_repo_dir(ip_dir, "fixy_engine") / "component.xml").is_file()
+    assert result["resources"]["lut"]["available"] == board.resources.lut
+    assert result["target_clock_ns"] == pytest.approx(1000.0 / board.clock_mhz, abs=1e-2)
+    # The engine loops over `n_images`, an AXI-lite register: Vitis cannot bound it and writes `undef`.
+    assert result["latency_cycles"] == {"best": None, "worst": None} and result["latency_undef"]
+    assert result["interval_cycles"] == {"min": None, "max": None}
+    assert result["vlnv"] == "fixyfpga:hls:fixy_engine:1.0" and result["tool"] == tool
+    assert result["block_control"] == "ap_ctrl_hs"
+    component = hls.ip_repo_dir(ip_dir, "fixy_engine", tool) / "component.xml"
+    assert component.is_file() and str(component.parent) == result["ip_repo"]
     # The interface the fake reported (from the C++ top) is the one design.json lists.
     assert result["interface"] == [p.to_dict() for p in ports_of("fixy_engine")]
-    assert hls.parse_interface(hls.csynth_report_path(ip_dir, "fixy_engine")) == ports_of("fixy_engine")
+    built = hls.built_ports(read_csynth(hls.csynth_report_path(ip_dir, "fixy_engine", tool)), read_component(component))
+    assert sorted(built, key=lambda p: p.name) == sorted(ports_of("fixy_engine"), key=lambda p: p.name)
+    report = read_csynth(hls.csynth_report_path(ip_dir, "fixy_engine", tool))
+    assert report.clock_uncertainty_ns == pytest.approx(board.clock_period_ns * 0.27, abs=0.01)
+
+
+@pytest.mark.parametrize("board_name", ["pynq-z2", "kv260"])
+def test_hls_config_flow_calls(board_name, tmp_path, fake_tools):
+    """Vitis 2023.2+: hls_config.cfg, vitis-run --csim, v++ -c --mode hls, vitis-run --package."""
+    board = load_board(board_name)
+    ip_dir = make_ip_dir(tmp_path / AWKWARD / "backend", "fixy_engine", with_weights=True)
+    tcl_path, cfg_path = hls.write_hls_scripts(ip_dir, "fixy_engine", board)
+    assert tcl_path.is_file() and cfg_path == ip_dir / "hls_config.cfg"
+    cfg = read_hls_config(cfg_path)
+    assert cfg["global"] == [("part", board.part)]
+    assert values(cfg, "syn.top") == ["fixy_engine"] and values(cfg, "flow_target") == ["vivado"]
+    assert values(cfg, "syn.file") == ["firmware/fixy_engine.cpp", "firmware/fixy_engine_layers.cpp"]
+    assert values(cfg, "tb.file") == ["fixy_tb.cpp", "fixy_bridge.cpp", "tb_data", "firmware/weights"]
+    assert values(cfg, "clock") == [f"{1000.0 / board.clock_mhz:g}ns"]
+    assert values(cfg, "clock_uncertainty") == ["27%"]
+    assert values(cfg, "package.output.format") == ["ip_catalog"] and values(cfg, "package.ip.vendor") == ["fixyfpga"]
+    assert not values(cfg, "syn.directive.interface")       # the engine declares its control bundle
+    result = hls.run_hls(ip_dir, "vitis-run", ports=ports_of("fixy_engine"))
+    runs = [(c["tool"], c["cmd"]) for c in fake_tools.calls() if c["cmd"] in ("csim", "csynth", "package")]
+    assert runs == [("vitis-run", "csim"), ("v++", "csynth"), ("vitis-run", "package")]
+    for c in fake_tools.calls():
+        if c["cmd"] in ("csim", "csynth", "package"):
+            assert c["args"][-4:] == ["--config", "hls_config.cfg", "--work_dir", "fixy_engine_component"]
+            assert c["cwd"] == str(ip_dir)
+    assert result["tool_version"] == "2025.2"              # read back from <work_dir>/logs/hls_compile.log
+    assert (ip_dir / "fixy_engine_component" / "hls" / "syn" / "report" / "csynth.xml").is_file()
+    _assert_engine_result(result, board, ip_dir, "vitis-run")
+    line = hls.hls_command_line(ip_dir, "vitis-run")
+    assert line.endswith("vitis-run --mode hls --csim --config hls_config.cfg --work_dir fixy_engine_component && "
+                         "v++ -c --mode hls --config hls_config.cfg --work_dir fixy_engine_component && vitis-run "
+                         "--mode hls --package --config hls_config.cfg --work_dir fixy_engine_component")
+
+
+def test_config_flow_preferred_when_both_tools_are_on_path(tmp_path, monkeypatch):
+    from fixyfpga.tools import find_hls_tool
+    bins = tmp_path / "bin"
+    bins.mkdir()
+    monkeypatch.setenv("PATH", str(bins))
+    assert find_hls_tool() is None
+    for name in ("vitis_hls", "vitis-run", "v++"):
+        (bins / name).write_text("#!/bin/sh\n")
+        (bins / name).chmod(0o755)
+        assert find_hls_tool() == ("vitis_hls" if name != "v++" else "vitis-run")
 
 
 def test_front_end_gets_the_control_bundle_by_directive(tmp_path, fake_tools):
@@ -119,7 +178,9 @@ def test_interface_check_stops_a_build_of_another_geometry(tmp_path, fake_tools)
         flow.build_overlay(design_dir, board, hls_tool="vitis_hls", log=lambda _: None)
     msg = str(err.value)
     assert "the fixy_engine IP Vitis HLS built does not have the interface design.json lists" in msg
-    assert "port 'weights': design.json axis 32-bit in, Vitis HLS built no such port" in msg
+    assert "port 'weights': design.json axis 32-bit +TKEEP/TSTRB/TLAST in, Vitis HLS built no such port" in msg
+    assert ("port 's_axi_control': registers: design.json CTRL 0x00, GIER 0x04, IP_IER 0x08, IP_ISR 0x0C, mode 0x10, "
+            "n_images 0x18, Vitis HLS built CTRL 0x00, GIER 0x04, IP_IER 0x08, IP_ISR 0x0C, mode 0x10") in msg
     assert "port 'w2_port': not in design.json, Vitis HLS built ap_memory 8-bit x 2048 words in" in msg
     assert "port 's_axi_status': not in design.json, Vitis HLS built s_axilite 32-bit in" in msg
     assert "before Vivado" in msg
@@ -136,8 +197,32 @@ def test_fake_reports_follow_the_cpp_widths(tmp_path, fake_tools):
     (ip_dir / "firmware" / "fixy_engine.h").write_text((ip_dir / "firmware" / "fixy_engine.h").read_text().replace(
         "const unsigned FIXY_MODE_LOAD", "typedef ap_axiu<64, 0, 0, 0> wide_word_t;\nconst unsigned FIXY_MODE_LOAD"))
     hls.write_hls_tcl(ip_dir, "fixy_engine", load_board("pynq-z2"))
-    with pytest.raises(FixyError, match="port 'scores': design.json axis 32-bit out, Vitis HLS built axis 64-bit out"):
+    with pytest.raises(FixyError, match=r"port 'scores': design.json axis 32-bit \+TKEEP/TSTRB/TLAST out, Vitis HLS "
+                                        r"built axis 64-bit \+TKEEP/TSTRB/TLAST out"):
         hls.run_hls(ip_dir, "vitis_hls", ports=ports_of("fixy_engine"))
+
+
+@pytest.mark.parametrize("elem,width,padded", [("ap_ufixed<6,2>", 6, 128), ("ap_fixed<11,4>", 11, 256),
+                                               ("ap_ufixed<8,3>", 8, 128)])
+def test_nnet_array_streams_are_padded_per_element(elem, width, padded, tmp_path, fake_tools):
+    """16 x ap_ufixed<6,2> on an axis port is 128 bits as Vitis builds it (each element padded to a byte,
+    UG1399), not the 96 packed bits: design.json's widths (engine.axis_bits) pass the check, packed ones fail."""
+    from fixyfpga.engine import Port, axis_bits, frontend_ports
+    ip_dir = make_ip_dir(tmp_path / "frontend", "fixy_frontend")
+    defines = ip_dir / "firmware" / "defines.h"
+    defines.write_text(defines.read_text().replace("nnet::array<ap_ufixed<8,3>, 8*1> result_t",
+                                                   f"nnet::array<{elem}, 16*1> result_t"))
+    hls.write_hls_tcl(ip_dir, "fixy_frontend", load_board("pynq-z2"))
+    assert axis_bits(16, width) == padded
+    result = hls.run_hls(ip_dir, "vitis_hls", ports=frontend_ports("input_1", 3, 8, "layer4_out", 16, width))
+    assert [p["width"] for p in result["interface"]] == [24, padded, 32]
+    packed = -(-16 * width // 8) * 8
+    if packed != padded:
+        ports = frontend_ports("input_1", 3, 8, "layer4_out", 16, width)
+        ports[1] = Port("layer4_out", "axis", packed, 0, "out")
+        with pytest.raises(FixyError, match=f"port 'layer4_out': design.json axis {packed}-bit out, Vitis HLS built "
+                                            f"axis {padded}-bit out"):
+            hls.run_hls(ip_dir, "vitis_hls", ports=ports)
 
 
 @pytest.mark.parametrize("failing", ["csim_design", "csynth_design", "export_design"])
@@ -370,7 +455,8 @@ def test_vivado_missing(tmp_path, monkeypatch):
 def test_overlay_needs_exported_ips(tmp_path):
     board = load_board("pynq-z2")
     design_dir = make_design_dir(tmp_path, board)
-    with pytest.raises(FixyError, match="fixy_frontend IP has not been exported.*vitis_hls -f build_hls.tcl"):
+    with pytest.raises(FixyError, match=r"fixy_frontend IP has not been exported.*v\+\+ -c --mode hls --config "
+                                        r"hls_config.cfg --work_dir fixy_frontend_component.*vitis_hls -f build_hls.tcl"):
         flow.build_overlay(design_dir, board, log=lambda _: None)
 
 

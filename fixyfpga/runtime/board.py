@@ -2,7 +2,22 @@
 
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime.drivers import halted_with_error, pynq_driver_classes, reset_dma
-from fixyfpga.runtime.hwh import check_instances, read_hwh
+from fixyfpga.amd.hwh import read_hwh
+
+
+def check_instances(instances, wanted, hwh_path):
+    """FixyError naming every instance in `wanted` ({role: name}) absent from the .hwh or unmapped."""
+    problems = []
+    for role, name in wanted.items():
+        inst = instances.get(name)
+        if inst is None:
+            problems.append(f"{role} '{name}' is not in the design")
+        elif inst.base is None:
+            problems.append(f"{role} '{name}' has no address in the processor's memory map")
+    if problems:
+        mapped = sorted(n for n, i in instances.items() if i.base is not None)
+        raise FixyError(f"{hwh_path}: {'; '.join(problems)}. Mapped instances: {', '.join(mapped) or 'none'}. "
+                        f"The overlay .json and .hwh come from different builds; copy both from the same one")
 
 
 def import_pynq():

@@ -30,7 +30,7 @@ from fixyfpga.fixedpoint import FixedType
 from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMACR_RESET,
                                       DMACR_RS, DMASR_ERROR_MASK, DMASR_HALTED, DMASR_IDLE, MM2S_DMACR, MM2S_DMASR,
                                       MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR, S2MM_LENGTH)
-from fixyfpga.runtime.hwh import Instance, read_hwh, write_hwh
+from fixyfpga.amd.hwh import Instance, read_hwh, write_hwh
 from fixyfpga.runtime.overlay_spec import DEFAULT_ADDRESS_BITS, FORMAT
 
 SIM_NOTE = "SIMULATED overlay: C-simulation libraries stand in for the bitstream; no timing or power is real"

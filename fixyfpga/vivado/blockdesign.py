@@ -17,8 +17,8 @@ engine's window where it is in the FixyNN design.
 Every port of the two HLS IPs is the one design.json lists (and the HLS step checked against what Vitis
 HLS built); the block design only connects interfaces, so no kit RTL sits between them. One clock (the
 board's clock_mhz from the PS) and one reset (rst) drive everything. The board part is resolved from
-the installed board files (`board.repoPaths`, `get_board_parts -latest_file_version`); a missing one
-stops the build with an install hint.
+the installed board files (`board.repoPaths` and the project's BOARD_PART_REPO_PATHS, `get_board_parts
+-latest_file_version`); a missing one stops the build with an install hint.
 """
 
 from pathlib import Path
@@ -153,8 +153,10 @@ def _converter_lines(convs, source, sink):
 
 
 def _board_part_lines(board):
-    """Board files: the repository paths from the board file (`board_repo_paths`, optional) and the
-    installed version of the board part, resolved by Vivado rather than pinned."""
+    """Board files: the repository paths from the board file (`board_repo_paths`, optional) added to both places
+    Vivado looks (as FINN's Zynq build does): the session parameter `board.repoPaths` and the project property
+    BOARD_PART_REPO_PATHS (kept with the project, so a reopened project still finds the board); each keeps the
+    paths it already had. Then the installed version of the board part, resolved by Vivado rather than pinned."""
     vendor, name = board.board_part.split(":")[:2]
     pattern = f"{vendor}:{name}:*"
     hint = (f"install the {name} board files (e.g. from https://github.com/Xilinx/XilinxBoardStore or the "
@@ -162,7 +164,13 @@ def _board_part_lines(board):
     lines = []
     repos = list(getattr(board, "board_repo_paths", None) or [])
     if repos:
-        lines.append(command("set_param", "board.repoPaths", tcl_list([cmd("file", "normalize", r) for r in repos])))
+        ours = tcl_list([cmd("file", "normalize", r) for r in repos])
+        lines += [
+            command("set_param", "board.repoPaths", Raw(f"[concat [get_param board.repoPaths] {ours}]")),
+            command("set_property", "BOARD_PART_REPO_PATHS",
+                    Raw(f"[concat [get_property BOARD_PART_REPO_PATHS [current_project]] {ours}]"),
+                    cmd("current_project")),
+        ]
     lines.append(command("set_property", "board_part", cmd("fixy_board_part", pattern, hint), cmd("current_project")))
     return lines
 
