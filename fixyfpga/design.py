@@ -116,3 +116,27 @@ def read_design(design_dir):
     if data.get("format") != FORMAT:
         raise FixyError(f"{path}: format {data.get('format')!r} is not {FORMAT}; rebuild with this version of the kit")
     return data
+
+
+def port_table(design):
+    """The Markdown table of both IPs' top-level ports in design.json (the README's port table is this table
+    for the default model; regenerate it with `python -m fixyfpga.design hls_projects/pynq-z2/default`)."""
+    rows = ["| IP | port | protocol | TDATA / data bits | side channels | registers | direction |",
+            "|---|---|---|---|---|---|---|"]
+    for part in ("frontend", "engine"):
+        sec = design.get(part)
+        if not sec:
+            continue
+        for p in sec.get("ports", []):
+            regs = ", ".join(f"{name} 0x{offset:02X}" for name, offset in
+                             sorted((p.get("registers") or {}).items(), key=lambda r: r[1]))
+            rows.append(f"| {sec['top']} | {p['name']} | {p['protocol']} | {p['width']} | "
+                        f"{'/'.join(p.get('side_channels') or []) or '-'} | {regs or '-'} | {p['direction']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m fixyfpga.design <project folder with design.json>")
+    print(port_table(read_design(sys.argv[1])))

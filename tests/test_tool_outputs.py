@@ -426,3 +426,29 @@ def test_fake_hwh_log_and_vivado_reports_pass_the_readers(fake_build):
     assert parse_report_power(reports / "impl_power.rpt")["ps_w"] == 1.256
     cfg = read_hls_config(design_dir / "backend" / "hls_config.cfg")
     assert cfg["global"] == [("part", "xc7z020clg400-1")] and value(cfg, "clock_uncertainty") == "27%"
+
+
+def test_readers_need_the_standard_library_only_and_the_two_sides_stay_apart():
+    """fixyfpga.amd imports with numpy, tensorflow, hls4ml and pynq unavailable (the board imports it); importing
+    the build side (fixyfpga.vivado) loads nothing of the board side (fixyfpga.runtime), and the reverse."""
+    import subprocess
+    import sys
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('numpy', 'tensorflow', 'keras', 'qkeras', 'hls4ml', 'pynq'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import fixyfpga.amd.common, fixyfpga.amd.csynth, fixyfpga.amd.component, fixyfpga.amd.hwh\n"
+        "import fixyfpga.amd.utilization, fixyfpga.amd.timing, fixyfpga.amd.power, fixyfpga.amd.hls_config\n"
+        "import fixyfpga.amd.hls_log\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    for side, other in (("fixyfpga.vivado.flow", "fixyfpga.runtime"), ("fixyfpga.runtime", "fixyfpga.vivado")):
+        check = (f"import sys, {side}\n"
+                 f"bad = sorted(m for m in sys.modules if m.startswith('{other}'))\n"
+                 f"assert not bad, bad\n")
+        out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]

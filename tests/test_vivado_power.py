@@ -108,8 +108,8 @@ def test_build_report_carries_the_power(board_name, tmp_path, fake_tools):
     assert power["ps_w"] == power["components"][ps_row] == power["cells"]["ps"]
     assert power["pl_w"] == pytest.approx(power["total_w"] - power["ps_w"])
     # every cell of the block design has its figure, the two HLS IPs included
-    assert set(power["cells"]) == {"ps", "rst", "dma", "wdma", "frontend", "engine", "in_up", "in_down",
-                                   "ctrl_sc", "mem_sc"}
+    assert set(power["cells"]) == {"ps", "rst", "dma", "wdma", "frontend", "engine", "in_subset", "ctrl_sc",
+                                   "mem_sc"}
     assert power["cells"]["frontend"] > 0 and power["cells"]["engine"] > 0
     assert power["activity"]["default_toggle_rate_pct"] == 12.5 and "vectorless" in power["activity"]["method"]
     assert power["confidence"] in ("Low", "Medium", "High")

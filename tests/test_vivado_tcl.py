@@ -14,7 +14,7 @@ from fixyfpga.amd.hls_config import read_hls_config, values
 from fixyfpga.amd.hwh import read_hwh
 from fixyfpga.runtime.overlay_spec import read_overlay
 from fixyfpga.vivado import flow, hls, tcl
-from fixyfpga.vivado.overlay import PS_INFO, width_converters
+from fixyfpga.vivado.overlay import PS_INFO, plan_overlay
 from vivado_fixtures import fixed, make_design_dir, make_ip_dir, ports_of, tcl_items
 
 AWKWARD = "dir with space $HOME [x] {y"   # every character TCL could act on
@@ -303,7 +303,7 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     assert cells["ps"][cells["ps"].index("-vlnv") + 1] == ps.vlnv + ":1.10"     # newest catalog version
     assert cells["frontend"][cells["frontend"].index("-vlnv") + 1] == "fixyfpga:hls:fixy_frontend:1.0"
     assert cells["engine"][cells["engine"].index("-vlnv") + 1] == "fixyfpga:hls:fixy_engine:1.0"
-    assert set(cells) == {"ps", "rst", "dma", "wdma", "frontend", "engine", "in_up", "in_down", "ctrl_sc", "mem_sc"}
+    assert set(cells) == {"ps", "rst", "dma", "wdma", "frontend", "engine", "in_subset", "ctrl_sc", "mem_sc"}
     assert not any(c["args"][1] == "module" for c in fake_tools.calls("vivado", "create_bd_cell"))   # no kit RTL
     automation = fake_tools.calls("vivado", "apply_bd_automation")[0]["args"]
     assert automation[1] == ps.automation_rule and 'apply_board_preset "1"' in automation[3]
@@ -322,14 +322,18 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     assert wdma[wdma.index("CONFIG.c_m_axis_mm2s_tdata_width") + 1] == "32"
     for cfg in (dma, wdma):                                          # the board file's fact, for both DMAs
         assert cfg[cfg.index("CONFIG.c_addr_width") + 1] == str(board.dma_address_bits)
-    for conv in ("in_up", "in_down"):
-        cfg = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
-               if c["args"][0] == "-dict" and c["args"][2] == conv][0]
-        assert cfg[cfg.index("CONFIG.HAS_TKEEP") + 1] == "0"                # the image stream has no TKEEP
+    # one RGB pixel per 4-byte DMA beat; the subset converter keeps its 3 bytes (PG085 TDATA_REMAP)
+    assert cells["in_subset"][cells["in_subset"].index("-vlnv") + 1].startswith("xilinx.com:ip:axis_subset_converter")
+    cfg = [tcl_items(c["args"][1]) for c in fake_tools.calls("vivado", "set_property")
+           if c["args"][0] == "-dict" and c["args"][2] == "in_subset"][0]
+    assert dict(zip(cfg[::2], cfg[1::2])) == {
+        "CONFIG.S_TDATA_NUM_BYTES": "4", "CONFIG.M_TDATA_NUM_BYTES": "3", "CONFIG.S_HAS_TKEEP": "1",
+        "CONFIG.S_HAS_TLAST": "1", "CONFIG.M_HAS_TKEEP": "0", "CONFIG.M_HAS_TLAST": "0",
+        "CONFIG.TDATA_REMAP": "tdata[23:0]"}
 
     nets = _intf_nets(calls)
-    for a, b in [("dma/M_AXIS_MM2S", "in_up/S_AXIS"), ("in_up/M_AXIS", "in_down/S_AXIS"),
-                 ("in_down/M_AXIS", "frontend/input_1"), ("frontend/layer4_out", "engine/features"),
+    for a, b in [("dma/M_AXIS_MM2S", "in_subset/S_AXIS"), ("in_subset/M_AXIS", "frontend/input_1"),
+                 ("frontend/layer4_out", "engine/features"),
                  ("engine/scores", "dma/S_AXIS_S2MM"), ("wdma/M_AXIS_MM2S", "engine/weights"),
                  (f"ps/{ps.master}", "ctrl_sc/S00_AXI"), ("mem_sc/M00_AXI", f"ps/{ps.slave}"),
                  ("dma/M_AXI_MM2S", "mem_sc/S00_AXI"), ("dma/M_AXI_S2MM", "mem_sc/S01_AXI"),
@@ -372,6 +376,7 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     assert spec.registers == {"ap_ctrl": 0, "mode": 0x10, "n_images": 0x18} and spec.streams.tlast == "batch"
     assert spec.streams.in_shape == (8, 8, 3) and spec.streams.out_elems == 10 and spec.streams.out_elem_bits == 16
     assert spec.streams.out_image_bytes == 20
+    assert spec.streams.pixel_bytes == 4 and spec.streams.in_image_bytes == 8 * 8 * 4     # RGB + one pad byte
     assert spec.signature == "sha256:" + "0" * 64 and spec.clock_mhz == board.clock_mhz
     assert spec.power == dataclasses.asdict(board.power) and spec.dma_address_bits == board.dma_address_bits
 
@@ -395,10 +400,38 @@ def test_board_files_missing_and_board_repo_paths(tmp_path, fake_tools, monkeypa
     assert param[0] == "board.repoPaths" and tcl_items(param[1]) == [str(tmp_path / "boards store")]
 
 
-@pytest.mark.parametrize("src,dst,expected", [
-    (4, 4, []), (4, 2, [(4, 2)]), (20, 4, [(20, 4)]), (4, 3, [(4, 12), (12, 3)]), (4, 12, [(4, 12)])])
-def test_width_converters(src, dst, expected):
-    assert [(c.in_bytes, c.out_bytes) for c in width_converters("x", src, dst, False)] == expected
+@pytest.mark.parametrize("shape,pixel_bytes,convs", [
+    ((13, 21, 3), 4, [(4, 3)]), ((5, 5, 3), 4, [(4, 3)]), ((18, 15, 3), 4, [(4, 3)]), ((28, 28, 1), 1, []),
+    ((5, 5, 4), 4, []), ((7, 7, 6), 8, [(8, 6)]), ((9, 11, 2), 2, [])])
+def test_any_input_size_streams_one_pixel_per_beat(shape, pixel_bytes, convs, tmp_path):
+    """Image sizes whose byte count is no multiple of a converter group (13x21x3 = 819 bytes) plan like any other:
+    one pixel per DMA beat, padded to a power of two, a subset converter dropping the pad bytes."""
+    from fixyfpga.engine import frontend_ports
+    board = load_board("pynq-z2")
+    design = json.loads(json.dumps(__import__("vivado_fixtures").tiny_design(board)))
+    design["input"]["shape"] = list(shape)
+    design["frontend"]["in_elems_per_beat"] = shape[-1]
+    design["frontend"]["ports"] = [p.to_dict() for p in frontend_ports("input_1", shape[-1], 8, "layer4_out", 8, 8)]
+    plan = plan_overlay(design, board, tmp_path)
+    assert plan.input.pixel_bytes == pixel_bytes and plan.input.dma_bits == 8 * pixel_bytes
+    assert plan.input.beats_per_image == shape[0] * shape[1] and plan.input.beat_bits == 8 * shape[-1]
+    assert [(c.in_bytes, c.out_bytes) for c in plan.input.converters] == convs
+    data = __import__("fixyfpga.vivado.overlay", fromlist=["overlay_json"]).overlay_json(plan)
+    assert data["streams"]["in"]["image_bytes"] == shape[0] * shape[1] * pixel_bytes
+    design["frontend"]["ports"][0]["width"] = 8 * shape[-1] + 8
+    with pytest.raises(FixyError, match="input_1 port is .* bits for .* one-byte values per pixel"):
+        plan_overlay(design, board, tmp_path)
+
+
+def test_too_many_input_channels_is_refused_with_the_limit(tmp_path):
+    from fixyfpga.engine import frontend_ports
+    board = load_board("pynq-z2")
+    design = json.loads(json.dumps(__import__("vivado_fixtures").tiny_design(board)))
+    design["input"]["shape"] = [4, 4, 200]
+    design["frontend"]["in_elems_per_beat"] = 200
+    design["frontend"]["ports"] = [p.to_dict() for p in frontend_ports("input_1", 200, 8, "layer4_out", 8, 8)]
+    with pytest.raises(FixyError, match="wider than the AXI DMA's widest stream .*use at most 128 input channels"):
+        plan_overlay(design, board, tmp_path)
 
 
 @pytest.mark.parametrize("failing,expected", [

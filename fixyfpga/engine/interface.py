@@ -82,6 +82,9 @@ WORD_SIDE_CHANNELS = ("TKEEP", "TSTRB", "TLAST")
 MODE_INFER, MODE_LOAD = 0, 1
 
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "fixyfpga", "hls", "1.0"
+# The overlay JSON's layout: written by the build side (fixyfpga.vivado.overlay), read by the board side
+# (fixyfpga.runtime.overlay_spec, which documents it); decided here so that neither imports the other.
+OVERLAY_FORMAT = "fixyfpga-overlay/2"
 
 
 def ip_vlnv(top):
