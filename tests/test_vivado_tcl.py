@@ -393,11 +393,17 @@ def test_board_files_missing_and_board_repo_paths(tmp_path, fake_tools, monkeypa
     with pytest.raises(ToolError, match=r"board part tul.com.tw:pynq-z2:\* is not installed: install the pynq-z2 "
                                         r"board files.*board_repo_paths in boards/pynq-z2.yaml"):
         flow.build_overlay(design_dir, board, log=lambda _: None)
+    # With the board files' folder in the board file, the fake Vivado finds the part only because the script
+    # sets both the session parameter and the project property (as FINN does).
     board.board_repo_paths = [str(tmp_path / "boards store")]
-    monkeypatch.delenv("FIXY_FAKE_NO_BOARDS")
     flow.build_overlay(design_dir, board, log=lambda _: None)
     param = fake_tools.calls("vivado", "set_param")[-1]["args"]
     assert param[0] == "board.repoPaths" and tcl_items(param[1]) == [str(tmp_path / "boards store")]
+    prop = [c["args"] for c in fake_tools.calls("vivado", "set_property") if c["args"][0] == "BOARD_PART_REPO_PATHS"]
+    assert tcl_items(prop[-1][1]) == [str(tmp_path / "boards store")] and prop[-1][2] == "fixy_overlay"
+    order = [c["cmd"] for c in fake_tools.calls("vivado")]
+    last = order[len(order) - 1 - order[::-1].index("create_project"):]             # the last build's calls
+    assert last.index("set_param") < last.index("get_board_parts")
 
 
 @pytest.mark.parametrize("shape,pixel_bytes,convs", [
