@@ -22,7 +22,7 @@ from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, REGISTERS, OutputPacking,
                              engine_signature, frontend_ports)
 from fixyfpga.errors import FixyError
 
-FORMAT = "fixyfpga-design/2"
+FORMAT = "fixyfpga-design/3"           # 3: padded stream widths, side channels and registers on ports
 VARIANT_FIXYNN = "fixynn"               # fixed-weight front-end IP + engine IP
 VARIANT_ENGINE_ONLY = "engine_only"     # the engine IP alone, reading the quantized pixels (study baseline)
 BASELINE_SUFFIX = "_baseline"
@@ -116,3 +116,27 @@ def read_design(design_dir):
     if data.get("format") != FORMAT:
         raise FixyError(f"{path}: format {data.get('format')!r} is not {FORMAT}; rebuild with this version of the kit")
     return data
+
+
+def port_table(design):
+    """The Markdown table of both IPs' top-level ports in design.json (the README's port table is this table
+    for the default model; regenerate it with `python -m fixyfpga.design hls_projects/pynq-z2/default`)."""
+    rows = ["| IP | port | protocol | TDATA / data bits | side channels | registers | direction |",
+            "|---|---|---|---|---|---|---|"]
+    for part in ("frontend", "engine"):
+        sec = design.get(part)
+        if not sec:
+            continue
+        for p in sec.get("ports", []):
+            regs = ", ".join(f"{name} 0x{offset:02X}" for name, offset in
+                             sorted((p.get("registers") or {}).items(), key=lambda r: r[1]))
+            rows.append(f"| {sec['top']} | {p['name']} | {p['protocol']} | {p['width']} | "
+                        f"{'/'.join(p.get('side_channels') or []) or '-'} | {regs or '-'} | {p['direction']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m fixyfpga.design <project folder with design.json>")
+    print(port_table(read_design(sys.argv[1])))

@@ -27,7 +27,7 @@ from fixyfpga.engine import FRONTEND_TOP, WeightLayout, core_name
 from fixyfpga.csim import compile_designs, run_testbench, write_tb_data
 from fixyfpga.sample_images import photo_crops
 from fixyfpga.design import describe
-from fixyfpga.vivado.hls import hls_command_line, run_hls, write_hls_tcl
+from fixyfpga.vivado.hls import hls_command_line, run_hls, write_hls_scripts
 from fixyfpga.runtime.sim import make_sim_overlay
 from fixyfpga.rtl.measure import RTL_DIR, measure_build
 from fixyfpga.rtl.report import REPORT_FILE
@@ -341,7 +341,7 @@ def step_design(cfg, st):
         st.design["estimate"] = st.fit
     (st.staging / "design.json").write_text(json.dumps(st.design, indent=1))
     for d in (st.frontend, st.backend):
-        write_hls_tcl(d.output_dir, d.top, cfg.board)
+        write_hls_scripts(d.output_dir, d.top, cfg.board)
 
 
 def step_sim_overlay(cfg, st):
@@ -363,11 +363,11 @@ def step_hls(cfg, st):
     """C-sim, C synthesis and IP export of both projects with Vitis HLS, when it is on PATH."""
     tool = find_hls_tool()
     prj = cfg.project_dir
-    commands = [hls_command_line(prj / "frontend", "vitis_hls"), hls_command_line(prj / "backend", "vitis_hls")]
+    commands = [hls_command_line(prj / "frontend"), hls_command_line(prj / "backend")]
     if not cfg.synthesis:
         st.hls = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands}
     elif tool is None:
-        st.hls = {"status": "skipped", "reason": "neither vitis_hls nor vitis-run (Vitis 2024.2+) is on PATH", "commands": commands}
+        st.hls = {"status": "skipped", "reason": "neither vitis-run and v++ (Vitis 2023.2+) nor vitis_hls is on PATH", "commands": commands}
     else:
         st.hls = {"status": "done", "tool": tool,
                   "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}

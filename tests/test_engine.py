@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from fixyfpga.engine import (REGISTERS, OutputPacking, WeightArray, WeightLayout, engine_ports, engine_signature,
+from fixyfpga.engine import (REGISTERS, port_from_dict, OutputPacking, WeightArray, WeightLayout, engine_ports, engine_signature,
                              frontend_ports, ip_vlnv)
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
@@ -68,15 +68,23 @@ def test_score_words(t, elems):
 
 def test_ports_registers_and_vlnv():
     ports = {p.name: p.to_dict() for p in engine_ports(16, 8)}
+    regs = {"CTRL": 0x00, "GIER": 0x04, "IP_IER": 0x08, "IP_ISR": 0x0C,
+            **{k: v for k, v in REGISTERS.items() if k != "ap_ctrl"}}
     assert ports == {
-        "features": {"name": "features", "protocol": "axis", "width": 128, "depth": 0, "direction": "in"},
-        "scores": {"name": "scores", "protocol": "axis", "width": 32, "depth": 0, "direction": "out"},
-        "weights": {"name": "weights", "protocol": "axis", "width": 32, "depth": 0, "direction": "in"},
+        "features": {"name": "features", "protocol": "axis", "width": 128, "depth": 0, "direction": "in",
+                     "side_channels": []},
+        "scores": {"name": "scores", "protocol": "axis", "width": 32, "depth": 0, "direction": "out",
+                   "side_channels": ["TKEEP", "TSTRB", "TLAST"]},
+        "weights": {"name": "weights", "protocol": "axis", "width": 32, "depth": 0, "direction": "in",
+                    "side_channels": ["TKEEP", "TSTRB", "TLAST"]},
         "s_axi_control": {"name": "s_axi_control", "protocol": "s_axilite", "width": 32, "depth": 0,
-                          "direction": "in"}}
-    assert [p.width for p in frontend_ports("img", 3, 8, "out", 10, 6)] == [24, 64, 32]
-    assert REGISTERS == {"ap_ctrl": 0x00, "mode": 0x10, "n_images": 0x18}
+                          "direction": "in", "registers": regs}}
+    # UG1399: every nnet::array element padded to whole bytes on an axis port (10 x 6-bit: 80 bits, not 64).
+    assert [p.width for p in frontend_ports("img", 3, 8, "out", 10, 6)] == [24, 80, 32]
+    assert [p.width for p in frontend_ports("img", 1, 11, "out", 16, 9)] == [16, 256, 32]     # case 04's widths
+    assert REGISTERS["ap_ctrl"] == 0x00 and REGISTERS["mode"] == 0x10 and REGISTERS["n_images"] == 0x18
     assert ip_vlnv("fixy_engine") == "fixyfpga:hls:fixy_engine:1.0"
+    assert [port_from_dict(p) for p in ports.values()] == engine_ports(16, 8)
 
 
 def test_signature_covers_arrays_types_and_ports():

@@ -16,7 +16,8 @@ from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.engine import MODE_INFER, MODE_LOAD, REGISTERS
 from fixyfpga.runtime.drivers import AP_CTRL, AP_IDLE, DMASR_IDLE, EngineControl, StreamDriver, WeightLoader
-from fixyfpga.runtime.hwh import Instance, check_instances, read_hwh, write_hwh
+from fixyfpga.amd.hwh import Instance, read_hwh, write_hwh
+from fixyfpga.runtime.board import check_instances
 from fixyfpga.runtime.overlay_spec import FORMAT, StreamSpec, parse_overlay, read_overlay
 from fixyfpga.runtime.power import PowerMonitor, read_meter_csv
 

@@ -13,7 +13,7 @@ from fixyfpga.engine import MODE_INFER
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime import FixyOverlay, make_sim_overlay
 
-from runtime_fixtures import board_copy, install_fake_pynq, overlay_name
+from runtime_fixtures import PYNQ_VERSIONS, board_copy, install_fake_pynq, overlay_name
 from test_runtime import call_with_deadline, run_blocked
 
 
@@ -238,10 +238,11 @@ def test_throughput_and_energy_are_labelled_simulated(sim_project, ov, images, t
     assert (tmp_path / "energy.png").stat().st_size > 1000
 
 
-def test_board_backend_on_pynq_style_mock_devices(sim_project, images, tmp_path, monkeypatch):
+@pytest.mark.parametrize("pynq_version", PYNQ_VERSIONS)
+def test_board_backend_on_pynq_style_mock_devices(pynq_version, sim_project, images, tmp_path, monkeypatch):
     """The pynq backend (bindto drivers, ip_dict/mem_dict lookups, MMIO, allocate) against a fake pynq
-    whose devices are the simulated ones: same outputs as the simulated board."""
-    fake = install_fake_pynq(monkeypatch)
+    whose devices are the simulated ones, as PYNQ 3.0.1 and 3.1.2 behave: same outputs as the simulated board."""
+    fake = install_fake_pynq(monkeypatch, version=pynq_version)
     board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
     ov = FixyOverlay(board_dir)                            # default backend: the board
     assert not ov.simulated and ov.backend == "pynq"

@@ -413,7 +413,7 @@ class StreamDriver:
         n = len(images)
         self._check_not_halted()          # before the engine is started into a batch it could not finish
         self.ensure_capacity(n)
-        self.in_buf.rows(n, s.in_image_bytes)[:, :images.shape[1]] = s.to_stream(images)
+        self.in_buf.rows(n, s.in_image_bytes)[:] = s.to_stream(images)     # pixels padded as the overlay streams them
         self.images_sent = self.images_received = 0
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         in_bytes, out_bytes = n * s.in_image_bytes, s.out_image_bytes

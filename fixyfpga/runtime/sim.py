@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, MODE_LOAD, REGISTERS, WORD_BITS, OutputPacking, WeightLayout,
-                             ip_vlnv)
+                             control_registers, ip_vlnv)
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
+from fixyfpga.runtime.board import check_registers
 from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMACR_RESET,
                                       DMACR_RS, DMASR_ERROR_MASK, DMASR_HALTED, DMASR_IDLE, MM2S_DMACR, MM2S_DMASR,
                                       MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR, S2MM_LENGTH)
-from fixyfpga.runtime.hwh import Instance, read_hwh, write_hwh
+from fixyfpga.amd.hwh import Instance, read_hwh, write_hwh
 from fixyfpga.runtime.overlay_spec import DEFAULT_ADDRESS_BITS, FORMAT
 
 SIM_NOTE = "SIMULATED overlay: C-simulation libraries stand in for the bitstream; no timing or power is real"
@@ -419,7 +420,7 @@ class SimPipeline:
             dma.busy = True
             try:
                 self._own_weights()
-                pixels = buf[:n * per].reshape(n, per)[:, :int(np.prod(s.in_shape))].astype(np.int64)
+                pixels = s.from_stream(buf[:n * per].reshape(n, per)).astype(np.int64)   # behind the subset converter
                 words = self.en_lib.run_words(self.fe_lib.run(pixels) if self.fe_lib else self._engine_input(pixels),
                                               self.packing.words_per_image)
             finally:
@@ -472,6 +473,7 @@ class SimDevice:
             if name not in self.instances:
                 raise FixyError(f"{spec.hwh}: the {what} '{name}' is not in the address map; make the simulated "
                                 f"overlay again")
+        check_registers(self.instances, spec.engine, spec.registers, spec.hwh)
         self.frontend = SimHlsBlock(spec.frontend) if spec.has_frontend else None
         self.engine = SimEngine(spec.engine, spec.registers, spec.weights.words)
         fe_lib = CsimLibrary(None, self.lib_path("frontend_lib")) if spec.has_frontend else None
@@ -606,7 +608,9 @@ def make_sim_overlay(project_dir, out_dir=None, name=None):
                 old.with_suffix(suffix).unlink(missing_ok=True)
     shutil.copyfile(project / "design.json", out / "design.json")
     proc, proc_vlnv = PROCESSOR.get(ps, PROCESSOR["zynq7"])
-    write_hwh(out / f"{data['name']}.hwh", instances, processor=proc, processor_vlnv=proc_vlnv, note=note)
+    engine = data["ips"]["engine"]
+    write_hwh(out / f"{data['name']}.hwh", instances, processor=proc, processor_vlnv=proc_vlnv, note=note,
+              registers={engine["name"]: control_registers(engine.get("registers") or REGISTERS)})
     tmp = out / f"{data['name']}.json.tmp"
     tmp.write_text(json.dumps(data, indent=1))
     tmp.replace(out / f"{data['name']}.json")

@@ -33,7 +33,8 @@ from fixyfpga.split import engine_only_split, pad_to_engine
 from fixyfpga.tasks import pack_task
 from fixyfpga.tools import find_hls_tool
 from fixyfpga.vivado import flow as vflow
-from fixyfpga.vivado.hls import csynth_report_path, hls_command_line, parse_csynth_report, write_hls_tcl
+from fixyfpga.amd.csynth import csynth_summary
+from fixyfpga.vivado.hls import csynth_report_path, hls_command_line, write_hls_scripts
 from fixyfpga.study import cycles, resources
 
 EQUAL_TOLERANCE = 0.10
@@ -177,7 +178,7 @@ def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels, model_name=
     # A project Vitis HLS can build like the FixyNN engine: testbench data (with the weight stream) and
     # build_hls.tcl.
     write_tb_data(design.output_dir, raw_in, want, weight_words=words)
-    write_hls_tcl(design.output_dir, design.top, board)
+    write_hls_scripts(design.output_dir, design.top, board)
     # design.json of the engine-only design: what the overlay, the task packer and the runtime read.
     classes = int(split.backend.output.shape[-1])
     desc = describe_engine_only(board, model_name or Path(out_dir).name, split, design, classes, classes, lut)
@@ -186,13 +187,13 @@ def csim_baseline(split, backend_plans, rfs, board, out_dir, pixels, model_name=
             "mismatched_vs_qkeras": int(np.count_nonzero(got != ref)), "weight_words": int(words.size),
             "project": "backend", "reference": "fixyfpga.emulate (integer emulator) and QKeras",
             "weights": "loaded through the engine's load mode (engine.WeightLayout words)",
-            "hls_command": hls_command_line(design.output_dir, "vitis_hls")}
+            "hls_command": hls_command_line(design.output_dir)}
 
 
 def baseline_csynth(project_dir):
     """The parsed csynth report of a baseline engine that Vitis HLS built (its build_hls.tcl), or None."""
     path = csynth_report_path(project_dir, ENGINE_TOP)
-    return parse_csynth_report(path) if path.is_file() else None
+    return csynth_summary(path) if path.is_file() else None
 
 
 def deploy_baseline(project_dir, split, board, task_name, class_names, extra=None, log=print):
@@ -210,7 +211,7 @@ def deploy_baseline(project_dir, split, board, task_name, class_names, extra=Non
         vivado = {"status": "done", "overlay": result["overlay"], "warnings": result["warnings"]}
     else:
         vivado = vflow.vivado_skipped(project, board, reason="Vitis HLS or Vivado is not on PATH")["implementation"]
-        vivado["commands"] = [hls_command_line(project / "backend", "vitis_hls")] + vivado["commands"]
+        vivado["commands"] = [hls_command_line(project / "backend")] + vivado["commands"]
     overlay = make_sim_overlay(project)
     task = pack_task(split.backend, project, project / "tasks" / f"{task_name}{TASK_SUFFIX}", task_name,
                      class_names, extra)
