@@ -23,14 +23,22 @@ def pool_checks(node):
     return reasons
 
 
-def _windows(x, out_shape, ph, pw):
-    n, _, _, c = x.shape
-    x = x[:, :out_shape[0] * ph, :out_shape[1] * pw]
-    return x.reshape(n, out_shape[0], ph, out_shape[1], pw, c)
+def _pool_taps(x, out_shape, ph, pw):
+    """The ph * pw (N, Ho, Wo, C) strided views of x whose elementwise max or sum is the pooled map."""
+    ho, wo = out_shape[0], out_shape[1]
+    return [x[:, i:ho * ph:ph, j:wo * pw:pw] for i in range(ph) for j in range(pw)]
+
+
+def _reduce_taps(ufunc, taps):
+    out = taps[0].copy()
+    for tap in taps[1:]:
+        ufunc(out, tap, out=out)
+    return out
 
 
 class MaxPoolKind(LayerKind):
     kind = "pool"
+    commutes_with_requantize = True     # max of rounded values = rounded max (rounding never reorders)
 
     def check(self, node, ins):
         return pool_checks(node)
@@ -44,7 +52,7 @@ class MaxPoolKind(LayerKind):
 
     def emulate(self, plan, xs, ins):
         ph, pw = plan.attrs["pool_size"]
-        return _windows(xs[0], plan.out_shape, ph, pw).max(axis=(2, 4))
+        return _reduce_taps(np.maximum, _pool_taps(xs[0], plan.out_shape, ph, pw))
 
     def precisions(self, plan, ins):
         return {plan.name: {"result": plan.out_type.hls(), "accum": plan.out_type.hls()}}
@@ -86,7 +94,7 @@ class AvgPoolKind(LayerKind):
     def emulate(self, plan, xs, ins):
         ph, pw = plan.attrs["pool_size"]
         # The sum of the raw inputs is the raw average at k more fractional bits.
-        return _windows(xs[0], plan.out_shape, ph, pw).sum(axis=(2, 4))
+        return _reduce_taps(np.add, _pool_taps(xs[0], plan.out_shape, ph, pw))
 
     def precisions(self, plan, ins):
         return {plan.name: {"result": plan.out_type.hls(), "accum": plan.accum_type.hls()}}
