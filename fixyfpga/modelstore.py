@@ -10,6 +10,7 @@
   cache): a folder with the full QKeras model `model.h5` and its record `task.yaml` (save_full_model).
 """
 
+import hashlib
 from pathlib import Path
 
 import yaml
@@ -30,6 +31,24 @@ def user_path(path):
     specs and transfer configs all read it."""
     path = Path(path)
     return path if path.is_absolute() or path.exists() else REPO_ROOT / path
+
+
+def model_fingerprint(path):
+    """SHA-256 over the files that hold a model's weights (a model folder's weights.h5, a model file, a JSON
+    architecture and its weights, every file of a SavedModel), to key caches and notice a changed model."""
+    path = Path(path)
+    if path.is_dir():
+        files = [path / "weights.h5"] if (path / "model.yaml").is_file() else sorted(
+            p for p in path.rglob("*") if p.is_file())
+    elif path.suffix.lower() == ".json":
+        files = [path, path.with_name(f"{path.stem}_weights.h5")]
+    else:
+        files = [path]
+    digest = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
 
 
 def load_record(model_dir):

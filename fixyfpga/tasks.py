@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fixyfpga.data import ImageMap, describe_preprocessing
 from fixyfpga.engine import TASK_SUFFIX, WORD_BYTES, WeightArray, WeightLayout
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
@@ -301,6 +302,20 @@ def pack_task(backend_model, design, path, name, class_names, extra=None):
     tmp.write_bytes(data)
     tmp.replace(path)
     return path
+
+
+def task_input_keys(dataset, design):
+    """Header keys saying how a task's dataset (data.Dataset) reaches the engine's input: `image_map`
+    (input.resize / input.channels as the task was trained and checked with) and `preprocessing` (the
+    line describe_preprocessing prints). The notebooks' test_images maps the test images the same way."""
+    return {"image_map": dataset.image_map.to_dict(),
+            "preprocessing": describe_preprocessing(dataset.image_shape, tuple(design["input"]["shape"]),
+                                                    dataset.image_map, what=f"dataset '{dataset.name}'")}
+
+
+def task_image_map(task):
+    """The ImageMap a task file records (empty for files without one: its images must fit as they are)."""
+    return ImageMap.from_dict(task.header.get("image_map"))
 
 
 def _engine_design(design_dir):

@@ -15,9 +15,10 @@ from user_models import (cifar_resnet, float_mnist_bn, mixed_kinds, mnist_sequen
                          save_json_and_weights)
 
 
-def _build(tmp_path, board, data_dir, name, model_path, split, dataset):
+def _build(tmp_path, board, data_dir, name, model_path, split, dataset, resize=""):
     exp = ExperimentConfig(name=name, model=str(model_path), split=split,
-                           csim=CsimConfig(inputs=1000, dataset=dataset), input=InputConfig(type="ufixed<8,0>"))
+                           csim=CsimConfig(inputs=1000, dataset=dataset),
+                           input=InputConfig(type="ufixed<8,0>", resize=resize))
     cfg = BuildConfig(experiment=exp, board=board, out_root=tmp_path / "hls_projects", data_dir=data_dir,
                       synthesis=False)
     return build(cfg, log=lambda msg: None)
@@ -103,21 +104,22 @@ def test_resnet_h5_with_folded_batchnorm_and_residuals_is_bit_exact(tmp_path, bo
 def test_other_layer_kinds_are_bit_exact(tmp_path, board, data_dir):
     """ZeroPadding2D, strided 'valid' conv with a fused float relu, QSeparableConv2D, AveragePooling2D at the
     cut, QDepthwiseConv2D, Reshape and a sigmoid output, through the flow."""
-    from fixyfpga.data import to_model_input
+    from fixyfpga.data import ImageMap, to_model_input
     from fixyfpga.emulate import trace, split_plans
     from fixyfpga.modelstore import load_model
     from fixyfpga.split import split_model
     ds = load_dataset("cifar10_jpeg", data_dir)
-    model = mixed_kinds(to_model_input(ds.x_train[:2000], (16, 16, 3)), ds.y_train[:2000])
+    half = ImageMap(resize="resize")                   # 32x32 CIFAR -> 2x2 block average -> 16x16
+    model = mixed_kinds(to_model_input(ds.x_train[:2000], (16, 16, 3), half), ds.y_train[:2000])
     path = tmp_path / "mixed.h5"
     model.save(path)
-    rep, _ = _build(tmp_path, board, data_dir, "user_mixed", path, "avg", "cifar10_jpeg")
+    rep, _ = _build(tmp_path, board, data_dir, "user_mixed", path, "avg", "cifar10_jpeg", resize="resize")
     _assert_bit_exact(rep)
     assert rep["model_graph"]["host_activation"] == "sigmoid"
     # trace: every layer's raw output; the front-end's last equals the interface the engine reads.
     sp = split_model(load_model(path)[0], "avg")
     front, _ = split_plans(sp)
-    pixels = to_model_input(ds.x_test[:8], (16, 16, 3))
+    pixels = to_model_input(ds.x_test[:8], (16, 16, 3), half)
     raw = trace(front, pixels)
     assert set(raw) == {p.name for p in front}
     iface = sp.frontend.predict(pixels.astype(np.float32) / 256, verbose=0)
