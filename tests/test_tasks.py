@@ -408,7 +408,7 @@ def test_multitask_end_to_end(tmp_path, data_dir, board):
     """`make tasks` in small: an engine auto-sized for 43 classes built once, a source task and two
     fine-tuned tasks (10 and 43 classes), every C-sim output bit-exact, switching consistent."""
     from fixyfpga.multitask import REPORT_NAME, load_tasks_config, run
-    cfg = write_config(tmp_path, "", [
+    cfg = write_config(tmp_path, "input: {resize: resize, channels: replicate}\n", [   # 8x8 grey digits: x4, RGB
         "{name: cifar, dataset: cifar10_jpeg, source: true}",
         "{name: digits, dataset: sklearn_digits, epochs: 1, train_images: 500}",
         "{name: signs, dataset: gtsrb32, epochs: 1, train_images: 1000}"])

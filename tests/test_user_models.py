@@ -15,12 +15,11 @@ from user_models import (cifar_resnet, float_mnist_bn, mixed_kinds, mnist_sequen
                          save_json_and_weights)
 
 
-def _build(tmp_path, board, data_dir, name, model_path, split, dataset, resize=""):
+def _build(tmp_path, board, data_dir, name, model_path, split, dataset, images=None):
     exp = ExperimentConfig(name=name, model=str(model_path), split=split,
-                           csim=CsimConfig(inputs=1000, dataset=dataset),
-                           input=InputConfig(type="ufixed<8,0>", resize=resize))
+                           csim=CsimConfig(inputs=1000, dataset=dataset), input=InputConfig(type="ufixed<8,0>"))
     cfg = BuildConfig(experiment=exp, board=board, out_root=tmp_path / "hls_projects", data_dir=data_dir,
-                      synthesis=False)
+                      synthesis=False, images=images)
     return build(cfg, log=lambda msg: None)
 
 
@@ -113,7 +112,9 @@ def test_other_layer_kinds_are_bit_exact(tmp_path, board, data_dir):
     model = mixed_kinds(to_model_input(ds.x_train[:2000], (16, 16, 3), half), ds.y_train[:2000])
     path = tmp_path / "mixed.h5"
     model.save(path)
-    rep, _ = _build(tmp_path, board, data_dir, "user_mixed", path, "avg", "cifar10_jpeg", resize="resize")
+    # Its 7 classes are not CIFAR-10's 10, so C-sim runs on given images (CIFAR's, at 16x16), without labels.
+    rep, _ = _build(tmp_path, board, data_dir, "user_mixed", path, "avg", "",
+                    images=to_model_input(ds.x_test[:1000], (16, 16, 3), half))
     _assert_bit_exact(rep)
     assert rep["model_graph"]["host_activation"] == "sigmoid"
     # trace: every layer's raw output; the front-end's last equals the interface the engine reads.
