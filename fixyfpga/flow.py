@@ -37,7 +37,6 @@ from fixyfpga.tools import find_hls_tool
 from fixyfpga.vivado import flow as vflow
 
 
-
 @dataclass
 class BuildConfig:
     experiment: object            # ExperimentConfig
@@ -89,7 +88,7 @@ class BuildState:
     rtl: dict = None
     timings: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)   # printed: something the user can act on, with the action
-    notes: list = field(default_factory=list)      # recorded in build_report.json only (see note_or_warn)
+    notes: list = field(default_factory=list)      # recorded in build_report.json only: nothing to act on
 
 
 QUANTIZED_DIR = "quantized"      # inside the project: the kit-quantized model (a float model's) and its report
