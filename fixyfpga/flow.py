@@ -16,7 +16,7 @@ import numpy as np
 
 from fixyfpga.errors import CsimMismatchError, FixyError
 from fixyfpga.config import experiment_to_dict
-from fixyfpga.modelstore import load_model, model_fingerprint
+from fixyfpga.modelstore import load_model, model_fingerprint, peek_input_shape
 from fixyfpga.project import DEFAULT_OUT, REPORT_NAME
 from fixyfpga.quantize import is_float_model, quantize_on_dataset, quantized_layer_name
 from fixyfpga.data import (DEFAULT_DATA_DIR, TFDS_PREFIX, available_datasets, check_dataset, load_dataset,
@@ -573,7 +573,13 @@ def build(cfg, log=print):
     """Run the whole flow; returns (report dict, project dir). Raises FixyError (CsimMismatchError if
     C-sim differs from QKeras)."""
     final = cfg.project_dir
-    dataset, why = csim_dataset(cfg)      # a missing or broken dataset file stops before any work
+    dataset, why = csim_dataset(cfg)      # a missing or broken dataset file stops before any work ...
+    shape = peek_input_shape(cfg.experiment.model_dir())
+    if shape is not None:                 # ... and so does one that cannot fit (step_data checks all of it)
+        if dataset is not None:
+            check_dataset(dataset, shape, None, f"csim.dataset '{cfg.experiment.csim.dataset}'")
+        for what, (ds, _) in cfg.datasets.items():
+            check_dataset(ds, shape, None, what)
     final.parent.mkdir(parents=True, exist_ok=True)
     st = BuildState(staging=final.parent / f".{final.name}.staging", dataset=dataset, csim_source=why)
     shutil.rmtree(st.staging, ignore_errors=True)

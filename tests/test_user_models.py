@@ -11,6 +11,7 @@ from fixyfpga.config import CsimConfig, ExperimentConfig, InputConfig
 from fixyfpga.data import load_dataset
 from fixyfpga.flow import BuildConfig, build
 
+from conftest import REPO
 from user_models import (cifar_resnet, float_mnist_bn, mixed_kinds, mnist_sequential, mnist_with_batchnorm,
                          save_json_and_weights)
 
@@ -152,7 +153,7 @@ def test_model_formats_and_bad_model_files(tmp_path, monkeypatch, capsys):
     import tensorflow as tf
     from qkeras import QConv2D, QDense
     from fixyfpga.errors import FixyError
-    from fixyfpga.modelstore import load_model
+    from fixyfpga.modelstore import load_model, peek_input_shape
     q = "quantized_bits(6,0,alpha=1)"
     model = tf.keras.Sequential([tf.keras.Input((8, 8, 1)),
                                  QConv2D(4, 3, activation="quantized_relu(6,0)", kernel_quantizer=q, bias_quantizer=q,
@@ -166,6 +167,15 @@ def test_model_formats_and_bad_model_files(tmp_path, monkeypatch, capsys):
         loaded, record = load_model(name)
         assert record["format"] == fmt
         assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+        # The input shape is read from the files without loading the model (a dataset that cannot fit stops
+        # at once); a SavedModel needs TensorFlow, so its check waits for the loaded model.
+        assert peek_input_shape(name) == (None if fmt == "savedmodel" else (8, 8, 1)), name
+    x_in = tf.keras.Input((6, 5, 3), name="pixels")
+    functional = tf.keras.Model(x_in, QDense(2, kernel_quantizer=q, bias_quantizer=q)(tf.keras.layers.Flatten()(x_in)))
+    functional.save("functional.h5")
+    (tmp_path / "functional.json").write_text(functional.to_json())
+    assert peek_input_shape("functional.h5") == peek_input_shape("functional.json") == (6, 5, 3)
+    assert peek_input_shape(REPO / "models" / "default") == (32, 32, 3)
     (tmp_path / "broken.h5").write_bytes((tmp_path / "tiny.h5").read_bytes()[:500])
     with pytest.raises(FixyError, match=r"broken.h5: cannot load the model") as exc:
         load_model("broken.h5")
