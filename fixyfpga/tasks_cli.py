@@ -17,7 +17,7 @@ from fixyfpga.fixedpoint import FixedType
 from fixyfpga.split import split_model
 from fixyfpga.modelstore import load_model
 from fixyfpga.project import open_project
-from fixyfpga.tasks import SUFFIX, describe, pack_task, read_task, task_input_keys
+from fixyfpga.tasks import SUFFIX, class_names_for, describe, pack_task, read_task, task_input_keys
 from fixyfpga.boards import load_board
 from fixyfpga.multitask import load_tasks_config, run, summary
 
@@ -56,22 +56,6 @@ def _project(args):
     return open_project(where, args.board) if where else None
 
 
-def _class_names(dataset, data_dir, image_map, record, units):
-    """(class names, dataset or None, note): the dataset's (when it loads), else the record's, else numbered."""
-    from fixyfpga.data import load_dataset
-    why = "the model names no dataset"
-    if dataset:
-        try:
-            ds = load_dataset(dataset, data_dir, image_map)
-            return list(ds.class_names)[:units], ds, ""
-        except FixyError as exc:
-            why = str(exc)
-    names = list(record.get("class_names") or [])
-    if len(names) == units:
-        return names, None, ""
-    return [str(i) for i in range(units)], None, f"classes numbered 0..{units - 1} ({why}; --class-names names them)"
-
-
 def cmd_task_pack(args):
     prj = _project(args)
     if prj is None:
@@ -96,9 +80,9 @@ def cmd_task_pack(args):
     if args.class_names:
         names, ds, note = [c.strip() for c in args.class_names.split(",")], None, ""
     else:
-        names, ds, note = _class_names(dataset, args.data_dir, prj.image_map, record, units)
+        names, ds, note = class_names_for(dataset, args.data_dir, prj.image_map, record, units)
     if note:
-        print(f"note: {note}")
+        print(f"note: {note}; --class-names a,b,... names them")
     out = Path(args.out) if args.out else prj.folder / "tasks" / f"{name}{SUFFIX}"
     extra = {**{k: record[k] for k in ("source", "test_accuracy") if k in record}, "model_dir": source, "split": at}
     if dataset:

@@ -57,8 +57,8 @@ def prepare(project, data_dir=None, second="", epochs=3, train_images=4000, imag
         log(f"task files: {', '.join(p.name for p in existing)} (already there)")
         return {"overlay": overlay, "tasks": existing, "packed": []}
 
-    from fixyfpga.data import ImageMap, load_dataset, open_dataset
-    from fixyfpga.tasks import pack_task, task_input_keys
+    from fixyfpga.data import ImageMap, open_dataset
+    from fixyfpga.tasks import class_names_for, pack_task, task_input_keys
     model, record = prj.load_model()
     sp, source, src_record, split_at, user = prj.task_source(model, record)
     own = prj.dataset_name(record) or prj.name
@@ -70,16 +70,12 @@ def prepare(project, data_dir=None, second="", epochs=3, train_images=4000, imag
     if not path.is_file():
         extra = {"dataset": own, "source_model": prj.model_label, "split": split_at,
                  "image_map": prj.image_map.to_dict()}
-        units = int(sp.full.output.shape[-1])
-        try:
-            ds = load_dataset(own, data_dir, prj.image_map)
-            names = ds.class_names
+        names, ds, note = class_names_for(own, data_dir, prj.image_map, record, int(sp.full.output.shape[-1]))
+        if note:
+            log(f"note: {note}")
+        if ds is not None:
             extra.update(task_input_keys(ds, design))
-        except FixyError as exc:
-            names = list(record.get("class_names") or [str(i) for i in range(units)])
-            log(f"note: class names {'from the model record' if record.get('class_names') else 'numbered'} "
-                f"({exc})")
-        pack_task(sp.backend, design, path, Path(own).stem, names[:units], extra)
+        pack_task(sp.backend, design, path, Path(own).stem, names, extra)
         packed.append(path.stem)
         log(f"packed {path} (the model's own back-end)")
     if second:
