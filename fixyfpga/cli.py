@@ -35,6 +35,12 @@ def _summary(rep, project):
              f"    front-end {fe['csim']['mismatched_elements']} / back-end {be['csim']['mismatched_elements']} / "
              f"pipeline {pipe['mismatched_elements']} mismatched elements; top-1 agreement "
              f"{pipe['top1_agreement']:.2%}"]
+    data = rep.get("csim_data") or {}
+    if data.get("resize") or data.get("channels"):
+        lines.append(f"    images mapped as the config asks: {data['preprocessing']}")
+    if pipe.get("accuracy") is not None:
+        lines.append(f"    top-1 accuracy on their labels: hardware {pipe['accuracy']:.2%}, reference model "
+                     f"{pipe['reference_accuracy']:.2%}")
     q = rep.get("quantization")
     if q:
         lines.append(f"  quantized by the kit: float {q['float_accuracy']:.2%} -> quantized {q['quantized_accuracy']:.2%} "

@@ -177,9 +177,9 @@ def predict_logits(model, images_uint8, batch_size=EVAL_BATCH):
     return model.predict(scale(images_uint8), batch_size=batch_size, verbose=0)
 
 
-def accuracy(model, images, labels, batch_size=EVAL_BATCH):
-    """Top-1 accuracy on raw dataset images (preprocessed here to the model's input)."""
-    x = to_model_input(images, model.input_shape[1:])
+def accuracy(model, images, labels, batch_size=EVAL_BATCH, image_map=None):
+    """Top-1 accuracy on raw dataset images (brought here to the model's input by `image_map`)."""
+    x = to_model_input(images, model.input_shape[1:], image_map)
     return float(np.mean(np.argmax(predict_logits(model, x, batch_size), axis=1) == labels))
 
 
@@ -209,7 +209,7 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
         raise FixyError(f"patience must be an integer >= 1 (or None for a fixed epoch budget), got {patience!r}")
     input_shape = tuple(model.input_shape[1:])
-    x_train, y_train = to_model_input(dataset.x_train, input_shape), dataset.y_train
+    x_train, y_train = to_model_input(dataset.x_train, input_shape, dataset.image_map), dataset.y_train
     hflip = dataset.hflip_ok if hflip is None else bool(hflip)
     validation = None
     if patience is not None:
@@ -236,7 +236,7 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
         hist = model.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks, shuffle=False,
                          validation_data=validation, validation_batch_size=EVAL_BATCH)
     seconds = time.perf_counter() - start
-    test_acc = accuracy(model, dataset.x_test, dataset.y_test)
+    test_acc = accuracy(model, dataset.x_test, dataset.y_test, image_map=dataset.image_map)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     result = {"test_accuracy": test_acc, "epochs": int(epochs), "seconds": round(seconds, 2), "history": history}
     if best is not None:

@@ -23,18 +23,19 @@ _CACHE = {}
 def prepare_project(default_build):
     if "project" in _CACHE:
         return _CACHE["project"]
+    from fixyfpga.data import ImageMap
     from fixyfpga.design import read_design
-    from fixyfpga.modelstore import load_model
-    from fixyfpga.runtime.demo import DEFAULT_MODEL, prepare
-    from fixyfpga.split import split_model
+    from fixyfpga.project import open_project
+    from fixyfpga.runtime.demo import prepare
     from fixyfpga.tasks import pack_task
     _, project = default_build
     have_mnist = (SHARED_DATASETS / "mnist.npz").is_file() and (SHARED_DATASETS / "cifar10_jpeg.npz").is_file()
+    # MNIST's 28x28 grey digits reach the default model's 32x32x3 input padded and repeated, as asked.
     out = prepare(project, data_dir=SHARED_DATASETS if have_mnist else None, second="mnist" if have_mnist else "",
-                  log=lambda msg: None)
+                  image_map=ImageMap(resize="pad", channels="replicate"), log=lambda msg: None)
     # A task that differs from the source in every weight, without training.
-    model, record = load_model(DEFAULT_MODEL)
-    backend = split_model(model, record["split"]).backend
+    prj = open_project(project)
+    backend = prj.split(prj.load_model()[0]).backend
     rng = np.random.default_rng(3)
     backend.set_weights([rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in backend.get_weights()])
     extra = Path(project) / "tasks_extra"

@@ -28,6 +28,18 @@ def test_default_build_is_bit_exact_and_reported(default_build):
     assert all(layer["reuse_factor"] > 1 and layer["strategy"] == "resource" for layer in rep["backend"]["layers"])
     pipe = rep["pipeline"]["csim"]
     assert pipe["inputs"] >= 1000 and pipe["mismatched_elements"] == 0 and pipe["top1_agreement"] == 1.0
+    # Top-1 accuracy on the C-sim images' labels, the hardware's and the reference model's (none on photo crops).
+    if rep["csim_data"]["labels"]:
+        assert rep["csim_data"]["dataset"] == "cifar10_jpeg" and rep["csim_data"]["resize"] == ""
+        assert pipe["accuracy"] == pipe["reference_accuracy"] and 0.5 < pipe["accuracy"] < 0.8
+    else:
+        assert pipe["accuracy"] is None
+    # A warning is printed only when the user can act on it; the classifier's float32 remark is a note.
+    assert not any("float32" in w for w in rep["warnings"])
+    assert any("'classifier'" in n and "float32" in n for n in rep["notes"])
+    # What was built, for the commands that read the build later (fixyfpga.project).
+    assert rep["experiment"]["model"] == "models/default" and rep["experiment"]["split"] == "b1_pool"
+    assert rep["model_file"]["sha256"] and rep["model_file"]["path"].endswith("default")
     assert rep["synthesis"]["status"] == "skipped" and "vitis_hls -f build_hls.tcl" in rep["synthesis"]["commands"][0]
     assert "total" in rep["timings_s"]
     assert json.loads((project / "build_report.json").read_text()) == rep
@@ -211,3 +223,15 @@ def test_csim_without_a_data_folder_says_so_in_the_report(tmp_path):
     rep, _ = build(cfg, log=lambda msg: None)
     assert rep["csim_image_source"].startswith("crops of matplotlib's sample photographs: no data folder")
     assert any("C-sim ran on crops" in w for w in rep["warnings"])
+
+
+def test_a_broken_dataset_file_stops_before_the_model_is_loaded(tmp_path, capsys, monkeypatch):
+    """An .npz without y_test is found before anything else (no model loaded, nothing compiled or written)."""
+    from fixyfpga import flow
+    monkeypatch.setattr(flow, "load_model", lambda *a: pytest.fail("the model was loaded before the dataset check"))
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "cifar10_jpeg.npz", x_train=np.zeros((2, 32, 32, 3), np.uint8),
+             y_train=np.zeros(2, int), x_test=np.zeros((2, 32, 32, 3), np.uint8))
+    rc, err = run_cli(["hls", "--out", str(tmp_path / "o"), "--no-synth", "--data-dir", str(tmp_path / "data")], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "csim.dataset: " in err and "cifar10_jpeg.npz: missing key(s) y_test" in err

@@ -8,7 +8,7 @@ import pytest
 
 from fixyfpga.errors import FixyError
 
-INPUT = (16, 16, 1)          # MNIST 28x28 -> 2x2 block average 14x14, centred in 16x16 (data.to_model_input)
+INPUT = (16, 16, 1)          # MNIST 28x28 -> 2x2 block average 14x14, centred in 16x16 (input.resize: resize)
 TEST_IMAGES = 2000
 CSIM_IMAGES = 1000
 # 8-bit weights (lsb 1/128 at |w| < 1), 8-bit activations ranged on 1000 calibration images: rounding noise
@@ -21,8 +21,12 @@ MIN_AGREEMENT = 0.97
 
 @pytest.fixture(scope="module")
 def mnist(data_dir):
-    from fixyfpga.data import load_dataset
-    return load_dataset("mnist", data_dir)
+    """MNIST brought to the tests' INPUT once (data.to_model_input with input.resize: resize)."""
+    from fixyfpga.data import ImageMap, load_dataset, make_dataset, to_model_input
+    ds = load_dataset("mnist", data_dir)
+    fit = ImageMap(resize="resize")
+    return make_dataset("mnist", to_model_input(ds.x_train, INPUT, fit), ds.y_train, to_model_input(ds.x_test, INPUT, fit),
+                        ds.y_test, ds.class_names)
 
 
 def _float_cnn(seed=0):
@@ -334,6 +338,12 @@ def test_cli_writes_a_loadable_qkeras_model_and_report(trained, data_dir, tmp_pa
     cfg = tmp_path / "q.yaml"
     cfg.write_text("quantize:\n  test_images: 500\n  calibration: {dataset: mnist, images: 300}\n")
     out = tmp_path / "out" / "q.h5"
+    # MNIST's 28x28 images do not fit the 16x16 model: an error naming both shapes and `input.resize`.
+    assert main(["quantize", str(src), "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "images are 28x28x1 but the model takes 16x16x1" in err and "`input.resize: crop | resize`" in err
+    assert not out.exists()
+    cfg.write_text("input: {resize: resize}\nquantize:\n  test_images: 500\n  calibration: {dataset: mnist, images: 300}\n")
     assert main(["quantize", str(src), "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "the kit can build it today" in printed and "top-1 agreement" in printed

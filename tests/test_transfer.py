@@ -149,8 +149,8 @@ def test_quick_run_backends_reload_with_their_accuracy(quick_run, data_dir):
     ds = load_capped(name, cfg, data_dir)
     first = summary["datasets"][name]["per_seed"][0]           # the saved back-end is seed `seed`'s
     assert first["seed"] == cfg.seed and record["seed"] == cfg.seed
-    assert accuracy(model, ds.x_test, ds.y_test) == first["fixynn_acc"] == pytest.approx(record["test_accuracy"],
-                                                                                           abs=5e-5)
+    assert accuracy(model, ds.x_test, ds.y_test, image_map=ds.image_map) == first["fixynn_acc"] == pytest.approx(
+        record["test_accuracy"], abs=5e-5)
     source, _ = load_model(run_dir / "source")
     # The shared front-end is exactly the source model's.
     for layer in ("stem_conv", "b1_dw", "b1_pw"):
@@ -271,7 +271,8 @@ def _user_config(folder, source_model, **changes):
     data = {"run": "user", "source_model": source_model and str(source_model), "split": "pool1", "source": "mnist",
             "targets": ["fashion_mnist"], "target_epochs": 2, "patience": 1, "lr_patience": 1,
             "batch_size": 64, "lr": 0.003, "seed": 0, "augment": False, "max_train": 500, "max_test": 200,
-            "sweep": {"splits": ["pool1", "pool2"]}}
+            "sweep": {"splits": ["pool1", "pool2"]},
+            "input": {"resize": "resize"}}       # the bad-input cases' 8x8 images reach the 28x28 model x3 + padding
     data.update(changes)
     data = {k: v for k, v in data.items() if v is not None}
     path = folder / "user_transfer.yaml"

@@ -5,15 +5,16 @@ statistics and saturation are realistic."""
 import numpy as np
 
 
-def mnist_sequential(x_train, y_train, seed=0):
+def mnist_sequential(x_train, y_train, seed=0, input_shape=(28, 28, 1)):
     """Sequential QKeras MNIST CNN: no input quantizer, activations fused into QConv2D, 'valid' padding,
-    MaxPooling2D, Flatten, Dropout, QDense and a softmax output."""
+    MaxPooling2D, Flatten, Dropout, QDense and a softmax output. `input_shape`: the images it is trained on
+    (e.g. 32x32x3 for MNIST padded and repeated to RGB, as a model meant for colour cameras would be)."""
     import tensorflow as tf
     from qkeras import QConv2D, QDense
     tf.keras.utils.set_random_seed(seed)
     q = "quantized_bits(6,0,alpha=1)"
     model = tf.keras.Sequential([
-        tf.keras.Input((28, 28, 1)),
+        tf.keras.Input(tuple(input_shape)),
         QConv2D(8, (3, 3), padding="valid", activation="quantized_relu(6,0)", kernel_quantizer=q,
                 bias_quantizer=q, name="conv1"),
         tf.keras.layers.MaxPooling2D((2, 2), name="pool1"),

@@ -5,10 +5,11 @@ import json
 from pathlib import Path
 
 
-from fixyfpga.data import load_dataset
+from fixyfpga.data import ImageMap, check_dataset, check_image_map, load_dataset
 from fixyfpga.errors import FixyError
 from fixyfpga.quantize.config import load_quantize_config
 from fixyfpga.quantize.ptq import quantize_on_dataset
+from fixyfpga.schema import read_yaml
 
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 
@@ -31,17 +32,29 @@ def load_float_model(path):
 def run(model_path, config_path, out_path, data_dir=None, progress=True):
     """Quantize the model file; writes OUT.h5 and OUT.json; returns (report, json path)."""
     cfg = load_quantize_config(config_path)
+    image_map = load_image_map(config_path)
     out_path = Path(out_path)
     if out_path.suffix != ".h5":
         raise FixyError(f"--out {out_path}: the quantized model is written as a .h5 file; name it <name>.h5")
+    ds = load_dataset(cfg.calibration.dataset, data_dir, image_map)     # the file first: it loads in a second
     model = load_float_model(model_path)
-    ds = load_dataset(cfg.calibration.dataset, data_dir)
+    check_dataset(ds, tuple(model.input_shape[1:]), int(model.output_shape[-1]),
+                  f"quantize.calibration.dataset '{cfg.calibration.dataset}'")
     qmodel, report = quantize_on_dataset(model, cfg, ds, str(model_path), progress=progress)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     qmodel.save(str(out_path), include_optimizer=False)
     json_path = out_path.with_suffix(".json")
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     return report, json_path
+
+
+def load_image_map(config_path):
+    """The `input:` section's resize / channels of the config file (an experiment config has one; a file
+    of its own may): how the calibration images reach the model's input (fixyfpga.data.ImageMap)."""
+    section = read_yaml(config_path).get("input") or {}
+    if not isinstance(section, dict):
+        raise FixyError(f"{config_path}: input must be a mapping (resize, channels)")
+    return check_image_map(ImageMap.from_dict(section), f"{config_path}: input")
 
 
 def summary(report, out_path, json_path):

@@ -257,11 +257,11 @@ def kit_check(qmodel):
 
 
 def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None, fine_tune_data=None,
-                   progress=True):
+                   progress=True, image_map=None):
     """Quantize float Keras `model` into a QKeras model the kit builds: (qmodel, report dict).
 
-    cfg: QuantizeConfig. calib_images: uint8 images at any size (brought to the model input by
-    data.to_model_input), all of them used (the CLI draws cfg.calibration.images from the dataset). test_images/test_labels: uint8 images and labels for the accuracy figures
+    cfg: QuantizeConfig. calib_images: uint8 images (brought to the model input by data.to_model_input
+    with `image_map`, the experiment's input.resize / input.channels), all of them used (the CLI draws cfg.calibration.images from the dataset). test_images/test_labels: uint8 images and labels for the accuracy figures
     (skipped when None). fine_tune_data: a data.Dataset for the quantization-aware fine-tune
     (required when cfg.fine_tune.epochs > 0).
     """
@@ -274,7 +274,7 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
         raise FixyError("quantize: the calibration set is empty")
     divisor = input_divisor(model, cfg)
     canon, notes = canonical_float_model(model, input_gain=256.0 / divisor)
-    calib_x = scale(to_model_input(calib_images, input_shape))
+    calib_x = scale(to_model_input(calib_images, input_shape, image_map, what="calibration images"))
     ranges = calibrate(canon, calib_x, cfg.calibration.percentile, progress)
     qconfig, rows, act_types = choose_types(canon, ranges, cfg)
     sat = _count_act_saturation(canon, calib_x, act_types)
@@ -295,7 +295,7 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
               "split_activations": notes["split_activations"], "separable_split": notes["separable_split"],
               "layers": rows}
     if test_images is not None:
-        test_pixels = to_model_input(np.asarray(test_images), input_shape)
+        test_pixels = to_model_input(np.asarray(test_images), input_shape, image_map, what="test images")
         labels = np.asarray(test_labels).reshape(-1)
         report["test"] = {"ptq": evaluate(model, qmodel, test_pixels, labels, divisor, progress)}
         # The canonical float model must agree with the original: a check on the folding itself.
@@ -349,7 +349,8 @@ def quantize_on_dataset(model, cfg, ds, source, progress=True):
                         f"classes; calibrate and test with the dataset the model was trained for")
     n_test = cfg.test_images or len(ds.y_test)
     qmodel, report = quantize_model(model, cfg, calibration_subset(ds, cfg.calibration.images, cfg.calibration.seed),
-                                    ds.x_test[:n_test], ds.y_test[:n_test], fine_tune_data=ds, progress=progress)
+                                    ds.x_test[:n_test], ds.y_test[:n_test], fine_tune_data=ds, progress=progress,
+                                    image_map=ds.image_map)
     return qmodel, {"source": str(source), "dataset": ds.name, **report}
 
 

@@ -200,13 +200,14 @@ class FixyOverlay:
             images = np.asarray(images)
         if images.dtype != np.uint8:
             raise FixyError(f"images must be uint8 pixels (0..255), got dtype {images.dtype}; bring images to the "
-                            f"model input with fixyfpga.data.to_model_input (it also resizes)")
+                            f"model input with fixyfpga.data.to_model_input")
         if images.shape == shape:
             images = images[None]
         if images.ndim != len(shape) + 1 or tuple(images.shape[1:]) != shape:
             raise FixyError(f"images must have shape (N, {', '.join(map(str, shape))}) or "
-                            f"({', '.join(map(str, shape))}), got {images.shape}; resize them with "
-                            f"fixyfpga.data.to_model_input(images, {shape})")
+                            f"({', '.join(map(str, shape))}), got {images.shape}; map them with "
+                            f"fixyfpga.data.to_model_input(images, {shape}, ImageMap(resize='pad'|'crop'|'resize', "
+                            f"channels='replicate'|'luma'))")
         return np.ascontiguousarray(images.reshape(len(images), -1))
 
     def _need_task(self):

@@ -120,24 +120,25 @@ def model_dataset(record, exp):
     return record.get("dataset") or exp.csim.dataset or None
 
 
-def model_test_data(name, data_dir):
+def model_test_data(name, data_dir, image_map=None):
     """(Dataset, None) of the model's dataset, read once for its test split and class names, or (None, why
     there is none). `name`: a dataset in `data_dir`, an .npz path or tfds:<name> (fixyfpga.data.load_dataset,
-    whose errors stop the comparison)."""
+    whose errors stop the comparison), its images mapped to the model's input by `image_map` (the experiment's
+    input.resize / input.channels)."""
     if not name:
         return None, ("no dataset: the model's record names none and the experiment's csim.dataset is "
                       "empty; set csim.dataset to measure accuracy")
     if not str(name).endswith(".npz") and not str(name).startswith(TFDS_PREFIX) and \
             (not data_dir or not Path(data_dir).is_dir() or name not in available_datasets(data_dir)):
         return None, f"dataset '{name}' not found in {data_dir}"
-    return load_dataset(name, data_dir), None
+    return load_dataset(name, data_dir, image_map), None
 
 
 def _test_set(ds, why, shape):
     """(pixels, labels, name) of the dataset's test split, or (None, None, why there is none)."""
     if ds is None:
         return None, None, why
-    return to_model_input(ds.x_test, shape), np.asarray(ds.y_test), f"{ds.name} test split"
+    return to_model_input(ds.x_test, shape, ds.image_map), np.asarray(ds.y_test), f"{ds.name} test split"
 
 
 def _class_names(ds, record, split):
@@ -177,7 +178,7 @@ def compare(board_name, config_path, data_dir=None, out_root=DEFAULT_OUT, projec
     st = run_until(cfg, "fit_check", log=log)
     fp, bp, rfs = st.frontend_plans, st.backend_plans, st.reuse_factors
     dataset = model_dataset(st.record, exp)
-    test_data, no_test_data = model_test_data(dataset, cfg.data_dir)
+    test_data, no_test_data = model_test_data(dataset, cfg.data_dir, exp.input.image_map())
 
     # FixyNN: resources (Yosys / estimate / Vivado), cycles (model / csynth), C-sim (the flow's).
     project = cfg.project_dir

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fixyfpga import REPO_ROOT
+from fixyfpga.data import ImageMap, check_image_map
 from fixyfpga.errors import FixyError
 from fixyfpga.modelstore import model_format, user_path
 from fixyfpga.schema import build, read_yaml
@@ -60,6 +61,8 @@ class TransferConfig:
     repeat_seeds: list = field(default_factory=list)   # further seeds for both arms
     repeat_targets: list = None                   # targets run with repeat_seeds; None: all of them
     sweep: SweepSpec = None
+    input: ImageMap = field(default_factory=ImageMap)   # resize / channels: how every dataset's images reach
+                                                        # the model's input (fixyfpga.data.ImageMap)
 
 
 def _check_int(value, name, where, minimum=1, optional=False):
@@ -73,6 +76,7 @@ def load_config(path):
     """Read and validate a transfer config; every problem is a FixyError naming the key."""
     where = str(path)
     cfg = build(TransferConfig, read_yaml(path), where)
+    check_image_map(cfg.input, f"{where}: input")
     if isinstance(cfg.targets, str):
         cfg.targets = [cfg.targets]
     if not isinstance(cfg.targets, list) or not cfg.targets:

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fixyfpga.data import DEFAULT_DATA_DIR, describe_preprocessing
+from fixyfpga.data import DEFAULT_DATA_DIR, check_dataset, describe_preprocessing
 from fixyfpga.transfer.arms import (_architecture, _save, _weighted_before, best_epoch, build_for, check_split,
                                     checked_hardware, fixed_mac_share, load_capped, load_source,
                                     load_user_source, resolve_split, save_backend, train_baseline, train_fixynn,
@@ -171,6 +171,8 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         sweep_splits = list(cfg.sweep.splits) if cfg.sweep else []
     for s in sweep_splits:
         check_split(probe, s, f"{config_path}: sweep.splits")
+    for entry, ds in loaded.items():       # every image shape reaches the model's input by the config's `input:`
+        check_dataset(ds, tuple(probe.input_shape[1:]), None, f"{config_path}: dataset '{entry}'")
     targets = [t for t in cfg.targets if t != cfg.source]        # counted in the means
     sweep_targets = [t for t in (cfg.sweep.targets or targets) if t != cfg.source] if cfg.sweep else []
 
@@ -236,7 +238,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
             "train_images": int(len(ds.y_train)),
             "val_images": primary["val_images"],
             "test_images": int(len(ds.y_test)),
-            "preprocessing": describe_preprocessing(ds.image_shape, tuple(probe.input_shape[1:])),
+            "preprocessing": describe_preprocessing(ds.image_shape, tuple(probe.input_shape[1:]), ds.image_map),
             "augmentation": "shifts up to 2 px" + (" + horizontal flips" if ds.hflip_ok and cfg.augment else "")
                             if cfg.augment else "none",
         }
