@@ -54,10 +54,37 @@ def test_frontend_weights_are_constants_and_engine_weights_are_the_kits_arrays(d
     assert "INTERFACE" not in (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
     # ... the kit's top is: its only ports are the ones design.json lists, weights come in as one stream.
     top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
-    assert "bram" not in top and top.count("#pragma HLS INTERFACE") == 6
+    assert "INTERFACE bram" not in top and top.count("#pragma HLS INTERFACE") == 6
     design = json.loads((project / "design.json").read_text())
     assert [p["name"] for p in design["engine"]["ports"]] == ["features", "scores", "weights", "s_axi_control"]
     assert len(design["engine"]["arrays"]) == 10 and design["engine"]["weight_words"] > 0
+
+
+def test_engine_memories_are_the_kits_and_priced_from_the_firmware(default_build):
+    """hls4ml's storage pragmas on weights are gone from the engine's templates (the front-end keeps its
+    own: constants), the kit's are at each array's declaration, design.json records them, and the fit
+    estimate prices what a scan of the written C++ finds: memories for wide-read kernels, no ROM, and
+    registers only where priced (every bias; 8 bits each here)."""
+    _, project = default_build
+    sep = "firmware/nnet_utils/nnet_sepconv2d_stream.h"
+    assert "#pragma HLS ARRAY_PARTITION variable=weights complete" in (project / "frontend" / sep).read_text()
+    assert "#pragma HLS ARRAY_PARTITION variable=weights" not in (project / "backend" / sep).read_text()
+    top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
+    design = json.loads((project / "design.json").read_text())
+    est = design["estimate"]
+    assert est["engine_storage_source"] == "firmware scan"
+    priced = {r["var"]: r for r in est["engine_storage"]}
+    for a in design["engine"]["arrays"]:
+        st = a["storage"]
+        assert all(p in top for p in st["pragmas"]) and "ROM" not in "".join(st["pragmas"]).upper()
+        assert priced[a["var"]]["kind"] == st["kind"]
+        if a["kind"] == "bias":
+            assert st["kind"] == "registers" and priced[a["var"]]["ff"] == a["size"] * a["type"]["width"]
+        else:         # a kernel read F weights a cycle over its reuse loop: one memory word of F weights
+            assert st["kind"] in ("lutram", "bram") and st["width"] == st["reads_per_cycle"] * a["type"]["width"]
+            assert st["depth"] * st["reads_per_cycle"] >= a["size"]
+    assert sum(r["ff"] for r in est["engine_storage"]) == sum(a["size"] * a["type"]["width"]
+                                                               for a in design["engine"]["arrays"] if a["kind"] == "bias")
 
 
 def run_cli(args, capsys):

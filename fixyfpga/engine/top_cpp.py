@@ -1,12 +1,16 @@
 """The kit's engine top in C++ (`firmware/fixy_engine.h/.cpp`), written next to hls4ml's engine function.
 
-The top owns the weight arrays (static, on chip) and passes them to hls4ml's function, whose pragmas
-shape them as internal memories. Its INTERFACE pragmas are the only ones that make top-level ports,
-exactly those of `interface.engine_ports`. Text generation only: no hls4ml import.
+The top owns the weight arrays (static locals of the top, on chip) and passes them as arguments to the
+load mode and to hls4ml's function. Their storage is the kit's (`fixyfpga.engine.storage`): the
+ARRAY_PARTITION / ARRAY_RESHAPE / BIND_STORAGE pragmas right after each declaration, where Vitis HLS
+wants them (UG1399: in the function where the array is defined); hls4ml's own storage pragmas on weight
+parameters are removed from the engine's templates. Its INTERFACE pragmas are the only ones that make
+top-level ports, exactly those of `interface.engine_ports`. Text generation only: no hls4ml import.
 """
 
 from fixyfpga.engine.interface import (CONTROL_BUNDLE, ENGINE_TOP, IN_PORT, MODE_LOAD, OUT_PORT, WEIGHT_PORT,
                                        WORD_BITS, core_name)
+from fixyfpga.engine.storage import decide_array
 
 WORD_TYPE = "fixy_word_t"
 
@@ -62,23 +66,33 @@ def _load_loop(i, array, c_type):
     ]
 
 
-def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing, top=ENGINE_TOP):
+def _array_params(arrays, c_types):
+    return "".join(f", {t} {a.var}[{a.size}]" for a, t in zip(arrays, c_types))
+
+
+def _array_args(arrays):
+    return "".join(f", {a.var}" for a in arrays)
+
+
+def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing, top=ENGINE_TOP, storage=None):
     """`arrays`: [WeightArray] in hls4ml's argument order; `c_types`: their C++ type names; `packing`:
-    the OutputPacking of the score stream."""
+    the OutputPacking of the score stream; `storage`: [fixyfpga.engine.storage.Storage] per array (default:
+    decided at reuse factor 1)."""
     core = core_name(top)
     s, vpw, w = packing.storage_bits, packing.values_per_word, packing.type.width
     elems = out_beats * out_pack
     signed = "ap_int" if packing.type.signed else "ap_uint"
+    storage = list(storage) if storage is not None else [decide_array(a, 1) for a in arrays]
+    if [st.var for st in storage] != [a.var for a in arrays]:
+        raise ValueError("source_text: one storage per array, in the arrays' order")
+    params, args = _array_params(arrays, c_types), _array_args(arrays)
     lines = [
         f"// Written by fixyfpga: the engine top (see fixyfpga.engine.interface for the contract).",
         f'#include "{top}.h"',
         f'#include "{core}.h"',
         "",
-        "// The engine's weights: on-chip arrays owned by the kit, written only by the load mode.",
+        f"static void load_weights(hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}{params}) {{",
     ]
-    for a, t in zip(arrays, c_types):
-        lines.append(f"static {t} {a.var}[{a.size}];  // {a.label} {a.type.hls()}")
-    lines += ["", f"static void load_weights(hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}) {{"]
     for i, a in enumerate(arrays):
         lines += _load_loop(i, a, c_types[i])
     lines += ["}", ""]
@@ -109,10 +123,11 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
         "    }",
         "}",
         "",
-        f"static void infer_one(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, bool last_image) {{",
+        f"static void infer_one(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, bool last_image"
+        f"{params}) {{",
         "    #pragma HLS DATAFLOW",
         f'    hls::stream<{out_type}> result("result");',
-        f"    {core}({IN_PORT}, result{''.join(', ' + a.var for a in arrays)});",
+        f"    {core}({IN_PORT}, result{args});",
         f"    pack_scores(result, {OUT_PORT}, last_image);",
         "}",
         "",
@@ -124,12 +139,19 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
         f"    #pragma HLS INTERFACE s_axilite port=mode bundle={CONTROL_BUNDLE}",
         f"    #pragma HLS INTERFACE s_axilite port=n_images bundle={CONTROL_BUNDLE}",
         f"    #pragma HLS INTERFACE s_axilite port=return bundle={CONTROL_BUNDLE}",
+        "    // The engine's weights: on-chip arrays written only by the load mode, stored as the kit decided",
+        "    // (fixyfpga.engine.storage: what each layer reads per cycle).",
+    ]
+    for a, t, st in zip(arrays, c_types, storage):
+        lines.append(f"    static {t} {a.var}[{a.size}];  // {a.label} {a.type.hls()}: {st.kind} {st.shape}")
+        lines += [f"    {p}" for p in st.pragmas()]
+    lines += [
         "    if (mode == FIXY_MODE_LOAD) {",
-        f"        load_weights({WEIGHT_PORT});   // outside the inference path: no image sees half-loaded weights",
+        f"        load_weights({WEIGHT_PORT}{args});   // outside the inference path: no image sees half-loaded weights",
         "        return;",
         "    }",
         "    images: for (ap_uint<32> i = 0; i < n_images; i++) {",
-        f"        infer_one({IN_PORT}, {OUT_PORT}, i == n_images - 1);",
+        f"        infer_one({IN_PORT}, {OUT_PORT}, i == n_images - 1{args});",
         "    }",
         "}",
         "",
