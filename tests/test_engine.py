@@ -166,3 +166,49 @@ def test_hls4ml_storage_pragmas_on_weights_are_removed_from_the_engine_templates
         f.write("    #pragma HLS RESOURCE variable=weights core=ROM_nP_BRAM\n")
     with pytest.raises(FixyError, match="nnet_dense_resource.h:.*storage pragma .* still in the engine's templates"):
         scan_firmware(tmp_path / "firmware")
+
+
+# ------------------------------------------------------------------------------------ batch network
+
+HLS4ML_CORE = """#include "core.h"
+void core(
+    hls::stream<input_t> &x_in,
+    hls::stream<result_t> &layer9_out,
+    weight2_t w2[64], bias2_t b2[8]
+) {
+    // hls-fpga-machine-learning insert IO
+    #pragma HLS DATAFLOW
+    hls::stream<layer2_t> layer2_out("layer2_out");
+    #pragma HLS STREAM variable=layer2_out depth=16
+    hls::stream<layer2_t> layer3_cpy1("layer3_cpy1");
+    hls::stream<layer2_t> layer3_cpy2("layer3_cpy2");
+    auto& layer4_out = layer3_cpy2;
+    nnet::conv_2d_cl<input_t, layer2_t, config2>(x_in, layer2_out, w2, b2); // conv
+    nnet::clone_stream<layer2_t, layer2_t, 64>(layer2_out, layer3_cpy1, layer3_cpy2); // clone_conv
+    nnet::add<layer2_t, layer2_t, result_t, config9>(layer3_cpy1, layer4_out, layer9_out); // add
+}
+"""
+
+
+def test_batch_network_makes_every_layer_a_process_over_n_images():
+    from fixyfpga.engine.network_cpp import batch_network
+    header = '#include "hls_stream.h"\nvoid core(\n    hls::stream<input_t> &x_in,\n    hls::stream<result_t> &layer9_out,\n' \
+             '    weight2_t w2[64], bias2_t b2[8]\n);\n'
+    cpp, hdr, stages = batch_network(HLS4ML_CORE, header, "core")
+    assert [s["name"] for s in stages] == ["fixy_stage_conv", "fixy_stage_clone_conv", "fixy_stage_add"]
+    # the region: hls4ml's streams, depths and alias, then calls only, weights and n_images passed down
+    region = cpp.split("void core(")[1]
+    assert "fixy_stage_conv(x_in, layer2_out, w2, b2, n_images);" in region
+    assert "fixy_stage_add(layer3_cpy1, layer4_out, layer9_out, n_images);" in region
+    assert "#pragma HLS STREAM variable=layer2_out depth=16" in region and "auto& layer4_out = layer3_cpy2;" in region
+    assert "nnet::" not in region
+    # each stage loops over the images around hls4ml's unchanged call; an alias keeps its stream's type
+    assert ("static void fixy_stage_add(hls::stream<layer2_t> &layer3_cpy1, hls::stream<layer2_t> &layer4_out, "
+            "hls::stream<result_t> &layer9_out, ap_uint<32> n_images)") in cpp
+    assert "images: for (ap_uint<32> i = 0; i < n_images; i++) {\n        nnet::conv_2d_cl<input_t, layer2_t, config2>" \
+           "(x_in, layer2_out, w2, b2);" in cpp
+    assert "hls::stream<result_t> &layer9_out,\n    ap_uint<32> n_images,\n    weight2_t w2[64]" in hdr
+    with pytest.raises(FixyError, match="cannot batch"):
+        batch_network(HLS4ML_CORE.replace("    auto&", "    int k = 3;\n    auto&"), header, "core")
+    with pytest.raises(FixyError, match="passes `k`"):
+        batch_network(HLS4ML_CORE.replace("w2, b2); // conv", "w2, k); // conv"), header, "core")

@@ -58,6 +58,13 @@ def test_frontend_weights_are_constants_and_engine_weights_are_the_kits_arrays(d
     design = json.loads((project / "design.json").read_text())
     assert [p["name"] for p in design["engine"]["ports"]] == ["features", "scores", "weights", "s_axi_control"]
     assert len(design["engine"]["arrays"]) == 10 and design["engine"]["weight_words"] > 0
+    # Images overlap: each of hls4ml's layer calls is a dataflow process looping over n_images, weights
+    # passed as arguments, and the score packer is one more process of the same region.
+    layers_cpp = (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
+    region = layers_cpp.split("void fixy_engine_layers(")[1]
+    assert layers_cpp.count("images: for (ap_uint<32> i = 0; i < n_images; i++)") == region.count("fixy_stage_") >= 13
+    assert "nnet::" not in region and "fixy_stage_b3_pw(layer11_out, layer12_out, w12, b12, n_images);" in region
+    assert "fixy_engine_layers(features, result, n_images, w2, b2," in top and "pack_scores(result, scores, n_images);" in top
 
 
 def test_engine_memories_are_the_kits_and_priced_from_the_firmware(default_build):

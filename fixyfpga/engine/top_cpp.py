@@ -13,6 +13,12 @@ from fixyfpga.engine.interface import (CONTROL_BUNDLE, ENGINE_TOP, IN_PORT, MODE
 from fixyfpga.engine.storage import decide_array
 
 WORD_TYPE = "fixy_word_t"
+PACKER = "pack_scores"          # the dataflow process after hls4ml's layers (fixyfpga.study.cycles counts it)
+
+
+def packer_cycles(packing):
+    """(iterations, cycles per image) of the score packer: one output value per cycle (PIPELINE II=1)."""
+    return packing.elems, packing.elems
 
 
 def header_text(in_type, top=ENGINE_TOP):
@@ -97,38 +103,44 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
         lines += _load_loop(i, a, c_types[i])
     lines += ["}", ""]
     lines += [
-        f"// One image's {elems} outputs as {packing.words_per_image} words of {vpw} x {s} bits, TLAST on the last "
-        f"word of the batch.",
-        f"static void pack_scores(hls::stream<{out_type}> &in, hls::stream<{WORD_TYPE}> &{OUT_PORT}, bool last_image) {{",
-        f"    ap_uint<{WORD_BITS}> word = 0;",
-        f"    pack_beats: for (int b = 0; b < {out_beats}; b++) {{",
-        f"        {out_type} beat = in.read();",
-        f"        for (int c = 0; c < {out_pack}; c++) {{",
-        "            #pragma HLS PIPELINE II=1",
-        f"            int n = b * {out_pack} + c, lane = n % {vpw};",
-        f"            {signed}<{w}> value;",
-        f"            value.range({w - 1}, 0) = beat[c].range({w - 1}, 0);",
-        f"            {signed}<{s}> wide = value;",
-        f"            word.range(lane * {s} + {s - 1}, lane * {s}) = wide.range({s - 1}, 0);",
-        f"            if (lane == {vpw - 1} || n == {elems - 1}) {{",
-        f"                {WORD_TYPE} out;",
-        "                out.data = word;",
-        "                out.keep = -1;",
-        "                out.strb = -1;",
-        f"                out.last = last_image && n == {elems - 1};",
-        f"                {OUT_PORT}.write(out);",
-        "                word = 0;",
+        f"// The score stream: each image's {elems} outputs as {packing.words_per_image} words of {vpw} x {s} bits, "
+        f"TLAST on the",
+        f"// last word of the last image. A dataflow process like every layer: it loops over n_images.",
+        f"static void {PACKER}(hls::stream<{out_type}> &in, hls::stream<{WORD_TYPE}> &{OUT_PORT}, "
+        f"ap_uint<32> n_images) {{",
+        "    images: for (ap_uint<32> i = 0; i < n_images; i++) {",
+        f"        ap_uint<{WORD_BITS}> word = 0;",
+        f"        pack_beats: for (int b = 0; b < {out_beats}; b++) {{",
+        f"            {out_type} beat = in.read();",
+        f"            pack_values: for (int c = 0; c < {out_pack}; c++) {{",
+        "                #pragma HLS PIPELINE II=1",
+        f"                int n = b * {out_pack} + c, lane = n % {vpw};",
+        f"                {signed}<{w}> value;",
+        f"                value.range({w - 1}, 0) = beat[c].range({w - 1}, 0);",
+        f"                {signed}<{s}> wide = value;",
+        f"                word.range(lane * {s} + {s - 1}, lane * {s}) = wide.range({s - 1}, 0);",
+        f"                if (lane == {vpw - 1} || n == {elems - 1}) {{",
+        f"                    {WORD_TYPE} out;",
+        "                    out.data = word;",
+        "                    out.keep = -1;",
+        "                    out.strb = -1;",
+        f"                    out.last = i == n_images - 1 && n == {elems - 1};",
+        f"                    {OUT_PORT}.write(out);",
+        "                    word = 0;",
+        "                }",
         "            }",
         "        }",
         "    }",
         "}",
         "",
-        f"static void infer_one(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, bool last_image"
+        "// Inference: UG1399's canonical dataflow body (function calls only; the weight arrays and n_images are",
+        "// arguments), hls4ml's layers (each a process over n_images) then the score packer.",
+        f"static void infer(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, ap_uint<32> n_images"
         f"{params}) {{",
         "    #pragma HLS DATAFLOW",
         f'    hls::stream<{out_type}> result("result");',
-        f"    {core}({IN_PORT}, result{args});",
-        f"    pack_scores(result, {OUT_PORT}, last_image);",
+        f"    {core}({IN_PORT}, result, n_images{args});",
+        f"    {PACKER}(result, {OUT_PORT}, n_images);",
         "}",
         "",
         f"void {top}(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, "
@@ -148,10 +160,8 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
     lines += [
         "    if (mode == FIXY_MODE_LOAD) {",
         f"        load_weights({WEIGHT_PORT}{args});   // outside the inference path: no image sees half-loaded weights",
-        "        return;",
-        "    }",
-        "    images: for (ap_uint<32> i = 0; i < n_images; i++) {",
-        f"        infer_one({IN_PORT}, {OUT_PORT}, i == n_images - 1{args});",
+        "    } else {",
+        f"        infer({IN_PORT}, {OUT_PORT}, n_images{args});",
         "    }",
         "}",
         "",
