@@ -254,9 +254,9 @@ def write_engine_top(design, top=ENGINE_TOP):
     packing = OutputPacking(design.plans[-1].out_type, int(np.prod(out.shape)))
     decided = [engine_storage.decide_array(a, design.reuse_factors.get(a.layer, 1)) for a in design.weight_arrays]
     (fw / f"{top}.h").write_text(top_cpp.header_text(inp.type.name, top))
-    (fw / f"{top}.cpp").write_text(top_cpp.source_text(design.weight_arrays, [types[a.var] for a in design.weight_arrays],
-                                                       inp.type.name, out.type.name, out_beats, out_pack, packing, top,
-                                                       storage=decided))
+    c_types = [types[a.var] for a in design.weight_arrays]
+    (fw / f"{top}.cpp").write_text(top_cpp.source_text(design.weight_arrays, c_types, inp.type.name, out.type.name,
+                                                       out_beats, out_pack, packing, top, storage=decided))
     written = engine_storage.scan_firmware(fw, top, {a.var: a.label for a in design.weight_arrays})
     by_var = {s.var: s for s in written}
     for want in decided:

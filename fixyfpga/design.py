@@ -7,8 +7,8 @@ and its top-level ports. Two builds with the same signature accept the same task
 `frontend.ports` / `engine.ports` list every top-level port of both IPs ({name, protocol, width, depth,
 direction}, from `fixyfpga.engine`); `engine.arrays` the engine's on-chip weight arrays in the order of
 the weight stream, each with its `storage` as written in the engine firmware (`fixyfpga.engine.storage`:
-kind registers | lutram | bram, banks, depth, width, the pragmas); `engine.weight_words` the stream's length; `engine.output.packing` how the score
-stream carries an image.
+kind registers | lutram | bram, banks, depth, width, the pragmas); `engine.weight_words` the stream's
+length; `engine.output.packing` how the score stream carries an image.
 
 `variant`: "fixynn" (front-end IP + engine IP) or "engine_only" (the study's all-programmable baseline,
 `describe_engine_only`): no `frontend` section, and `input.pixel_map` holds the engine's raw input for

@@ -76,7 +76,7 @@ def test_ports_registers_and_vlnv():
         "s_axi_control": {"name": "s_axi_control", "protocol": "s_axilite", "width": 32, "depth": 0,
                           "direction": "in"}}
     assert [p.width for p in frontend_ports("img", 3, 8, "out", 10, 6)] == [24, 64, 32]
-    assert REGISTERS == {"ap_ctrl": 0x00, "mode": 0x10, "n_images": 0x18}
+    assert REGISTERS == {"ap_ctrl": 0x00, "mode": 0x10, "n_images": 0x18, "status": 0x20, "status_ctrl": 0x24}
     assert ip_vlnv("fixy_engine") == "fixyfpga:hls:fixy_engine:1.0"
 
 

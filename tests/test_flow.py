@@ -37,6 +37,10 @@ def test_default_build_is_bit_exact_and_reported(default_build):
             assert (d / name).is_file(), name
         # The testbench that Vitis HLS runs passed here with plain g++.
         assert "0 mismatched elements" in rep["testbench"][half]
+    # ... and for the engine it first checked the load mode on a short, a long and an aborted weight stream.
+    tb_log = (project / "backend" / "build" / "tb_run.log").read_text()
+    assert all(f"FIXY LOAD: {what} stream" in tb_log for what in ("short", "long", "aborted", "full"))
+    assert "WRONG" not in tb_log
     design = json.loads((project / "design.json").read_text())
     assert design["engine"]["signature"].startswith("sha256:") and design["engine"]["ports"]
     # The simulated board's overlay is written by every build (hls_projects/README.md says so).
@@ -54,7 +58,7 @@ def test_frontend_weights_are_constants_and_engine_weights_are_the_kits_arrays(d
     assert "INTERFACE" not in (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
     # ... the kit's top is: its only ports are the ones design.json lists, weights come in as one stream.
     top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
-    assert "INTERFACE bram" not in top and top.count("#pragma HLS INTERFACE") == 6
+    assert "INTERFACE bram" not in top and top.count("#pragma HLS INTERFACE") == 7      # 3 axis, mode, n_images, status, return
     design = json.loads((project / "design.json").read_text())
     assert [p["name"] for p in design["engine"]["ports"]] == ["features", "scores", "weights", "s_axi_control"]
     assert len(design["engine"]["arrays"]) == 10 and design["engine"]["weight_words"] > 0

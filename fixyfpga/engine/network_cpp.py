@@ -143,7 +143,8 @@ def batch_network(cpp_text, header_text, func):
                   + [f"{p[1]} {p[2]}[{p[3]}]" for p in params[first_array:]])
     signature = f"void {func}(\n    " + ",\n    ".join(new_params) + "\n)"
     stage_text = [f"// Written by fixyfpga: hls4ml's {func} as a batch (see fixyfpga.engine.network_cpp). Each",
-                  f"// layer is a dataflow process that runs its hls4ml call for {COUNT} images, so images overlap.", ""]
+                  f"// layer is a dataflow process that runs its hls4ml call for {COUNT} images, so images",
+                  "// overlap.", ""]
     for st in stages:
         stage_text += [f"static void {st['name']}({', '.join(st['params'])}) {{",
                        "    #pragma HLS INLINE off",

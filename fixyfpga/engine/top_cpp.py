@@ -8,8 +8,9 @@ parameters are removed from the engine's templates. Its INTERFACE pragmas are th
 top-level ports, exactly those of `interface.engine_ports`. Text generation only: no hls4ml import.
 """
 
-from fixyfpga.engine.interface import (CONTROL_BUNDLE, ENGINE_TOP, IN_PORT, MODE_LOAD, OUT_PORT, WEIGHT_PORT,
-                                       WORD_BITS, core_name)
+from fixyfpga.engine.interface import (CONTROL_BUNDLE, ENGINE_TOP, IN_PORT, LOAD_ABORTED, LOAD_IDLE_CYCLES,
+                                       LOAD_LONG, LOAD_NONE, LOAD_OK, LOAD_OVERRUN, LOAD_SHORT, MAX_STREAM_WORDS,
+                                       MODE_LOAD, OUT_PORT, STATUS_OUTCOME_BITS, WEIGHT_PORT, WORD_BITS, core_name)
 from fixyfpga.engine.storage import decide_array
 
 WORD_TYPE = "fixy_word_t"
@@ -48,28 +49,95 @@ def header_text(in_type, top=ENGINE_TOP):
         "};",
         "#endif",
         f"const unsigned FIXY_MODE_LOAD = {MODE_LOAD};",
+        "// The load's outcome in bits 3..0 of `status`, the words it read above (fixyfpga.engine.interface).",
+        f"const unsigned FIXY_LOAD_NONE = {LOAD_NONE}, FIXY_LOAD_OK = {LOAD_OK}, FIXY_LOAD_SHORT = {LOAD_SHORT}, "
+        f"FIXY_LOAD_LONG = {LOAD_LONG},",
+        f"               FIXY_LOAD_ABORTED = {LOAD_ABORTED}, FIXY_LOAD_OVERRUN = {LOAD_OVERRUN};",
+        f"const unsigned FIXY_STATUS_OUTCOME_BITS = {STATUS_OUTCOME_BITS};",
+        f"const unsigned FIXY_LOAD_IDLE_CYCLES = {LOAD_IDLE_CYCLES};   // cycles without a word: the stream stopped",
+        f"const unsigned FIXY_MAX_STREAM_WORDS = {MAX_STREAM_WORDS};   // the longest DMA transfer, in words",
         f"void {top}(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, "
-        f"hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}, ap_uint<32> mode, ap_uint<32> n_images);",
+        f"hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}, ap_uint<32> mode, ap_uint<32> n_images, ap_uint<32> &status);",
         "#endif",
         "",
     ])
 
 
-def _load_loop(i, array, c_type):
-    """Read one array's words from the weight stream into its on-chip array."""
-    s, vpw, w = array.storage_bits, array.values_per_word, array.type.width
-    return [
-        f"    // {array.label}: {array.size} x {array.type.hls()}, {vpw} per word, {array.words} words",
-        f"    load_{i}: for (int w = 0; w < {array.words}; w++) {{",
+def _load_text(arrays, params):
+    """The load mode: one value a cycle from the weight stream into its array, every word's TLAST checked
+    (fixyfpga.engine.interface: outcomes and bounds). Returns the status word."""
+    n = len(arrays)
+    lines = [
+        "// Load mode: the weight stream into the arrays, one value a cycle (each array starts on a word). The",
+        "// last expected word must carry TLAST (ok); TLAST earlier ends the call (short); without it the stream is",
+        "// drained to its TLAST (long), which ends every DMA transfer, bounded by the longest transfer (overrun);",
+        "// a stream that stops without TLAST for FIXY_LOAD_IDLE_CYCLES cycles ends the call (aborted).",
+        f"static ap_uint<32> load_weights(hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}{params}) {{",
+        f"    ap_uint<{WORD_BITS}> data = 0;      // the word being unpacked",
+        "    ap_uint<32> got = 0;          // words read",
+        "    ap_uint<32> idle = 0;         // cycles without a word",
+        f"    int array = 0;                // the array being written ({n}: every expected word is in)",
+        "    int elem = 0;                 // its next element",
+        "    int lane = 0;                 // the next value of `data`; 0: a word is needed",
+        "    bool last = false;            // TLAST on the last word read",
+        "    unsigned outcome = FIXY_LOAD_OK;",
+        "    load: while (true) {",
         "        #pragma HLS PIPELINE II=1",
-        f"        ap_uint<{WORD_BITS}> word = {WEIGHT_PORT}.read().data;",
-        f"        for (int k = 0; k < {vpw}; k++) {{",
-        "            #pragma HLS UNROLL",
-        f"            int idx = w * {vpw} + k;",
-        f"            if (idx < {array.size}) {array.var}[idx].range({w - 1}, 0) = word.range(k * {s} + {w - 1}, k * {s});",
+        "        if (lane == 0) {",
+        "            if (last) {",
+        f"                outcome = array == {n} ? FIXY_LOAD_OK : FIXY_LOAD_SHORT;",
+        "                break;",
+        "            }",
+        f"            {WORD_TYPE} beat;",
+        f"            if (!{WEIGHT_PORT}.read_nb(beat)) {{",
+        "                if (++idle == FIXY_LOAD_IDLE_CYCLES) {",
+        "                    outcome = FIXY_LOAD_ABORTED;",
+        "                    break;",
+        "                }",
+        "                continue;",
+        "            }",
+        "            idle = 0;",
+        "            got++;",
+        "            data = beat.data;",
+        "            last = beat.last;",
+        f"            if (array == {n}) {{            // beyond the expected words: drain to TLAST",
+        "                outcome = got == FIXY_MAX_STREAM_WORDS && !last ? FIXY_LOAD_OVERRUN : FIXY_LOAD_LONG;",
+        "                if (last || outcome == FIXY_LOAD_OVERRUN) break;",
+        "                continue;",
+        "            }",
+        "        }",
+        "        bool word_done = false, array_done = false;",
+        "        switch (array) {",
+    ]
+    for i, a in enumerate(arrays):
+        s, vpw, w = a.storage_bits, a.values_per_word, a.type.width
+        lines += [
+            f"        case {i}:   // {a.label}: {a.size} x {a.type.hls()}, {vpw} per word, {a.words} words",
+            f"            {a.var}[elem].range({w - 1}, 0) = data.range(lane * {s} + {w - 1}, lane * {s});",
+            f"            word_done = lane == {vpw - 1};",
+            f"            array_done = elem == {a.size - 1};",
+            "            break;",
+        ]
+    lines += [
+        "        default:",
+        "            break;",
+        "        }",
+        "        if (array_done) {",
+        "            array++;",
+        "            elem = 0;",
+        "            lane = 0;",
+        "        } else {",
+        "            elem++;",
+        "            lane = word_done ? 0 : lane + 1;",
         "        }",
         "    }",
+        "    ap_uint<32> status = got << FIXY_STATUS_OUTCOME_BITS;",
+        "    status(FIXY_STATUS_OUTCOME_BITS - 1, 0) = outcome;",
+        "    return status;",
+        "}",
+        "",
     ]
+    return lines
 
 
 def _array_params(arrays, c_types):
@@ -97,11 +165,8 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
         f'#include "{top}.h"',
         f'#include "{core}.h"',
         "",
-        f"static void load_weights(hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}{params}) {{",
     ]
-    for i, a in enumerate(arrays):
-        lines += _load_loop(i, a, c_types[i])
-    lines += ["}", ""]
+    lines += _load_text(arrays, params)
     lines += [
         f"// The score stream: each image's {elems} outputs as {packing.words_per_image} words of {vpw} x {s} bits, "
         f"TLAST on the",
@@ -135,8 +200,8 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
         "",
         "// Inference: UG1399's canonical dataflow body (function calls only; the weight arrays and n_images are",
         "// arguments), hls4ml's layers (each a process over n_images) then the score packer.",
-        f"static void infer(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, ap_uint<32> n_images"
-        f"{params}) {{",
+        f"static void infer(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, "
+        f"ap_uint<32> n_images{params}) {{",
         "    #pragma HLS DATAFLOW",
         f'    hls::stream<{out_type}> result("result");',
         f"    {core}({IN_PORT}, result, n_images{args});",
@@ -144,12 +209,13 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
         "}",
         "",
         f"void {top}(hls::stream<{in_type}> &{IN_PORT}, hls::stream<{WORD_TYPE}> &{OUT_PORT}, "
-        f"hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}, ap_uint<32> mode, ap_uint<32> n_images) {{",
+        f"hls::stream<{WORD_TYPE}> &{WEIGHT_PORT}, ap_uint<32> mode, ap_uint<32> n_images, ap_uint<32> &status) {{",
         f"    #pragma HLS INTERFACE axis port={IN_PORT}",
         f"    #pragma HLS INTERFACE axis port={OUT_PORT}",
         f"    #pragma HLS INTERFACE axis port={WEIGHT_PORT}",
         f"    #pragma HLS INTERFACE s_axilite port=mode bundle={CONTROL_BUNDLE}",
         f"    #pragma HLS INTERFACE s_axilite port=n_images bundle={CONTROL_BUNDLE}",
+        f"    #pragma HLS INTERFACE s_axilite port=status bundle={CONTROL_BUNDLE}",
         f"    #pragma HLS INTERFACE s_axilite port=return bundle={CONTROL_BUNDLE}",
         "    // The engine's weights: on-chip arrays written only by the load mode, stored as the kit decided",
         "    // (fixyfpga.engine.storage: what each layer reads per cycle).",
@@ -158,11 +224,14 @@ def source_text(arrays, c_types, in_type, out_type, out_beats, out_pack, packing
         lines.append(f"    static {t} {a.var}[{a.size}];  // {a.label} {a.type.hls()}: {st.kind} {st.shape}")
         lines += [f"    {p}" for p in st.pragmas()]
     lines += [
+        "    static ap_uint<32> last_load = FIXY_LOAD_NONE;   // the status word of the last load",
         "    if (mode == FIXY_MODE_LOAD) {",
-        f"        load_weights({WEIGHT_PORT}{args});   // outside the inference path: no image sees half-loaded weights",
+        f"        last_load = load_weights({WEIGHT_PORT}{args});   // outside the inference path: no image sees "
+        f"half-loaded weights",
         "    } else {",
         f"        infer({IN_PORT}, {OUT_PORT}, n_images{args});",
         "    }",
+        "    status = last_load;",
         "}",
         "",
     ]

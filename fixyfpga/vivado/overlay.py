@@ -37,8 +37,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixyfpga.engine import (IN_PORT, OUT_PORT, REGISTERS, WEIGHT_PORT, WORD_BITS, WeightLayout, ip_vlnv,
-                             output_packing)
+from fixyfpga.engine import (DMA_LENGTH_BITS, IN_PORT, OUT_PORT, REGISTERS, WEIGHT_PORT, WORD_BITS, WeightLayout,
+                             ip_vlnv, output_packing)
 from fixyfpga.design import VARIANT_FIXYNN, has_frontend
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
@@ -46,7 +46,6 @@ from fixyfpga.runtime.overlay_spec import FORMAT as OVERLAY_SPEC_FORMAT
 
 OVERLAY_FORMAT = OVERLAY_SPEC_FORMAT       # the layout fixyfpga.runtime.overlay_spec reads
 BD_NAME = "fixy_bd"
-DMA_LENGTH_BITS = 26                       # AXI DMA buffer length register: transfers up to 64 MiB - 1
 CONTROL_RANGE = 0x10000                    # 64 KiB windows for the DMAs and the two IPs' AXI-lite ports
 MAX_INTERCONNECT_PORTS = 16                # SmartConnect master ports
 
