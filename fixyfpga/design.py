@@ -6,8 +6,9 @@ and its top-level ports. Two builds with the same signature accept the same task
 
 `frontend.ports` / `engine.ports` list every top-level port of both IPs ({name, protocol, width, depth,
 direction}, from `fixyfpga.engine`); `engine.arrays` the engine's on-chip weight arrays in the order of
-the weight stream; `engine.weight_words` the stream's length; `engine.output.packing` how the score
-stream carries an image.
+the weight stream, each with its `storage` as written in the engine firmware (`fixyfpga.engine.storage`:
+kind registers | lutram | bram, banks, depth, width, the pragmas); `engine.weight_words` the stream's
+length; `engine.output.packing` how the score stream carries an image.
 
 `variant`: "fixynn" (front-end IP + engine IP) or "engine_only" (the study's all-programmable baseline,
 `describe_engine_only`): no `frontend` section, and `input.pixel_map` holds the engine's raw input for
@@ -47,7 +48,9 @@ def _engine_section(split, backend, classes, num_classes):
     interface = {"layer": split.interface.layer, "shape": list(split.interface.shape),
                  "type": split.interface.type.to_dict()}
     engine_layers = layer_entries(backend)
-    arrays = [a.to_dict() for a in backend.weight_arrays]
+    storage = {s.var: s.to_dict() for s in getattr(backend, "storage", None) or []}
+    arrays = [{**a.to_dict(), **({"storage": storage[a.var]} if a.var in storage else {})}
+              for a in backend.weight_arrays]
     packing = OutputPacking(out_plan.out_type, int(math.prod(out_plan.out_shape)))
     output = {"shape": list(out_plan.out_shape), "type": out_plan.out_type.to_dict()}
     en_ports = [p.to_dict() for p in engine_ports(split.interface.shape[-1], split.interface.type.width)]

@@ -233,6 +233,12 @@ def step_convert(cfg, st):
     st.notes += st.frontend.notes               # layers hls4ml cannot build with the asked strategy: nothing to do
     st.backend = convert(sp.backend, st.backend_plans, "backend", st.staging / "backend", core_name(), cfg.board,
                          reuse_factors=st.reuse_factors, strategy="Resource", weights_as_ports=True)
+    # The engine's weight memories priced from the pragmas the firmware now holds (a scan of the written C++).
+    before = st.fit
+    st.fit = estimate({"frontend": st.frontend_plans, "backend": st.backend_plans, "reuse_factors": st.reuse_factors,
+                       "engine_storage": st.backend.storage}, cfg.board)
+    if before is None or st.fit["total"] != before["total"]:
+        st.warnings += check_fit(st.fit, cfg.board, force=cfg.force) or []
 
 
 def step_compile(cfg, st):

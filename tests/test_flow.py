@@ -49,6 +49,10 @@ def test_default_build_is_bit_exact_and_reported(default_build):
             assert (d / name).is_file(), name
         # The testbench that Vitis HLS runs passed here with plain g++.
         assert "0 mismatched elements" in rep["testbench"][half]
+    # ... and for the engine it first checked the load mode on a short, a long and an aborted weight stream.
+    tb_log = (project / "backend" / "build" / "tb_run.log").read_text()
+    assert all(f"FIXY LOAD: {what} stream" in tb_log for what in ("short", "long", "aborted", "full"))
+    assert "WRONG" not in tb_log
     design = json.loads((project / "design.json").read_text())
     assert design["engine"]["signature"].startswith("sha256:") and design["engine"]["ports"]
     # The simulated board's overlay is written by every build (hls_projects/README.md says so).
@@ -66,10 +70,44 @@ def test_frontend_weights_are_constants_and_engine_weights_are_the_kits_arrays(d
     assert "INTERFACE" not in (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
     # ... the kit's top is: its only ports are the ones design.json lists, weights come in as one stream.
     top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
-    assert "bram" not in top and top.count("#pragma HLS INTERFACE") == 6
+    assert "INTERFACE bram" not in top and top.count("#pragma HLS INTERFACE") == 7      # 3 axis, mode, n_images, status, return
     design = json.loads((project / "design.json").read_text())
     assert [p["name"] for p in design["engine"]["ports"]] == ["features", "scores", "weights", "s_axi_control"]
     assert len(design["engine"]["arrays"]) == 10 and design["engine"]["weight_words"] > 0
+    # Images overlap: each of hls4ml's layer calls is a dataflow process looping over n_images, weights
+    # passed as arguments, and the score packer is one more process of the same region.
+    layers_cpp = (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
+    region = layers_cpp.split("void fixy_engine_layers(")[1]
+    assert layers_cpp.count("images: for (ap_uint<32> i = 0; i < n_images; i++)") == region.count("fixy_stage_") >= 13
+    assert "nnet::" not in region and "fixy_stage_b3_pw(layer11_out, layer12_out, w12, b12, n_images);" in region
+    assert "fixy_engine_layers(features, result, n_images, w2, b2," in top and "pack_scores(result, scores, n_images);" in top
+
+
+def test_engine_memories_are_the_kits_and_priced_from_the_firmware(default_build):
+    """hls4ml's storage pragmas on weights are gone from the engine's templates (the front-end keeps its
+    own: constants), the kit's are at each array's declaration, design.json records them, and the fit
+    estimate prices what a scan of the written C++ finds: memories for wide-read kernels, no ROM, and
+    registers only where priced (every bias; 8 bits each here)."""
+    _, project = default_build
+    sep = "firmware/nnet_utils/nnet_sepconv2d_stream.h"
+    assert "#pragma HLS ARRAY_PARTITION variable=weights complete" in (project / "frontend" / sep).read_text()
+    assert "#pragma HLS ARRAY_PARTITION variable=weights" not in (project / "backend" / sep).read_text()
+    top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
+    design = json.loads((project / "design.json").read_text())
+    est = design["estimate"]
+    assert est["engine_storage_source"] == "firmware scan"
+    priced = {r["var"]: r for r in est["engine_storage"]}
+    for a in design["engine"]["arrays"]:
+        st = a["storage"]
+        assert all(p in top for p in st["pragmas"]) and "ROM" not in "".join(st["pragmas"]).upper()
+        assert priced[a["var"]]["kind"] == st["kind"]
+        if a["kind"] == "bias":
+            assert st["kind"] == "registers" and priced[a["var"]]["ff"] == a["size"] * a["type"]["width"]
+        else:         # a kernel read F weights a cycle over its reuse loop: one memory word of F weights
+            assert st["kind"] in ("lutram", "bram") and st["width"] == st["reads_per_cycle"] * a["type"]["width"]
+            assert st["depth"] * st["reads_per_cycle"] >= a["size"]
+    assert sum(r["ff"] for r in est["engine_storage"]) == sum(a["size"] * a["type"]["width"]
+                                                               for a in design["engine"]["arrays"] if a["kind"] == "bias")
 
 
 def run_cli(args, capsys):

@@ -113,6 +113,41 @@ def test_weight_stream_only_reaches_an_engine_in_load_mode(sim_project, ov, imag
     assert np.array_equal(fresh.predict(images[:4]).raw, want)
 
 
+def test_a_weight_stream_that_cannot_shift(sim_project, ov, images):
+    """The engine checks TLAST on its weight stream and reports what it saw in its status register (the
+    C++ load mode's own report): a longer stream (a task for a larger engine) is drained to its TLAST, a
+    shorter one ends at its TLAST, an aborted one (the weights DMA halts mid-transfer) ends when the stream
+    stays idle. After each the driver refuses to run images, naming the fix, and the next good load
+    computes exactly: no word was left behind to shift it."""
+    from fixyfpga.engine import LoadStatus
+    from fixyfpga.tasks import read_task
+    task = read_task(sim_project["source_task"])
+    want = reference(sim_project, sim_project["source_task"], images[:8])
+    n = ov.weights.words
+    for words, outcome in ((np.concatenate([task.words, np.arange(3, dtype=np.uint32)]), "long"),
+                           (task.words[:-1], "short")):
+        ov.weights.words = words.size                 # a driver that trusts a wrong word count
+        with pytest.raises(FixyError, match=f"refused the weights: .*load {outcome}.*load a task built for this engine"):
+            ov.weights.load(words)
+        status = LoadStatus.of(ov.device.engine.last_load)
+        assert status.name == outcome and status.words == words.size
+        with pytest.raises(FixyError, match="weights are not a whole task .*load a task built for this engine"):
+            ov.predict(images[:2])
+        ov.weights.words = n
+        ov.load_task(task)
+        assert np.array_equal(ov.predict(images[:8]).raw, want)
+    ov.device.weight_dma.fail_next(400, error_bits=0x20)       # a slave error after 100 words
+    with pytest.raises(FixyError, match="stopped with an error.*weights are incomplete.*reset\\(\\)"):
+        ov.load_task(task)
+    status = LoadStatus.of(ov.device.engine.last_load)
+    assert (status.name, status.words) == ("aborted", 100) and not ov.device.engine.busy
+    with pytest.raises(FixyError, match="weights are not a whole task"):
+        ov.predict(images[:2])
+    ov.reset()
+    ov.load_task(task)
+    assert np.array_equal(ov.predict(images[:8]).raw, want)
+
+
 def EngineStart(engine, mode, n):
     engine.ip.write(engine.registers["mode"], mode)
     engine.ip.write(engine.registers["n_images"], n)

@@ -38,9 +38,10 @@ def test_cycle_model_by_hand():
     rows = cycles.design_cycles(fe, be, {"fc": 4})
     got = {r.name: r.interval for r in rows}
     # input 16 beats; conv: (4+2) x (4+2) padded pixels at II 1; act 16; pool 16 input beats;
-    # flatten 4 beats of 2 channels; dense: 1 input beat + (rf 4 + depth 3) + 1 output beat.
+    # flatten 4 beats of 2 channels; dense: 1 input beat + (rf 4 + depth 3) + 1 output beat; the engine's
+    # score packer (its own dataflow process) one value per cycle.
     assert got == {"in": 16, "conv": 36, "act": 16, "pool": 16, "flat": 4,
-                   "fc": 1 + 4 + cycles.RESOURCE_CALL_DEPTH + 1}
+                   "fc": 1 + 4 + cycles.RESOURCE_CALL_DEPTH + 1, "pack_scores": 3}
     s = cycles.summarize(rows, clock_mhz=100)
     assert s["bottleneck"] == "conv" and s["interval_cycles"] == 36
     assert s["throughput_ips"] == pytest.approx(100e6 / 36)
@@ -92,6 +93,12 @@ def test_cycle_model_resource_conv_and_csynth_override():
     assert o["source"] == "csynth" and o["interval_cycles"] == 120 and o["latency_cycles"] == 500
     assert o["throughput_ips"] == pytest.approx(200e6 / 120) and o["model"]["interval_cycles"] == r.interval
     assert cycles.apply_csynth(s, {"frontend": None}) is s
+    # A real engine report says `undef` (its loops run to the n_images register): that part stays modelled.
+    undef = {"interval_cycles": {"min": None, "max": None}, "latency_cycles": {"best": None, "worst": None}}
+    o = cycles.apply_csynth(s, {**csynth, "engine": undef})
+    assert o["source"] == "csynth+model" and o["modelled"] == ["engine"] and o["interval_cycles"] == 120
+    o = cycles.apply_csynth(s, {"engine": undef})
+    assert o["source"] == "model" and o["modelled"] == ["engine"] and o["interval_cycles"] == s["interval_cycles"]
 
 
 def test_energy_model_arithmetic_and_labels(tmp_path):

@@ -373,7 +373,8 @@ def test_vivado_script_calls(board_name, tmp_path, fake_tools):
     spec = read_overlay(result["overlay"]["dir"])
     assert spec.dma == "dma" and spec.frontend == "frontend" and spec.engine == "engine"
     assert spec.weights.dma == "wdma" and spec.weights.words == 325
-    assert spec.registers == {"ap_ctrl": 0, "mode": 0x10, "n_images": 0x18} and spec.streams.tlast == "batch"
+    assert spec.registers == {"ap_ctrl": 0, "mode": 0x10, "n_images": 0x18, "status": 0x20, "status_ctrl": 0x24}
+    assert spec.streams.tlast == "batch"
     assert spec.streams.in_shape == (8, 8, 3) and spec.streams.out_elems == 10 and spec.streams.out_elem_bits == 16
     assert spec.streams.out_image_bytes == 20
     assert spec.streams.pixel_bytes == 4 and spec.streams.in_image_bytes == 8 * 8 * 4     # RGB + one pad byte

@@ -3,6 +3,7 @@
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime.drivers import halted_with_error, pynq_driver_classes, reset_dma
 from fixyfpga.amd.hwh import read_hwh
+from fixyfpga.engine import output_controls
 
 
 def check_instances(instances, wanted, hwh_path):
@@ -28,7 +29,8 @@ def check_registers(instances, engine, registers, hwh_path):
     if not found:
         return
     wrong = [f"{name} at 0x{found[name]:02X} (overlay JSON 0x{offset:02X})" if name in found else f"{name} missing"
-             for name, offset in registers.items() if name != "ap_ctrl" and found.get(name) != offset]
+             for name, offset in registers.items()
+             if name != "ap_ctrl" and name not in output_controls(registers) and found.get(name) != offset]
     if wrong:
         raise FixyError(f"{hwh_path}: the engine's registers in the bitstream differ from the overlay JSON "
                         f"({'; '.join(wrong)}); the .hwh and .json come from different builds: copy both from the "

@@ -150,8 +150,9 @@ class FixyOverlay:
     def load_task(self, task, timeout=None):
         """Send a task (a .fixytask path or a fixyfpga.tasks.Task) to the engine: its words, unchanged,
         through the weights DMA while the engine runs its load mode. A task packed for another engine is
-        refused before anything is sent; returns when the engine has taken every word (a short or long
-        stream is a timeout naming the engine's state, never a half-silent load). Returns the Task."""
+        refused before anything is sent; returns when the engine has taken every word and reported a good
+        load in its status register. A stream the engine reports short, long or aborted raises FixyError,
+        and inference is refused until a task loads. Returns the Task."""
         if isinstance(task, (str, Path)):
             task = read_task(task)
         elif not isinstance(task, Task):
@@ -211,6 +212,7 @@ class FixyOverlay:
         return np.ascontiguousarray(images.reshape(len(images), -1))
 
     def _need_task(self):
+        self.engine.check_weights()          # after a short, long or aborted load: load a good task first
         if self.task is None:
             raise FixyError("no task loaded: the engine has no weights yet; call load_task(path) first")
 

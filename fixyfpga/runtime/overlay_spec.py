@@ -17,7 +17,7 @@ JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
                   of the image DMA and of the weights DMA (the board file's dma_address_bits); a buffer
                   ending above 2**address_bits is refused before any transfer}
     ips           {"frontend"*: {"name", "vlnv"*}, "engine": {"name", "vlnv"*, "registers"*: {name: offset}}}
-                  ap_ctrl_hs over AXI-lite; the engine's `mode` / `n_images` registers
+                  ap_ctrl_hs over AXI-lite; the engine's `mode` / `n_images` / `status` / `status_ctrl` registers
                   (fixyfpga.engine.REGISTERS when absent). No "frontend": an engine-only overlay (the
                   study's all-programmable baseline); the image DMA feeds the engine, and streams.in
                   must carry a pixel_map

@@ -73,8 +73,9 @@ def variant_entry(res, cyc, power, csim, accuracy, extra=None):
         "energy_per_inference_uj": energy.energy_per_inference_uj(power, cyc["throughput_ips"]),
         "csim": csim,
         "accuracy": accuracy,
-        "cycles": {k: cyc[k] for k in ("interval_cycles", "latency_cycles", "bottleneck", "bottleneck_part",
-                                        "clock_mhz")},
+        "cycles": {**{k: cyc[k] for k in ("interval_cycles", "latency_cycles", "bottleneck", "bottleneck_part",
+                                           "clock_mhz")},
+                   **({"modelled": cyc["modelled"]} if cyc.get("modelled") else {})},   # csynth said undef
         "layers": cyc["layers"],
     }
     if extra:

@@ -23,7 +23,7 @@ the installed board files (`board.repoPaths` and the project's BOARD_PART_REPO_P
 
 from pathlib import Path
 
-from fixyfpga.engine import ip_vlnv
+from fixyfpga.engine import DMA_LENGTH_BITS, ip_vlnv
 from fixyfpga.vivado.reports import POWER_ACTIVITY
 from fixyfpga.vivado.tcl import (Raw, block, cmd, command, comment, config_dict, guard_proc, hex32, render,
                                  step, tcl_list)
@@ -185,14 +185,14 @@ def block_design_lines(plan):
     lines = [command("create_bd_design", plan.bd_name), *_ps_lines(plan)]
     lines += _cell("reset", "rst")
     lines += _cell("dma", "dma", {
-        "c_include_sg": 0, "c_sg_length_width": 26, "c_addr_width": plan.board.dma_address_bits,
+        "c_include_sg": 0, "c_sg_length_width": DMA_LENGTH_BITS, "c_addr_width": plan.board.dma_address_bits,
         "c_m_axis_mm2s_tdata_width": plan.input.dma_bits, "c_s_axis_s2mm_tdata_width": out.dma_bits,
         "c_m_axi_mm2s_data_width": max(32, plan.input.dma_bits), "c_m_axi_s2mm_data_width": max(32, out.dma_bits),
         "c_mm2s_burst_size": 16, "c_s2mm_burst_size": 16})
     # The weights DMA: memory to stream only, 32-bit words into the engine's weight port.
     lines += _cell("dma", "wdma", {
-        "c_include_sg": 0, "c_sg_length_width": 26, "c_addr_width": plan.board.dma_address_bits, "c_include_s2mm": 0,
-        "c_m_axis_mm2s_tdata_width": 32, "c_m_axi_mm2s_data_width": 32, "c_mm2s_burst_size": 16})
+        "c_include_sg": 0, "c_sg_length_width": DMA_LENGTH_BITS, "c_addr_width": plan.board.dma_address_bits,
+        "c_include_s2mm": 0, "c_m_axis_mm2s_tdata_width": 32, "c_m_axi_mm2s_data_width": 32, "c_mm2s_burst_size": 16})
     hls_cells = ["frontend", "engine"] if plan.has_frontend else ["engine"]
     if plan.has_frontend:
         lines.append(command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.frontend_top), "frontend"))

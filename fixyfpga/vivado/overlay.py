@@ -47,14 +47,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixyfpga.engine import (IN_PORT, OUT_PORT, OVERLAY_FORMAT, REGISTERS, WEIGHT_PORT, WORD_BITS, WeightLayout,
-                             axis_bits, ip_vlnv, output_packing)
+from fixyfpga.engine import (DMA_LENGTH_BITS, IN_PORT, OUT_PORT, OVERLAY_FORMAT, REGISTERS, WEIGHT_PORT, WORD_BITS,
+                             WeightLayout, axis_bits, ip_vlnv, output_packing)
 from fixyfpga.design import VARIANT_FIXYNN, has_frontend
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 
 BD_NAME = "fixy_bd"
-DMA_LENGTH_BITS = 26                       # AXI DMA buffer length register: transfers up to 64 MiB - 1
 CONTROL_RANGE = 0x10000                    # 64 KiB windows for the DMAs and the two IPs' AXI-lite ports
 MAX_DMA_STREAM_BYTES = 128                 # AXI DMA stream width: 8 to 1024 bits (PG021)
 MAX_INTERCONNECT_PORTS = 16                # SmartConnect master ports
