@@ -56,6 +56,10 @@ def _summary(rep, project):
         lines.append("    on a machine with the tools, run:")
         for cmd in syn.get("commands", []):
             lines.append(f"      {cmd}")
+        if hls.get("commands_before_2023_2"):
+            lines.append("    with Vitis HLS before 2023.2, the two HLS commands are instead:")
+            for cmd in hls["commands_before_2023_2"]:
+                lines.append(f"      {cmd}")
     else:
         lines.append(f"  HLS: {hls['status']} with {hls.get('tool')}; Vivado implementation: WNS "
                      f"{impl.get('wns_ns')} ns, {impl.get('achieved_mhz')} MHz; overlay in {rep['overlay']['dir']}")

@@ -455,10 +455,14 @@ def step_hls(cfg, st):
     tool = find_hls_tool()
     prj = cfg.project_dir
     commands = [hls_command_line(prj / "frontend"), hls_command_line(prj / "backend")]
+    # Vitis HLS before 2023.2 has no config-file flow: the same steps from build_hls.tcl.
+    older = [hls_command_line(prj / "frontend", "vitis_hls"), hls_command_line(prj / "backend", "vitis_hls")]
     if not cfg.synthesis:
-        st.hls = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands}
+        st.hls = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands,
+                  "commands_before_2023_2": older}
     elif tool is None:
-        st.hls = {"status": "skipped", "reason": "neither vitis-run and v++ (Vitis 2023.2+) nor vitis_hls is on PATH", "commands": commands}
+        st.hls = {"status": "skipped", "reason": "neither vitis-run and v++ (Vitis 2023.2+) nor vitis_hls is on PATH",
+                  "commands": commands, "commands_before_2023_2": older}
     else:
         st.hls = {"status": "done", "tool": tool,
                   "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}
