@@ -109,12 +109,13 @@ def best_epoch(result):
     return int(result.get("best_epoch", result["epochs"]))
 
 
-def load_user_source(cfg, path, ds, where):
+def load_user_source(cfg, path, ds, where, split=None):
     """A user's source model (source_model, no zoo record): (the model as loaded, its canonical model, the
-    split node, the source result). The config's split must be a legal cut of it and its outputs the source's classes."""
+    split node, the source result). `split` (default: the config's) must be a legal cut of it and its outputs
+    the source's classes."""
     model, _ = load_model(path)
     try:
-        sm = split_model(model, cfg.split)
+        sm = split_model(model, cfg.split if split is None else split)
     except FixyError as exc:
         raise FixyError(f"{where}: split: {exc}") from None
     canonical = sm.canonical
