@@ -195,11 +195,17 @@ def with_quantized_weights(model, plans):
 
 
 def convert(model, plans, role, output_dir, project_name, board, reuse_factors=None, strategy="Latency",
-            weights_as_ports=False):
-    """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled)."""
+            weights_as_ports=False, layer_strategy=None):
+    """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled).
+    `layer_strategy`: {layer: hls4ml strategy} for layers that differ from `strategy` (the study's baseline
+    builds its first layers pipelined with the Latency strategy inside a Resource engine)."""
     import hls4ml
     reuse_factors = reuse_factors or {}
     per_layer, notes = layer_strategies(plans, strategy)
+    unknown = set(layer_strategy or {}) - set(per_layer)
+    if unknown:
+        raise FixyError(f"layer_strategy names layers without weights or not in the model: {sorted(unknown)}")
+    per_layer.update(layer_strategy or {})
     cfg = hls_config(model, plans, strategy, reuse_factors,
                      ALL_WEIGHTS_AS_PORTS if weights_as_ports else NO_WEIGHT_PORTS, layer_strategy=per_layer)
     quantized = with_quantized_weights(model, plans)
