@@ -708,3 +708,22 @@ def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
         assert summary["variants"][name]["power_w"]["source"] == "vivado"
         assert summary["variants"][name]["power_w"]["value"] == pytest.approx(1.612 - 1.275)
     assert summary["power_sources"]["same"] and "different sources" not in (out / "summary.md").read_text()
+
+
+def test_readme_headline_table_is_the_committed_results(tmp_path):
+    """The README's headline table is generated from results/compare/<board>/summary.json and
+    results/sweep/<board>/sweep.json (`make results`): the committed README holds exactly that table, and
+    update_readme refuses a README without the block."""
+    from fixyfpga import REPO_ROOT
+    from fixyfpga.study import tables
+    from fixyfpga.study.paths import RESULTS_COMPARE, RESULTS_SWEEP
+    table = tables.headline_rows(RESULTS_COMPARE, RESULTS_SWEEP)
+    assert table.count("\n") >= 2 + 4                                  # header, rule, one row per board
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"{tables.README_BEGIN}\n{table}{tables.README_END}" in readme
+    copy = tmp_path / "README.md"
+    copy.write_text(readme.replace(table, "stale\n"))
+    assert tables.update_readme(copy, RESULTS_COMPARE, RESULTS_SWEEP) == table and table in copy.read_text()
+    copy.write_text("no block\n")
+    with pytest.raises(FixyError, match="no .* block"):
+        tables.update_readme(copy, RESULTS_COMPARE, RESULTS_SWEEP)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fixyfpga import REPO_ROOT
 
+BOARDS = ("pynq-z2", "zcu104", "ultra96v2", "kv260")     # the boards `make results` covers, in this order
 RESULTS_COMPARE = REPO_ROOT / "results" / "compare"
 RESULTS_SWEEP = REPO_ROOT / "results" / "sweep"
 COMPARE_DIR = "compare"

@@ -22,7 +22,6 @@ from fixyfpga.errors import FixyError
 from fixyfpga.vivado import fit
 from fixyfpga.rtl.measure import RTL_DIR
 from fixyfpga.rtl.report import REPORT_FILE
-from fixyfpga.study import area
 
 RESOURCES = fit.RESOURCES
 RTL_REPORT = Path(RTL_DIR) / REPORT_FILE        # decided by fixyfpga.rtl
@@ -64,8 +63,8 @@ def rtl_counts(project_dir, strategy):
             "used": strategy if counts else None}
     if not counts:
         info["note"] = (f"{RTL_REPORT.as_posix()} measured {', '.join(sorted(measured)) or 'nothing'}, the design is "
-                        f"built with '{strategy}': its front-end LUT/FF stay the fit estimate (not substituted); "
-                        f"run `make rtl` with this configuration")
+                        f"built with '{strategy}': its front-end LUT/FF stay the fit estimate (a model of da4ml adder "
+                        f"graphs), not substituted; Yosys counts need `make rtl` to measure '{strategy}'")
     return counts, info
 
 
@@ -135,11 +134,6 @@ def variant_resources(frontend_plans, backend_plans, reuse_factors, board, rtl=N
     return {**{r: total[r] for r in RESOURCES}, "source": "yosys+estimate" if measured else "estimate",
             "sources": sources, "yosys_layers": measured, "layers": layers,
             "infrastructure": est["infrastructure"], "available": avail, "fits": not over, "over": over}
-
-
-def area_share(res, board):
-    """The design's chip share (area.chip_share): LUT, DSP and BRAM36 utilization summed."""
-    return area.chip_share(res, board)
 
 
 def engine_layer_costs(backend_plans, board):

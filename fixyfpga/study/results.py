@@ -17,9 +17,8 @@ from fixyfpga.plan import plan_model
 from fixyfpga.rtl.measure import measure_build
 from fixyfpga.study import sweep, tables
 from fixyfpga.study.compare import compare
-from fixyfpga.study.paths import RESULTS_COMPARE, RESULTS_SWEEP
+from fixyfpga.study.paths import BOARDS, RESULTS_COMPARE, RESULTS_SWEEP
 
-BOARDS = ("pynq-z2", "zcu104", "ultra96v2", "kv260")
 README = REPO_ROOT / "README.md"
 
 

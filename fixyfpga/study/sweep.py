@@ -227,8 +227,7 @@ def choose_best(points, max_acc_loss, with_accuracy):
     if with_accuracy:
         eligible = [p for p in fitting if p["worst_acc_loss"] is not None and p["worst_acc_loss"] <= max_acc_loss]
         if not eligible:
-            return None, (f"no cut meets the accuracy constraint (worst target loss <= {max_acc_loss:.1%}) and fits the "
-                          f"board")
+            return None, f"no cut that fits the board keeps its worst target's loss <= {max_acc_loss:.1%}"
     else:
         eligible = fitting
     best = min(eligible, key=lambda p: p["energy_per_inference_uj"])
