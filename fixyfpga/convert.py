@@ -199,11 +199,17 @@ def with_quantized_weights(model, plans):
 
 
 def convert(model, plans, role, output_dir, project_name, board, reuse_factors=None, strategy="Latency",
-            weights_as_ports=False):
-    """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled)."""
+            weights_as_ports=False, layer_strategy=None):
+    """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled).
+    `layer_strategy`: {layer: hls4ml strategy} for layers that differ from `strategy` (the study's baseline
+    builds its first layers pipelined with the Latency strategy inside a Resource engine)."""
     import hls4ml
     reuse_factors = reuse_factors or {}
     per_layer, notes = layer_strategies(plans, strategy)
+    unknown = set(layer_strategy or {}) - set(per_layer)
+    if unknown:
+        raise FixyError(f"layer_strategy names layers without weights or not in the model: {sorted(unknown)}")
+    per_layer.update(layer_strategy or {})
     cfg = hls_config(model, plans, strategy, reuse_factors,
                      ALL_WEIGHTS_AS_PORTS if weights_as_ports else NO_WEIGHT_PORTS, layer_strategy=per_layer)
     quantized = with_quantized_weights(model, plans)
@@ -252,7 +258,9 @@ def write_engine_top(design, top=ENGINE_TOP):
     out_pack = int(out.shape[-1])
     out_beats = int(np.prod(out.shape)) // out_pack
     packing = OutputPacking(design.plans[-1].out_type, int(np.prod(out.shape)))
-    decided = [engine_storage.decide_array(a, design.reuse_factors.get(a.layer, 1)) for a in design.weight_arrays]
+    decided = [engine_storage.decide_array(a, design.reuse_factors.get(a.layer, 1),
+                                           design.layer_strategies.get(a.layer, design.strategy))
+               for a in design.weight_arrays]
     (fw / f"{top}.h").write_text(top_cpp.header_text(inp.type.name, top))
     c_types = [types[a.var] for a in design.weight_arrays]
     (fw / f"{top}.cpp").write_text(top_cpp.source_text(design.weight_arrays, c_types, inp.type.name, out.type.name,

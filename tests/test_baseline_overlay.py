@@ -121,10 +121,10 @@ def deployed_baseline(tmp_path_factory, cifar_test_images):
     model = small_mobilenet(seed=3)
     split = baseline.baseline_split(model)
     plans = baseline.baseline_plans(split)
-    rfs, _ = baseline.size_engine(plans, 40)
+    sizing = baseline.size_engine(plans, 40, board)
     prj = tmp_path_factory.mktemp("hls") / "pynq-z2" / "small_baseline"
     images = resize_nearest(cifar_test_images, 16)[:64]
-    csim = baseline.csim_baseline(split, plans, rfs, board, prj, images)
+    csim = baseline.csim_baseline(split, plans, sizing.reuse_factors, board, prj, images, forms=sizing.forms)
     assert csim["mismatched_elements"] == 0 and csim["mismatched_vs_qkeras"] == 0
     out = baseline.deploy_baseline(prj, split, board, "small", [f"c{i}" for i in range(7)], {"dataset": "none"},
                                    log=lambda _: None)

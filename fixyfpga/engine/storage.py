@@ -124,14 +124,23 @@ def _memory_kind(depth):
     return LUTRAM if depth <= LUTRAM_MAX_DEPTH else BRAM
 
 
-def decide(var, label, kind, elements, element_bits, reuse_factor):
+def is_pipelined(strategy):
+    """Whether a layer built with hls4ml `strategy` is a pipelined (Latency) kernel: its product loops are
+    unrolled under `PIPELINE II=reuse factor` (nnet_dense_latency.h, nnet_conv2d_latency.h), so every weight is
+    read within each interval in an order the scheduler picks, not the Resource kernels' fixed ReuseLoop
+    pattern: no memory layout matches it, its weights are registers."""
+    return str(strategy or "").lower() == "latency"
+
+
+def decide(var, label, kind, elements, element_bits, reuse_factor, strategy="resource"):
     """The storage of one run-time array: `kind` weight | bias, `elements` its size, `reuse_factor` its
-    layer's (see the module docstring for the rule)."""
+    layer's, `strategy` the hls4ml strategy its layer is built with (see the module docstring for the rule;
+    a pipelined Latency layer's weights are registers, `is_pipelined`)."""
     n = int(elements)
     if n < 1:
         raise FixyError(f"{label}: an engine array needs at least one element")
     common = dict(var=var, label=label, elements=n, element_bits=int(element_bits))
-    if kind == "bias":
+    if kind == "bias" or is_pipelined(strategy):
         return Storage(**common, kind=REGISTERS, layout="partition", layout_type="complete", reads_per_cycle=n)
     r = min(max(1, int(reuse_factor)), n)
     f = math.ceil(n / r)
@@ -144,17 +153,17 @@ def decide(var, label, kind, elements, element_bits, reuse_factor):
     return Storage(**{**asdict(s), "kind": _memory_kind(s.depth)})
 
 
-def decide_array(array, reuse_factor):
+def decide_array(array, reuse_factor, strategy="resource"):
     """`decide` for a fixyfpga.engine.WeightArray."""
-    return decide(array.var, array.label, array.kind, array.size, array.type.width, reuse_factor)
+    return decide(array.var, array.label, array.kind, array.size, array.type.width, reuse_factor, strategy)
 
 
-def decide_plan(plan, reuse_factor):
+def decide_plan(plan, reuse_factor, strategy="resource"):
     """[kernel, bias] storage of a planned engine layer (before conversion: labels, no hls4ml names)."""
     return [decide(f"{plan.name}.weight", f"{plan.name}.weight", "weight", plan.kernel.size, plan.weight_type.width,
-                   reuse_factor),
+                   reuse_factor, strategy),
             decide(f"{plan.name}.bias", f"{plan.name}.bias", "bias", plan.bias.size, plan.bias_type.width,
-                   reuse_factor)]
+                   reuse_factor, strategy)]
 
 
 # ----------------------------------------------------------------------------- hls4ml's template pragmas

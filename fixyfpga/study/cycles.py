@@ -80,11 +80,17 @@ def input_shapes(plans, before=None):
     return shapes
 
 
+# An engine layer's form -> the hls4ml strategy whose loop structure it has (study.resources.FORMS).
+FORM_STRATEGY = {"resource": "resource", "pipelined": "latency"}
+
+
 def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strategy="latency",
-                  engine_strategy="resource", depth=RESOURCE_CALL_DEPTH):
+                  engine_strategy="resource", depth=RESOURCE_CALL_DEPTH, forms=None):
     """LayerCycles of every layer of both IPs, in stream order (the front-end's input layer is the DMA
-    input stream). `frontend_plans` may be [] (a design that is all engine)."""
+    input stream). `frontend_plans` may be [] (a design that is all engine). `forms`: {engine layer:
+    "resource" | "pipelined"} for layers built otherwise than `engine_strategy` (the study's baseline)."""
     rows = []
+    forms = forms or {}
     shapes = input_shapes(list(frontend_plans) + list(backend_plans))
     for part, plans, strategy in (("frontend", frontend_plans, frontend_strategy),
                                   ("engine", backend_plans, engine_strategy)):
@@ -92,7 +98,8 @@ def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strateg
             if p.kind == "input" and (part == "engine" and frontend_plans):
                 continue                       # the interface: produced by the front-end's last layer
             rf = reuse_factors.get(p.name, 1) if (p.has_weights and part == "engine") else 1
-            rows.append(layer_cycles(p, shapes[p.name], part, rf, strategy, depth))
+            how = FORM_STRATEGY[forms[p.name]] if part == "engine" and p.name in forms else strategy
+            rows.append(layer_cycles(p, shapes[p.name], part, rf, how, depth))
     if backend_plans:       # the engine's score packer: its own process, one output value per cycle
         last = backend_plans[-1]
         calls, interval = packer_cycles(OutputPacking(last.out_type, int(math.prod(last.out_shape))))
@@ -121,7 +128,7 @@ def summarize(rows, clock_mhz):
 def apply_csynth(summary, csynth):
     """Replace the model's interval/latency by Vitis HLS's csynth figures when they exist.
 
-    csynth: {"frontend": parse_csynth_report(...) or None, "engine": ...} (vivado/hls.py's parser). The
+    csynth: {"frontend": amd.csynth.csynth_summary(...) or None, "engine": ...} (fixyfpga.amd.csynth). The
     chained IPs' interval is the larger of the two; latency adds up. The model's figures are kept under
     "model". A part whose report says `undef` (None: the engine's loops run to the n_images register)
     keeps the model's figure and is listed under "modelled"."""

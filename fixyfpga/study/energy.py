@@ -216,9 +216,15 @@ def board_power(result_json):
     data = json.loads(path.read_text())
     if data.get("simulated"):
         raise FixyError(f"{path} is a simulated-board result, not a measurement; measure on the board")
-    return {"value": float(data["active_w"]), "idle_w": float(data["idle_w"]), "source": "board",
-            "label": data.get("label", "measured"), "energy_per_inference_j": float(data["energy_per_inference_j"]),
-            "result": str(path)}
+    out = {"value": float(data["active_w"]), "idle_w": float(data["idle_w"]), "source": "board",
+           "label": data.get("label", "measured"), "energy_per_inference_j": float(data["energy_per_inference_j"]),
+           "result": str(path)}
+    # the window and count give the end-to-end board-level figure (study.board_energy.measured_board_level)
+    for key, cast in (("window_s", float), ("n_inferences", int), ("pl_energy_per_inference_j", float),
+                      ("pl_active_w", float), ("batch_size", int)):
+        if data.get(key) is not None:
+            out[key] = cast(data[key])
+    return out
 
 
 def energy_per_inference_uj(power, throughput_ips):
