@@ -17,7 +17,7 @@ from fixyfpga.tasks_cli import add_task_commands
 from fixyfpga.rtl.cli import add_rtl_command
 from fixyfpga.study.cli import add_study_commands
 from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
-from fixyfpga.quantize.cli import add_quantize_command
+from fixyfpga.quantize.cli import add_quantize_command, stage_summary
 
 DEFAULT_CONFIG = "configs/default.yaml"
 
@@ -37,8 +37,7 @@ def _summary(rep, project):
              f"{pipe['top1_agreement']:.2%}"]
     q = rep.get("quantization")
     if q:
-        lines.append(f"  quantized by the kit: float {q['float_accuracy']:.2%} -> quantized {q['quantized_accuracy']:.2%} "
-                     f"(top-1 agreement {q['top1_agreement']:.2%}) on {q['test_images']} {q['dataset']} test images; "
+        lines.append(f"  quantized by the kit: {stage_summary(q)} on {q['test_images']} {q['dataset']} test images; "
                      f"QKeras model {project / q['model']}")
     fit = rep.get("fit") or {}
     if fit.get("utilization"):

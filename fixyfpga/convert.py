@@ -22,6 +22,7 @@ import numpy as np
 
 from fixyfpga.engine import ENGINE_TOP, OutputPacking, WeightArray, core_name
 from fixyfpga.engine import top_cpp
+from fixyfpga import hlsext
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import kind_of
 from fixyfpga.split import custom_objects
@@ -198,6 +199,7 @@ def convert(model, plans, role, output_dir, project_name, board, reuse_factors=N
             weights_as_ports=False):
     """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled)."""
     import hls4ml
+    hlsext.register()
     reuse_factors = reuse_factors or {}
     per_layer, notes = layer_strategies(plans, strategy)
     cfg = hls_config(model, plans, strategy, reuse_factors,

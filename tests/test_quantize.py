@@ -305,14 +305,22 @@ def test_example_config_loads():
     assert cfg.calibration.dataset == "cifar10_jpeg" and cfg.fine_tune.epochs == 0 and cfg.weight_bits == 8
 
 
-def test_unfoldable_batchnorm_and_unsupported_layers_are_errors():
+def test_unfoldable_batchnorm_is_copied_and_unsupported_layers_are_errors():
+    import numpy as np
     from tensorflow import keras
     from fixyfpga.quantize import canonical_float_model
     L = keras.layers
     after_relu = keras.Sequential([keras.Input(INPUT), L.Conv2D(4, 3, activation="relu"), L.BatchNormalization(),
                                    L.Flatten(), L.Dense(3)])
-    with pytest.raises(FixyError, match="cannot be folded; place each BatchNormalization directly after"):
-        canonical_float_model(after_relu)
+    bn = after_relu.layers[1]
+    bn.set_weights([np.linspace(0.5, 2, 4), np.linspace(-1, 1, 4), np.linspace(0, 0.3, 4), np.linspace(0.5, 3, 4)])
+    canon, notes = canonical_float_model(after_relu)
+    # A batch norm that cannot be folded is kept, with its statistics: the kit builds it as a scale-and-shift.
+    assert notes["copied_batchnorm"] == [bn.name] and notes["folded_batchnorm"] == {}
+    kept = canon.get_layer(bn.name)
+    assert all(np.allclose(a, b) for a, b in zip(kept.get_weights(), bn.get_weights()))
+    x = np.random.default_rng(0).random((4,) + INPUT).astype(np.float32)
+    assert np.allclose(canon.predict(x, verbose=0), after_relu.predict(x, verbose=0) / 1.0, atol=1e-5)
     lstm_like = keras.Sequential([keras.Input(INPUT), L.Conv2D(4, 3), L.LayerNormalization(), L.Flatten(),
                                   L.Dense(3)])
     with pytest.raises(FixyError, match=r"\(LayerNormalization\) is not supported by the quantizer"):

@@ -44,6 +44,16 @@ def run(model_path, config_path, out_path, data_dir=None, progress=True):
     return report, json_path
 
 
+def stage_summary(t):
+    """One stage's float-vs-quantized figures: accuracies when the outputs are the dataset's classes, the
+    output difference otherwise."""
+    if t.get("float_accuracy") is None:
+        return (f"quantized outputs within {t['output_max_abs_diff']:.3g} of the float model's (mean "
+                f"{t['output_mean_abs_diff']:.3g})")
+    return (f"float {t['float_accuracy']:.2%}, quantized {t['quantized_accuracy']:.2%}, top-1 agreement "
+            f"{t['top1_agreement']:.2%}")
+
+
 def summary(report, out_path, json_path):
     lines = [f"fixyfpga: quantized {report['source']} -> {out_path}"]
     for row in report["layers"]:
@@ -53,8 +63,9 @@ def summary(report, out_path, json_path):
             rng = f" (calibration max {row['calibration_max']:.3g})" if "calibration_max" in row else ""
             lines.append(f"  {row['name']:24s} activation {row['type']}{rng}")
     for stage, t in report.get("test", {}).items():
-        lines.append(f"  {stage}: float {t['float_accuracy']:.2%}, quantized {t['quantized_accuracy']:.2%}, "
-                     f"top-1 agreement {t['top1_agreement']:.2%} on {t['images']} {report['dataset']} test images")
+        lines.append(f"  {stage}: {stage_summary(t)} on {t['images']} {report['dataset']} test images")
+    if report.get("accuracy_note"):
+        lines.append(f"  {report['accuracy_note']}")
     if report["host_output_function"]:
         lines.append(f"  the output {report['host_output_function']} was removed: the model returns logits, the host "
                      f"applies it")

@@ -73,6 +73,7 @@ class LayerInfo:
     reuse_factor: int = 1
     is_last: bool = False     # its output leaves the IP (no FIFO inside)
     datapath_lut: int = None  # front-end: LUTs of the layer's adder graphs (rtl.cost), when weights are known
+    logic: dict = None        # the kind's own logic besides weights (LayerKind.logic): lut, ff, dsp, buffer_bits
 
 
 def _prod(shape):
@@ -96,6 +97,9 @@ def _from_plans(plans, part, reuse_factors):
         src = by_name.get(p.inputs[0]) if p.inputs else prev
         if src is not None:
             info.in_shape, info.in_bits = tuple(src.out_shape), src.out_type.width
+        kind = KINDS.get(p.kind)
+        if kind is not None:
+            info.logic = kind.logic(p, [by_name[i] for i in p.inputs if i in by_name]) or None
         if p.has_weights:
             info.weight_bits, info.bias_bits = p.weight_type.width, p.bias_type.width
             info.acc_bits = p.accum_type.width if p.accum_type else 2 * info.weight_bits
@@ -208,6 +212,14 @@ def _layer_cost(info):
             cost["ff"] += info.bias_size * info.bias_bits          # biases: completely partitioned registers
             detail.append(f"{info.kernel_size} multipliers / reuse factor {info.reuse_factor}")
             detail.append(f"on-chip weights {w_bram:g} BRAM36" + (f" + {w_lut} LUTRAM" if w_lut else ""))
+    # Logic of weightless layers (merges, pooling windows, ...) and their own buffers, from their kind.
+    if info.logic:
+        for r in ("lut", "ff", "dsp"):
+            cost[r] += int(info.logic.get(r, 0))
+        lut, bram = _buffer_cost(int(info.logic.get("buffer_bits", 0)))
+        cost["lut"] += lut
+        cost["bram36"] += bram
+        detail.append(", ".join(f"{k} {v}" for k, v in info.logic.items()) + " (its kind's logic estimate)")
     # Convolution line buffer: kernel-height - 1 rows of the input feature map.
     kind = KINDS.get(info.kind)
     if kind is not None and kind.line_buffer and info.kernel_shape and len(info.in_shape) == 3:

@@ -1,0 +1,118 @@
+"""The one table of Keras/QKeras layer classes the kit knows: how the importer builds each, and what the
+quantizer (`fixyfpga quantize`, a float model in) does with it. The importer's handlers, the quantizer's
+class lists and the README's list (`python -m fixyfpga.ir.classes`) are all read from here, so they
+cannot disagree.
+
+Quantizer actions (a float Keras model):
+  quantize  float linear layer -> its QKeras twin with calibrated weight and bias quantizers
+  fold      folded into the linear layer before it when it directly follows one (else: copy)
+  relu      -> QActivation(quantized_relu) with a calibrated range
+  host      at the output: removed, the host applies it to the logits
+  remove    inactive at inference
+  copy      copied unchanged (the kit builds it as it is)
+  input     the input layer / an input scaling folded into the first linear layer
+  refuse    an already-quantized layer: the model goes to the kit without the quantize step
+"""
+
+from dataclasses import dataclass
+
+QUANTIZE, FOLD, RELU, HOST, REMOVE, COPY, INPUT, REFUSE = ("quantize", "fold", "relu", "host", "remove", "copy",
+                                                           "input", "refuse")
+
+
+@dataclass(frozen=True)
+class LayerClass:
+    name: str
+    builds: str               # how the kit builds it (one line for the README); "" = the importer refuses it
+    quantizer: str            # what the quantizer does with it in a float model (one of the actions above)
+    group: str = ""           # README grouping
+
+    @property
+    def imported(self):
+        """Whether the importer (a QKeras model in) takes this class."""
+        return bool(self.builds)
+
+
+_LINEAR = "weights and biases from its quantizers ('auto_po2' alpha: a power-of-two scale after it)"
+_POOL = ("any pool size, strides and padding; average over a power-of-two number of values (per window, "
+         "padding excluded)")
+
+TABLE = (
+    LayerClass("InputLayer", "the model input", INPUT, "input"),
+    LayerClass("QConv2D", f"convolution, any kernel and stride, 'same'/'valid'; {_LINEAR}", REFUSE, "linear"),
+    LayerClass("QDepthwiseConv2D", f"depthwise convolution (depth_multiplier 1); {_LINEAR}", REFUSE, "linear"),
+    LayerClass("QSeparableConv2D", "depthwise (no bias) then 1x1 convolution", REFUSE, "linear"),
+    LayerClass("QDense", f"dense on a flat input; {_LINEAR}", REFUSE, "linear"),
+    LayerClass("QConv2DBatchnorm", "convolution with the batch norm folded as QKeras does at inference (exact)",
+               REFUSE, "linear"),
+    LayerClass("QDepthwiseConv2DBatchnorm", "depthwise convolution with the folded batch norm (exact)", REFUSE,
+               "linear"),
+    LayerClass("QDenseBatchnorm", "dense with the folded batch norm (exact)", REFUSE, "linear"),
+    LayerClass("Conv2D", "", QUANTIZE, "linear"),
+    LayerClass("DepthwiseConv2D", "", QUANTIZE, "linear"),
+    LayerClass("SeparableConv2D", "", QUANTIZE, "linear"),
+    LayerClass("Dense", "", QUANTIZE, "linear"),
+    LayerClass("QActivation", "quantized_relu / quantized_bits: round half to even and saturate; binary: sign",
+               REFUSE, "activation"),
+    LayerClass("Activation", "relu; linear (removed); softmax/sigmoid at the output (host); leaky_relu", RELU,
+               "activation"),
+    LayerClass("ReLU", "plain ReLU (no max_value, slope or threshold)", RELU, "activation"),
+    LayerClass("LeakyReLU", "x or alpha*x; exact for an alpha of few significant bits (0.25, 0.375...), "
+                            "else alpha to 8 significant bits (reported as not exact)", COPY, "activation"),
+    LayerClass("ThresholdedReLU", "x where x > theta, else 0 (exact)", COPY, "activation"),
+    LayerClass("Softmax", "at the output only: applied on the host to the exact logits", HOST, "activation"),
+    LayerClass("BatchNormalization", "folded into the linear layer right before it, else a per-channel "
+                                     "scale-and-shift (12 significant bits); both not exact, reported", FOLD,
+               "normalization"),
+    LayerClass("QBatchNormalization", "per-channel scale-and-shift from its quantized parameters (not exact, "
+                                      "reported)", REFUSE, "normalization"),
+    LayerClass("MaxPooling2D", _POOL.split(";")[0], COPY, "pooling"),
+    LayerClass("AveragePooling2D", _POOL, COPY, "pooling"),
+    LayerClass("GlobalAveragePooling2D", "over a power-of-two number of pixels; keepdims too", COPY, "pooling"),
+    LayerClass("GlobalMaxPooling2D", "keepdims too", COPY, "pooling"),
+    LayerClass("Add", "two or more inputs (chained in pairs)", COPY, "merge"),
+    LayerClass("Subtract", "two inputs", COPY, "merge"),
+    LayerClass("Multiply", "two or more inputs (chained in pairs)", COPY, "merge"),
+    LayerClass("Average", "two inputs", COPY, "merge"),
+    LayerClass("Maximum", "two or more inputs (chained in pairs)", COPY, "merge"),
+    LayerClass("Minimum", "two or more inputs (chained in pairs)", COPY, "merge"),
+    LayerClass("Concatenate", "along the channels (last axis), two or more inputs", COPY, "merge"),
+    LayerClass("ZeroPadding2D", "zeros around the map", COPY, "shape"),
+    LayerClass("Cropping2D", "rows and columns dropped at the borders", COPY, "shape"),
+    LayerClass("UpSampling2D", "nearest-neighbour, integer factors", COPY, "shape"),
+    LayerClass("Flatten", "values unchanged", COPY, "shape"),
+    LayerClass("Reshape", "values unchanged", COPY, "shape"),
+    LayerClass("Dropout", "removed (inactive at inference)", REMOVE, "inference"),
+    LayerClass("SpatialDropout2D", "removed", REMOVE, "inference"),
+    LayerClass("GaussianDropout", "removed", REMOVE, "inference"),
+    LayerClass("GaussianNoise", "removed", REMOVE, "inference"),
+    LayerClass("AlphaDropout", "removed", REMOVE, "inference"),
+    LayerClass("Rescaling", "", INPUT, "input"),
+)
+
+BY_NAME = {c.name: c for c in TABLE}
+IMPORTED = tuple(c.name for c in TABLE if c.imported)
+
+
+def quantizer_classes(action):
+    """Float-model classes the quantizer treats with `action`."""
+    return tuple(c.name for c in TABLE if c.quantizer == action)
+
+
+def supported_list():
+    """The classes the kit builds, comma-separated (for error messages)."""
+    return ", ".join(sorted(IMPORTED))
+
+
+def markdown():
+    """The README's table of layer classes."""
+    what = {QUANTIZE: "quantized", FOLD: "folded (else copied)", RELU: "quantized_relu", HOST: "host side",
+            REMOVE: "removed", COPY: "copied", INPUT: "folded into the first layer", REFUSE: "-"}
+    lines = ["| class | the kit builds it as | `fixyfpga quantize` (float model) |", "|---|---|---|"]
+    for c in TABLE:
+        lines.append(f"| `{c.name}` | {c.builds or 'float layer: quantize the model first'} | {what[c.quantizer]} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())
