@@ -110,6 +110,12 @@ def cmd_inspect(args):
     return 0 if ins.buildable else 2
 
 
+def cmd_layers(args):
+    from fixyfpga.ir.classes import markdown
+    print(markdown())
+    return 0
+
+
 def cmd_package(args):
     board = load_board(args.board)
     tar = Path(args.tar or f"dist/fixyfpga-{board.name}.tar.gz")
@@ -166,6 +172,9 @@ def build_parser():
     t.set_defaults(func=cmd_transfer)
 
     add_quantize_command(sub)
+
+    lc = sub.add_parser("layers", help="the Keras/QKeras layer classes the kit builds and quantizes (a table)")
+    lc.set_defaults(func=cmd_layers)
     return p
 
 

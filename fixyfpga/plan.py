@@ -91,7 +91,8 @@ def plan_graph(graph, input_type, runtime_weights=False, problems=None):
         except FixyError as exc:
             if problems is None:
                 raise
-            problems.append(Problem("", str(exc)))
+            if not any(p.layer == node.source for p in graph.problems):     # said once, by the importer
+                problems.append(Problem("", str(exc)))
             plans[node.name] = _placeholder(node, ins)
     out = list(plans.values())
     if out and problems is None and out[-1].name != graph.output:

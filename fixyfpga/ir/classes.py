@@ -1,6 +1,6 @@
 """The one table of Keras/QKeras layer classes the kit knows: how the importer builds each, and what the
 quantizer (`fixyfpga quantize`, a float model in) does with it. The importer's handlers, the quantizer's
-class lists and the README's list (`python -m fixyfpga.ir.classes`) are all read from here, so they
+class lists and the README's list (`python -m fixyfpga layers` prints it) are all read from here, so they
 cannot disagree.
 
 Quantizer actions (a float Keras model):
@@ -10,14 +10,15 @@ Quantizer actions (a float Keras model):
   host      at the output: removed, the host applies it to the logits
   remove    inactive at inference
   copy      copied unchanged (the kit builds it as it is)
-  input     the input layer / an input scaling folded into the first linear layer
+  input     the input layer
+  scaling   an input scaling (Rescaling) folded into the first linear layer
   refuse    an already-quantized layer: the model goes to the kit without the quantize step
 """
 
 from dataclasses import dataclass
 
-QUANTIZE, FOLD, RELU, HOST, REMOVE, COPY, INPUT, REFUSE = ("quantize", "fold", "relu", "host", "remove", "copy",
-                                                           "input", "refuse")
+QUANTIZE, FOLD, RELU, HOST, REMOVE, COPY, INPUT, SCALING, REFUSE = (
+    "quantize", "fold", "relu", "host", "remove", "copy", "input", "scaling", "refuse")
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,13 @@ TABLE = (
                REFUSE, "activation"),
     LayerClass("Activation", "relu; linear (removed); softmax/sigmoid at the output (host); leaky_relu", RELU,
                "activation"),
-    LayerClass("ReLU", "plain ReLU (no max_value, slope or threshold)", RELU, "activation"),
+    LayerClass("ReLU", "ReLU; with negative_slope a LeakyReLU (no max_value or threshold)", RELU, "activation"),
     LayerClass("LeakyReLU", "x or alpha*x; exact for an alpha of few significant bits (0.25, 0.375...), "
                             "else alpha to 8 significant bits (reported as not exact)", COPY, "activation"),
     LayerClass("ThresholdedReLU", "x where x > theta, else 0 (exact)", COPY, "activation"),
     LayerClass("Softmax", "at the output only: applied on the host to the exact logits", HOST, "activation"),
     LayerClass("BatchNormalization", "folded into the linear layer right before it, else a per-channel "
-                                     "scale-and-shift (12 significant bits); both not exact, reported", FOLD,
+                                     "scale-and-shift (up to 16 significant bits); not exact, reported", FOLD,
                "normalization"),
     LayerClass("QBatchNormalization", "per-channel scale-and-shift from its quantized parameters (not exact, "
                                       "reported)", REFUSE, "normalization"),
@@ -87,7 +88,7 @@ TABLE = (
     LayerClass("GaussianDropout", "removed", REMOVE, "inference"),
     LayerClass("GaussianNoise", "removed", REMOVE, "inference"),
     LayerClass("AlphaDropout", "removed", REMOVE, "inference"),
-    LayerClass("Rescaling", "", INPUT, "input"),
+    LayerClass("Rescaling", "", SCALING, "input"),
 )
 
 BY_NAME = {c.name: c for c in TABLE}
@@ -107,12 +108,11 @@ def supported_list():
 def markdown():
     """The README's table of layer classes."""
     what = {QUANTIZE: "quantized", FOLD: "folded (else copied)", RELU: "quantized_relu", HOST: "host side",
-            REMOVE: "removed", COPY: "copied", INPUT: "folded into the first layer", REFUSE: "-"}
+            REMOVE: "removed", COPY: "copied", INPUT: "input", SCALING: "folded into the first layer",
+            REFUSE: "-"}
     lines = ["| class | the kit builds it as | `fixyfpga quantize` (float model) |", "|---|---|---|"]
     for c in TABLE:
-        lines.append(f"| `{c.name}` | {c.builds or 'float layer: quantize the model first'} | {what[c.quantizer]} |")
+        builds = c.builds or ("float layer: quantize the model first" if c.quantizer == QUANTIZE else
+                              "quantize the model first (folded)")
+        lines.append(f"| `{c.name}` | {builds} | {what[c.quantizer]} |")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(markdown())

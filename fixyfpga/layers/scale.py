@@ -4,8 +4,8 @@ quantized parameters, computes at inference when it cannot be folded into a line
 It is built as a 1x1 depthwise convolution (kind 'depthwise': the kit's plan, emulation, hls4ml
 precisions, fit and `make rtl` of that kind apply unchanged) whose weights are s and whose bias is b,
 each rounded once the input type is known: s to SCALE_BITS_MAX significant bits per channel, or fewer
-so that x * s keeps within float32's 24 exact bits (the kit's QKeras model of the rewrite then computes
-exactly what the hardware does), and b onto the same channel's grid. The hardware computes x * s + b
+so that x * s + b keeps within float32's 24 exact bits (the kit's QKeras model of the rewrite then
+computes exactly what the hardware does), and b onto the same channel's grid. The hardware computes x * s + b
 exactly; against the float normalization of the user's model it is not exact (reported)."""
 
 import numpy as np
@@ -35,8 +35,9 @@ class ScaleShiftKind(DepthwiseKind):
     kind = "scaleshift"
 
     def scale_bits(self, node, ins):
+        """Significant bits of s: x * s within float32's exact bits, one left for adding b."""
         width = ins[0].out_type.width if ins else 8
-        return min(SCALE_BITS_MAX, FLOAT32_BITS - width)
+        return min(SCALE_BITS_MAX, FLOAT32_BITS - 1 - width)
 
     def check(self, node, ins):
         if ins and self.scale_bits(node, ins) < SCALE_BITS_MIN:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fixyfpga.data import load_dataset
 from fixyfpga.errors import FixyError
+from fixyfpga.ir.keras_build import custom_objects
 from fixyfpga.quantize.config import load_quantize_config
 from fixyfpga.quantize.ptq import quantize_on_dataset
 
@@ -22,7 +23,8 @@ def load_float_model(path):
     if path.is_file() and path.suffix not in MODEL_SUFFIXES:
         raise FixyError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or a SavedModel folder")
     try:
-        return keras.models.load_model(str(path), compile=False)
+        # QKeras's classes are known so that a QKeras model is refused for what it is (already quantized).
+        return keras.models.load_model(str(path), compile=False, custom_objects=custom_objects())
     except (OSError, ValueError, TypeError, KeyError, ImportError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise FixyError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {first})") from None

@@ -110,6 +110,11 @@ class _Graph:
                             f"an image classifier has one of each")
         self.model = model
         self.layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        if type(model).__name__ != "Sequential":
+            for entry in model.get_config().get("layers", []):
+                if len(entry.get("inbound_nodes") or []) > 1:
+                    raise FixyError(f"layer '{entry['config']['name']}' is used more than once (shared layer); give "
+                                    f"each use its own layer")
         self.consumers = {}
         for layer in self.layers:
             for t in _inputs_of(layer):
