@@ -96,10 +96,13 @@ PaddedRows:
                         count += win_ok[i][j] ? 1 : 0;
                     }
                 }
+                // count is a power of two (checked by the kit): its log2, with a constant-bound loop.
                 unsigned shift = 0;
-                for (unsigned n = count; n > 1; n >>= 1) {
-                    #pragma HLS LOOP_TRIPCOUNT max=16
-                    shift++;
+                for (unsigned b = 1; b < 16; b++) {
+                    #pragma HLS UNROLL
+                    if ((1u << b) <= count) {
+                        shift = b;
+                    }
                 }
                 res_T out_pixel;
                 PRAGMA_DATA_PACK(out_pixel)
