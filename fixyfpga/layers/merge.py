@@ -120,30 +120,24 @@ class AverageKind(MergeKind):
 
 
 class MaximumKind(MergeKind):
+    """The larger input (MinimumKind: the smaller), in a type holding both."""
     kind = "maximum"
     keras_class = "Maximum"
     op_luts_per_bit = 1.5          # comparator + 2:1 multiplexer
+    pick, pick_raw = max, np.maximum
 
     def out_range(self, ins):
         (a_lo, a_hi), (b_lo, b_hi) = (p.out_range for p in ins)
-        return max(a_lo, b_lo), max(a_hi, b_hi)
+        return self.pick(a_lo, b_lo), self.pick(a_hi, b_hi)
 
     def emulate(self, plan, xs, ins):
-        x, y = _aligned(xs, ins, plan.out_type.frac)
-        return np.maximum(x, y)
+        return self.pick_raw(*_aligned(xs, ins, plan.out_type.frac))
 
 
 class MinimumKind(MaximumKind):
     kind = "minimum"
     keras_class = "Minimum"
-
-    def out_range(self, ins):
-        (a_lo, a_hi), (b_lo, b_hi) = (p.out_range for p in ins)
-        return min(a_lo, b_lo), min(a_hi, b_hi)
-
-    def emulate(self, plan, xs, ins):
-        x, y = _aligned(xs, ins, plan.out_type.frac)
-        return np.minimum(x, y)
+    pick, pick_raw = min, np.minimum
 
 
 class ConcatKind(MergeKind):
