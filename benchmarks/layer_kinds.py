@@ -36,6 +36,8 @@ def kind_label(node, model):
     if node.attrs.get("scale_of") == "alpha":
         return "auto_po2 power-of-two scale"
     if node.op in ("depthwise", "scaleshift") and node.attrs.get("scale_of") == "batchnorm":
+        if node.name.endswith("_alpha"):
+            return "BatchNormalization merged into a power-of-two scale"
         return f"{node.keras_class} scale-and-shift"
     if node.op == "leaky":
         return f"LeakyReLU alpha {node.attrs['alpha']:.4g}"

@@ -358,3 +358,31 @@ def test_cli_writes_a_loadable_qkeras_model_and_report(trained, data_dir, tmp_pa
     cfg.write_text("quantize:\n  calibration: {dataset: no_such_set}\n")
     assert main(["quantize", str(src), "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 2
     assert "unknown dataset 'no_such_set'" in capsys.readouterr().err
+
+
+def test_new_layer_kinds_quantize_into_plannable_qkeras(mnist):
+    """Float layers the quantizer copies (LeakyReLU, Concatenate, Maximum, GlobalMaxPooling2D, a batch norm
+    after pooling, UpSampling2D, Cropping2D, a Softmax layer at the output) come out in a QKeras model the
+    kit plans: the quantizer and the importer read one table of classes."""
+    import tensorflow as tf
+    from tensorflow import keras
+    from fixyfpga.quantize import CalibrationConfig, QuantizeConfig, quantize_model
+    L = keras.layers
+    tf.keras.utils.set_random_seed(5)
+    x_in = keras.Input(INPUT)
+    a = L.Conv2D(4, 3, padding="same", activation="relu", name="a")(x_in)
+    b = L.LeakyReLU(0.25, name="leaky")(L.Conv2D(4, 1, name="b")(x_in))
+    x = L.Concatenate(name="cat")([a, L.Maximum(name="max")([a, b])])
+    x = L.BatchNormalization(name="bn_after_pool")(L.MaxPooling2D(3, strides=2, padding="same", name="pool")(x))
+    x = L.Cropping2D(1, name="crop")(L.UpSampling2D(name="up")(x))
+    x = L.Dense(10, name="fc")(L.GlobalMaxPooling2D(name="gmp")(L.ReLU(name="relu")(L.Conv2D(8, 3, name="c")(x))))
+    out = L.Softmax(name="softmax")(x)
+    bn = [layer for layer in keras.Model(x_in, out).layers if layer.name == "bn_after_pool"][0]
+    bn.set_weights([np.full(8, 1.5), np.full(8, 0.1), np.full(8, 0.2), np.full(8, 0.5)])
+    qmodel, rep = quantize_model(keras.Model(x_in, out), QuantizeConfig(calibration=CalibrationConfig("mnist", 100)),
+                                 mnist.x_train[:100], mnist.x_test[:50], mnist.y_test[:50], progress=False)
+    classes = {type(layer).__name__ for layer in qmodel.layers}
+    assert {"LeakyReLU", "Concatenate", "Maximum", "BatchNormalization", "UpSampling2D", "Cropping2D",
+            "GlobalMaxPooling2D"} <= classes
+    assert rep["kit"]["plannable"], rep["kit"]
+    assert rep["host_output_function"] == "softmax" and rep["test"]["ptq"]["float_accuracy"] is not None

@@ -11,6 +11,7 @@ import numpy as np
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType, signed_covering
 from fixyfpga.layers.base import LayerKind, LayerPlan, one_input
+from fixyfpga.rtl.cost import csd_digits
 
 # A LeakyReLU's alpha is multiplied exactly by the hardware. Keras multiplies in float32, which is exact
 # when alpha has few significant bits (0.25, 0.375 ...) and the product fits float32's 24 bits; other
@@ -103,6 +104,13 @@ class LeakyKind(LayerKind):
     def precisions(self, plan, ins):
         return {plan.name: {"result": plan.out_type.hls(), "param": plan.attrs["param_type"].hls()}}
 
+    def logic(self, plan, ins):
+        """Per element of a beat: alpha * x as shifts and adds (one adder per extra signed digit of alpha)
+        and a sign test choosing x or the product."""
+        a_raw = int(round(plan.attrs["alpha"] * 2 ** plan.attrs["alpha_frac"]))
+        adders = max(int(csd_digits(np.array([a_raw]))[0]) - 1, 0)
+        return {"lut": int(plan.out_shape[-1]) * plan.out_type.width * (adders + 1)}
+
     def keras_layer(self, node):
         from tensorflow import keras
         if "alpha_q" not in node.attrs:
@@ -139,6 +147,10 @@ class ThresholdKind(LayerKind):
     def emulate(self, plan, xs, ins):
         x = xs[0]
         return np.where(x > plan.attrs["theta_raw"], x, 0)
+
+    def logic(self, plan, ins):
+        """A comparison with theta and a clear per element of a beat."""
+        return {"lut": int(plan.out_shape[-1] * plan.out_type.width * 1.5)}
 
     def precisions(self, plan, ins):
         return {plan.name: {"result": plan.out_type.hls(), "param": plan.attrs["param_type"].hls()}}
