@@ -187,7 +187,7 @@ def every_exact_kind(x_train, y_train, seed=0):
     x = QActivation(quantized_bits(6, 3, alpha=1), name="cut")(x)
     x = L.Reshape((2, 4, 3), name="to_map")(x)
     x = block(x, "b_", ((0, 0), (1, 1)), ((0, 0), (0, 0)))        # 2x4 -> 1x2 -> 2x4 -> 2x2
-    x = QDense(10, kernel_quantizer="quantized_bits(6,0)", bias_quantizer=bq, name="logits")(x)
+    x = QDense(10, kernel_quantizer=binary(), bias_quantizer=bq, name="logits")(x)
     x = L.Softmax(name="softmax")(x)
     model = tf.keras.Model(x_in, x, name="every_exact_kind")
     model.compile("adam", "sparse_categorical_crossentropy")

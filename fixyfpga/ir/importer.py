@@ -101,7 +101,7 @@ def _model_problems(g, model):
     return False
 
 
-def _unsupported(g, layer, cls):
+def _unsupported(layer, cls):
     if cls in FLOAT_TWINS:
         return (f"{cls} is a float layer; use {FLOAT_TWINS[cls]} with kernel and bias quantizers "
                 f"(quantized_bits(8, 0, alpha=1)), or quantize the model first")
@@ -144,7 +144,7 @@ def import_model(model):
         inputs = tuple(g.resolve(n) for n in inbound.get(layer.name, []))
         fn = HANDLERS.get(KIT_CLASSES.get(cls, cls))
         if fn is None:
-            g.problem(layer.name, _unsupported(g, layer, cls))
+            g.problem(layer.name, _unsupported(layer, cls))
             # Keep the graph connected so later layers are still checked.
             g.nodes.append(Node(layer.name, "unsupported", cls, inputs, _shape(layer), source=layer.name))
             continue
