@@ -113,6 +113,26 @@ def test_emulator_equals_qkeras_for_every_kind(exact_model, norm_model, cifar):
         assert np.array_equal(out, back[-1].out_type.to_raw(sp.backend.predict(iface, verbose=0))), model.name
 
 
+def test_cycles_of_the_new_kinds(exact_model):
+    """The cycle model (fixyfpga.study.cycles) counts each new kind from its own hook: the kit's pooling walks
+    its padded input, upsampling writes its output beats, cropping reads every input beat, merges one beat of
+    each input per cycle, global pooling emits after its last input."""
+    from fixyfpga.emulate import split_plans
+    from fixyfpga.split import split_model
+    from fixyfpga.study import cycles
+    front, back = split_plans(split_model(exact_model, "cut"))
+    rows = {r.name: r for r in cycles.design_cycles(front, back, {p.name: 1 for p in back if p.has_weights})}
+    assert rows["f_maxpool"].interval == 17 * 17        # 16x16, 3x3 stride 2 'same': 1 padded row/column
+    assert rows["f_avgpool"].interval == 9 * 9          # 8x8, 2x2 stride 1 'same': 1 padded row/column
+    assert rows["f_up"].interval == 16 * 16 and rows["f_crop"].interval == 16 * 16
+    for name in ("f_max", "f_min", "f_sub", "f_avg", "f_mul", "f_cat", "f_leaky"):
+        assert rows[name].interval == 16 * 16, name
+    assert rows["f_thr"].interval == 12 * 12 and rows["f_gmp"].fill == 12 * 12
+    assert rows["b_maxpool"].interval == 3 * 5          # 2x4 -> 1x2: padded to 3x5
+    assert {r.kind for r in rows.values()} >= {"pool", "avgpool", "upsample", "crop", "maximum", "minimum", "subtract",
+                                               "average", "multiply", "concat", "leaky", "threshold", "binary", "gmp"}
+
+
 def test_pooling_variants_and_scale_types():
     """Keras's 'same' pooling (padding never wins a max, left out of an average's count) and strides other
     than the pool size, against Keras itself on signed inputs; an average whose count is not a power of two is
