@@ -24,6 +24,7 @@ import numpy as np
 from fixyfpga.engine import ENGINE_TOP, OutputPacking, WeightArray, core_name
 from fixyfpga.engine import storage as engine_storage
 from fixyfpga.engine import network_cpp, top_cpp
+from fixyfpga import hlsext
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import kind_of
 from fixyfpga.split import custom_objects
@@ -204,6 +205,7 @@ def convert(model, plans, role, output_dir, project_name, board, reuse_factors=N
     `layer_strategy`: {layer: hls4ml strategy} for layers that differ from `strategy` (the study's baseline
     builds its first layers pipelined with the Latency strategy inside a Resource engine)."""
     import hls4ml
+    hlsext.register()
     reuse_factors = reuse_factors or {}
     per_layer, notes = layer_strategies(plans, strategy)
     unknown = set(layer_strategy or {}) - set(per_layer)

@@ -167,10 +167,21 @@ def signed_covering(lo, hi, frac):
 def quantizer_type(quantizer, where):
     """The fixed-point type whose grid and range equal a QKeras quantizer's output.
 
-    Supported: quantized_bits with alpha 1 (or None), quantized_relu without slope or sigmoid.
+    Supported: quantized_bits with alpha 1 (or None), quantized_relu without slope or sigmoid, binary
+    (+-1, or 0/1 with use_01) and ternary (-1, 0, +1) with alpha 1 (or None). A per-channel alpha
+    ('auto_po2') is factored out of a layer's weights by the importer (fixyfpga.ir) before this is asked.
     """
     name = type(quantizer).__name__
     cfg = quantizer.get_config() if hasattr(quantizer, "get_config") else {}
+    if name in ("binary", "ternary"):
+        if cfg.get("use_stochastic_rounding"):
+            raise FixyError(f"{where}: stochastic rounding cannot be reproduced in hardware; turn it off")
+        if cfg.get("alpha") not in (None, 1, 1.0):
+            raise FixyError(f"{where}: {name} with alpha={cfg.get('alpha')!r} is not a fixed-point grid; use alpha=1 "
+                            f"(or 'auto_po2' on a layer's weights)")
+        if name == "binary" and cfg.get("use_01"):
+            return FixedType(1, 1, False)
+        return FixedType(2, 2, True)          # -1, (0), +1
     if name == "quantized_bits":
         alpha = cfg.get("alpha")
         if alpha not in (None, 1, 1.0):
@@ -190,6 +201,38 @@ def quantizer_type(quantizer, where):
             raise FixyError(f"{where}: stochastic rounding cannot be reproduced in hardware; turn it off")
         return FixedType(int(cfg["bits"]), int(cfg["integer"]), False, "RND_CONV", "SAT")
     raise FixyError(f"{where}: quantizer {name} is not supported; use quantized_bits(alpha=1) or quantized_relu")
+
+
+def grid_twin(quantizer):
+    """An alpha=1 quantized_bits whose grid and range hold the quantizer's values without its per-channel
+    scale: the quantizer the canonical model (and hls4ml) use once the scale is factored out."""
+    from qkeras import quantized_bits
+    name = type(quantizer).__name__
+    cfg = quantizer.get_config()
+    if name in ("binary", "ternary"):
+        if name == "binary" and cfg.get("use_01"):
+            return quantized_bits(1, 1, keep_negative=False, alpha=1)
+        return quantized_bits(2, 1, alpha=1)          # -2, -1, 0, 1: holds -1, 0, +1
+    return quantized_bits(int(cfg["bits"]), int(cfg["integer"]), symmetric=cfg.get("symmetric", 0),
+                          keep_negative=cfg.get("keep_negative", True), alpha=1)
+
+
+def exact_quantizer(values):
+    """(values, quantized_bits) with alpha=1 whose grid holds every value exactly and whose range covers
+    them: the quantizer a kit-made layer of the canonical QKeras model holds its constants with."""
+    from qkeras import quantized_bits
+    values = np.asarray(values, dtype=np.float64)
+    frac = 0
+    while frac < 60 and not np.array_equal(values * 2.0 ** frac, np.round(values * 2.0 ** frac)):
+        frac += 1
+    top = float(np.max(np.abs(values))) if values.size else 0.0
+    integer = 0
+    while 2.0 ** integer - 2.0 ** -frac < top or -(2.0 ** integer) > -top:
+        integer += 1
+    # quantized_bits(bits, integer): signed, grid 2**(integer - bits + 1), range [-2**integer, 2**integer - lsb]
+    # (one bit is QKeras's sign function: at least two).
+    bits = max(integer + frac + 1, 2)
+    return values, quantized_bits(bits, integer, alpha=1)
 
 
 def parse_type(text, where="type"):

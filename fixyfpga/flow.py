@@ -129,7 +129,9 @@ def step_quantize(cfg, st):
         "report": str((folder / "quantize_report.json").relative_to(st.staging)),
         "dataset": ds.name, "calibration_images": rep["calibration_images"], "test_images": final["images"],
         "float_accuracy": final["float_accuracy"], "quantized_accuracy": final["quantized_accuracy"],
-        "top1_agreement": final["top1_agreement"], "stages": rep["test"], "bits": rep["bits"],
+        "top1_agreement": final["top1_agreement"], "output_max_abs_diff": final["output_max_abs_diff"],
+        "output_mean_abs_diff": final["output_mean_abs_diff"], "accuracy_note": rep.get("accuracy_note"),
+        "stages": rep["test"], "bits": rep["bits"],
         "types": [{k: row[k] for k in ("name", "float_class", "weight_type", "bias_type", "type",
                                          "calibration_max", "saturated_weights", "saturated_calibration_values")
                    if k in row} for row in rep["layers"] if "weight_type" in row or "type" in row],
@@ -216,8 +218,11 @@ def step_plan(cfg, st):
     budget = int(cfg.board.resources.dsp * bcfg.dsp_fraction)
     st.reuse_factors, st.engine_dsps = choose_reuse_factors(st.backend_plans, budget, target, bcfg.reuse_factors)
     # C-sim checks every output element, so a reference that rounds shows up as a mismatch; until then this is
-    # only a note (step_check_csim names it as a cause when C-sim differs).
-    st.notes += float32_warnings(st.frontend_plans + st.backend_plans)
+    # only a note (step_check_csim names it as a cause when C-sim differs). The QKeras reference computes with
+    # this model's weights: its float32 range is judged on the whole model planned with them (the engine's
+    # types are sized for any task's weights).
+    st.notes += float32_warnings(plan_model(sp.canonical, sp.input_type) if sp.canonical is not None
+                                 else st.frontend_plans + st.backend_plans)
 
 
 def step_fit_check(cfg, st):

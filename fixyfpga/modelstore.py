@@ -17,6 +17,7 @@ import yaml
 
 from fixyfpga import REPO_ROOT
 from fixyfpga.errors import FixyError
+from fixyfpga.ir.keras_build import custom_objects as _custom_objects
 from fixyfpga.zoo import build_model
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -62,13 +63,6 @@ def load_record(model_dir):
     if missing:
         raise FixyError(f"{path}: missing key(s) {', '.join(missing)}")
     return record
-
-
-def _custom_objects():
-    from qkeras.utils import _add_supported_quantized_objects
-    objs = {}
-    _add_supported_quantized_objects(objs)
-    return objs
 
 
 def model_format(path):

@@ -157,7 +157,7 @@ def _model_with_batchnorm(num_classes=10):
     x_in = tf.keras.Input((32, 32, 3), name="image")
     x = input_act(Bits())(x_in)
     x = conv(4, 3, Bits(), "conv")(x)
-    x = tf.keras.layers.UpSampling2D(name="bn")(x)
+    x = tf.keras.layers.Permute((2, 1, 3), name="swap")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     return tf.keras.Model(x_in, dense(num_classes, Bits(), "classifier")(x))
 
@@ -170,7 +170,7 @@ def test_unsupported_layer(tmp_path, capsys):
     cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("model: models/default", f"model: {tmp_path / 'bn_model'}"))
     rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o"), "--no-synth"], capsys)
     assert_clean_failure(rc, err, tmp_path / "o")
-    assert "layer 'bn': UpSampling2D is not supported" in err
+    assert "layer 'swap': Permute is not supported" in err
 
 
 def test_images_of_the_wrong_shape(tmp_path, capsys):

@@ -309,14 +309,22 @@ def test_example_config_loads():
     assert cfg.calibration.dataset == "cifar10_jpeg" and cfg.fine_tune.epochs == 0 and cfg.weight_bits == 8
 
 
-def test_unfoldable_batchnorm_and_unsupported_layers_are_errors():
+def test_unfoldable_batchnorm_is_copied_and_unsupported_layers_are_errors():
+    import numpy as np
     from tensorflow import keras
     from fixyfpga.quantize import canonical_float_model
     L = keras.layers
     after_relu = keras.Sequential([keras.Input(INPUT), L.Conv2D(4, 3, activation="relu"), L.BatchNormalization(),
                                    L.Flatten(), L.Dense(3)])
-    with pytest.raises(FixyError, match="cannot be folded; place each BatchNormalization directly after"):
-        canonical_float_model(after_relu)
+    bn = after_relu.layers[1]
+    bn.set_weights([np.linspace(0.5, 2, 4), np.linspace(-1, 1, 4), np.linspace(0, 0.3, 4), np.linspace(0.5, 3, 4)])
+    canon, notes = canonical_float_model(after_relu)
+    # A batch norm that cannot be folded is kept, with its statistics: the kit builds it as a scale-and-shift.
+    assert notes["copied_batchnorm"] == [bn.name] and notes["folded_batchnorm"] == {}
+    kept = canon.get_layer(bn.name)
+    assert all(np.allclose(a, b) for a, b in zip(kept.get_weights(), bn.get_weights()))
+    x = np.random.default_rng(0).random((4,) + INPUT).astype(np.float32)
+    assert np.allclose(canon.predict(x, verbose=0), after_relu.predict(x, verbose=0) / 1.0, atol=1e-5)
     lstm_like = keras.Sequential([keras.Input(INPUT), L.Conv2D(4, 3), L.LayerNormalization(), L.Flatten(),
                                   L.Dense(3)])
     with pytest.raises(FixyError, match=r"\(LayerNormalization\) is not supported by the quantizer"):
@@ -360,3 +368,31 @@ def test_cli_writes_a_loadable_qkeras_model_and_report(trained, data_dir, tmp_pa
     cfg.write_text("quantize:\n  calibration: {dataset: no_such_set}\n")
     assert main(["quantize", str(src), "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 2
     assert "unknown dataset 'no_such_set'" in capsys.readouterr().err
+
+
+def test_new_layer_kinds_quantize_into_plannable_qkeras(mnist):
+    """Float layers the quantizer copies (LeakyReLU, Concatenate, Maximum, GlobalMaxPooling2D, a batch norm
+    after pooling, UpSampling2D, Cropping2D, a Softmax layer at the output) come out in a QKeras model the
+    kit plans: the quantizer and the importer read one table of classes."""
+    import tensorflow as tf
+    from tensorflow import keras
+    from fixyfpga.quantize import CalibrationConfig, QuantizeConfig, quantize_model
+    L = keras.layers
+    tf.keras.utils.set_random_seed(5)
+    x_in = keras.Input(INPUT)
+    a = L.Conv2D(4, 3, padding="same", activation="relu", name="a")(x_in)
+    b = L.LeakyReLU(0.25, name="leaky")(L.Conv2D(4, 1, name="b")(x_in))
+    x = L.Concatenate(name="cat")([a, L.Maximum(name="max")([a, b])])
+    x = L.BatchNormalization(name="bn_after_pool")(L.MaxPooling2D(3, strides=2, padding="same", name="pool")(x))
+    x = L.Cropping2D(1, name="crop")(L.UpSampling2D(name="up")(x))
+    x = L.Dense(10, name="fc")(L.GlobalMaxPooling2D(name="gmp")(L.ReLU(name="relu")(L.Conv2D(8, 3, name="c")(x))))
+    out = L.Softmax(name="softmax")(x)
+    bn = [layer for layer in keras.Model(x_in, out).layers if layer.name == "bn_after_pool"][0]
+    bn.set_weights([np.full(8, 1.5), np.full(8, 0.1), np.full(8, 0.2), np.full(8, 0.5)])
+    qmodel, rep = quantize_model(keras.Model(x_in, out), QuantizeConfig(calibration=CalibrationConfig("mnist", 100)),
+                                 mnist.x_train[:100], mnist.x_test[:50], mnist.y_test[:50], progress=False)
+    classes = {type(layer).__name__ for layer in qmodel.layers}
+    assert {"LeakyReLU", "Concatenate", "Maximum", "BatchNormalization", "UpSampling2D", "Cropping2D",
+            "GlobalMaxPooling2D"} <= classes
+    assert rep["kit"]["plannable"], rep["kit"]
+    assert rep["host_output_function"] == "softmax" and rep["test"]["ptq"]["float_accuracy"] is not None

@@ -69,7 +69,10 @@ def test_cycle_model_counts_every_layer_kind_of_a_residual_graph():
     fc = _plan("fc", "dense", (2,), (4, 2)); fc.inputs = ("rs",)
     act = _plan("act", "activation", (2,)); act.inputs = ("fc",)
     plans = [x, pad, c1, r, dw, add, avg, gap, rs, fc, act]
-    assert {p.kind for p in plans} | {"pool", "flatten"} == set(KINDS)      # the test covers every kind
+    # The test covers every kind (those of issue 22: tests/test_layer_kinds.py::test_cycles_of_the_new_kinds).
+    issue22 = {"subtract", "multiply", "average", "maximum", "minimum", "concat", "leaky", "threshold", "binary",
+               "upsample", "crop", "gmp", "scaleshift"}
+    assert {p.kind for p in plans} | {"pool", "flatten"} | issue22 == set(KINDS)
     rows = {row.name: row for row in cycles.design_cycles(plans, [], {})}
     assert rows["pad"].interval == 100                        # writes every padded output pixel
     assert rows["c1"].interval == 100                         # valid, stride 2: reads all 10x10 input pixels

@@ -79,7 +79,7 @@ def test_inspect_lists_layers_cuts_and_every_problem(tmp_path, capsys, mnist_jso
     assert main(["inspect", str(bad)]) == 2
     out = capsys.readouterr().out
     for text in ("float_conv", "use QConv2D", "dilated", "dilation_rate must be 1", "avg3",
-                 "not a fixed-point number", "head", "use QDense"):
+                 "not a power of two", "head", "use QDense"):
         assert text in out, text
 
 

@@ -102,6 +102,12 @@ class LayerKind:
         """Reasons (strings, each with the change to make) this node cannot be built."""
         return []
 
+    def logic(self, plan, ins):
+        """Fit-check cost of the layer's own logic besides weights, line buffers of convolutions and its
+        output FIFO: {"lut": .., "ff": .., "dsp": .., "buffer_bits": ..} (any subset; buffer bits are
+        priced as LUTRAM or BRAM by vivado/fit.py). Layers that only move values cost nothing here."""
+        return {}
+
     def cycles(self, plan, in_shape, reuse_factor=1, resource=False, depth=0):
         """StreamCycles of this layer reading a tensor of `in_shape` (its first input). The default is a
         streaming layer of hls4ml 1.3.0's io_stream templates that takes one input beat (pixel) per cycle

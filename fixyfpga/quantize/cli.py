@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fixyfpga.data import ImageMap, check_dataset, check_image_map, load_dataset
 from fixyfpga.errors import FixyError
+from fixyfpga.ir.keras_build import custom_objects
 from fixyfpga.quantize.config import load_quantize_config
 from fixyfpga.quantize.ptq import quantize_on_dataset
 from fixyfpga.schema import read_yaml
@@ -23,7 +24,8 @@ def load_float_model(path):
     if path.is_file() and path.suffix not in MODEL_SUFFIXES:
         raise FixyError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or a SavedModel folder")
     try:
-        return keras.models.load_model(str(path), compile=False)
+        # QKeras's classes are known so that a QKeras model is refused for what it is (already quantized).
+        return keras.models.load_model(str(path), compile=False, custom_objects=custom_objects())
     except (OSError, ValueError, TypeError, KeyError, ImportError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise FixyError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {first})") from None
@@ -57,6 +59,16 @@ def load_image_map(config_path):
     return check_image_map(ImageMap.from_dict(section), f"{config_path}: input")
 
 
+def stage_summary(t):
+    """One stage's float-vs-quantized figures: accuracies when the outputs are the dataset's classes, the
+    output difference otherwise."""
+    if t.get("float_accuracy") is None:
+        return (f"quantized outputs within {t['output_max_abs_diff']:.3g} of the float model's (mean "
+                f"{t['output_mean_abs_diff']:.3g})")
+    return (f"float {t['float_accuracy']:.2%}, quantized {t['quantized_accuracy']:.2%}, top-1 agreement "
+            f"{t['top1_agreement']:.2%}")
+
+
 def summary(report, out_path, json_path):
     lines = [f"fixyfpga: quantized {report['source']} -> {out_path}"]
     for row in report["layers"]:
@@ -66,8 +78,9 @@ def summary(report, out_path, json_path):
             rng = f" (calibration max {row['calibration_max']:.3g})" if "calibration_max" in row else ""
             lines.append(f"  {row['name']:24s} activation {row['type']}{rng}")
     for stage, t in report.get("test", {}).items():
-        lines.append(f"  {stage}: float {t['float_accuracy']:.2%}, quantized {t['quantized_accuracy']:.2%}, "
-                     f"top-1 agreement {t['top1_agreement']:.2%} on {t['images']} {report['dataset']} test images")
+        lines.append(f"  {stage}: {stage_summary(t)} on {t['images']} {report['dataset']} test images")
+    if report.get("accuracy_note"):
+        lines.append(f"  {report['accuracy_note']}")
     if report["host_output_function"]:
         lines.append(f"  the output {report['host_output_function']} was removed: the model returns logits, the host "
                      f"applies it")

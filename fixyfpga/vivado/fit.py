@@ -81,6 +81,7 @@ class LayerInfo:
     is_last: bool = False     # its output leaves the IP (no FIFO inside)
     datapath_lut: int = None  # front-end: LUTs of the layer's adder graphs (rtl.cost), when weights are known
     storage: tuple = ()       # engine: Storage of its kernel and bias (fixyfpga.engine.storage)
+    logic: dict = None        # the kind's own logic besides weights (LayerKind.logic): lut, ff, dsp, buffer_bits
 
 
 def _prod(shape):
@@ -104,6 +105,9 @@ def _from_plans(plans, part, reuse_factors):
         src = by_name.get(p.inputs[0]) if p.inputs else prev
         if src is not None:
             info.in_shape, info.in_bits = tuple(src.out_shape), src.out_type.width
+        kind = KINDS.get(p.kind)
+        if kind is not None:
+            info.logic = kind.logic(p, [by_name[i] for i in p.inputs if i in by_name]) or None
         if p.has_weights:
             info.weight_bits, info.bias_bits = p.weight_type.width, p.bias_type.width
             info.acc_bits = p.accum_type.width if p.accum_type else 2 * info.weight_bits
@@ -275,6 +279,14 @@ def _layer_cost(info):
                 priced = ", ".join(f"{c[r]:g} {name}" for r, name in (("bram36", "BRAM36"), ("lut", "LUTRAM LUTs"),
                                                                      ("ff", "FFs")) if c[r])
                 detail.append(f"on-chip {st.label.rsplit('.', 1)[-1]} {st.kind} {st.shape} ({priced})")
+    # Logic of weightless layers (merges, pooling windows, ...) and their own buffers, from their kind.
+    if info.logic:
+        for r in ("lut", "ff", "dsp"):
+            cost[r] += int(info.logic.get(r, 0))
+        lut, bram = _buffer_cost(int(info.logic.get("buffer_bits", 0)))
+        cost["lut"] += lut
+        cost["bram36"] += bram
+        detail.append(", ".join(f"{k} {v}" for k, v in info.logic.items()) + " (its kind's logic estimate)")
     # Convolution line buffer: kernel-height - 1 rows of the input feature map.
     kind = KINDS.get(info.kind)
     if kind is not None and kind.line_buffer and info.kernel_shape and len(info.in_shape) == 3:
