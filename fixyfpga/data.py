@@ -267,6 +267,9 @@ def _shape_text(shape):
 def _plan(image_shape, input_shape, image_map, what, keys):
     """The steps (kind, detail) that bring images of `image_shape` (H, W, C) to `input_shape`, or a
     FixyError naming both shapes and the setting that maps them."""
+    if len(input_shape) != 3:
+        raise FixyError(f"{what}: the model takes inputs of shape {tuple(input_shape)}, not images (height, width, "
+                        f"channels); the kit's datasets, C-sim and board path are for image CNNs")
     h, w, c = (int(d) for d in image_shape)
     th, tw, tc = (int(d) for d in input_shape)
     image_map = image_map or ImageMap()

@@ -154,8 +154,12 @@ def calibration_dataset(name, data_dir, image_map=None):
 
 
 def model_classes(model, record):
-    """The classes a model predicts: its training record's, else its output width."""
-    return int((record.get("params") or {}).get("num_classes", int(model.output.shape[-1])))
+    """The classes a model predicts: its training record's, else its output width; None when its output is
+    not one score per class (a feature map, several outputs): then labels are neither checked nor scored."""
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 2:
+        return None
+    return int((record.get("params") or {}).get("num_classes", int(shape[-1])))
 
 
 def step_data(cfg, st):
@@ -351,6 +355,7 @@ def step_csim(cfg, st):
     pipe_raw = be_lib.run(fe_raw, progress="C-sim pipeline")
 
     classes = model_classes(sp.full, st.record)
+    labels = st.labels if classes is not None else None      # a feature-map output has no top-1 accuracy
     st.csim = {
         "frontend": _compare(fe_raw, ref_iface_raw),
         "backend": _compare(be_raw, ref_be_raw),
@@ -358,8 +363,8 @@ def step_csim(cfg, st):
                      "top1_agreement": float(np.mean(np.argmax(pipe_raw[:, :classes], 1)
                                                      == np.argmax(full_raw[:, :classes], 1))),
                      # top-1 accuracy on the C-sim images' labels: the hardware's and the reference model's
-                     "accuracy": _accuracy(pipe_raw[:, :classes], st.labels),
-                     "reference_accuracy": _accuracy(full_raw[:, :classes], st.labels)},
+                     "accuracy": _accuracy(pipe_raw[:, :classes], labels),
+                     "reference_accuracy": _accuracy(full_raw[:, :classes], labels)},
         "image_source": st.image_source,
         "exact": sp.exact,
     }
@@ -371,7 +376,7 @@ def step_csim(cfg, st):
             "mismatched_elements": int(np.count_nonzero(got != original)),
             "max_error": float(np.max(np.abs(got - original))) if n else 0.0,
             "top1_agreement": float(np.mean(np.argmax(got, 1) == np.argmax(original, 1))),
-            "accuracy": _accuracy(original, st.labels),
+            "accuracy": _accuracy(original, labels),
             "why": [note for note in sp.notes if "not exact" in note]}
         st.warnings.append(f"the kit's rewrite of the model is not exact ({'; '.join(st.csim['original_model']['why'])}"
                            f"): against your model {st.csim['original_model']['mismatched_elements']} of "

@@ -181,7 +181,8 @@ def test_unusual_models_never_end_in_a_traceback(tmp_path, capsys, data_dir):
     """inspect, quantize and hls (= make csim with --no-synth) on each unusual model: exit 0 or 2, one-line
     errors, every problem of a model listed at once, nothing written when refused."""
     cfg = tmp_path / "q.yaml"
-    cfg.write_text("quantize:\n  calibration: {dataset: cifar10_jpeg, images: 50}\n  test_images: 50\n")
+    cfg.write_text("quantize:\n  calibration: {dataset: cifar10_jpeg, images: 50}\n  test_images: 50\n"
+                   "input: {resize: resize}\n")     # CIFAR's 32x32 images reach the smaller models' inputs
     outcome = {}
     for name, (model, is_float) in unusual_models().items():
         path = tmp_path / f"{name}.h5"

@@ -9,7 +9,8 @@ from fixyfpga.data import ImageMap, check_dataset, check_image_map, load_dataset
 from fixyfpga.errors import FixyError
 from fixyfpga.ir.keras_build import custom_objects
 from fixyfpga.quantize.config import load_quantize_config
-from fixyfpga.quantize.ptq import quantize_on_dataset
+from fixyfpga.quantize.normalize import canonical_float_model
+from fixyfpga.quantize.ptq import quantize_on_dataset, refuse_quantized
 from fixyfpga.schema import read_yaml
 
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -40,8 +41,15 @@ def run(model_path, config_path, out_path, data_dir=None, progress=True):
         raise FixyError(f"--out {out_path}: the quantized model is written as a .h5 file; name it <name>.h5")
     ds = load_dataset(cfg.calibration.dataset, data_dir, image_map)     # the file first: it loads in a second
     model = load_float_model(model_path)
-    check_dataset(ds, tuple(model.input_shape[1:]), int(model.output_shape[-1]),
-                  f"quantize.calibration.dataset '{cfg.calibration.dataset}'")
+    # What the model is comes first: a model the quantizer refuses (QKeras layers, a shared layer, ...) is named
+    # for that before its data is matched to it.
+    refuse_quantized(model)
+    canonical_float_model(model)
+    # Calibration needs images only: labels are scored only when the outputs are the dataset's classes
+    # (quantize_on_dataset), so they are not checked against the model's outputs here.
+    if not isinstance(model.input_shape, list):     # several inputs: quantize_on_dataset names the problem
+        check_dataset(ds, tuple(model.input_shape[1:]), None,
+                      f"quantize.calibration.dataset '{cfg.calibration.dataset}'")
     qmodel, report = quantize_on_dataset(model, cfg, ds, str(model_path), progress=progress)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     qmodel.save(str(out_path), include_optimizer=False)

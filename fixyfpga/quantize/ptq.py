@@ -290,9 +290,7 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     (required when cfg.fine_tune.epochs > 0).
     """
     start = time.perf_counter()
-    if not is_float_model(model):
-        raise FixyError(f"model '{model.name}' already has QKeras layers: it is quantized; give it to the kit as it is "
-                        f"(no quantize step)")
+    refuse_quantized(model)
     if not getattr(model, "built", True) or not model.inputs:
         raise FixyError(f"model '{model.name}' is not built; give it an input shape (keras.Input) before quantizing")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
@@ -355,6 +353,13 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     report["kit"] = kit_check(qmodel)
     report["seconds"] = round(time.perf_counter() - start, 2)
     return qmodel, report
+
+
+def refuse_quantized(model):
+    """FixyError unless `model` is a float model (the quantizer's input)."""
+    if not is_float_model(model):
+        raise FixyError(f"model '{model.name}' already has QKeras layers: it is quantized; give it to the kit as it is "
+                        f"(no quantize step)")
 
 
 def is_float_model(model):
