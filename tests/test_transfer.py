@@ -172,6 +172,19 @@ def test_hardware_mismatch_stops_the_run_naming_split_and_dataset(monkeypatch):
         checked_hardware(None, "b2_pool", ds, 0.5, False)
 
 
+def test_report_rewrites_a_finished_runs_tables_without_training(quick_run, capsys, tmp_path):
+    _, run_dir = quick_run
+    (run_dir / "results.md").write_text("stale")
+    assert main(["--report", str(run_dir)]) == 0
+    printed = capsys.readouterr().out
+    written = (run_dir / "results.md").read_text()
+    assert "| **mean over targets** |" in printed and "## Split-point sweep" in printed
+    assert written.startswith(printed.strip()[:200]) and "## Protocol" in written
+    assert main(["--report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "no summary.json" in err and "\n" not in err
+
+
 def test_quick_run_mean_excludes_source_and_sweep_covers_splits(quick_run):
     summary, _ = quick_run
     mean = summary["mean_over_targets"]

@@ -215,3 +215,20 @@ def write_reports(summary, run_dir):
         (run_dir / "sweep.json").write_text(json.dumps(summary["sweep"], indent=2))
         plotted = _plot_sweep(summary, run_dir / "sweep.png")
         (run_dir / "sweep_plot.json").write_text(json.dumps(plotted, indent=2))
+
+
+def rewrite_reports(run_dir):
+    """Rewrite `run_dir`'s results.md and plots from its summary.json (no training); returns the markdown
+    tables (everything before the protocol). FixyError if the folder holds no readable summary.json."""
+    from fixyfpga.errors import FixyError
+
+    path = Path(run_dir) / "summary.json"
+    if not path.is_file():
+        raise FixyError(f"{run_dir}: no summary.json; give the folder of a finished `fixyfpga transfer` run "
+                        f"(e.g. results/transfer/full)")
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise FixyError(f"{path}: not valid JSON ({exc})") from None
+    write_reports(summary, run_dir)
+    return markdown_table(summary).split("\n## Protocol")[0].rstrip()
