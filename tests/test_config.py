@@ -16,7 +16,7 @@ def write(tmp_path, text):
 
 def test_default_config_loads():
     cfg = load_config(REPO / "configs" / "default.yaml")
-    assert cfg.board == "pynq-z2" and cfg.split == "b1_pool"
+    assert cfg.board == "pynq-z2" and cfg.split == "b1_dw_act"
     assert cfg.frontend.reuse_factor == 1 and cfg.backend.strategy == "resource"
     assert cfg.model_dir().joinpath("model.yaml").is_file()
 

@@ -38,7 +38,7 @@ def test_default_build_is_bit_exact_and_reported(default_build):
     assert not any("float32" in w for w in rep["warnings"])
     assert any("'classifier'" in n and "float32" in n for n in rep["notes"])
     # What was built, for the commands that read the build later (fixyfpga.project).
-    assert rep["experiment"]["model"] == "models/default" and rep["experiment"]["split"] == "b1_pool"
+    assert rep["experiment"]["model"] == "models/default" and rep["experiment"]["split"] == "b1_dw_act"
     assert rep["model_file"]["sha256"] and rep["model_file"]["path"].endswith("default")
     assert rep["synthesis"]["status"] == "skipped" and "v++ -c --mode hls" in rep["synthesis"]["commands"][0]
     assert all("vitis_hls -f build_hls.tcl" in c for c in rep["hls"]["commands_before_2023_2"])
@@ -144,7 +144,7 @@ def test_yaml_typo(tmp_path, capsys):
 
 
 def test_split_at_missing_layer(tmp_path, capsys):
-    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("split: b1_pool", "split: b7_pool"))
+    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("split: b1_dw_act", "split: b7_pool"))
     rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o"), "--no-synth"], capsys)
     assert_clean_failure(rc, err, tmp_path / "o")
     assert "split point 'b7_pool' is not a layer" in err and "b1_pool" in err
