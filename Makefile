@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force,)
 
-.PHONY: install hls csim rtl package test clean boards tasks notebooks transfer compare sweep
+.PHONY: install hls csim rtl package test clean boards tasks notebooks transfer compare sweep results
 
 install: $(STAMP)
 
@@ -57,17 +57,30 @@ TRANSFER_CONFIG ?= $(if $(filter 1 yes true,$(QUICK)),configs/transfer_quick.yam
 transfer: $(STAMP)
 	$(PY) -m fixyfpga transfer $(TRANSFER_CONFIG) --data-dir '$(DATA_DIR)'
 
-# FixyNN vs the same model as one programmable engine of equal resources (issue 12):
-# results/compare/<board>/summary.json, summary.md, compare.png. NO_CSIM=1 skips both C-sims.
+# FixyNN vs the same model as one programmable engine at the same area, under several area metrics (issue 19):
+# summary.json, summary.md, compare.png into the design's build folder, $(OUT)/<board>/<model>/compare/.
+# NO_CSIM=1 skips both C-sims. The committed results/compare/ change only through `make results`.
 NO_CSIM ?= 0
 compare: $(STAMP)
-	$(PY) -m fixyfpga compare --config $(CONFIG) --board $(BOARD) --data-dir '$(DATA_DIR)' --out-root '$(OUT)' \
-		$(if $(filter 1 yes true,$(NO_CSIM)),--no-csim,)
+	$(PY) -m fixyfpga compare --config '$(abspath $(CONFIG))' --board $(BOARD) --data-dir '$(DATA_DIR)' \
+		--out-root '$(abspath $(OUT))' $(if $(filter 1 yes true,$(NO_CSIM)),--no-csim,)
 
-# Split point x engine DSP budget (estimate-only); DASK=<scheduler address> runs the points on a cluster.
+# Every legal cut x engine DSP budget against the baseline at the same silicon area (estimate-only), the best
+# point under an accuracy constraint on the worst target; into $(OUT)/<board>/<model>/sweep/.
+# DASK=<scheduler address> runs the points on a cluster (every path sent absolute).
 DASK ?=
 sweep: $(STAMP)
-	$(PY) -m fixyfpga sweep --config $(CONFIG) --board $(BOARD) $(if $(DASK),--dask $(DASK),)
+	$(PY) -m fixyfpga sweep --config '$(abspath $(CONFIG))' --board $(BOARD) --out-root '$(abspath $(OUT))' \
+		$(if $(DASK),--dask $(DASK),)
+
+# Regenerates everything committed about the comparison, for every board: build (C-sim), rtl, compare and
+# sweep into results/compare/<board>/ and results/sweep/<board>/, then the README's headline table.
+# RESULTS_BOARDS=pynq-z2 for one board; RESULTS_ARGS=--no-rtl to skip the Yosys measurements.
+RESULTS_BOARDS ?= pynq-z2,zcu104,ultra96v2,kv260
+RESULTS_ARGS ?=
+results: $(STAMP)
+	$(PY) -m fixyfpga results --config '$(abspath $(CONFIG))' --boards $(RESULTS_BOARDS) --data-dir '$(DATA_DIR)' \
+		--out-root '$(abspath $(OUT))' $(RESULTS_ARGS)
 
 # Needs the overlay (.bit/.hwh) that `make hls` builds when Vivado is on PATH.
 package: $(STAMP)

@@ -50,15 +50,15 @@ def main():
 
     import tensorflow as tf
     from tensorflow import keras
-    from fixyfpga.data import load_dataset, scale, to_model_input
-    ds = load_dataset(args.dataset, args.data_dir)
+    from fixyfpga.data import ImageMap, load_dataset, scale, to_model_input
+    ds = load_dataset(args.dataset, args.data_dir, ImageMap(resize="resize"))    # e.g. 28x28 -> 2x2 average -> 16x16
     shape = (args.size, args.size, ds.image_shape[-1])
     tf.keras.utils.set_random_seed(0)
     model = float_cnn(shape, ds.num_classes, args.width)
     n = min(args.train_images, len(ds.y_train))
     model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     t0 = time.perf_counter()
-    model.fit(scale(to_model_input(ds.x_train[:n], shape)), ds.y_train[:n], epochs=args.epochs, batch_size=64,
+    model.fit(scale(to_model_input(ds.x_train[:n], shape, ds.image_map)), ds.y_train[:n], epochs=args.epochs, batch_size=64,
               verbose=0)
     train_s = time.perf_counter() - t0
 
@@ -66,7 +66,7 @@ def main():
         out = Path(args.out or tmp)
         out.mkdir(parents=True, exist_ok=True)
         model.save(out / "float.h5")
-        (out / "q.yaml").write_text(f"quantize:\n  calibration: {{dataset: {args.dataset}, images: 1000}}\n"
+        (out / "q.yaml").write_text(f"input: {{resize: resize}}\nquantize:\n  calibration: {{dataset: {args.dataset}, images: 1000}}\n"
                                     f"  fine_tune: {{epochs: {args.fine_tune_epochs}, images: {args.fine_tune_images}}}\n")
         cmd = [sys.executable, "-m", "fixyfpga", "quantize", str(out / "float.h5"), "--config", str(out / "q.yaml"),
                "--data-dir", args.data_dir, "--out", str(out / "quantized.h5")]

@@ -17,7 +17,7 @@ from fixyfpga.tasks_cli import add_task_commands
 from fixyfpga.rtl.cli import add_rtl_command
 from fixyfpga.study.cli import add_study_commands
 from fixyfpga.transfer import add_transfer_arguments, cmd_transfer
-from fixyfpga.quantize.cli import add_quantize_command
+from fixyfpga.quantize.cli import add_quantize_command, stage_summary
 
 DEFAULT_CONFIG = "configs/default.yaml"
 
@@ -35,10 +35,15 @@ def _summary(rep, project):
              f"    front-end {fe['csim']['mismatched_elements']} / back-end {be['csim']['mismatched_elements']} / "
              f"pipeline {pipe['mismatched_elements']} mismatched elements; top-1 agreement "
              f"{pipe['top1_agreement']:.2%}"]
+    data = rep.get("csim_data") or {}
+    if data.get("resize") or data.get("channels"):
+        lines.append(f"    images mapped as the config asks: {data['preprocessing']}")
+    if pipe.get("accuracy") is not None:
+        lines.append(f"    top-1 accuracy on their labels: hardware {pipe['accuracy']:.2%}, reference model "
+                     f"{pipe['reference_accuracy']:.2%}")
     q = rep.get("quantization")
     if q:
-        lines.append(f"  quantized by the kit: float {q['float_accuracy']:.2%} -> quantized {q['quantized_accuracy']:.2%} "
-                     f"(top-1 agreement {q['top1_agreement']:.2%}) on {q['test_images']} {q['dataset']} test images; "
+        lines.append(f"  quantized by the kit: {stage_summary(q)} on {q['test_images']} {q['dataset']} test images; "
                      f"QKeras model {project / q['model']}")
     fit = rep.get("fit") or {}
     if fit.get("utilization"):
@@ -50,6 +55,10 @@ def _summary(rep, project):
         lines.append("    on a machine with the tools, run:")
         for cmd in syn.get("commands", []):
             lines.append(f"      {cmd}")
+        if hls.get("commands_before_2023_2"):
+            lines.append("    with Vitis HLS before 2023.2, the two HLS commands are instead:")
+            for cmd in hls["commands_before_2023_2"]:
+                lines.append(f"      {cmd}")
     else:
         lines.append(f"  HLS: {hls['status']} with {hls.get('tool')}; Vivado implementation: WNS "
                      f"{impl.get('wns_ns')} ns, {impl.get('achieved_mhz')} MHz; overlay in {rep['overlay']['dir']}")
@@ -111,6 +120,12 @@ def cmd_inspect(args):
     return 0 if ins.buildable else 2
 
 
+def cmd_layers(args):
+    from fixyfpga.ir.classes import markdown
+    print(markdown())
+    return 0
+
+
 def cmd_package(args):
     board = load_board(args.board)
     tar = Path(args.tar or f"dist/fixyfpga-{board.name}.tar.gz")
@@ -167,6 +182,9 @@ def build_parser():
     t.set_defaults(func=cmd_transfer)
 
     add_quantize_command(sub)
+
+    lc = sub.add_parser("layers", help="the Keras/QKeras layer classes the kit builds and quantizes (a table)")
+    lc.set_defaults(func=cmd_layers)
     return p
 
 

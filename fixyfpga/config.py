@@ -1,10 +1,11 @@
 """Experiment configuration: one YAML file per experiment (model, split point, board, conversion and
 C-simulation settings). Unknown keys are errors that name the key and suggest the closest one."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fixyfpga.convert import FRONTEND_STRATEGIES
+from fixyfpga.data import ImageMap, check_image_map
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import parse_type
 from fixyfpga.modelstore import user_path
@@ -38,10 +39,16 @@ class CsimConfig:
 
 
 @dataclass
-class InputConfig:
+class InputConfig(ImageMap):
+    # resize / channels (fixyfpga.data.ImageMap): how the images of every dataset the experiment reads
+    # (C-sim, tasks, calibration, compare) reach the model's input when their shape differs; empty = they
+    # must already have it. Recorded in build_report.json (csim_data) and task files, and printed.
     # Fixed-point type of the model input when the model has no input quantizer: a raw pixel p is the
     # value p * 2**-frac, so ufixed<8,0> means pixels / 256 (the default) and ufixed<8,8> raw 0..255.
     type: str = ""
+
+    def image_map(self):
+        return ImageMap(resize=self.resize, channels=self.channels)
 
 
 @dataclass
@@ -73,7 +80,21 @@ def experiment_from_dict(data, where):
     """A checked ExperimentConfig from a mapping of experiment keys (a bare `quantize:` means all defaults)."""
     if isinstance(data, dict) and "quantize" in data and data["quantize"] is None:
         data = {**data, "quantize": {}}
+    csim = data.get("csim") if isinstance(data, dict) else None
+    moved = [k for k in ("resize", "channels") if isinstance(csim, dict) and k in csim]
+    if moved:
+        raise FixyError(f"{where}: csim: {', '.join(moved)} is set under `input:` (input.{moved[0]}), since it "
+                        f"maps the images of every dataset the experiment reads (C-sim, tasks, calibration, "
+                        f"compare); move it there")
     return check_experiment(build(ExperimentConfig, data, where), where)
+
+
+def experiment_to_dict(exp):
+    """The mapping experiment_from_dict reads back (build_report.json keeps it as `experiment`)."""
+    data = asdict(exp)
+    if exp.quantize is None:
+        del data["quantize"]
+    return data
 
 
 def check_experiment(cfg, where):
@@ -92,6 +113,7 @@ def check_experiment(cfg, where):
         raise FixyError(f"{where}: csim.inputs must be at least 1")
     if cfg.input.type:
         parse_type(cfg.input.type, f"{where}: input.type")
+    check_image_map(cfg.input, f"{where}: input")
     if cfg.quantize is not None:
         # Calibrate on the dataset C-sim reads unless the section names its own.
         if not cfg.quantize.calibration.dataset and cfg.csim.dataset:

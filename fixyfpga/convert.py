@@ -13,6 +13,7 @@ are not bit-exact to QKeras.
 """
 
 import contextlib
+import dataclasses
 import io
 import math
 import re
@@ -21,7 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fixyfpga.engine import ENGINE_TOP, OutputPacking, WeightArray, core_name
-from fixyfpga.engine import top_cpp
+from fixyfpga.engine import storage as engine_storage
+from fixyfpga.engine import network_cpp, top_cpp
+from fixyfpga import hlsext
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import kind_of
 from fixyfpga.split import custom_objects
@@ -72,6 +75,8 @@ class HlsDesign:
     top: str = ""             # the IP's top function (the kit's engine top for the back-end)
     notes: list = field(default_factory=list)          # layers that could not use the strategy, and why
     layer_strategies: dict = field(default_factory=dict)   # layer name -> the strategy it was built with
+    storage: list = field(default_factory=list)        # engine: [Storage] per weight array, read from the firmware
+    stages: list = field(default_factory=list)         # engine: hls4ml's layer calls as dataflow processes
 
 
 def _mults_and_calls(plan):
@@ -195,11 +200,18 @@ def with_quantized_weights(model, plans):
 
 
 def convert(model, plans, role, output_dir, project_name, board, reuse_factors=None, strategy="Latency",
-            weights_as_ports=False):
-    """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled)."""
+            weights_as_ports=False, layer_strategy=None):
+    """Convert a Keras half to an hls4ml Vitis project in `output_dir` (written, not compiled).
+    `layer_strategy`: {layer: hls4ml strategy} for layers that differ from `strategy` (the study's baseline
+    builds its first layers pipelined with the Latency strategy inside a Resource engine)."""
     import hls4ml
+    hlsext.register()
     reuse_factors = reuse_factors or {}
     per_layer, notes = layer_strategies(plans, strategy)
+    unknown = set(layer_strategy or {}) - set(per_layer)
+    if unknown:
+        raise FixyError(f"layer_strategy names layers without weights or not in the model: {sorted(unknown)}")
+    per_layer.update(layer_strategy or {})
     cfg = hls_config(model, plans, strategy, reuse_factors,
                      ALL_WEIGHTS_AS_PORTS if weights_as_ports else NO_WEIGHT_PORTS, layer_strategy=per_layer)
     quantized = with_quantized_weights(model, plans)
@@ -228,22 +240,41 @@ _INTERFACE_PRAGMA = re.compile(r"^[ \t]*#pragma HLS INTERFACE[^\n]*\n", re.M)
 
 def write_engine_top(design, top=ENGINE_TOP):
     """Make hls4ml's function an inner function of the kit's engine top: drop its INTERFACE pragmas
-    (only a top's arguments become ports) and write firmware/<top>.h/.cpp around it."""
+    (only a top's arguments become ports), rewrite it for a batch of n_images (every layer a dataflow
+    process, fixyfpga.engine.network_cpp), drop hls4ml's storage pragmas on weight parameters in the
+    project's nnet_utils, write firmware/<top>.h/.cpp around it with the storage the kit decides per
+    array (fixyfpga.engine.storage), and read that storage back from the written C++."""
     from pathlib import Path
     if design.project_name != core_name(top):
         raise FixyError(f"the engine's hls4ml project must be named {core_name(top)}, not {design.project_name}")
     fw = Path(design.output_dir) / "firmware"
-    core_cpp = fw / f"{design.project_name}.cpp"
-    core_cpp.write_text(_INTERFACE_PRAGMA.sub("", core_cpp.read_text()))
+    core_cpp, core_h = fw / f"{design.project_name}.cpp", fw / f"{design.project_name}.h"
+    cpp, header, design.stages = network_cpp.batch_network(_INTERFACE_PRAGMA.sub("", core_cpp.read_text()),
+                                                           core_h.read_text(), design.project_name)
+    core_cpp.write_text(cpp)
+    core_h.write_text(header)
+    engine_storage.strip_template_pragmas(fw / "nnet_utils")
     m = design.hls_model
     inp, out = m.get_input_variables()[0], m.get_output_variables()[0]
     types = {v.name: v.type.name for v in m.get_weight_variables()}
     out_pack = int(out.shape[-1])
     out_beats = int(np.prod(out.shape)) // out_pack
     packing = OutputPacking(design.plans[-1].out_type, int(np.prod(out.shape)))
+    decided = [engine_storage.decide_array(a, design.reuse_factors.get(a.layer, 1),
+                                           design.layer_strategies.get(a.layer, design.strategy))
+               for a in design.weight_arrays]
     (fw / f"{top}.h").write_text(top_cpp.header_text(inp.type.name, top))
-    (fw / f"{top}.cpp").write_text(top_cpp.source_text(design.weight_arrays, [types[a.var] for a in design.weight_arrays],
-                                                       inp.type.name, out.type.name, out_beats, out_pack, packing, top))
+    c_types = [types[a.var] for a in design.weight_arrays]
+    (fw / f"{top}.cpp").write_text(top_cpp.source_text(design.weight_arrays, c_types, inp.type.name, out.type.name,
+                                                       out_beats, out_pack, packing, top, storage=decided))
+    written = engine_storage.scan_firmware(fw, top, {a.var: a.label for a in design.weight_arrays})
+    by_var = {s.var: s for s in written}
+    for want in decided:
+        got = by_var.get(want.var)
+        if got is None or not got.same_build(want):
+            raise FixyError(f"{fw / (top + '.cpp')}: the storage written for {want.label} ({got and got.to_dict()}) is "
+                            f"not the kit's decision ({want.to_dict()}); this is a kit bug, please report it")
+    design.storage = [dataclasses.replace(by_var[d.var], reads_per_cycle=d.reads_per_cycle) for d in decided]
     design.top = top
 
 

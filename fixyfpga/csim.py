@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fixyfpga.engine import OutputPacking, WeightLayout
+from fixyfpga.engine import LoadStatus, OutputPacking, WeightLayout
 from fixyfpga.errors import FixyError
 from fixyfpga.tools import run_tool
 
@@ -60,15 +60,20 @@ def io_header(design):
     ]
     if engine:
         lines += [
-            "// One call of the engine top, as the processor makes it: mode and n_images over AXI-lite.",
-            "inline void infer(hls::stream<in_pack_t> &in, hls::stream<fixy_word_t> &out, int n_images) {",
+            "// One call of the engine top, as the processor makes it: mode and n_images over AXI-lite; the",
+            "// status register it writes is the status word of its last load.",
+            "inline unsigned infer(hls::stream<in_pack_t> &in, hls::stream<fixy_word_t> &out, int n_images) {",
             "    hls::stream<fixy_word_t> no_weights(\"weights\");",
-            f"    {design.top}(in, out, no_weights, 0, n_images);",
+            "    ap_uint<32> status = 0;",
+            f"    {design.top}(in, out, no_weights, 0, n_images, status);",
+            "    return status.to_uint();",
             "}",
-            "inline void load(hls::stream<fixy_word_t> &weights) {",
+            "inline unsigned load(hls::stream<fixy_word_t> &weights) {",
             "    hls::stream<in_pack_t> no_in(\"features\");",
             "    hls::stream<fixy_word_t> no_out(\"scores\");",
-            f"    {design.top}(no_in, no_out, weights, FIXY_MODE_LOAD, 0);",
+            "    ap_uint<32> status = 0;",
+            f"    {design.top}(no_in, no_out, weights, FIXY_MODE_LOAD, 0, status);",
+            "    return status.to_uint();",
             "}",
         ]
     else:
@@ -136,13 +141,15 @@ class CsimLibrary:
     def __init__(self, design_or_meta, lib_path):
         self.path = Path(lib_path)
         self.lib = ctypes.CDLL(str(self.path))
-        missing = [f for f in ("fixy_run", "fixy_load", "fixy_run_words", "fixy_weight_words") if not hasattr(self.lib, f)]
+        missing = [f for f in ("fixy_run", "fixy_load_stream", "fixy_run_words", "fixy_weight_words")
+                   if not hasattr(self.lib, f)]
         if missing:
             raise FixyError(f"{self.path} lacks {', '.join(missing)}: it was built by an older kit; rebuild the project "
                             f"with `make hls` (or `make csim`)")
         ll_p = ctypes.POINTER(ctypes.c_longlong)
         self.lib.fixy_run.argtypes = [ll_p, ll_p, ctypes.c_int]
-        self.lib.fixy_load.argtypes = [ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
+        self.lib.fixy_load_stream.argtypes = [ctypes.POINTER(ctypes.c_uint32), ctypes.c_int, ctypes.c_int]
+        self.lib.fixy_load_stream.restype = ctypes.c_longlong
         self.lib.fixy_run_words.argtypes = [ll_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_int]
         self.in_elems = self.lib.fixy_in_elems()
         self.out_elems = self.lib.fixy_out_elems()
@@ -150,15 +157,29 @@ class CsimLibrary:
         self.role = getattr(design_or_meta, "role", None)
         self.loads = 0
 
-    def load_words(self, words):
-        """Send the weight stream (uint32 words in interface order) through the engine's load mode."""
+    def load_stream(self, words, tlast=True):
+        """One call of the engine's load mode on a weight stream of `words` (uint32), TLAST on the last word
+        when `tlast` (a DMA transfer always ends so; without it the stream stopped, as an aborted transfer
+        does). Returns the LoadStatus the engine reports in its status register."""
         words = np.ascontiguousarray(words, dtype=np.uint32)
         if not self.weight_words:
             raise FixyError(f"{self.path.name} is not an engine: it has no weight stream")
-        rc = self.lib.fixy_load(words.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), words.size)
-        if rc != 0:
-            raise FixyError(f"the engine's load mode takes {self.weight_words} words, got {words.size}"
-                            if rc == -1 else f"the engine's load mode left {words.size} words unread (code {rc})")
+        rc = self.lib.fixy_load_stream(words.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), words.size,
+                                       int(bool(tlast)))
+        if rc < 0:
+            raise FixyError(f"C-sim of {self.path.name}: the load mode left words of a {words.size}-word stream unread "
+                            f"(return code {rc}); the engine must read its stream to TLAST")
+        return LoadStatus.of(rc)
+
+    def load_words(self, words):
+        """Send the weight stream (uint32 words in interface order) through the engine's load mode; the
+        engine must report LOAD_OK."""
+        words = np.ascontiguousarray(words, dtype=np.uint32)
+        if self.weight_words and words.size != self.weight_words:
+            raise FixyError(f"the engine's load mode takes {self.weight_words} words, got {words.size}")
+        status = self.load_stream(words)
+        if not status.ok:
+            raise FixyError(f"C-sim of {self.path.name}: {status.describe(self.weight_words)} (load {status.name})")
         self.loads += 1
 
     def run_words(self, raw_in, words_per_image):

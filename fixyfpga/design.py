@@ -6,8 +6,9 @@ and its top-level ports. Two builds with the same signature accept the same task
 
 `frontend.ports` / `engine.ports` list every top-level port of both IPs ({name, protocol, width, depth,
 direction}, from `fixyfpga.engine`); `engine.arrays` the engine's on-chip weight arrays in the order of
-the weight stream; `engine.weight_words` the stream's length; `engine.output.packing` how the score
-stream carries an image.
+the weight stream, each with its `storage` as written in the engine firmware (`fixyfpga.engine.storage`:
+kind registers | lutram | bram, banks, depth, width, the pragmas); `engine.weight_words` the stream's
+length; `engine.output.packing` how the score stream carries an image.
 
 `variant`: "fixynn" (front-end IP + engine IP) or "engine_only" (the study's all-programmable baseline,
 `describe_engine_only`): no `frontend` section, and `input.pixel_map` holds the engine's raw input for
@@ -22,7 +23,7 @@ from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, REGISTERS, OutputPacking,
                              engine_signature, frontend_ports)
 from fixyfpga.errors import FixyError
 
-FORMAT = "fixyfpga-design/2"
+FORMAT = "fixyfpga-design/3"           # 3: padded stream widths, side channels and registers on ports
 VARIANT_FIXYNN = "fixynn"               # fixed-weight front-end IP + engine IP
 VARIANT_ENGINE_ONLY = "engine_only"     # the engine IP alone, reading the quantized pixels (study baseline)
 BASELINE_SUFFIX = "_baseline"
@@ -47,7 +48,9 @@ def _engine_section(split, backend, classes, num_classes):
     interface = {"layer": split.interface.layer, "shape": list(split.interface.shape),
                  "type": split.interface.type.to_dict()}
     engine_layers = layer_entries(backend)
-    arrays = [a.to_dict() for a in backend.weight_arrays]
+    storage = {s.var: s.to_dict() for s in getattr(backend, "storage", None) or []}
+    arrays = [{**a.to_dict(), **({"storage": storage[a.var]} if a.var in storage else {})}
+              for a in backend.weight_arrays]
     packing = OutputPacking(out_plan.out_type, int(math.prod(out_plan.out_shape)))
     output = {"shape": list(out_plan.out_shape), "type": out_plan.out_type.to_dict()}
     en_ports = [p.to_dict() for p in engine_ports(split.interface.shape[-1], split.interface.type.width)]
@@ -116,3 +119,27 @@ def read_design(design_dir):
     if data.get("format") != FORMAT:
         raise FixyError(f"{path}: format {data.get('format')!r} is not {FORMAT}; rebuild with this version of the kit")
     return data
+
+
+def port_table(design):
+    """The Markdown table of both IPs' top-level ports in design.json (the README's port table is this table
+    for the default model; regenerate it with `python -m fixyfpga.design hls_projects/pynq-z2/default`)."""
+    rows = ["| IP | port | protocol | TDATA / data bits | side channels | registers | direction |",
+            "|---|---|---|---|---|---|---|"]
+    for part in ("frontend", "engine"):
+        sec = design.get(part)
+        if not sec:
+            continue
+        for p in sec.get("ports", []):
+            regs = ", ".join(f"{name} 0x{offset:02X}" for name, offset in
+                             sorted((p.get("registers") or {}).items(), key=lambda r: r[1]))
+            rows.append(f"| {sec['top']} | {p['name']} | {p['protocol']} | {p['width']} | "
+                        f"{'/'.join(p.get('side_channels') or []) or '-'} | {regs or '-'} | {p['direction']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m fixyfpga.design <project folder with design.json>")
+    print(port_table(read_design(sys.argv[1])))

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fixyfpga import REPO_ROOT
 from fixyfpga.errors import CsimMismatchError, FixyError
-from fixyfpga.modelstore import load_model
+from fixyfpga.config import experiment_to_dict
+from fixyfpga.modelstore import load_model, model_fingerprint, peek_input_shape
+from fixyfpga.project import DEFAULT_OUT, REPORT_NAME
 from fixyfpga.quantize import is_float_model, quantize_on_dataset, quantized_layer_name
-from fixyfpga.data import TFDS_PREFIX, available_datasets, load_dataset, to_model_input
+from fixyfpga.data import (DEFAULT_DATA_DIR, TFDS_PREFIX, available_datasets, check_dataset, load_dataset,
+                           to_model_input)
 from fixyfpga.split import pad_to_engine, split_model, split_points, widen_classifier
 from fixyfpga.convert import FRONTEND_STRATEGIES, choose_reuse_factors, convert
 from fixyfpga.plan import float32_warnings, plan_model, quantized_weights
@@ -27,15 +29,12 @@ from fixyfpga.engine import FRONTEND_TOP, WeightLayout, core_name
 from fixyfpga.csim import compile_designs, run_testbench, write_tb_data
 from fixyfpga.sample_images import photo_crops
 from fixyfpga.design import describe
-from fixyfpga.vivado.hls import hls_command_line, run_hls, write_hls_tcl
+from fixyfpga.vivado.hls import hls_command_line, run_hls, write_hls_scripts
 from fixyfpga.runtime.sim import make_sim_overlay
 from fixyfpga.rtl.measure import RTL_DIR, measure_build
 from fixyfpga.rtl.report import REPORT_FILE
 from fixyfpga.tools import find_hls_tool
 from fixyfpga.vivado import flow as vflow
-
-DEFAULT_OUT = REPO_ROOT / "hls_projects"
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "datasets"
 
 
 @dataclass
@@ -50,6 +49,9 @@ class BuildConfig:
     rtl: bool = False             # measure the front-end's layers with Icarus and Yosys (fixyfpga.rtl)
     rtl_jobs: int = 2             # Yosys runs in parallel
     rtl_nodsp_max: int = None     # -nodsp synthesis up to this many multipliers (None: rtl.measure's default)
+    # Datasets the caller will also feed this model (make tasks' tasks), checked with the C-sim dataset:
+    # {role: (data.Dataset, whether its labels must be the model's classes)}.
+    datasets: dict = field(default_factory=dict)
 
     @property
     def project_dir(self):
@@ -72,7 +74,12 @@ class BuildState:
     backend: object = None
     libs: list = None
     design: dict = None
+    dataset: object = None        # the C-sim data.Dataset (None: given images or photo crops)
+    csim_source: str = None       # why there is no dataset (None: not looked up yet)
+    csim_data: dict = None        # what C-sim ran on and how it was mapped (build_report.json csim_data)
+    calibration: object = None    # a float model's calibration data.Dataset
     images: np.ndarray = None
+    labels: np.ndarray = None     # the C-sim images' labels (None: photo crops or given images)
     image_source: str = ""
     csim: dict = field(default_factory=dict)
     hls: dict = field(default_factory=dict)
@@ -80,7 +87,8 @@ class BuildState:
     sim_overlay: str = ""
     rtl: dict = None
     timings: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)   # printed: something the user can act on, with the action
+    notes: list = field(default_factory=list)      # recorded in build_report.json only: nothing to act on
 
 
 QUANTIZED_DIR = "quantized"      # inside the project: the kit-quantized model (a float model's) and its report
@@ -105,7 +113,7 @@ def step_quantize(cfg, st):
     exp = cfg.experiment
     if exp.quantize is None:
         return
-    ds = calibration_dataset(exp.quantize.calibration.dataset, cfg.data_dir)
+    ds = st.calibration
     qmodel, rep = quantize_on_dataset(st.model, exp.quantize, ds, exp.model)
     folder = st.staging / QUANTIZED_DIR
     folder.mkdir()
@@ -121,7 +129,9 @@ def step_quantize(cfg, st):
         "report": str((folder / "quantize_report.json").relative_to(st.staging)),
         "dataset": ds.name, "calibration_images": rep["calibration_images"], "test_images": final["images"],
         "float_accuracy": final["float_accuracy"], "quantized_accuracy": final["quantized_accuracy"],
-        "top1_agreement": final["top1_agreement"], "stages": rep["test"], "bits": rep["bits"],
+        "top1_agreement": final["top1_agreement"], "output_max_abs_diff": final["output_max_abs_diff"],
+        "output_mean_abs_diff": final["output_mean_abs_diff"], "accuracy_note": rep.get("accuracy_note"),
+        "stages": rep["test"], "bits": rep["bits"],
         "types": [{k: row[k] for k in ("name", "float_class", "weight_type", "bias_type", "type",
                                          "calibration_max", "saturated_weights", "saturated_calibration_values")
                    if k in row} for row in rep["layers"] if "weight_type" in row or "type" in row],
@@ -130,7 +140,7 @@ def step_quantize(cfg, st):
         "float_layers": [layer.name for layer in float_model.layers], "seconds": rep["seconds"]}
 
 
-def calibration_dataset(name, data_dir):
+def calibration_dataset(name, data_dir, image_map=None):
     """The quantizer's calibration dataset, or a one-line FixyError naming the fix."""
     path = Path(name)
     if not data_dir and not name.startswith(TFDS_PREFIX) and path.suffix != ".npz":
@@ -138,9 +148,44 @@ def calibration_dataset(name, data_dir):
                         f"set DATA_DIR / --data-dir to the folder holding {name}.npz, or set "
                         f"quantize.calibration.dataset to a path to an .npz file")
     try:
-        return load_dataset(name, data_dir)
+        return load_dataset(name, data_dir, image_map)
     except FixyError as exc:
         raise FixyError(f"quantize.calibration.dataset: {exc}") from None
+
+
+def model_classes(model, record):
+    """The classes a model predicts: its training record's, else its output width; None when its output is
+    not one score per class (a feature map, several outputs): then labels are neither checked nor scored."""
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 2:
+        return None
+    return int((record.get("params") or {}).get("num_classes", int(shape[-1])))
+
+
+def step_data(cfg, st):
+    """Every dataset the build reads, checked against the model before anything is quantized, converted or
+    compiled (data.check_dataset: image shape through input.resize / input.channels, labels against the
+    model's classes): the C-sim dataset, a float model's calibration dataset and the caller's
+    (cfg.datasets: the tasks of `make tasks`, whose classifiers are trained for them)."""
+    exp = cfg.experiment
+    shape = tuple(None if d is None else int(d) for d in st.model.input_shape[1:])
+    classes = model_classes(st.model, st.record)
+    if cfg.images is not None:
+        _check_given_images(cfg.images, shape)
+    if st.csim_source is None:              # run_until: build() loads it before anything else
+        st.dataset, st.csim_source = csim_dataset(cfg)
+    st.csim_data = {"source": st.csim_source, "dataset": None, "labels": False}
+    if st.dataset is not None:
+        preprocessing = check_dataset(st.dataset, shape, classes, f"csim.dataset '{exp.csim.dataset}'")
+        st.csim_data = {"source": f"{st.dataset.name} test split", "dataset": st.dataset.name, "labels": True,
+                        "image_shape": list(st.dataset.image_shape), "model_input": list(shape),
+                        **st.dataset.image_map.to_dict(), "preprocessing": preprocessing}
+    for what, (ds, same_classes) in cfg.datasets.items():
+        check_dataset(ds, shape, classes if same_classes else None, what)
+    if exp.quantize is not None:
+        name = exp.quantize.calibration.dataset
+        st.calibration = calibration_dataset(name, cfg.data_dir, exp.input.image_map())
+        check_dataset(st.calibration, shape, classes, f"quantize.calibration.dataset '{name}'")
 
 
 def step_split(cfg, st):
@@ -176,7 +221,12 @@ def step_plan(cfg, st):
     target = bcfg.target_cycles or int(np.prod(st.frontend_plans[0].out_shape[:-1]))
     budget = int(cfg.board.resources.dsp * bcfg.dsp_fraction)
     st.reuse_factors, st.engine_dsps = choose_reuse_factors(st.backend_plans, budget, target, bcfg.reuse_factors)
-    st.warnings += float32_warnings(st.frontend_plans + st.backend_plans)
+    # C-sim checks every output element, so a reference that rounds shows up as a mismatch; until then this is
+    # only a note (step_check_csim names it as a cause when C-sim differs). The QKeras reference computes with
+    # this model's weights: its float32 range is judged on the whole model planned with them (the engine's
+    # types are sized for any task's weights).
+    st.notes += float32_warnings(plan_model(sp.canonical, sp.input_type) if sp.canonical is not None
+                                 else st.frontend_plans + st.backend_plans)
 
 
 def step_fit_check(cfg, st):
@@ -190,9 +240,16 @@ def step_convert(cfg, st):
     sp = st.split
     st.frontend = convert(sp.frontend, st.frontend_plans, "frontend", st.staging / "frontend", FRONTEND_TOP,
                           cfg.board, strategy=FRONTEND_STRATEGIES[cfg.experiment.frontend.strategy])
-    st.warnings += st.frontend.notes
+    st.notes += st.frontend.notes               # layers hls4ml cannot build with the asked strategy: nothing to do
     st.backend = convert(sp.backend, st.backend_plans, "backend", st.staging / "backend", core_name(), cfg.board,
                          reuse_factors=st.reuse_factors, strategy="Resource", weights_as_ports=True)
+    # The engine's weight memories priced from the pragmas the firmware now holds (a scan of the written C++).
+    before = st.fit
+    st.fit = estimate({"frontend": st.frontend_plans, "backend": st.backend_plans, "reuse_factors": st.reuse_factors,
+                       "frontend_strategy": cfg.experiment.frontend.strategy, "engine_storage": st.backend.storage},
+                      cfg.board)
+    if before is None or st.fit["total"] != before["total"]:
+        st.warnings += check_fit(st.fit, cfg.board, force=cfg.force) or []
 
 
 def step_compile(cfg, st):
@@ -200,29 +257,54 @@ def step_compile(cfg, st):
 
 
 def step_images(cfg, st):
-    st.images, st.image_source = csim_images(cfg, tuple(st.frontend_plans[0].out_shape))
-    if cfg.images is None and cfg.experiment.csim.dataset and st.image_source.startswith("crops"):
-        st.warnings.append(f"C-sim ran on {st.image_source}")
+    st.images, st.labels, st.image_source = csim_images(cfg, tuple(st.frontend_plans[0].out_shape), st.dataset,
+                                                        st.csim_source)
+    if cfg.images is None and cfg.experiment.csim.dataset and st.dataset is None:
+        st.warnings.append(f"C-sim ran on {st.image_source}, so without labels and accuracy; set DATA_DIR "
+                           f"(--data-dir) to the folder holding {cfg.experiment.csim.dataset}.npz for real test images")
 
 
-def csim_images(cfg, shape):
-    """Real uint8 images for C-sim: explicit ones, the configured dataset's test split, or photo crops."""
+def csim_images(cfg, shape, dataset=None, why=""):
+    """(uint8 images, labels or None, source) for C-sim: explicit ones, the C-sim dataset's test split
+    (`dataset`, from csim_dataset, brought to the input by its image map) or photo crops (`why`)."""
     n = cfg.experiment.csim.inputs
     if cfg.images is not None:
-        images = np.asarray(cfg.images)
-        if images.dtype != np.uint8 or images.shape[1:] != shape:
-            raise FixyError(f"C-sim images must be uint8 of shape (N, {', '.join(map(str, shape))}); got "
-                            f"{images.dtype} {images.shape}; resize them or pick a model with that input")
-        return images[:n], f"{len(images[:n])} given images"
-    name = cfg.experiment.csim.dataset
-    if name and _dataset_reachable(name, cfg.data_dir):
-        ds = load_dataset(name, cfg.data_dir)
-        return to_model_input(ds.x_test[:n], shape), f"{ds.name} test split"
-    crops = photo_crops(n, shape, seed=cfg.experiment.csim.seed)
+        images = _check_given_images(cfg.images, shape)
+        return images[:n], None, f"{len(images[:n])} given images"
+    if dataset is not None:
+        images = to_model_input(dataset.x_test[:n], shape, dataset.image_map,
+                                what=f"csim.dataset '{cfg.experiment.csim.dataset}'")
+        return images, dataset.y_test[:n], f"{dataset.name} test split"
+    return photo_crops(n, shape, seed=cfg.experiment.csim.seed), None, why
+
+
+def _check_given_images(images, shape):
+    """Explicit C-sim images (--images): uint8 at the model's input shape already, else a FixyError."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or tuple(images.shape[1:]) != tuple(shape):
+        raise FixyError(f"C-sim images must be uint8 of shape (N, {', '.join(map(str, shape))}); got "
+                        f"{images.dtype} {images.shape}; map them with fixyfpga.data.to_model_input or pick a model "
+                        f"with that input")
+    return images
+
+
+def csim_dataset(cfg):
+    """(data.Dataset or None, why none) of the C-sim images: the configured dataset, loaded and validated
+    (keys, dtypes, shapes, labels) with the experiment's image map; None for given images, an empty
+    csim.dataset or an absent data folder (then C-sim runs on photo crops and the report says so)."""
+    exp = cfg.experiment
+    if cfg.images is not None:
+        return None, "given images"
+    name = exp.csim.dataset
     if not name:
-        return crops, "crops of matplotlib's sample photographs (csim.dataset is empty)"
-    return crops, (f"crops of matplotlib's sample photographs: no data folder "
-                   f"({cfg.data_dir or 'none given'}) for csim.dataset '{name}'")
+        return None, "crops of matplotlib's sample photographs (csim.dataset is empty)"
+    if not _dataset_reachable(name, cfg.data_dir):
+        return None, (f"crops of matplotlib's sample photographs: no data folder "
+                      f"({cfg.data_dir or 'none given'}) for csim.dataset '{name}'")
+    try:
+        return load_dataset(name, cfg.data_dir, exp.input.image_map()), None
+    except FixyError as exc:
+        raise FixyError(f"csim.dataset: {exc}") from None
 
 
 def _dataset_reachable(name, data_dir):
@@ -274,13 +356,17 @@ def step_csim(cfg, st):
     be_raw = be_lib.run(ref_iface_raw, progress="C-sim engine")
     pipe_raw = be_lib.run(fe_raw, progress="C-sim pipeline")
 
-    classes = (st.record.get("params") or {}).get("num_classes", int(sp.full.output.shape[-1]))
+    classes = model_classes(sp.full, st.record)
+    labels = st.labels if classes is not None else None      # a feature-map output has no top-1 accuracy
     st.csim = {
         "frontend": _compare(fe_raw, ref_iface_raw),
         "backend": _compare(be_raw, ref_be_raw),
         "pipeline": {**_compare(pipe_raw, full_raw),
                      "top1_agreement": float(np.mean(np.argmax(pipe_raw[:, :classes], 1)
-                                                     == np.argmax(full_raw[:, :classes], 1)))},
+                                                     == np.argmax(full_raw[:, :classes], 1))),
+                     # top-1 accuracy on the C-sim images' labels: the hardware's and the reference model's
+                     "accuracy": _accuracy(pipe_raw[:, :classes], labels),
+                     "reference_accuracy": _accuracy(full_raw[:, :classes], labels)},
         "image_source": st.image_source,
         "exact": sp.exact,
     }
@@ -292,13 +378,23 @@ def step_csim(cfg, st):
             "mismatched_elements": int(np.count_nonzero(got != original)),
             "max_error": float(np.max(np.abs(got - original))) if n else 0.0,
             "top1_agreement": float(np.mean(np.argmax(got, 1) == np.argmax(original, 1))),
+            "accuracy": _accuracy(original, labels),
             "why": [note for note in sp.notes if "not exact" in note]}
         st.warnings.append(f"the kit's rewrite of the model is not exact ({'; '.join(st.csim['original_model']['why'])}"
                            f"): against your model {st.csim['original_model']['mismatched_elements']} of "
                            f"{original.size} logits differ (max error {st.csim['original_model']['max_error']:g}), "
-                           f"top-1 agreement {st.csim['original_model']['top1_agreement']:.2%}")
+                           f"top-1 agreement {st.csim['original_model']['top1_agreement']:.2%}; for a bit-exact "
+                           f"build use QConv2DBatchnorm/QDepthwiseConv2DBatchnorm, which QKeras folds exactly, "
+                           f"instead of a BatchNormalization layer")
     write_tb_data(st.frontend.output_dir, st.images.reshape(n, -1), ref_iface_raw)
     write_tb_data(st.backend.output_dir, ref_iface_raw, ref_be_raw, weight_words=words)
+
+
+def _accuracy(logits, labels):
+    """Top-1 accuracy of logits (N, classes) against labels; None without labels."""
+    if labels is None:
+        return None
+    return float(np.mean(np.argmax(logits, 1) == np.asarray(labels)[:len(logits)]))
 
 
 def _full_reference(sp, x, model=None):
@@ -326,7 +422,13 @@ def step_check_csim(cfg, st):
     """Stop here if anything differs from QKeras: nothing after this point is worth building."""
     mismatched = {k: st.csim[k]["mismatched_elements"] for k in ("frontend", "backend", "pipeline")}
     if any(mismatched.values()):
-        raise CsimMismatchError(f"C-simulation differs from QKeras (mismatched elements: {mismatched})")
+        # The float32 notes of the half that differs (the pipeline: either) may be the reason: say so here.
+        plans = (st.frontend_plans if mismatched["frontend"] else []) + \
+                (st.backend_plans if mismatched["backend"] or not mismatched["frontend"] else [])
+        f32 = float32_warnings(plans)
+        cause = (f"; possibly the QKeras reference rounding in float32: {'; '.join(f32)} (narrow that layer's weight "
+                 f"or input types)") if f32 else ""
+        raise CsimMismatchError(f"C-simulation differs from QKeras (mismatched elements: {mismatched}){cause}")
 
 
 def step_testbench(cfg, st):
@@ -342,7 +444,7 @@ def step_design(cfg, st):
         st.design["estimate"] = st.fit
     (st.staging / "design.json").write_text(json.dumps(st.design, indent=1))
     for d in (st.frontend, st.backend):
-        write_hls_tcl(d.output_dir, d.top, cfg.board)
+        write_hls_scripts(d.output_dir, d.top, cfg.board)
 
 
 def step_sim_overlay(cfg, st):
@@ -364,11 +466,15 @@ def step_hls(cfg, st):
     """C-sim, C synthesis and IP export of both projects with Vitis HLS, when it is on PATH."""
     tool = find_hls_tool()
     prj = cfg.project_dir
-    commands = [hls_command_line(prj / "frontend", "vitis_hls"), hls_command_line(prj / "backend", "vitis_hls")]
+    commands = [hls_command_line(prj / "frontend"), hls_command_line(prj / "backend")]
+    # Vitis HLS before 2023.2 has no config-file flow: the same steps from build_hls.tcl.
+    older = [hls_command_line(prj / "frontend", "vitis_hls"), hls_command_line(prj / "backend", "vitis_hls")]
     if not cfg.synthesis:
-        st.hls = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands}
+        st.hls = {"status": "skipped", "reason": "synthesis turned off (--no-synth)", "commands": commands,
+                  "commands_before_2023_2": older}
     elif tool is None:
-        st.hls = {"status": "skipped", "reason": "neither vitis_hls nor vitis-run (Vitis 2024.2+) is on PATH", "commands": commands}
+        st.hls = {"status": "skipped", "reason": "neither vitis-run and v++ (Vitis 2023.2+) nor vitis_hls is on PATH",
+                  "commands": commands, "commands_before_2023_2": older}
     else:
         st.hls = {"status": "done", "tool": tool,
                   "frontend": run_hls(prj / "frontend", tool), "backend": run_hls(prj / "backend", tool)}
@@ -399,10 +505,15 @@ def report(cfg, st):
              "strategy": design.layer_strategies.get(p.name, design.strategy).lower(), "accum_type": p.accum_type.hls(), "weight_type":
              p.weight_type.hls(), "output_type": p.out_type.hls()} for p in plans if p.has_weights],
             "weights_as_ports": ports, "csim": csim}
+    exp = cfg.experiment
     return {
         "board": cfg.board.name,
         "part": cfg.board.part,
-        "model": cfg.experiment.name,
+        "model": exp.name,
+        # What was built, so that later commands (task pack, runtime prepare, compare) read the model, the
+        # split and the input mapping from the build and not from a default (fixyfpga.project).
+        "experiment": experiment_to_dict(exp),
+        "model_file": {"path": str(exp.model_dir()), "sha256": model_fingerprint(exp.model_dir())},
         "split": st.split.interface.layer,
         "interface": st.split.interface.to_dict(),
         "frontend": half(st.frontend, st.frontend_plans, st.csim.get("frontend"), False),
@@ -413,6 +524,7 @@ def report(cfg, st):
         "model_graph": {"exact": st.split.exact, "host_activation": st.split.host_activation or None,
                         "rewrites": st.split.notes, "original_model": st.csim.get("original_model")},
         "csim_image_source": st.csim.get("image_source"),
+        "csim_data": st.csim_data,
         "testbench": st.csim.get("testbench"),
         "fit": st.fit,
         "hls": st.hls,
@@ -422,11 +534,12 @@ def report(cfg, st):
         "sim_overlay": st.sim_overlay,
         "rtl": st.rtl,
         "warnings": st.warnings,
+        "notes": st.notes,
         "timings_s": {k: round(v, 2) for k, v in st.timings.items()},
     }
 
 
-BEFORE_INSTALL = [step_load_model, step_quantize, step_split, step_plan, step_fit_check, step_convert, step_compile,
+BEFORE_INSTALL = [step_load_model, step_data, step_quantize, step_split, step_plan, step_fit_check, step_convert, step_compile,
                   step_images, step_csim, step_check_csim, step_testbench, step_design]
 AFTER_INSTALL = [step_sim_overlay, step_rtl, step_hls, step_overlay]
 
@@ -482,10 +595,15 @@ def build(cfg, log=print):
     """Run the whole flow; returns (report dict, project dir). Raises FixyError (CsimMismatchError if
     C-sim differs from QKeras)."""
     final = cfg.project_dir
-    if cfg.images is None and cfg.experiment.csim.dataset:   # a missing dataset stops before any work
-        _dataset_reachable(cfg.experiment.csim.dataset, cfg.data_dir)
+    dataset, why = csim_dataset(cfg)      # a missing or broken dataset file stops before any work ...
+    shape = peek_input_shape(cfg.experiment.model_dir())
+    if shape is not None:                 # ... and so does one that cannot fit (step_data checks all of it)
+        if dataset is not None:
+            check_dataset(dataset, shape, None, f"csim.dataset '{cfg.experiment.csim.dataset}'")
+        for what, (ds, _) in cfg.datasets.items():
+            check_dataset(ds, shape, None, what)
     final.parent.mkdir(parents=True, exist_ok=True)
-    st = BuildState(staging=final.parent / f".{final.name}.staging")
+    st = BuildState(staging=final.parent / f".{final.name}.staging", dataset=dataset, csim_source=why)
     shutil.rmtree(st.staging, ignore_errors=True)
     st.staging.mkdir()
     t_start = time.perf_counter()
@@ -508,5 +626,5 @@ def build(cfg, log=print):
     _run_steps(AFTER_INSTALL, cfg, st, log)
     st.timings["total"] = time.perf_counter() - t_start
     rep = report(cfg, st)
-    (final / "build_report.json").write_text(json.dumps(rep, indent=1))
+    (final / REPORT_NAME).write_text(json.dumps(rep, indent=1))
     return rep, final

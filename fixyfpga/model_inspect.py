@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from fixyfpga.errors import FixyError
 from fixyfpga.ir import load_graph
-from fixyfpga.plan import float32_warnings, graph_input_type, plan_graph
+from fixyfpga.plan import UNPLANNED, float32_warnings, graph_input_type, input_quantizer, plan_graph
 from fixyfpga.split import graph_split_points
 
 QUANTIZER_KEYS = (("kernel_quantizer_internal", "kernel"), ("depthwise_quantizer_internal", "depthwise"),
@@ -45,6 +45,26 @@ def _quantizers(layer):
     return ", ".join(out)
 
 
+def _output_shape(layer):
+    """A layer's output shape without the batch axis (None where Keras does not know it; a list of shapes
+    for layers with several outputs, "?" for a layer Keras cannot give one shape for)."""
+    try:
+        out = layer.output
+    except (AttributeError, RuntimeError, ValueError):
+        return "?"
+    if isinstance(out, (list, tuple)):
+        return [tuple(int(d) if d is not None else None for d in o.shape[1:]) for o in out]
+    return tuple(int(d) if d is not None else None for d in out.shape[1:])
+
+
+def _input_shape(model):
+    try:
+        shapes = [tuple(int(d) if d is not None else None for d in t.shape[1:]) for t in model.inputs or []]
+    except (AttributeError, TypeError):
+        return "?"
+    return shapes[0] if len(shapes) == 1 else (shapes or "?")
+
+
 def inspect_model(model, input_type=None, split=None):
     """Inspection of a Keras model. `input_type`: the config's input.type (None: default); `split`: the
     config's split point to check (None: not checked)."""
@@ -52,25 +72,22 @@ def inspect_model(model, input_type=None, split=None):
     problems = [str(p) for p in graph.problems]
     try:
         in_type = graph_input_type(graph, input_type)
-        has_quantizer = in_type is not None and graph.consumers(graph.nodes[0].name) and \
-            graph.consumers(graph.nodes[0].name)[0].op == "activation"
-        source = "the model's input quantizer" if has_quantizer else \
+        source = "the model's input quantizer" if input_quantizer(graph) is not None else \
             ("the config's input.type" if input_type else "the default: pixels / 256")
     except FixyError as exc:
         problems.append(str(exc))
         in_type, source = None, "unknown"
     plan_problems = []
-    plans = plan_graph(graph, in_type, problems=plan_problems) if in_type is not None else []
+    plans = plan_graph(graph, in_type, problems=plan_problems) if in_type is not None and graph.nodes else []
     problems += [str(p) for p in plan_problems if str(p) not in problems]
     macs = {}
     for p in plans:
         src = next((n.source for n in graph.nodes if n.name == p.name), p.name)
         macs[src] = macs.get(src, 0) + int(p.macs)
-    layers = [{"name": layer.name, "class": type(layer).__name__,
-               "shape": tuple(int(d) if d is not None else None for d in layer.output.shape[1:]),
+    layers = [{"name": layer.name, "class": type(layer).__name__, "shape": _output_shape(layer),
                "quantizers": _quantizers(layer), "macs": macs.get(layer.name, 0)} for layer in model.layers]
     cuts = []
-    if not problems and plans:
+    if not problems and plans and not any(p.kind == UNPLANNED for p in plans):
         users = {v: k for k, v in graph.aliases.items()}
         cuts = [(users.get(n, n), n) for n in graph_split_points(graph, plans)]
         if not cuts:
@@ -79,10 +96,10 @@ def inspect_model(model, input_type=None, split=None):
                             "where you want the cut")
         elif split is not None and graph.resolve(split) not in [n for _, n in cuts]:
             problems.append(f"split '{split}' is not a legal cut; use one of: {', '.join(u for u, _ in cuts)}")
-    return Inspection(model=model.name, input_shape=tuple(int(d) for d in model.input_shape[1:]),
+    return Inspection(model=model.name, input_shape=_input_shape(model),
                       input_type=in_type.hls() if in_type else "?", input_source=source, layers=layers,
                       cut_points=cuts, rewrites=list(graph.notes), problems=problems,
-                      warnings=float32_warnings(plans), exact=graph.exact)
+                      warnings=float32_warnings([p for p in plans if p.kind != UNPLANNED]), exact=graph.exact)
 
 
 def format_inspection(ins, path=""):

@@ -10,12 +10,14 @@
   cache): a folder with the full QKeras model `model.h5` and its record `task.yaml` (save_full_model).
 """
 
+import hashlib
 from pathlib import Path
 
 import yaml
 
 from fixyfpga import REPO_ROOT
 from fixyfpga.errors import FixyError
+from fixyfpga.ir.keras_build import custom_objects as _custom_objects
 from fixyfpga.zoo import build_model
 
 MODELS_DIR = REPO_ROOT / "models"
@@ -32,6 +34,24 @@ def user_path(path):
     return path if path.is_absolute() or path.exists() else REPO_ROOT / path
 
 
+def model_fingerprint(path):
+    """SHA-256 over the files that hold a model's weights (a model folder's weights.h5, a model file, a JSON
+    architecture and its weights, every file of a SavedModel), to key caches and notice a changed model."""
+    path = Path(path)
+    if path.is_dir():
+        files = [path / "weights.h5"] if (path / "model.yaml").is_file() else sorted(
+            p for p in path.rglob("*") if p.is_file())
+    elif path.suffix.lower() == ".json":
+        files = [path, path.with_name(f"{path.stem}_weights.h5")]
+    else:
+        files = [path]
+    digest = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
 def load_record(model_dir):
     model_dir = Path(model_dir)
     path = model_dir / "model.yaml"
@@ -43,13 +63,6 @@ def load_record(model_dir):
     if missing:
         raise FixyError(f"{path}: missing key(s) {', '.join(missing)}")
     return record
-
-
-def _custom_objects():
-    from qkeras.utils import _add_supported_quantized_objects
-    objs = {}
-    _add_supported_quantized_objects(objs)
-    return objs
 
 
 def model_format(path):
@@ -74,6 +87,57 @@ def model_format(path):
         return "json"
     raise FixyError(f"{path}: unknown model format '{suffix}'; give a .h5/.keras model, a .json architecture with "
                     f"<name>_weights.h5 beside it, a SavedModel folder or a model folder with model.yaml")
+
+
+def peek_input_shape(path):
+    """The model's input shape (H, W, C) read from its files without loading it (no TensorFlow: model.yaml's
+    params, or the Keras config inside a .h5, .keras or .json), so a dataset that cannot fit is refused in
+    a second; None when it cannot be read this way (a SavedModel, several inputs, an unexpected layout),
+    then the check waits for the loaded model."""
+    import json
+    import zipfile
+    path = Path(path)
+    try:
+        fmt = model_format(path)
+        if fmt == "folder":
+            shape = (load_record(path).get("params") or {}).get("input_shape")
+            return tuple(int(d) for d in shape) if shape and len(shape) == 3 else None
+        if fmt == "full":
+            path, fmt = path / FULL_MODEL, "keras"
+        if fmt == "json":
+            config = json.loads(path.read_text())
+        elif fmt == "keras" and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                config = json.loads(z.read("config.json"))
+        elif fmt == "keras":
+            import h5py
+            with h5py.File(path, "r") as f:
+                raw = f.attrs.get("model_config")
+            if raw is None:
+                return None
+            config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        else:
+            return None
+        return _config_input_shape(config)
+    except (FixyError, OSError, ValueError, KeyError, TypeError, IndexError, zipfile.BadZipFile):
+        return None          # unreadable here: load_model names the problem when the build loads it
+
+
+def _config_input_shape(config):
+    """(H, W, C) of a Keras model config's single input, else None."""
+    inner = config.get("config", {})
+    layers = inner.get("layers", [])
+    if config.get("class_name") == "Sequential":
+        first = layers[0].get("config", {}) if layers else {}
+    else:
+        inputs = inner.get("input_layers", [])
+        if len(inputs) != 1 or not isinstance(inputs[0], list):
+            return None
+        first = next((layer.get("config", {}) for layer in layers if layer.get("name") == inputs[0][0]), {})
+    shape = first.get("batch_input_shape") or first.get("batch_shape")
+    if not shape or len(shape) != 4 or any(d is None for d in shape[1:]):
+        return None
+    return tuple(int(d) for d in shape[1:])
 
 
 class _unreadable:

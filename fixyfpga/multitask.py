@@ -30,7 +30,7 @@ import numpy as np
 
 from fixyfpga import REPO_ROOT, __version__
 from fixyfpga.errors import CsimMismatchError, FixyError
-from fixyfpga.modelstore import FULL_MODEL, FULL_RECORD, load_model, save_full_model, user_path
+from fixyfpga.modelstore import FULL_MODEL, FULL_RECORD, load_model, model_fingerprint, save_full_model, user_path
 from fixyfpga.transfer.arms import train_fixynn
 from fixyfpga.transfer.config import ModelSpec, TransferConfig
 from fixyfpga.config import experiment_from_dict
@@ -40,10 +40,11 @@ from fixyfpga.train import set_seed, train_model
 from fixyfpga.modelstore import save_model
 from fixyfpga.csim import CsimLibrary, design_library_path
 from fixyfpga import flow
-from fixyfpga.data import load_dataset, to_model_input
+from fixyfpga.data import DEFAULT_DATA_DIR, load_dataset, to_model_input
 from fixyfpga.design import read_design
+from fixyfpga.project import open_project
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.tasks import SUFFIX, load_into, pack_task, read_task
+from fixyfpga.tasks import SUFFIX, load_into, pack_task, read_task, task_input_keys
 
 DEFAULT_CACHE = REPO_ROOT / "results" / "tasks"
 REPORT_NAME = "tasks_report.json"
@@ -188,24 +189,6 @@ def _load_user_task(folder):
     return model, {k: v for k, v in rec.items() if k not in ("format", "path")}
 
 
-def model_fingerprint(path):
-    """SHA-256 over the files that hold a model's weights (a model folder's weights.h5, a model file, a JSON
-    architecture and its weights, every file of a SavedModel), to key caches and notice a changed model."""
-    path = Path(path)
-    if path.is_dir():
-        files = [path / "weights.h5"] if (path / "model.yaml").is_file() else sorted(
-            p for p in path.rglob("*") if p.is_file())
-    elif path.suffix.lower() == ".json":
-        files = [path, path.with_name(f"{path.stem}_weights.h5")]
-    else:
-        files = [path]
-    digest = hashlib.sha256()
-    for f in files:
-        if f.is_file():
-            digest.update(f.read_bytes())
-    return digest.hexdigest()
-
-
 def check_frontend(model, source, split_at, where):
     """FixyError unless `model`'s layers up to the cut hold exactly the source's (frozen) weights."""
     for name in _frontend_layers(source, split_at):
@@ -304,13 +287,13 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
 
     t_start = time.perf_counter()
     timings = {}
-    data_dir = Path(flow.DEFAULT_DATA_DIR if data_dir is None else data_dir)
+    data_dir = Path(DEFAULT_DATA_DIR if data_dir is None else data_dir)
     cache_dir = Path(mt.cache_dir) if mt.cache_dir else DEFAULT_CACHE / exp.name
     if not cache_dir.is_absolute():
         cache_dir = REPO_ROOT / cache_dir
 
-    # Datasets first: they size the engine.
-    datasets = {t.name: load_dataset(t.dataset, data_dir) for t in mt.tasks}
+    # Datasets first: they size the engine (the build checks them against the model before compiling).
+    datasets = {t.name: load_dataset(t.dataset, data_dir, exp.input.image_map()) for t in mt.tasks}
     most = max(ds.num_classes for ds in datasets.values())
     biggest = max(mt.tasks, key=lambda t: datasets[t.name].num_classes)
     if exp.backend.classes and exp.backend.classes < most:
@@ -323,7 +306,9 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     t0 = time.perf_counter()
     model_path = exp.model_dir()
     source_key = model_fingerprint(model_path)
-    cfg = flow.BuildConfig(experiment=exp, board=board, data_dir=data_dir, synthesis=False, force=force)
+    cfg = flow.BuildConfig(experiment=exp, board=board, data_dir=data_dir, synthesis=False, force=force,
+                           datasets={f"task '{t.name}' (dataset '{t.dataset}')": (datasets[t.name], t.source)
+                                     for t in mt.tasks})
     if out_root is not None:
         cfg.out_root = Path(out_root).resolve()     # the build runs tools in other folders
     build_report, project = flow.build(cfg, log=log)
@@ -340,20 +325,11 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     if model_fingerprint(model_path) != source_key:
         raise FixyError(f"{model_path} changed while the engine was being built; run again once nothing is "
                         f"writing the model")
-    quantization = build_report.get("quantization")
-    # A float model was quantized by the build: its tasks start from the QKeras model saved in the project.
-    source, record = load_model(project / quantization["model"] if quantization else model_path)
+    # The model the hardware was built from (a float model's quantized copy in the project), and what its
+    # tasks are fine-tuned from: a user's model's canonical model, cut at the node the engine was built after.
+    prj = open_project(project)
     input_type = exp.input.type or None
-    user = "zoo" not in record
-    if user:
-        # A user's model: tasks are fine-tuned copies of its canonical model (logits out, layers named after
-        # the graph's nodes), cut at the node the engine was built after.
-        src_split = split_model(source, design["interface"]["layer"], input_type)
-        source, split_at = src_split.canonical, src_split.interface.layer
-        record = {**record, "path": str(exp.model)}
-    else:
-        split_at = exp.split or record["split"]
-        src_split = split_model(source, split_at, input_type)
+    src_split, source, record, split_at, user = prj.task_source(*prj.load_model())
     log(f"  back-ends on the frozen front-end (cache: {cache_dir}):")
     models = {}
     for spec in mt.tasks:
@@ -365,12 +341,14 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
     t0 = time.perf_counter()
     task_dir = project / "tasks"
     task_dir.mkdir(exist_ok=True)
-    files = {}
+    files, mapping = {}, {}
     for spec in mt.tasks:
         model, rec = models[spec.name][:2]
         sp = split_model(model, split_at, input_type)
+        mapping[spec.name] = task_input_keys(datasets[spec.name], design)
         extra = {"dataset": spec.dataset, "source_model": str(exp.model), "split": split_at,
-                 "qkeras_test_accuracy": rec.get("test_accuracy"), "fine_tuned": not spec.source}
+                 "qkeras_test_accuracy": rec.get("test_accuracy"), "fine_tuned": not spec.source,
+                 **mapping[spec.name]}
         files[spec.name] = pack_task(sp.backend, design, task_dir / f"{spec.name}{SUFFIX}", spec.name,
                                      rec.get("class_names") or datasets[spec.name].class_names, extra)
     timings["pack"] = time.perf_counter() - t0
@@ -389,7 +367,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
         n = min(mt.inputs, len(ds.y_test))
         if n < mt.inputs:
             warnings.append(f"task '{spec.name}': {ds.name} has only {n} test images (asked for {mt.inputs})")
-        images = to_model_input(ds.x_test[:n], in_shape)
+        images = to_model_input(ds.x_test[:n], in_shape, ds.image_map, what=f"task '{spec.name}'")
         labels = ds.y_test[:n]
         x = in_type.from_raw(images).astype(np.float32)
         model = models[spec.name][0]
@@ -432,6 +410,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
             "model_dir": str(exp.model) if spec.source else _rel(models[spec.name][3]),
             "train_images": models[spec.name][1].get("train_images"),
             "epochs": models[spec.name][1].get("epochs"),
+            **mapping[spec.name],
         }
         log(f"  {spec.name:10s} {k:3d} classes: {n} images, {rows[spec.name]['mismatched_elements']} mismatched "
             f"elements, accuracy {rows[spec.name]['accuracy']:.2%} (QKeras {rows[spec.name]['qkeras_accuracy']:.2%})")
@@ -469,6 +448,7 @@ def run(exp, mt, board, out_root=None, data_dir=None, force=False, log=print):
                            "unchanged": True},
         "frontend_library": str(Path(fe_lib.path).relative_to(project)),
         "build_csim": build_report["pipeline"]["csim"],
+        "build_csim_data": build_report["csim_data"],
         "bitstream_bytes": board.bitstream_bytes,
         "task_file_bytes_max": max_bytes,
         "bitstream_over_task_file": round(board.bitstream_bytes / max_bytes, 1),
@@ -503,6 +483,13 @@ def summary(rep, project):
                      f"{r['mismatched_elements']:10d} {r['accuracy']:9.2%} {r['qkeras_accuracy']:7.2%} "
                      f"{r['task_file_bytes']:10,d} {r['bitstream_fraction']:12.3%} "
                      f"{'same' if r['switch_consistent'] else 'DIFF':>5s}")
+    for r in rep["tasks"]:
+        if any((r.get("image_map") or {}).values()):
+            lines.append(f"  {r['name']}: images mapped as the config asks: {r['preprocessing']}")
+    build = rep["build_csim"]
+    if build.get("accuracy") is not None:
+        lines.append(f"  the build's C-sim on {build['inputs']} images ({rep['build_csim_data']['source']}): top-1 "
+                     f"accuracy hardware {build['accuracy']:.2%}, reference model {build['reference_accuracy']:.2%}")
     sw = rep["switch"]
     lines += [f"  task file vs full bitstream ({rep['board']}): {rep['task_file_bytes_max']:,} vs "
               f"{rep['bitstream_bytes']:,} bytes, {rep['bitstream_over_task_file']:.0f}x smaller",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.ir import load_graph, to_keras
+from fixyfpga.ir.keras_build import custom_objects
 from fixyfpga.layers import kind_of
 from fixyfpga.plan import graph_input_type, input_quantizer, plan_graph
 
@@ -43,13 +44,6 @@ class SplitModel:
     exact: bool = True             # False when a rewrite changed the arithmetic (plain BatchNormalization)
     host_activation: str = ""      # softmax | sigmoid applied on the host after the logits
     notes: list = field(default_factory=list)
-
-
-def custom_objects():
-    from qkeras.utils import _add_supported_quantized_objects
-    objs = {}
-    _add_supported_quantized_objects(objs)
-    return objs
 
 
 def clone_layer(layer):

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fixyfpga.data import ImageMap, describe_preprocessing
 from fixyfpga.engine import TASK_SUFFIX, WORD_BYTES, WeightArray, WeightLayout
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
@@ -301,6 +302,39 @@ def pack_task(backend_model, design, path, name, class_names, extra=None):
     tmp.write_bytes(data)
     tmp.replace(path)
     return path
+
+
+def task_input_keys(dataset, design):
+    """Header keys saying how a task's dataset (data.Dataset) reaches the engine's input: `image_map`
+    (input.resize / input.channels as the task was trained and checked with) and `preprocessing` (the
+    line describe_preprocessing prints). The notebooks' test_images maps the test images the same way."""
+    return {"image_map": dataset.image_map.to_dict(),
+            "preprocessing": describe_preprocessing(dataset.image_shape, tuple(design["input"]["shape"]),
+                                                    dataset.image_map, what=f"dataset '{dataset.name}'")}
+
+
+def class_names_for(dataset, data_dir, image_map, record, units):
+    """(class names, data.Dataset or None, note) for a back-end of `units` outputs: its dataset's when that
+    loads and has as many classes, else the model record's, else numbered (the note says why)."""
+    from fixyfpga.data import load_dataset
+    ds, why = None, "the model names no dataset"
+    if dataset:
+        try:
+            ds = load_dataset(dataset, data_dir, image_map)
+            if len(ds.class_names) == units:
+                return list(ds.class_names), ds, ""
+            why = f"dataset '{dataset}' has {len(ds.class_names)} classes, the model {units} outputs"
+        except FixyError as exc:
+            why = str(exc)
+    names = list(record.get("class_names") or [])
+    if len(names) == units:
+        return names, ds, ""
+    return [str(i) for i in range(units)], ds, f"classes numbered 0..{units - 1} ({why})"
+
+
+def task_image_map(task):
+    """The ImageMap a task file records (empty for files without one: its images must fit as they are)."""
+    return ImageMap.from_dict(task.header.get("image_map"))
 
 
 def _engine_design(design_dir):

@@ -32,10 +32,11 @@ def run_tool(cmd, cwd=None, log_path=None, hint="", env=None, timeout=None):
 
 
 def find_hls_tool():
-    """The HLS tool to synthesize with: vitis_hls (Vitis HLS up to 2024.1), else vitis-run (2024.2 and later,
-    where `vitis_hls -f` is deprecated); None when neither is on PATH. vivado_hls is not supported."""
-    for name in ("vitis_hls", "vitis-run"):
-        path = shutil.which(name)
-        if path:
-            return name
+    """The HLS flow to synthesize with: "vitis-run" (the config-file flow of Vitis 2023.2 and later: vitis-run and
+    v++ on PATH; preferred, `vitis_hls -f` is deprecated from 2024.2), else "vitis_hls" (the Tcl flow of Vitis HLS
+    2020.2 to 2024.x); None when neither is on PATH. vivado_hls is not supported."""
+    if shutil.which("vitis-run") and shutil.which("v++"):
+        return "vitis-run"
+    if shutil.which("vitis_hls"):
+        return "vitis_hls"
     return None

@@ -1,9 +1,10 @@
 """Quantization-aware training of zoo models (QKeras) on a Dataset.
 
 One recipe for every run, so baseline and FixyNN numbers differ only in what is trainable: Adam,
-sparse categorical cross-entropy on logits (zoo models output logits), and the same light augmentation
-(random shifts of up to 2 pixels; horizontal flips only for datasets whose labels survive a mirror, see
-data.hflip_safe). Seeds are fixed, so a run is reproducible. Two schedules:
+sparse categorical cross-entropy on logits (zoo models output logits), and by default the same light
+augmentation (fixyfpga.augment.LIGHT: random shifts of up to 2 pixels; horizontal flips only for datasets
+whose labels survive a mirror, see data.hflip_safe; the default model's source training passes a
+stronger recipe). Seeds are fixed, so a run is reproducible. Two schedules:
 
 - fixed budget (`patience=None`): `epochs` epochs, learning rate cosine-decayed to 5% of `lr`;
 - to convergence (`patience=N`): a seeded, class-stratified `val_fraction` of the train split is held out
@@ -17,10 +18,10 @@ import time
 
 import numpy as np
 
+from fixyfpga.augment import recipe
 from fixyfpga.data import scale, to_model_input
 from fixyfpga.errors import FixyError
 
-MAX_SHIFT = 2          # pixels; small enough not to push CIFAR objects or digits out of frame
 EVAL_BATCH = 500
 LR_FACTOR = 0.2        # learning-rate cut on a validation plateau (training to convergence)
 MIN_LR_SHARE = 1e-3    # the learning rate is never cut below lr * MIN_LR_SHARE
@@ -41,7 +42,8 @@ def _batches_class():
         def __init__(self, images, labels, batch_size, seed, augment, hflip):
             super().__init__()
             self.images, self.labels = images, labels
-            self.batch_size, self.augment, self.hflip = batch_size, augment, hflip
+            self.batch_size, self.hflip = batch_size, hflip
+            self.augment = augment if augment.shift or hflip or augment.jitters else None
             self.rng = np.random.default_rng(seed)
             self.order = self.rng.permutation(len(labels))
 
@@ -51,21 +53,9 @@ def _batches_class():
         def __getitem__(self, i):
             idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
             x = self.images[idx]
-            if self.augment:
-                x = self._augment(x)
+            if self.augment is not None:
+                x = self.augment.apply(x, self.rng, self.hflip)
             return scale(x), self.labels[idx]
-
-        def _augment(self, x):
-            n, h, w, _ = x.shape
-            padded = np.pad(x, ((0, 0), (MAX_SHIFT, MAX_SHIFT), (MAX_SHIFT, MAX_SHIFT), (0, 0)))
-            dy, dx = self.rng.integers(0, 2 * MAX_SHIFT + 1, size=(2, n))
-            out = np.empty_like(x)
-            for k in range(n):
-                out[k] = padded[k, dy[k]:dy[k] + h, dx[k]:dx[k] + w]
-            if self.hflip:
-                flip = self.rng.random(n) < 0.5
-                out[flip] = out[flip, :, ::-1]
-            return out
 
         def on_epoch_end(self):
             self.order = self.rng.permutation(len(self.labels))
@@ -177,9 +167,9 @@ def predict_logits(model, images_uint8, batch_size=EVAL_BATCH):
     return model.predict(scale(images_uint8), batch_size=batch_size, verbose=0)
 
 
-def accuracy(model, images, labels, batch_size=EVAL_BATCH):
-    """Top-1 accuracy on raw dataset images (preprocessed here to the model's input)."""
-    x = to_model_input(images, model.input_shape[1:])
+def accuracy(model, images, labels, batch_size=EVAL_BATCH, image_map=None):
+    """Top-1 accuracy on raw dataset images (brought here to the model's input by `image_map`)."""
+    x = to_model_input(images, model.input_shape[1:], image_map)
     return float(np.mean(np.argmax(predict_logits(model, x, batch_size), axis=1) == labels))
 
 
@@ -188,7 +178,8 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
     """Train `model` on `dataset` and measure test accuracy on the full test split.
 
     trainable: names of the layers to train (None: all), e.g. the back-end layers for FixyNN fine-tuning.
-    hflip: horizontal flips during augmentation; None decides from the dataset name.
+    augment: True (fixyfpga.augment.LIGHT, the transfer protocol's), False (none) or an Augmentation recipe.
+    hflip: horizontal flips during augmentation; None: the recipe's setting, else the dataset name decides.
     patience: None trains exactly `epochs` epochs (cosine schedule); N trains to convergence on a held-out
     validation split (see the module docstring) with `epochs` as the maximum; lr_patience (default
     max(1, patience // 2)) epochs without improvement cut the learning rate.
@@ -209,7 +200,10 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
         raise FixyError(f"patience must be an integer >= 1 (or None for a fixed epoch budget), got {patience!r}")
     input_shape = tuple(model.input_shape[1:])
-    x_train, y_train = to_model_input(dataset.x_train, input_shape), dataset.y_train
+    x_train, y_train = to_model_input(dataset.x_train, input_shape, dataset.image_map), dataset.y_train
+    augment = recipe(augment)
+    if augment.hflip is not None:
+        hflip = augment.hflip
     hflip = dataset.hflip_ok if hflip is None else bool(hflip)
     validation = None
     if patience is not None:
@@ -236,7 +230,7 @@ def train_model(model, dataset, epochs, batch_size=128, lr=1e-2, seed=0, augment
         hist = model.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks, shuffle=False,
                          validation_data=validation, validation_batch_size=EVAL_BATCH)
     seconds = time.perf_counter() - start
-    test_acc = accuracy(model, dataset.x_test, dataset.y_test)
+    test_acc = accuracy(model, dataset.x_test, dataset.y_test, image_map=dataset.image_map)
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     result = {"test_accuracy": test_acc, "epochs": int(epochs), "seconds": round(seconds, 2), "history": history}
     if best is not None:

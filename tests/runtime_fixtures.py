@@ -23,18 +23,19 @@ _CACHE = {}
 def prepare_project(default_build):
     if "project" in _CACHE:
         return _CACHE["project"]
+    from fixyfpga.data import ImageMap
     from fixyfpga.design import read_design
-    from fixyfpga.modelstore import load_model
-    from fixyfpga.runtime.demo import DEFAULT_MODEL, prepare
-    from fixyfpga.split import split_model
+    from fixyfpga.project import open_project
+    from fixyfpga.runtime.demo import prepare
     from fixyfpga.tasks import pack_task
     _, project = default_build
     have_mnist = (SHARED_DATASETS / "mnist.npz").is_file() and (SHARED_DATASETS / "cifar10_jpeg.npz").is_file()
+    # MNIST's 28x28 grey digits reach the default model's 32x32x3 input padded and repeated, as asked.
     out = prepare(project, data_dir=SHARED_DATASETS if have_mnist else None, second="mnist" if have_mnist else "",
-                  log=lambda msg: None)
+                  image_map=ImageMap(resize="pad", channels="replicate"), log=lambda msg: None)
     # A task that differs from the source in every weight, without training.
-    model, record = load_model(DEFAULT_MODEL)
-    backend = split_model(model, record["split"]).backend
+    prj = open_project(project)
+    backend = prj.split(prj.load_model()[0]).backend
     rng = np.random.default_rng(3)
     backend.set_weights([rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in backend.get_weights()])
     extra = Path(project) / "tasks_extra"
@@ -129,16 +130,17 @@ class FakeAllocator:
     (here: always), larger ones come from low memory. Allocations are whole pages (XRT's minimum) and a
     zero-byte buffer is refused."""
 
-    def __init__(self):
+    def __init__(self, min_bytes=0):
         self.low, self.high = LOW_POOL, HIGH_POOL
         self.sizes, self.cacheable = [], []
+        self.min_bytes = min_bytes       # PYNQ 3.1.2 allocates at least 8 KB (pynq/pl_server/xrt_device.py)
 
     def __call__(self, shape, dtype="u4", target=None, cacheable=False, **kwargs):
         buf = np.zeros(shape, dtype=dtype).view(FakeBuffer)
         if buf.nbytes == 0:
             raise RuntimeError("Failed to allocate buffer: size 0")
-        pages = -(-buf.nbytes // PAGE) * PAGE
-        if buf.nbytes <= PAGE:
+        pages = -(-max(buf.nbytes, self.min_bytes) // PAGE) * PAGE
+        if max(buf.nbytes, self.min_bytes) <= PAGE:
             buf.physical_address, self.high = self.high, self.high + pages
         else:
             buf.physical_address, self.low = self.low, self.low + pages
@@ -208,9 +210,15 @@ class FakeMMIO:
         self.device.write(offset, int(data) & 0xFFFFFFFF)
 
 
-def _dma_classes(mod):
+PYNQ_VERSIONS = ("3.0.1", "3.1.2")        # the PYNQ of the board images the runtime supports
+
+
+def _dma_classes(mod, version="3.1.2"):
     """pynq/lib/dma.py: DMA with _SDMAChannel sendchannel/recvchannel over the DMA's registers; a channel
-    the DMA is built without (c_include_mm2s / c_include_s2mm 0) is None (DMA.set_up_tx/rx_channel)."""
+    the DMA is built without (c_include_mm2s / c_include_s2mm 0) is None (DMA.set_up_tx/rx_channel).
+    Differences between the PYNQ releases the board images ship (pynq 3.0.1 and 3.1.2 sources, pynq/lib/dma.py):
+    3.1 drops the channel's buffer at the end of `wait()` (so a second `wait()` on a receive channel fails on
+    `None.invalidate()`), and its DMA driver requires the overlay's `device` in the description."""
 
     class _SDMAChannel:
         SPIN_LIMIT = 200_000
@@ -294,9 +302,13 @@ def _dma_classes(mod):
             if not self._flush_before:
                 self._active_buffer.invalidate()
             self.transferred = int(self._dma.read(self._offset + 0x28))
+            if version >= "3.1":
+                self._active_buffer = None
 
     class DMA:
         def __init__(self, description, sim_dma, address_bits, include_s2mm=True):
+            if version >= "3.1" and "device" not in description:
+                raise RuntimeError("Device not specified in description")
             self.description = description
             self.sim = sim_dma
             self.address_bits = address_bits
@@ -314,7 +326,7 @@ def _dma_classes(mod):
     return DMA
 
 
-def fake_pynq_board(board=None, power=None):
+def fake_pynq_board(board=None, power=None, version="3.1.2"):
     """A pynq module (the parts the runtime uses) whose PL holds the simulated devices: PYNQ's
     DefaultIP/bindto registration, ip_dict and mem_dict, devices by attribute (pynq/overlay.py), MMIO
     by physical address, allocate, the DMA driver, and, for `board`, get_rails/DataRecorder with the
@@ -323,10 +335,11 @@ def fake_pynq_board(board=None, power=None):
     from fixyfpga.runtime.sim import SimDevice
 
     mod = types.ModuleType("pynq")
+    mod.__version__ = version
     mod.registry = {}
     mod.loaded = []
     mod.pl = {"bitfile": None, "device": None, "spec": None}    # what is programmed (pynq/pl_server: PL state)
-    DMA = _dma_classes(mod)
+    DMA = _dma_classes(mod, version)
 
     class DefaultIP:
         """pynq/overlay.py DefaultIP: register access through an MMIO of the IP's window; subclasses with
@@ -405,7 +418,7 @@ def fake_pynq_board(board=None, power=None):
     mod.DefaultIP = DefaultIP
     mod.Overlay = Overlay
     mod.MMIO = MMIO
-    mod.allocate = FakeAllocator()
+    mod.allocate = FakeAllocator(min_bytes=8192 if version >= "3.1.2" else 0)
     if board is not None:
         add_fake_power(mod, board, power)
     return mod
@@ -513,8 +526,8 @@ def fake_pynq_power(board, power=None):
     return add_fake_power(types.ModuleType("pynq"), board, power)
 
 
-def install_fake_pynq(monkeypatch, board=None, power=None):
-    mod = fake_pynq_board(board, power)
+def install_fake_pynq(monkeypatch, board=None, power=None, version="3.1.2"):
+    mod = fake_pynq_board(board, power, version)
     monkeypatch.setitem(sys.modules, "pynq", mod)
     from fixyfpga.runtime import drivers
     monkeypatch.setattr(drivers, "_PYNQ_CLASSES", {})

@@ -10,7 +10,7 @@ import pytest
 
 from fixyfpga.boards import load_board
 from fixyfpga.errors import FixyError
-from fixyfpga.runtime.hwh import read_hwh
+from fixyfpga.amd.hwh import read_hwh
 from fixyfpga.runtime.overlay_spec import parse_overlay, read_overlay
 from fixyfpga.vivado import flow
 from fixyfpga.vivado.overlay import PS_INFO
@@ -121,10 +121,10 @@ def deployed_baseline(tmp_path_factory, cifar_test_images):
     model = small_mobilenet(seed=3)
     split = baseline.baseline_split(model)
     plans = baseline.baseline_plans(split)
-    rfs, _ = baseline.size_engine(plans, 40)
+    sizing = baseline.size_engine(plans, 40, board)
     prj = tmp_path_factory.mktemp("hls") / "pynq-z2" / "small_baseline"
     images = resize_nearest(cifar_test_images, 16)[:64]
-    csim = baseline.csim_baseline(split, plans, rfs, board, prj, images)
+    csim = baseline.csim_baseline(split, plans, sizing.reuse_factors, board, prj, images, forms=sizing.forms)
     assert csim["mismatched_elements"] == 0 and csim["mismatched_vs_qkeras"] == 0
     out = baseline.deploy_baseline(prj, split, board, "small", [f"c{i}" for i in range(7)], {"dataset": "none"},
                                    log=lambda _: None)
@@ -140,7 +140,7 @@ def test_baseline_is_deployed_like_the_fixynn_design(deployed_baseline):
     assert design["input"]["pixel_map"] == deployed_baseline["lut"].tolist()
     assert (prj / "vivado" / "build_vivado.tcl").is_file()
     assert any("vivado -mode batch" in c for c in deployed_baseline["vivado"]["commands"])
-    assert any("vitis_hls" in c for c in deployed_baseline["vivado"]["commands"])
+    assert any("v++ -c --mode hls" in c for c in deployed_baseline["vivado"]["commands"])
     script = (prj / "vivado" / "build_vivado.tcl").read_text()
     assert "fixy_frontend" not in script and "engine/features" in script
     from fixyfpga.tasks import read_task
@@ -204,8 +204,9 @@ def test_with_the_tools_the_baseline_overlay_is_built_and_packaged(deployed_base
     out = baseline.deploy_baseline(prj, deployed_baseline["split"], board, "small", [f"c{i}" for i in range(7)],
                                    log=lambda _: None)
     assert out["vivado"]["status"] == "done"
-    tops = [c["args"] for c in fake_tools.calls("vitis_hls", "set_top")]
-    assert tops == [["fixy_engine"]]                                   # only the engine IP
+    # only the engine IP, through the config-file flow (vitis-run and v++ are on PATH)
+    assert [c["cwd"] for c in fake_tools.calls("v++", "csynth")] == [str(prj / "backend")]
+    assert (prj / "backend" / "fixy_engine_component" / "hls" / "impl" / "ip" / "component.xml").is_file()
     overlay = json.loads(open(out["vivado"]["overlay"]["json"]).read())
     assert "frontend" not in overlay["ips"] and overlay["variant"] == "engine_only"
     assert overlay["signature"] == json.loads((prj / "design.json").read_text())["engine"]["signature"]

@@ -16,7 +16,7 @@ def write(tmp_path, text):
 
 def test_default_config_loads():
     cfg = load_config(REPO / "configs" / "default.yaml")
-    assert cfg.board == "pynq-z2" and cfg.split == "b1_pool"
+    assert cfg.board == "pynq-z2" and cfg.split == "b1_dw_act"
     assert cfg.frontend.reuse_factor == 1 and cfg.backend.strategy == "resource"
     assert cfg.model_dir().joinpath("model.yaml").is_file()
 
@@ -53,3 +53,23 @@ def test_missing_name_and_bad_yaml(tmp_path):
         load_config(write(tmp_path, "name: [unclosed\n"))
     with pytest.raises(FixyError, match="file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_input_mapping_keys_are_checked_and_live_under_input(tmp_path):
+    cfg = load_config(write(tmp_path, DEFAULT + "input: {resize: pad, channels: replicate}\n"))
+    assert (cfg.input.resize, cfg.input.channels) == ("pad", "replicate")
+    assert cfg.input.image_map().to_dict() == {"resize": "pad", "channels": "replicate"}
+    with pytest.raises(FixyError, match="input: resize must be one of pad, crop, resize .*got 'stretch'"):
+        load_config(write(tmp_path, DEFAULT + "input: {resize: stretch}\n"))
+    with pytest.raises(FixyError, match="input: channels must be one of replicate, luma"):
+        load_config(write(tmp_path, DEFAULT + "input: {channels: rgb}\n"))
+    # One home for the mapping: under csim it is an error naming where it goes.
+    with pytest.raises(FixyError, match=r"csim: resize is set under `input:` \(input.resize\).*move it there"):
+        load_config(write(tmp_path, DEFAULT.replace("  seed: 0", "  seed: 0\n  resize: pad")))
+
+
+def test_experiment_round_trips_through_the_build_report_dict(tmp_path):
+    from fixyfpga.config import experiment_from_dict, experiment_to_dict
+    cfg = load_config(write(tmp_path, DEFAULT + "input: {resize: crop}\n"))
+    again = experiment_from_dict(experiment_to_dict(cfg), "report")
+    assert again == cfg and again.quantize is None

@@ -80,6 +80,6 @@ def test_bad_weight_stream_and_input_sizes(tmp_path, board, cifar_test_images):
     fw = Path(be.output_dir) / "firmware"
     assert "INTERFACE" not in (fw / f"{be.project_name}.cpp").read_text()
     top = (fw / "fixy_engine.cpp").read_text()
-    assert "#pragma HLS INTERFACE axis port=weights" in top and "bram" not in top
+    assert "#pragma HLS INTERFACE axis port=weights" in top and "INTERFACE bram" not in top
     with pytest.raises(FixyError, match="values per image, the design takes 768"):
         fe_lib.run(np.zeros((2, 100), dtype=np.int64))

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from fixyfpga.data import available_datasets, describe_preprocessing, load_dataset, make_dataset, scale, to_model_input
+from fixyfpga.data import (ImageMap, available_datasets, check_dataset, describe_preprocessing, load_dataset,
+                           make_dataset, open_dataset, scale, to_model_input)
 from fixyfpga.errors import FixyError
 
 
@@ -89,7 +90,7 @@ def test_tfds_missing_package_names_the_fix():
 def test_grey_28_is_padded_centred_and_repeated():
     img = np.full((1, 28, 28, 1), 200, np.uint8)
     img[0, 0, 0, 0] = 7
-    out = to_model_input(img, (32, 32, 3))
+    out = to_model_input(img, (32, 32, 3), ImageMap(resize="pad", channels="replicate"))
     assert out.shape == (1, 32, 32, 3) and out.dtype == np.uint8
     assert out[0, :2].max() == 0 and out[0, -2:].max() == 0 and out[0, :, :2].max() == 0
     assert np.array_equal(out[0, 2, 2], [7, 7, 7])
@@ -98,17 +99,20 @@ def test_grey_28_is_padded_centred_and_repeated():
 
 def test_digits_8_are_upscaled_by_4():
     img = np.arange(64, dtype=np.uint8).reshape(1, 8, 8, 1)
-    out = to_model_input(img, (32, 32, 3))
+    fit = ImageMap(resize="resize", channels="replicate")
+    out = to_model_input(img, (32, 32, 3), fit)
     assert out.shape == (1, 32, 32, 3)
     assert np.array_equal(out[0, ::4, ::4, 0], img[0, :, :, 0])
     assert np.array_equal(out[0, 1::4, 3::4, 2], img[0, :, :, 0])
-    assert "upscale x4" in describe_preprocessing((8, 8, 1))
+    assert describe_preprocessing((8, 8, 1), (32, 32, 3), fit) == (
+        "8x8x1 -> 32x32x3: grey repeated to 3 channels (input.channels: replicate), nearest-neighbour upscale x4 "
+        "(input.resize: resize), x / 256 (exact ufixed<8,0>)")
 
 
 def test_larger_images_are_block_averaged():
     img = np.zeros((1, 64, 64, 3), np.uint8)
     img[0, 0:2, 0:2] = [[[0, 0, 0], [255, 255, 255]], [[1, 1, 1], [2, 2, 2]]]   # mean 64.5 -> 65 (half rounds up)
-    out = to_model_input(img, (32, 32, 3))
+    out = to_model_input(img, (32, 32, 3), ImageMap(resize="resize"))
     assert out.shape == (1, 32, 32, 3)
     assert out[0, 0, 0, 0] == 65 and out[0, 1:, 1:].max() == 0
 
@@ -118,3 +122,55 @@ def test_scale_is_exact_ufixed_8_0():
     x = scale(pixels)
     assert x.dtype == np.float32
     assert np.array_equal(x.astype(np.float64) * 256, np.arange(256))
+
+
+def test_another_shape_without_a_map_is_an_error_naming_both_shapes_and_the_keys():
+    grey28 = np.zeros((2, 28, 28, 1), np.uint8)
+    with pytest.raises(FixyError) as exc:
+        to_model_input(grey28, (32, 32, 3), what="csim.dataset 'mnist'")
+    msg = str(exc.value)
+    assert msg.startswith("csim.dataset 'mnist': images are 28x28x1 but the model takes 32x32x3")
+    assert "`input.channels: replicate` and `input.resize: pad | resize`" in msg and "\n" not in msg
+    # Half a map is not enough, and the same shape needs none.
+    with pytest.raises(FixyError, match="set `input.resize: pad | resize`"):
+        to_model_input(grey28, (32, 32, 3), ImageMap(channels="replicate"))
+    with pytest.raises(FixyError, match="set `input.channels: replicate`"):
+        describe_preprocessing((28, 28, 1), (32, 32, 3), ImageMap(resize="pad"))
+    assert to_model_input(grey28, (28, 28, 1)).shape == (2, 28, 28, 1)
+    # A mode that cannot do it names the ones that can.
+    with pytest.raises(FixyError, match="input.resize: crop cannot do that.*use pad or resize"):
+        to_model_input(grey28, (32, 32, 1), ImageMap(resize="crop"))
+    with pytest.raises(FixyError, match="input.channels: luma does not map 1 to 3 channels; set input.channels: "
+                                        "replicate"):
+        to_model_input(grey28, (28, 28, 3), ImageMap(channels="luma"))
+    with pytest.raises(FixyError, match="2-channel images cannot be mapped"):
+        to_model_input(np.zeros((1, 4, 4, 2), np.uint8), (4, 4, 3), ImageMap(channels="replicate"))
+
+
+def test_crop_takes_the_centre_and_luma_makes_grey():
+    img = np.zeros((1, 36, 34, 3), np.uint8)
+    img[0, 2:34, 1:33] = [255, 0, 0]            # the centre 32x32 is red
+    out = to_model_input(img, (32, 32, 1), ImageMap(resize="crop", channels="luma"))
+    assert out.shape == (1, 32, 32, 1) and (out == (255 * 77 + 128) >> 8).all()
+    assert describe_preprocessing((36, 34, 3), (32, 32, 1), ImageMap(resize="crop", channels="luma")).startswith(
+        "36x34x3 -> 32x32x1: RGB to grey (BT.601 integer luma) (input.channels: luma), centre crop 36x34 to 32x32")
+    with pytest.raises(FixyError, match="`input.resize: crop | resize`"):
+        to_model_input(img, (32, 32, 3))
+
+
+def test_dataset_checked_against_the_model_before_any_work(tmp_path):
+    """open_dataset: the file (keys, dtypes, shapes) and the fit to the model (input shape through the map,
+    labels below the model's classes), each a one-line error naming the fix."""
+    _write(tmp_path / "mine.npz", **_good_arrays())           # 8x8 grey, labels 0..2
+    ds = open_dataset("mine", tmp_path, ImageMap(resize="pad"), input_shape=(10, 10, 1), classes=3)
+    assert ds.image_map == ImageMap(resize="pad")
+    assert to_model_input(ds.x_test, (10, 10, 1), ds.image_map).shape == (3, 10, 10, 1)
+    with pytest.raises(FixyError, match=r"dataset 'mine': 3 classes \(labels up to 2\) but the model has 2 outputs"):
+        check_dataset(ds, (10, 10, 1), classes=2)
+    with pytest.raises(FixyError, match="task 't': images are 8x8x1 but the model takes 10x10x3"):
+        open_dataset("mine", tmp_path, ImageMap(resize="pad"), input_shape=(10, 10, 3), what="task 't'")
+    arrays = _good_arrays()
+    del arrays["y_test"]
+    _write(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(FixyError, match="missing key.*y_test"):
+        open_dataset("broken", tmp_path, input_shape=(8, 8, 1), classes=3)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fixyfpga.data import load_dataset, scale, to_model_input
+from fixyfpga.data import ImageMap, load_dataset, scale, to_model_input
 from fixyfpga.emulate import emulate, emulate_split, hw_accuracy, requantize, split_plans
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
@@ -28,7 +28,7 @@ def default_model():
 @pytest.fixture(scope="module")
 def cifar_test(data_dir):
     ds = load_dataset("cifar10_jpeg", data_dir)
-    return to_model_input(ds.x_test[:400]), ds.y_test[:400]
+    return to_model_input(ds.x_test[:400], (32, 32, 3)), ds.y_test[:400]
 
 
 def test_requantize_rounds_half_to_even_and_saturates():
@@ -79,11 +79,12 @@ def test_fresh_grey_model_bit_exact(data_dir):
     """Another architecture and input (MNIST padded to 32x32x1) after a short training run."""
     ds = load_dataset("mnist", data_dir)
     from fixyfpga.data import make_dataset
-    small = make_dataset("mnist", ds.x_train[:1000], ds.y_train[:1000], ds.x_test[:300], ds.y_test[:300])
+    small = make_dataset("mnist", ds.x_train[:1000], ds.y_train[:1000], ds.x_test[:300], ds.y_test[:300],
+                         image_map=ImageMap(resize="pad"))
     set_seed(0)
     model = build_model("plain_cnn", input_shape=(32, 32, 1), num_classes=10, filters=(4, 8, 8))
     train_model(model, small, epochs=1, batch_size=100, lr=5e-3, progress=False)
-    pixels = to_model_input(small.x_test, (32, 32, 1))
+    pixels = to_model_input(small.x_test, (32, 32, 1), small.image_map)
     plans = plan_model(model, input_type_of(model))
     assert np.array_equal(emulate(plans, pixels), _qkeras_raw(model, plans, pixels))
 

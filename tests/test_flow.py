@@ -28,7 +28,20 @@ def test_default_build_is_bit_exact_and_reported(default_build):
     assert all(layer["reuse_factor"] > 1 and layer["strategy"] == "resource" for layer in rep["backend"]["layers"])
     pipe = rep["pipeline"]["csim"]
     assert pipe["inputs"] >= 1000 and pipe["mismatched_elements"] == 0 and pipe["top1_agreement"] == 1.0
-    assert rep["synthesis"]["status"] == "skipped" and "vitis_hls -f build_hls.tcl" in rep["synthesis"]["commands"][0]
+    # Top-1 accuracy on the C-sim images' labels, the hardware's and the reference model's (none on photo crops).
+    if rep["csim_data"]["labels"]:
+        assert rep["csim_data"]["dataset"] == "cifar10_jpeg" and rep["csim_data"]["resize"] == ""
+        assert pipe["accuracy"] == pipe["reference_accuracy"] and 0.5 < pipe["accuracy"] < 0.8
+    else:
+        assert pipe["accuracy"] is None
+    # A warning is printed only when the user can act on it; the classifier's float32 remark is a note.
+    assert not any("float32" in w for w in rep["warnings"])
+    assert any("'classifier'" in n and "float32" in n for n in rep["notes"])
+    # What was built, for the commands that read the build later (fixyfpga.project).
+    assert rep["experiment"]["model"] == "models/default" and rep["experiment"]["split"] == "b1_dw_act"
+    assert rep["model_file"]["sha256"] and rep["model_file"]["path"].endswith("default")
+    assert rep["synthesis"]["status"] == "skipped" and "v++ -c --mode hls" in rep["synthesis"]["commands"][0]
+    assert all("vitis_hls -f build_hls.tcl" in c for c in rep["hls"]["commands_before_2023_2"])
     assert "total" in rep["timings_s"]
     assert json.loads((project / "build_report.json").read_text()) == rep
     for half in ("frontend", "backend"):
@@ -37,6 +50,10 @@ def test_default_build_is_bit_exact_and_reported(default_build):
             assert (d / name).is_file(), name
         # The testbench that Vitis HLS runs passed here with plain g++.
         assert "0 mismatched elements" in rep["testbench"][half]
+    # ... and for the engine it first checked the load mode on a short, a long and an aborted weight stream.
+    tb_log = (project / "backend" / "build" / "tb_run.log").read_text()
+    assert all(f"FIXY LOAD: {what} stream" in tb_log for what in ("short", "long", "aborted", "full"))
+    assert "WRONG" not in tb_log
     design = json.loads((project / "design.json").read_text())
     assert design["engine"]["signature"].startswith("sha256:") and design["engine"]["ports"]
     # The simulated board's overlay is written by every build (hls_projects/README.md says so).
@@ -54,10 +71,44 @@ def test_frontend_weights_are_constants_and_engine_weights_are_the_kits_arrays(d
     assert "INTERFACE" not in (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
     # ... the kit's top is: its only ports are the ones design.json lists, weights come in as one stream.
     top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
-    assert "bram" not in top and top.count("#pragma HLS INTERFACE") == 6
+    assert "INTERFACE bram" not in top and top.count("#pragma HLS INTERFACE") == 7      # 3 axis, mode, n_images, status, return
     design = json.loads((project / "design.json").read_text())
     assert [p["name"] for p in design["engine"]["ports"]] == ["features", "scores", "weights", "s_axi_control"]
     assert len(design["engine"]["arrays"]) == 10 and design["engine"]["weight_words"] > 0
+    # Images overlap: each of hls4ml's layer calls is a dataflow process looping over n_images, weights
+    # passed as arguments, and the score packer is one more process of the same region.
+    layers_cpp = (project / "backend" / "firmware" / "fixy_engine_layers.cpp").read_text()
+    region = layers_cpp.split("void fixy_engine_layers(")[1]
+    assert layers_cpp.count("images: for (ap_uint<32> i = 0; i < n_images; i++)") == region.count("fixy_stage_") >= 13
+    assert "nnet::" not in region and "fixy_stage_b3_pw(layer11_out, layer12_out, w12, b12, n_images);" in region
+    assert "fixy_engine_layers(features, result, n_images, w2, b2," in top and "pack_scores(result, scores, n_images);" in top
+
+
+def test_engine_memories_are_the_kits_and_priced_from_the_firmware(default_build):
+    """hls4ml's storage pragmas on weights are gone from the engine's templates (the front-end keeps its
+    own: constants), the kit's are at each array's declaration, design.json records them, and the fit
+    estimate prices what a scan of the written C++ finds: memories for wide-read kernels, no ROM, and
+    registers only where priced (every bias; 8 bits each here)."""
+    _, project = default_build
+    sep = "firmware/nnet_utils/nnet_sepconv2d_stream.h"
+    assert "#pragma HLS ARRAY_PARTITION variable=weights complete" in (project / "frontend" / sep).read_text()
+    assert "#pragma HLS ARRAY_PARTITION variable=weights" not in (project / "backend" / sep).read_text()
+    top = (project / "backend" / "firmware" / "fixy_engine.cpp").read_text()
+    design = json.loads((project / "design.json").read_text())
+    est = design["estimate"]
+    assert est["engine_storage_source"] == "firmware scan"
+    priced = {r["var"]: r for r in est["engine_storage"]}
+    for a in design["engine"]["arrays"]:
+        st = a["storage"]
+        assert all(p in top for p in st["pragmas"]) and "ROM" not in "".join(st["pragmas"]).upper()
+        assert priced[a["var"]]["kind"] == st["kind"]
+        if a["kind"] == "bias":
+            assert st["kind"] == "registers" and priced[a["var"]]["ff"] == a["size"] * a["type"]["width"]
+        else:         # a kernel read F weights a cycle over its reuse loop: one memory word of F weights
+            assert st["kind"] in ("lutram", "bram") and st["width"] == st["reads_per_cycle"] * a["type"]["width"]
+            assert st["depth"] * st["reads_per_cycle"] >= a["size"]
+    assert sum(r["ff"] for r in est["engine_storage"]) == sum(a["size"] * a["type"]["width"]
+                                                               for a in design["engine"]["arrays"] if a["kind"] == "bias")
 
 
 def run_cli(args, capsys):
@@ -93,7 +144,7 @@ def test_yaml_typo(tmp_path, capsys):
 
 
 def test_split_at_missing_layer(tmp_path, capsys):
-    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("split: b1_pool", "split: b7_pool"))
+    cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("split: b1_dw_act", "split: b7_pool"))
     rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o"), "--no-synth"], capsys)
     assert_clean_failure(rc, err, tmp_path / "o")
     assert "split point 'b7_pool' is not a layer" in err and "b1_pool" in err
@@ -106,7 +157,7 @@ def _model_with_batchnorm(num_classes=10):
     x_in = tf.keras.Input((32, 32, 3), name="image")
     x = input_act(Bits())(x_in)
     x = conv(4, 3, Bits(), "conv")(x)
-    x = tf.keras.layers.UpSampling2D(name="bn")(x)
+    x = tf.keras.layers.Permute((2, 1, 3), name="swap")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     return tf.keras.Model(x_in, dense(num_classes, Bits(), "classifier")(x))
 
@@ -119,7 +170,7 @@ def test_unsupported_layer(tmp_path, capsys):
     cfg = write_config(tmp_path, DEFAULT_CONFIG.replace("model: models/default", f"model: {tmp_path / 'bn_model'}"))
     rc, err = run_cli(["hls", "--config", cfg, "--out", str(tmp_path / "o"), "--no-synth"], capsys)
     assert_clean_failure(rc, err, tmp_path / "o")
-    assert "layer 'bn': UpSampling2D is not supported" in err
+    assert "layer 'swap': Permute is not supported" in err
 
 
 def test_images_of_the_wrong_shape(tmp_path, capsys):
@@ -211,3 +262,15 @@ def test_csim_without_a_data_folder_says_so_in_the_report(tmp_path):
     rep, _ = build(cfg, log=lambda msg: None)
     assert rep["csim_image_source"].startswith("crops of matplotlib's sample photographs: no data folder")
     assert any("C-sim ran on crops" in w for w in rep["warnings"])
+
+
+def test_a_broken_dataset_file_stops_before_the_model_is_loaded(tmp_path, capsys, monkeypatch):
+    """An .npz without y_test is found before anything else (no model loaded, nothing compiled or written)."""
+    from fixyfpga import flow
+    monkeypatch.setattr(flow, "load_model", lambda *a: pytest.fail("the model was loaded before the dataset check"))
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "cifar10_jpeg.npz", x_train=np.zeros((2, 32, 32, 3), np.uint8),
+             y_train=np.zeros(2, int), x_test=np.zeros((2, 32, 32, 3), np.uint8))
+    rc, err = run_cli(["hls", "--out", str(tmp_path / "o"), "--no-synth", "--data-dir", str(tmp_path / "data")], capsys)
+    assert_clean_failure(rc, err, tmp_path / "o")
+    assert "csim.dataset: " in err and "cifar10_jpeg.npz: missing key(s) y_test" in err

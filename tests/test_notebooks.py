@@ -133,6 +133,12 @@ def test_compare_overlays(nb_env, baseline_build):
     for v in ("fixynn", "baseline"):
         assert saved["variants"][v]["energy_per_inference_uj"] > 0 and saved["variants"][v]["throughput_ips"] > 0
     assert saved["ratios"]["energy_per_inference"] > 0 and (out / "compare_overlays.png").is_file()
+    # both of make compare's scopes, end to end, and the host's time per batch for --host-call-ms
+    for v in ("fixynn", "baseline"):
+        got = saved["variants"][v]
+        assert got["energy_board_level_uj"] > 0 and got["host_call_ms"] >= 0 and got["batch_size"] >= 1
+    assert saved["ratios"]["energy_board_level"] > 0
+    assert saved["reads"]["energy_board_level"].startswith("FixyNN uses ")
 
 
 def test_compare_overlays_without_baseline_names_the_command(nb_env, tmp_path):

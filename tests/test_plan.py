@@ -40,11 +40,11 @@ def test_unsupported_layer_is_named():
     x = QActivation(quantized_relu(8, 0), name="q_input")(x_in)
     x = QConv2D(4, 3, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1),
                 name="conv")(x)
-    x = tf.keras.layers.UpSampling2D(name="up")(x)
+    x = tf.keras.layers.Permute((2, 1, 3), name="swap")(x)
     x = tf.keras.layers.Conv2D(2, 1, name="float_conv")(x)
     model = tf.keras.Model(x_in, x)
     # Every problem at once, each with the change to make.
-    with pytest.raises(FixyError, match=r"2 problems.*layer 'up': UpSampling2D is not supported; supported classes:.*"
+    with pytest.raises(FixyError, match=r"2 problems.*layer 'swap': Permute is not supported; supported classes:.*"
                                         r"layer 'float_conv': Conv2D is a float layer; use QConv2D"):
         plan_model(model, input_type_of(model))
 

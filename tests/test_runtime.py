@@ -14,9 +14,11 @@ import pytest
 
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.engine import MODE_INFER, MODE_LOAD, REGISTERS
-from fixyfpga.runtime.drivers import AP_CTRL, AP_IDLE, DMASR_IDLE, EngineControl, StreamDriver, WeightLoader
-from fixyfpga.runtime.hwh import Instance, check_instances, read_hwh, write_hwh
+from fixyfpga.engine import LOAD_LONG, LOAD_OK, LOAD_SHORT, MODE_INFER, MODE_LOAD, REGISTERS, LoadStatus
+from fixyfpga.runtime.drivers import (AP_CTRL, AP_IDLE, AP_START, DMASR_IDLE, EngineControl, StreamDriver,
+                                      WeightLoader)
+from fixyfpga.amd.hwh import Instance, read_hwh, write_hwh
+from fixyfpga.runtime.board import check_instances
 from fixyfpga.runtime.overlay_spec import FORMAT, StreamSpec, parse_overlay, read_overlay
 from fixyfpga.runtime.power import PowerMonitor, read_meter_csv
 
@@ -75,7 +77,7 @@ def test_parse_overlay_defaults_and_errors(tmp_path):
     assert spec.streams.in_image_bytes == 16 and spec.streams.out_elem_bits == 16
     assert spec.streams.out_image_bytes == 8 and spec.streams.tlast == "batch"
     assert spec.weights.dma == "wdma" and spec.weights.words == 3 and spec.weights.nbytes == 12
-    assert spec.registers == {"ap_ctrl": 0, "mode": 0x10, "n_images": 0x18}
+    assert spec.registers == {"ap_ctrl": 0, "mode": 0x10, "n_images": 0x18, "status": 0x20, "status_ctrl": 0x24}
     assert spec.engine == "engine" and spec.frontend == "frontend" and spec.bitstream.name == "fixy.bit"
     with pytest.raises(FixyError, match="missing 'signature'"):
         d = overlay_dict()
@@ -462,16 +464,29 @@ def test_buffer_beyond_the_dma_reach_is_refused_before_any_transfer():
 
 
 class EngineRegisters:
-    """The engine's AXI-lite register file, idle between calls (enough for EngineControl)."""
+    """The engine's AXI-lite register file, idle between calls: every call writes `status` (here a load
+    reports `outcome` for `words` words) and sets status_ap_vld, which a read clears (Vitis HLS's output
+    scalar registers, fixyfpga.engine.interface)."""
 
-    def __init__(self):
+    def __init__(self, words=0, outcome=LOAD_OK):
         self.values = {}
+        self.load = LoadStatus(outcome, words)
+        self.valid = False
 
     def read(self, offset):
-        return AP_IDLE if offset == AP_CTRL else self.values.get(offset, 0)
+        if offset == AP_CTRL:
+            return AP_IDLE
+        if offset == REGISTERS["status_ctrl"]:
+            valid, self.valid = self.valid, False
+            return int(valid)
+        return self.values.get(offset, 0)
 
     def write(self, offset, value):
         self.values[offset] = value
+        if offset == AP_CTRL and value & AP_START:
+            if self.values.get(REGISTERS["mode"]) == MODE_LOAD:
+                self.values[REGISTERS["status"]] = self.load.word
+            self.valid = True
 
 
 class SendOnlyDMA(IdleDMA):
@@ -487,7 +502,7 @@ def test_weights_dma_buffer_is_8k_and_checked_against_the_dma_reach():
     may place above 4 GB) go from a buffer of at least 8 KB, checked against the DMA's reach before the
     engine is started into its load call."""
     alloc = FakeAllocator()
-    dma, regs = SendOnlyDMA(), EngineRegisters()
+    dma, regs = SendOnlyDMA(), EngineRegisters(325)
     loader = WeightLoader(dma, alloc, EngineControl(regs), 325)
     words = np.arange(325, dtype=np.uint32)
     loader.load(words)
@@ -504,8 +519,30 @@ def test_weights_dma_buffer_is_8k_and_checked_against_the_dma_reach():
     with pytest.raises(FixyError, match=r"weights DMA buffer.*beyond the DMA's 32-bit reach.*dma_address_bits"):
         loader.load(words)
     assert dma.sendchannel.transfers == [] and REGISTERS["mode"] not in regs.values
-    wide = WeightLoader(SendOnlyDMA(), alloc, EngineControl(EngineRegisters()), 325, address_bits=64)
+    wide = WeightLoader(SendOnlyDMA(), alloc, EngineControl(EngineRegisters(325)), 325, address_bits=64)
     wide.load(words)                           # a 64-bit DMA reaches it
+
+
+@pytest.mark.parametrize("outcome,words,text", [(LOAD_SHORT, 200, "ended \\(TLAST\\) after 200 of the engine's 325"),
+                                                (LOAD_LONG, 330, "330 words long, the engine takes 325")])
+def test_a_load_the_engine_reports_bad_is_refused_and_blocks_inference(outcome, words, text):
+    """The engine's status register after a load call decides: a short or long stream raises naming what
+    the engine saw and the fix, and the engine then refuses to run images until a load ends ok."""
+    regs = EngineRegisters(words, outcome)
+    engine = EngineControl(regs)
+    loader = WeightLoader(SendOnlyDMA(), FakeAllocator(), engine, 325)
+    with pytest.raises(FixyError, match=f"refused the weights: the weight stream .*{text}.*load a task built for this engine"):
+        loader.load(np.zeros(325, np.uint32))
+    drv = StreamDriver(IdleDMA(), FakeAllocator(), _streams("batch"), 1 << 20, engine=engine)
+    with pytest.raises(FixyError, match="weights are not a whole task .*load a task built for this engine"):
+        drv.run(np.zeros((1, 48), np.uint8))
+    regs.load = LoadStatus(LOAD_OK, 325)
+    loader.load(np.zeros(325, np.uint32))
+    assert engine.weights_problem is None and loader.loads == 1
+    # An engine whose top writes no status register (an older bitstream) is named, not trusted.
+    regs.valid, regs.read = False, lambda off: AP_IDLE if off == AP_CTRL else 0
+    with pytest.raises(FixyError, match="without writing its status register.*rebuild the overlay"):
+        loader.load(np.zeros(325, np.uint32))
 
 
 def test_engine_registers_are_accessed_as_32bit_words():

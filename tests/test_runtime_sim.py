@@ -13,7 +13,7 @@ from fixyfpga.engine import MODE_INFER
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime import FixyOverlay, make_sim_overlay
 
-from runtime_fixtures import board_copy, install_fake_pynq, overlay_name
+from runtime_fixtures import PYNQ_VERSIONS, board_copy, install_fake_pynq, overlay_name
 from test_runtime import call_with_deadline, run_blocked
 
 
@@ -111,6 +111,41 @@ def test_weight_stream_only_reaches_an_engine_in_load_mode(sim_project, ov, imag
     fresh = FixyOverlay(sim_project["overlay"], backend="sim")
     fresh.load_task(sim_project["source_task"])
     assert np.array_equal(fresh.predict(images[:4]).raw, want)
+
+
+def test_a_weight_stream_that_cannot_shift(sim_project, ov, images):
+    """The engine checks TLAST on its weight stream and reports what it saw in its status register (the
+    C++ load mode's own report): a longer stream (a task for a larger engine) is drained to its TLAST, a
+    shorter one ends at its TLAST, an aborted one (the weights DMA halts mid-transfer) ends when the stream
+    stays idle. After each the driver refuses to run images, naming the fix, and the next good load
+    computes exactly: no word was left behind to shift it."""
+    from fixyfpga.engine import LoadStatus
+    from fixyfpga.tasks import read_task
+    task = read_task(sim_project["source_task"])
+    want = reference(sim_project, sim_project["source_task"], images[:8])
+    n = ov.weights.words
+    for words, outcome in ((np.concatenate([task.words, np.arange(3, dtype=np.uint32)]), "long"),
+                           (task.words[:-1], "short")):
+        ov.weights.words = words.size                 # a driver that trusts a wrong word count
+        with pytest.raises(FixyError, match=f"refused the weights: .*load {outcome}.*load a task built for this engine"):
+            ov.weights.load(words)
+        status = LoadStatus.of(ov.device.engine.last_load)
+        assert status.name == outcome and status.words == words.size
+        with pytest.raises(FixyError, match="weights are not a whole task .*load a task built for this engine"):
+            ov.predict(images[:2])
+        ov.weights.words = n
+        ov.load_task(task)
+        assert np.array_equal(ov.predict(images[:8]).raw, want)
+    ov.device.weight_dma.fail_next(400, error_bits=0x20)       # a slave error after 100 words
+    with pytest.raises(FixyError, match="stopped with an error.*weights are incomplete.*reset\\(\\)"):
+        ov.load_task(task)
+    status = LoadStatus.of(ov.device.engine.last_load)
+    assert (status.name, status.words) == ("aborted", 100) and not ov.device.engine.busy
+    with pytest.raises(FixyError, match="weights are not a whole task"):
+        ov.predict(images[:2])
+    ov.reset()
+    ov.load_task(task)
+    assert np.array_equal(ov.predict(images[:8]).raw, want)
 
 
 def EngineStart(engine, mode, n):
@@ -238,10 +273,11 @@ def test_throughput_and_energy_are_labelled_simulated(sim_project, ov, images, t
     assert (tmp_path / "energy.png").stat().st_size > 1000
 
 
-def test_board_backend_on_pynq_style_mock_devices(sim_project, images, tmp_path, monkeypatch):
+@pytest.mark.parametrize("pynq_version", PYNQ_VERSIONS)
+def test_board_backend_on_pynq_style_mock_devices(pynq_version, sim_project, images, tmp_path, monkeypatch):
     """The pynq backend (bindto drivers, ip_dict/mem_dict lookups, MMIO, allocate) against a fake pynq
-    whose devices are the simulated ones: same outputs as the simulated board."""
-    fake = install_fake_pynq(monkeypatch)
+    whose devices are the simulated ones, as PYNQ 3.0.1 and 3.1.2 behave: same outputs as the simulated board."""
+    fake = install_fake_pynq(monkeypatch, version=pynq_version)
     board_dir = board_copy(sim_project["overlay"], tmp_path / "board")
     ov = FixyOverlay(board_dir)                            # default backend: the board
     assert not ov.simulated and ov.backend == "pynq"

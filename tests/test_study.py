@@ -2,6 +2,7 @@
 the sweep on a local Dask cluster and the compare summary's schema."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -38,9 +39,10 @@ def test_cycle_model_by_hand():
     rows = cycles.design_cycles(fe, be, {"fc": 4})
     got = {r.name: r.interval for r in rows}
     # input 16 beats; conv: (4+2) x (4+2) padded pixels at II 1; act 16; pool 16 input beats;
-    # flatten 4 beats of 2 channels; dense: 1 input beat + (rf 4 + depth 3) + 1 output beat.
+    # flatten 4 beats of 2 channels; dense: 1 input beat + (rf 4 + depth 3) + 1 output beat; the engine's
+    # score packer (its own dataflow process) one value per cycle.
     assert got == {"in": 16, "conv": 36, "act": 16, "pool": 16, "flat": 4,
-                   "fc": 1 + 4 + cycles.RESOURCE_CALL_DEPTH + 1}
+                   "fc": 1 + 4 + cycles.RESOURCE_CALL_DEPTH + 1, "pack_scores": 3}
     s = cycles.summarize(rows, clock_mhz=100)
     assert s["bottleneck"] == "conv" and s["interval_cycles"] == 36
     assert s["throughput_ips"] == pytest.approx(100e6 / 36)
@@ -67,7 +69,10 @@ def test_cycle_model_counts_every_layer_kind_of_a_residual_graph():
     fc = _plan("fc", "dense", (2,), (4, 2)); fc.inputs = ("rs",)
     act = _plan("act", "activation", (2,)); act.inputs = ("fc",)
     plans = [x, pad, c1, r, dw, add, avg, gap, rs, fc, act]
-    assert {p.kind for p in plans} | {"pool", "flatten"} == set(KINDS)      # the test covers every kind
+    # The test covers every kind (those of issue 22: tests/test_layer_kinds.py::test_cycles_of_the_new_kinds).
+    issue22 = {"subtract", "multiply", "average", "maximum", "minimum", "concat", "leaky", "threshold", "binary",
+               "upsample", "crop", "gmp", "scaleshift"}
+    assert {p.kind for p in plans} | {"pool", "flatten"} | issue22 == set(KINDS)
     rows = {row.name: row for row in cycles.design_cycles(plans, [], {})}
     assert rows["pad"].interval == 100                        # writes every padded output pixel
     assert rows["c1"].interval == 100                         # valid, stride 2: reads all 10x10 input pixels
@@ -92,6 +97,12 @@ def test_cycle_model_resource_conv_and_csynth_override():
     assert o["source"] == "csynth" and o["interval_cycles"] == 120 and o["latency_cycles"] == 500
     assert o["throughput_ips"] == pytest.approx(200e6 / 120) and o["model"]["interval_cycles"] == r.interval
     assert cycles.apply_csynth(s, {"frontend": None}) is s
+    # A real engine report says `undef` (its loops run to the n_images register): that part stays modelled.
+    undef = {"interval_cycles": {"min": None, "max": None}, "latency_cycles": {"best": None, "worst": None}}
+    o = cycles.apply_csynth(s, {**csynth, "engine": undef})
+    assert o["source"] == "csynth+model" and o["modelled"] == ["engine"] and o["interval_cycles"] == 120
+    o = cycles.apply_csynth(s, {"engine": undef})
+    assert o["source"] == "model" and o["modelled"] == ["engine"] and o["interval_cycles"] == s["interval_cycles"]
 
 
 def test_energy_model_arithmetic_and_labels(tmp_path):
@@ -222,10 +233,13 @@ def test_baseline_csim_is_bit_exact(small_baseline, tmp_path, board, cifar_test_
     from fixyfpga.study import baseline
     from helpers import resize_nearest
     _, split, plans = small_baseline
-    rfs, dsps = baseline.size_engine(plans, 40)
-    assert dsps <= 40
+    sizing = baseline.size_engine(plans, 40, board)
+    assert sizing.resources["dsp"] <= 40
+    # the baseline at its best builds some layers pipelined (hls4ml's Latency strategy, run-time weights)
+    forced = {next(p.name for p in plans if p.has_weights): "pipelined"}
     images = resize_nearest(cifar_test_images, 16)
-    result = baseline.csim_baseline(split, plans, rfs, board, tmp_path, images)
+    result = baseline.csim_baseline(split, plans, sizing.reuse_factors, board, tmp_path, images,
+                                    forms={**sizing.forms, **forced})
     assert result["inputs"] == len(images) == 600
     assert result["mismatched_elements"] == 0 and result["mismatched_vs_qkeras"] == 0
 
@@ -251,69 +265,203 @@ def test_baseline_of_a_model_without_input_quantizer_cuts_at_the_input(tmp_path,
     assert split.interface.layer == "pixels" and split.interface.type == FixedType(8, 0, False)
     plans = baseline.baseline_plans(split)
     assert [p.name for p in plans if p.has_weights] == ["c1", "fc"]
-    rfs, _ = baseline.size_engine(plans, 16)
+    sizing = baseline.size_engine(plans, 16, board)
     images = resize_nearest(cifar_test_images, 8)[:200]
-    result = baseline.csim_baseline(split, plans, rfs, board, tmp_path, images)
+    result = baseline.csim_baseline(split, plans, sizing.reuse_factors, board, tmp_path, images, forms=sizing.forms)
     assert result["inputs"] == 200 and result["weight_words"] > 0
     assert result["mismatched_elements"] == 0 and result["mismatched_vs_qkeras"] == 0
     assert not result["project"].startswith("/")
 
 
-def test_compare_reports_the_depth_sensitivity():
-    """The cycle model's assumed depth moves both designs' throughput; the sensitivity rows say how much."""
+def test_area_metrics_follow_their_published_sources(board):
+    """Silicon area in BLE-equivalents from the VTR architecture's tile areas (by hand), chip share by the
+    part's resources, and every metric with a definition and a source."""
+    from fixyfpga.study import area
+    ble = 84375 / 10
+    w7 = area.silicon_weights("xc7")
+    assert w7["dsp"] == pytest.approx(518000 / 4 * (25 * 18) / (18 * 18) / ble, abs=0.01)       # 21.32
+    assert w7["bram36"] == pytest.approx(604000 / 32 * 36 / ble, abs=0.01)                      # 80.53
+    assert area.silicon_weights("xcup")["dsp"] == pytest.approx(518000 / 4 * 1.5 / ble, abs=0.01)
+    res = {"lut": 1000, "ff": 3000, "dsp": 10, "bram36": 2}
+    # flip-flops beyond two per LUT occupy BLEs of their own
+    assert area.silicon_area(res, "xc7") == pytest.approx(1500 + 10 * w7["dsp"] + 2 * w7["bram36"])
+    assert area.silicon_area({**res, "ff": 500}, "xc7") == pytest.approx(1000 + 10 * w7["dsp"] + 2 * w7["bram36"])
+    assert area.measure(res, board, "chip_share") == pytest.approx(1000 / 53200 + 10 / 220 + 2 / 140)
+    assert area.measure(res, board, "dsp_count") == 10 and area.measure(res, board, "lut_count") == 1000
+    for m in area.METRICS:
+        d = area.describe(m, board)
+        assert d["definition"] and d["source"]
+    assert "Wong, V. Betz and J. Rose" in area.describe("silicon_area", board)["source"]
+    with pytest.raises(FixyError, match="unknown area metric"):
+        area.measure(res, board, "volume")
+    with pytest.raises(FixyError, match="no silicon-area weights"):
+        area.silicon_weights("xcvu")
+
+
+def test_ratios_read_as_what_fixynn_does():
+    from fixyfpga.study import tables
+    assert tables.reads_energy(0.5) == "FixyNN uses 2.00x more energy per inference"
+    assert tables.reads_energy(1.94) == "FixyNN uses 1.94x less energy per inference"
+    assert tables.reads_energy(1.001) == "FixyNN uses the same energy per inference"
+    assert tables.reads_throughput(0.8) == "FixyNN is 1.25x slower"
+    assert tables.reads_throughput(2.0) == "FixyNN is 2.00x faster"
+
+
+@pytest.fixture(scope="module")
+def default_baseline_plans():
     from fixyfpga.boards import load_board
-    from fixyfpga.study import resources
-    from fixyfpga.study.compare import depth_sensitivity
-    fe, be = small_design()
-    pw = {"value": 1.0, "source": "estimate"}
-    sens = depth_sensitivity(fe, be, {"fc": 1}, be, {"fc": 1}, load_board("pynq-z2"), pw, pw, depths=(0, 5))
-    assert sens["value_used"] == cycles.RESOURCE_CALL_DEPTH and "kit assumption" in sens["source"]
-    slow, fast = sens["points"][1], sens["points"][0]
-    assert slow["baseline_throughput_ips"] < fast["baseline_throughput_ips"]
-    assert slow["baseline_energy_per_inference_uj"] > fast["baseline_energy_per_inference_uj"]
+    from fixyfpga.config import load_config
+    from fixyfpga.flow import BuildConfig, run_until
+    from fixyfpga.study import baseline
     board = load_board("pynq-z2")
-    res = resources.variant_resources([], be, {"fc": 1}, board)
-    sens = depth_sensitivity(fe, be, {"fc": 1}, be, {"fc": 1}, board, pw, pw, depths=(0, 5),
-                             resize={"target_share": resources.area_share(res, board), "coefficients": None})
-    assert [p["depth"] for p in sens["resized"]] == [0, 5] and sens["resized"][0]["chip_share_apart"] >= 0
-    assert sens["resized"][1]["baseline_throughput_ips"] < sens["resized"][0]["baseline_throughput_ips"]
+    st = run_until(BuildConfig(experiment=load_config("configs/default.yaml"), board=board), "fit_check",
+                   log=lambda _m: None)
+    return st, baseline.baseline_plans(baseline.baseline_split(st.model, st.split.input_type)), board
 
 
-def test_equal_resource_sizing_reports_how_close(small_baseline, board):
-    from fixyfpga.study import baseline, resources
-    _, _, plans = small_baseline
-    opts = baseline.sizing_options(plans)
-    sizings = baseline.candidate_sizings(plans, opts)
-    assert [s[0] for s in sizings] == sorted(s[0] for s in sizings)          # DSPs only grow
-    assert all(a[1] >= b[1] for a, b in zip(sizings, sizings[1:]))           # interval only shrinks
-    shares = [resources.area_share(resources.variant_resources([], plans, s[2], board), board) for s in sizings]
-    target = shares[len(shares) // 2]
-    exact = baseline.match_resources(plans, board, target, opts)
-    assert exact["relative_error"] == 0 and exact["within_tolerance"]
-    between = (shares[0] + shares[-1]) / 2 * 1.01
-    m = baseline.match_resources(plans, board, between, opts)
-    best = min(abs(s - between) / between for s in shares)
-    assert m["relative_error"] == pytest.approx(best)
-    assert m["within_tolerance"] == (best <= baseline.EQUAL_TOLERANCE)
+def test_baseline_at_its_best_is_continuous_and_pipelines_its_first_layers(default_baseline_plans):
+    """The default model's baseline on pynq-z2: sizings on the silicon-area / speed front, each one's totals equal
+    to what variant_resources prices for it, the first convolution pipelined (II = reuse factor) where that is
+    the cheaper way to its speed, and no 144-DSP jump between consecutive sizings that fit (the old greedy chain
+    went from 163 to 307 DSPs there)."""
+    from fixyfpga.study import baseline, cycles, resources
+    _, plans, board = default_baseline_plans
+    sizings = baseline.candidate_sizings(plans, board)
+    assert [s.silicon for s in sizings] == sorted(s.silicon for s in sizings)
+    assert all(a.interval > b.interval for a, b in zip(sizings, sizings[1:]))       # larger is always faster
+    fitting = [s for s in sizings if s.fits]
+    steps = [b.resources["dsp"] - a.resources["dsp"] for a, b in zip(fitting, fitting[1:])]
+    assert fitting and max(steps) < 144
+    top = baseline.fastest(sizings)
+    assert top.forms["stem_conv"] == "pipelined" and top.fits and top.resources["dsp"] <= board.resources.dsp
+    for s in (sizings[0], top):
+        res = resources.variant_resources([], plans, s.reuse_factors, board, forms=s.forms)
+        assert {r: res[r] for r in resources.RESOURCES} == pytest.approx(s.resources)
+        cyc = cycles.summarize(cycles.design_cycles([], plans, s.reuse_factors, forms=s.forms), board.clock_mhz)
+        assert cyc["interval_cycles"] == s.interval
+    # the pipelined form: II = reuse factor per padded input pixel, weights in registers (not the engine's memory)
+    rf = top.reuse_factors["stem_conv"]
+    row = next(r for r in cycles.design_cycles([], plans, top.reuse_factors, forms=top.forms) if r.name == "stem_conv")
+    assert row.interval == 34 * 34 * rf
+    resource_form = resources.variant_resources([], plans, top.reuse_factors, board,
+                                                forms={**top.forms, "stem_conv": "resource"})
+    piped = resources.variant_resources([], plans, top.reuse_factors, board, forms=top.forms)
+    stem = next(p for p in plans if p.name == "stem_conv")
+    assert piped["ff"] - resource_form["ff"] == stem.kernel.size * stem.weight_type.width
+    with pytest.raises(FixyError, match="forms"):
+        resources.variant_resources([], plans, top.reuse_factors, board, forms={"stem_act": "pipelined"})
 
 
-def test_sweep_on_a_local_dask_cluster(tmp_path):
+def test_baseline_is_taken_at_the_area_and_says_when_it_is_capped(default_baseline_plans):
+    from fixyfpga.study import area, baseline
+    _, plans, board = default_baseline_plans
+    sizings = baseline.candidate_sizings(plans, board)
+    fitting = [s for s in sizings if s.fits]
+    top = baseline.fastest(sizings)
+    mid = fitting[len(fitting) // 2]
+    pick = baseline.size_to_area(sizings, board, mid.silicon, "silicon_area")
+    assert pick["sizing"] is mid and not pick["baseline_capped"] and not pick["floor"]
+    assert pick["area_fraction"] == pytest.approx(1.0) and "same area" in pick["label"]
+    big = baseline.size_to_area(sizings, board, top.silicon * 2, "silicon_area")
+    assert big["sizing"] is top and big["baseline_capped"] and big["area_fraction"] == pytest.approx(0.5)
+    assert big["label"].startswith("baseline capped at 0.50 of the area")
+    small = baseline.size_to_area(sizings, board, sizings[0].silicon / 2, "silicon_area")
+    assert small["floor"] and small["sizing"] is sizings[0] and "not a same-area" in small["label"]
+    # the same DSP count: the fastest sizing with at most that many DSPs
+    dsp = baseline.size_to_area(sizings, board, 100, "dsp_count")
+    assert dsp["sizing"].resources["dsp"] <= 100
+    assert all(s.interval >= dsp["sizing"].interval for s in fitting if s.resources["dsp"] <= 100)
+    assert area.measure(dsp["sizing"].resources, board, "dsp_count") == dsp["area"]
+
+
+def test_board_level_energy_by_hand(board):
+    """PS power: the median PS7 row of the xc7z020 reports; per batch: host call + the streamed batch."""
+    import statistics
+    from fixyfpga.study import board_energy, power_fit
+    data = power_fit.load_sources()
+    rows = [r["ps_w"] for r in data["reports"] if r.get("ps_row") == "PS7" and r["part"].startswith("xc7z020")]
+    assert len(rows) >= 5
+    ps = board_energy.ps_power(board)
+    assert ps["value"] == pytest.approx(statistics.median(rows), abs=5e-3) and "PS7" in ps["label"]
+    assert board_energy.ps_power(load_board_named("kv260"))["value"] > 1.5          # PS8 rows
+    host = board_energy.host_model()
+    assert host["status"] == "kit assumption" and host["sources"]
+    power = {"value": 0.5, "static_w": 0.2, "source": "estimate"}
+    cyc = {"clock_mhz": 100.0, "interval_cycles": 1000, "latency_cycles": 3000}
+    got = board_energy.board_level(power, cyc, 1.5, host, batch=10)
+    t_fpga = (3000 + 9 * 1000) / 100e6
+    t_batch = 1e-3 + t_fpga
+    assert got["t_fpga_s"] == pytest.approx(t_fpga) and got["throughput_ips"] == pytest.approx(10 / t_batch)
+    assert got["energy_per_inference_uj"] == pytest.approx(((1.5 + 0.2) * t_batch + 0.3 * t_fpga) / 10 * 1e6)
+    # bigger batches amortize the host's call
+    assert board_energy.board_level(power, cyc, 1.5, host, 100)["energy_per_inference_uj"] < got["energy_per_inference_uj"]
+    with pytest.raises(FixyError, match="batch size"):
+        board_energy.board_level(power, cyc, 1.5, host, 0)
+    with pytest.raises(FixyError, match=">= 0"):
+        board_energy.host_model(call_s=-1)
+    # a board measurement: the board rails' active power over the window, per inference
+    measured = {"source": "board", "value": 3.0, "window_s": 2.0, "n_inferences": 1000}
+    assert board_energy.measured_board_level(measured)["energy_per_inference_uj"] == pytest.approx(6000.0)
+    assert board_energy.measured_board_level(power) is None
+
+
+def load_board_named(name):
+    from fixyfpga.boards import load_board
+    return load_board(name)
+
+
+def test_sweep_on_a_local_dask_cluster(tmp_path, monkeypatch):
+    """Points on a Dask cluster from a relative config path given in another working directory: every path a
+    worker needs is sent absolute; each point is put against the baseline at its silicon area."""
     from dask.distributed import Client, LocalCluster
+    from fixyfpga import REPO_ROOT
     from fixyfpga.study import sweep
+    monkeypatch.chdir(REPO_ROOT)
+    rel = "configs/default.yaml"
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        result, out = sweep.run_sweep("configs/default.yaml", "pynq-z2", budgets=[0.25, 1.0], splits=["b1_pool"],
+        monkeypatch.chdir(tmp_path)                    # the workers started in the repository; the caller moved
+        with pytest.raises(FixyError, match="does not exist"):
+            sweep.run_sweep(rel, "pynq-z2", budgets=[0.25], splits=["b1_pool"], dask_address=client, write=False)
+        monkeypatch.chdir(REPO_ROOT)
+        result, out = sweep.run_sweep(rel, "pynq-z2", budgets=[0.25, 1.0], splits=["b1_pool"],
                                       dask_address=client, out_root=tmp_path)
         assert len(client.scheduler_info()["workers"]) == 2
     pts = result["points"]
     assert [(p["split"], p["dsp_fraction"]) for p in pts] == [("b1_pool", 0.25), ("b1_pool", 1.0)]
     assert pts[0]["engine_dsps"] <= int(220 * 0.25) < pts[1]["engine_dsps"]
     assert pts[1]["throughput_ips"] >= pts[0]["throughput_ips"]
-    assert all(p["power_w"]["source"] == "estimate" for p in pts)
-    assert (out / "sweep.json").is_file() and (out / "sweep.png").is_file()
-    local = sweep.evaluate_point({"config": "configs/default.yaml", "board": "pynq-z2", "split": "b1_pool",
+    for p in pts:
+        assert p["power_w"]["source"] == "estimate" and p["baseline"]["area_fraction"] > 0
+        assert p["energy_ratio_pl_only"] == pytest.approx(p["baseline"]["energy_per_inference_uj"] /
+                                                          p["energy_per_inference_uj"])
+        assert p["reads"]["pl_only"].startswith("FixyNN uses ")
+        assert p["worst_acc_loss"] == max(p["acc_loss"].values())     # the default model's transfer run
+    assert (out / "sweep.json").is_file() and (out / "sweep.png").is_file() and out == (tmp_path / "pynq-z2")
+    local = sweep.evaluate_point({"config": str(REPO_ROOT / rel), "board": "pynq-z2", "split": "b1_pool",
                                   "dsp_fraction": 0.25})
     assert local["energy_per_inference_uj"] == pytest.approx(pts[0]["energy_per_inference_uj"])
+
+
+def test_sweep_best_point_is_judged_on_the_worst_target():
+    """A cut whose mean loss is fine but whose worst target loses 3 points is not eligible; when no eligible
+    point beats the baseline the verdict says so."""
+    from fixyfpga.study import sweep
+
+    def point(split, e, ratio, worst, fits=True):
+        return {"split": split, "dsp_fraction": 1.0, "fits": fits, "energy_per_inference_uj": e, "worst_acc_loss": worst,
+                "energy_ratio_pl_only": ratio, "reads": {"pl_only": f"r{ratio}", "board_level": "FixyNN uses x"}}
+    rows = {"a": {"acc_loss": {"t1": -0.02, "t2": 0.03}, "mean_acc_loss": 0.005}}
+    assert sweep.worst_loss(rows["a"]) == 0.03
+    pts = [point("a", 5.0, 2.0, 0.03), point("b", 9.0, 1.2, 0.004), point("c", 1.0, 3.0, 0.0, fits=False)]
+    best, verdict = sweep.choose_best(pts, 0.01, with_accuracy=True)
+    assert best["split"] == "b" and verdict.startswith("best point b")
+    best, verdict = sweep.choose_best([point("b", 9.0, 0.8, 0.004)], 0.01, with_accuracy=True)
+    assert best["split"] == "b" and verdict.startswith("no cut beats the baseline")
+    assert sweep.choose_best([point("a", 5.0, 2.0, 0.03)], 0.01, True)[0] is None
+    # no accuracy figures (another user's model): every fitting point, and the verdict says accuracy is unknown
+    best, verdict = sweep.choose_best(pts, 0.01, with_accuracy=False)
+    assert best["split"] == "a" and "accuracy not measured" in verdict
 
 
 def _strided_user_model(path):
@@ -334,27 +482,37 @@ def _strided_user_model(path):
     return path
 
 
-def test_sweep_of_a_model_without_pooling_and_without_its_own_accuracy_figures(tmp_path):
-    """Every legal cut is swept when the model has no pooling layer; the default model's transfer figures
-    are not used for another model (a note says so, the plot shows the fixed MAC share), and another
-    model's figures given explicitly are an error naming the fix."""
+def test_sweep_of_a_model_without_pooling_and_without_its_own_accuracy_figures(tmp_path, capsys):
+    """Every legal cut is swept; the default model's transfer figures are not used for another model (a note
+    says so, the plot shows the fixed MAC share), another model's figures given explicitly are an error naming
+    the fix; the sweep writes into the design's build folder unless given an output root; a failing point stops
+    the sweep with its error after the progress bar's line, not on it."""
     from fixyfpga.study import sweep
     model = _strided_user_model(tmp_path / "strided.h5")
     cfg = tmp_path / "strided.yaml"
     cfg.write_text(f"name: strided\nmodel: {model}\nsplit: r1\ncsim:\n  inputs: 10\n  dataset: ''\n")
     splits = sweep.default_splits(cfg)
     assert splits and "r1" in splits                       # legal cuts, none of them after a pooling layer
-    result, out = sweep.run_sweep(cfg, "pynq-z2", budgets=[1.0], splits=["r1"], workers=1, out_root=tmp_path / "s")
+    result, out = sweep.run_sweep(cfg, "pynq-z2", budgets=[1.0], splits=["r1"], workers=1,
+                                  project_root=tmp_path / "prj")
+    assert out == (tmp_path / "prj" / "pynq-z2" / "strided" / "sweep").resolve() and (out / "sweep.png").is_file()
     (pt,) = result["points"]
-    assert pt["mean_acc_loss"] is None and result["accuracy_source"] is None
+    assert pt["worst_acc_loss"] is None and result["accuracy_source"] is None
     assert "belong to" in result["accuracy_note"] and 0 < pt["fixed_mac_share"] < 1
-    assert (out / "sweep.png").is_file()
+    assert "accuracy not measured" in result["verdict"] and pt["baseline"]["label"]
     with pytest.raises(FixyError, match="not to the swept model"):
         sweep.run_sweep(cfg, "pynq-z2", budgets=[1.0], splits=["r1"], workers=1, write=False,
                         transfer_sweep=sweep.DEFAULT_TRANSFER)
+    with pytest.raises(FixyError, match="not legal split points"):
+        sweep.run_sweep(cfg, "pynq-z2", budgets=[1.0], splits=["nowhere"], write=False)
     # the default model's own transfer figures are found for it
     acc, note = sweep.accuracy_losses(sweep.DEFAULT_TRANSFER, "models/default", explicit=False)
     assert note is None and "b1_pool" in acc
+    capsys.readouterr()
+    with pytest.raises(FixyError, match="no-such-board"):
+        sweep.run_points([{"config": str(cfg), "board": "no-such-board", "split": "r1", "dsp_fraction": 1.0}],
+                         workers=1)
+    assert capsys.readouterr().err.endswith("\n")        # the bar's line is finished before the error
 
 
 def test_flow_stops_after_a_named_step():
@@ -372,25 +530,62 @@ SCHEMA_VARIANT = {"resources": dict, "throughput_ips": float, "latency_us": floa
                   "energy_per_inference_uj": float, "csim": dict, "accuracy": dict}
 
 
+def _rtl_report(project, strategy, by_strategy):
+    """An rtl_report.json in the rtl helper's contract: top-level frontend_strategy, per layer `fixed` (cells of
+    that strategy) and `fixed_by_strategy` ({strategy: cells} for every strategy measured)."""
+    (project / "rtl").mkdir(parents=True, exist_ok=True)
+    layers = [{"name": name, "kind": "conv", "fixed": cells.get(strategy), "fixed_by_strategy": cells}
+              for name, cells in by_strategy.items()]
+    (project / "rtl" / "rtl_report.json").write_text(json.dumps({"frontend_strategy": strategy, "layers": layers}))
+
+
 def test_compare_summary_schema(tmp_path):
+    """summary.json: the built design's front-end strategy, the front-end cells `make rtl` measured for THAT
+    strategy (never another's), ratios_by_area with >= 3 metrics each with definition, source, throughput,
+    energy at two scopes and baseline_capped; ratios that read as sentences; written into the build folder."""
     from fixyfpga.study.compare import compare
-    summary, out = compare("pynq-z2", "configs/default.yaml", data_dir="", out_root=tmp_path, csim=False,
+    from fixyfpga.study import area
+    project = tmp_path / "prj" / "pynq-z2" / "default"
+    da = {"lut": 3000, "carry": 700, "ff": 10, "dsp": 0, "bram": 0}
+    lat = {"lut": 7000, "carry": 900, "ff": 20, "dsp": 0, "bram": 0}
+    _rtl_report(project, "latency", {"stem_conv": {"da": da, "latency": lat}})
+    summary, out = compare("pynq-z2", "configs/default.yaml", data_dir="", project_root=tmp_path / "prj", csim=False,
                            log=lambda _m: None)
+    assert out == (project / "compare").resolve()
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["board"] == "pynq-z2" and (out / "summary.md").is_file() and (out / "compare.png").is_file()
-    for name in ("fixynn", "baseline"):
+    assert on_disk["frontend_strategy"] == "latency" == on_disk["variants"]["fixynn"]["frontend_strategy"]
+    assert on_disk["frontend_strategy_check"]["rtl_used"] == "latency"
+    for name in ("fixynn", "baseline", "baseline_fastest"):
         v = on_disk["variants"][name]
         for key, typ in SCHEMA_VARIANT.items():
             assert isinstance(v[key], typ), (name, key)
         assert set(v["resources"]) >= {"lut", "ff", "dsp", "bram36", "source"}
         assert v["power_w"]["source"] == "estimate" and "ESTIMATE" in v["power_w"]["label"]
-        assert set(v["csim"]) >= {"inputs", "mismatched_elements"}
-    assert set(on_disk["ratios"]) >= {"throughput", "energy_per_inference", "throughput_per_lut", "throughput_per_dsp"}
-    r = on_disk["ratios"]
+        assert set(v["energy"]) == {"pl_only", "board_level"}
+    assert on_disk["variants"]["fixynn"]["resources"]["sources"]["lut"] == "yosys+estimate"
+    by = on_disk["ratios_by_area"]
+    assert len(by) >= 3 and set(area.METRICS) <= set(by)
+    for metric, e in by.items():
+        assert {"definition", "source", "energy_per_inference", "throughput", "baseline_capped"} <= set(e), metric
+        assert set(e["energy_per_inference"]) == {"pl_only", "board_level"}
+        for scope in e["energy_per_inference"].values():
+            assert scope["ratio"] == pytest.approx(scope["baseline_uj"] / scope["fixynn_uj"])
+            assert scope["reads"].startswith("FixyNN uses ") and " 0." not in scope["reads"]
+        assert e["baseline"]["resources"]["dsp"] >= 0
+    head = by["silicon_area"]
     f, b = on_disk["variants"]["fixynn"], on_disk["variants"]["baseline"]
+    assert head["energy_per_inference"]["pl_only"]["baseline_uj"] == pytest.approx(b["energy_per_inference_uj"])
+    assert b["area"]["silicon_area"] <= f["area"]["silicon_area"] + 1e-6        # never more area than FixyNN
+    assert by["dsp_count"]["baseline"]["resources"]["dsp"] <= f["resources"]["dsp"]
+    r = on_disk["ratios"]
     assert r["throughput"] == pytest.approx(f["throughput_ips"] / b["throughput_ips"])
     assert r["energy_per_inference"] == pytest.approx(b["energy_per_inference_uj"] / f["energy_per_inference_uj"])
-    assert on_disk["equal_resources"]["relative_error"] >= 0
+    md = (out / "summary.md").read_text()
+    assert "At the same area, under each metric" in md and not re.search(r"\b0\.\d+x (less|more)", md)
+    bl = on_disk["board_level"]
+    assert bl["ps_power_w"]["value"] > 1 and [row["batch"] for row in bl["by_batch"]] == [1, 8, 64, 256]
+    assert bl["anchor"]["inferences_per_s"] == 130.8
     # what a reader needs to judge the estimate, and nothing machine-specific
     assert on_disk["power_model"]["toggle_rate"]["status"] == "published"
     assert [p["depth"] for p in on_disk["sensitivity"]["points"]] == list(cycles.SENSITIVITY_DEPTHS)
@@ -427,14 +622,29 @@ def test_resources_are_tagged_by_source(board):
     assert viv["source"] == "vivado" and viv["lut"] == 7 and viv["sources"]["dsp"] == "vivado"
 
 
-def test_rtl_report_is_read_from_the_project(tmp_path):
+def test_rtl_report_is_read_for_the_built_strategy_only(tmp_path):
+    """The rtl helper's contract: `fixed_by_strategy` per layer; a report without `frontend_strategy` measured
+    da4ml (`da`) only; a strategy the report did not measure gives no counts (never another strategy's) and says
+    why."""
     from fixyfpga.study import resources
     assert resources.read_rtl_report(tmp_path) == {}
-    (tmp_path / "rtl").mkdir()
+    assert "make rtl" in resources.rtl_counts(tmp_path, "latency")[1]["note"]
+    da = {"lut": 3000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}
+    lat = {"lut": 6500, "carry": 2, "ff": 9, "dsp": 0, "bram": 0}
+    _rtl_report(tmp_path, "latency", {"stem_conv": {"da": da, "latency": lat}, "b1_dw": {"latency": lat}})
+    counts, info = resources.rtl_counts(tmp_path, "latency")
+    assert counts == {"stem_conv": lat, "b1_dw": lat} and info["used"] == "latency" and info["strategies_measured"] == [
+        "da", "latency"]
+    assert resources.rtl_counts(tmp_path, "da")[0] == {"stem_conv": da}
+    # the format before strategies: `fixed` alone, da4ml's counts
     (tmp_path / "rtl" / "rtl_report.json").write_text(json.dumps({"layers": [
-        {"name": "stem_conv", "kind": "conv", "fixed": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}},
-        {"name": "b1_dw", "kind": "depthwise", "fixed": None}]}))
-    assert resources.read_rtl_report(tmp_path) == {"stem_conv": {"lut": 9000, "carry": 1, "ff": 5, "dsp": 0, "bram": 0}}
+        {"name": "stem_conv", "kind": "conv", "fixed": da}, {"name": "b1_dw", "kind": "depthwise", "fixed": None}]}))
+    assert resources.read_rtl_report(tmp_path) == {"stem_conv": da}
+    counts, info = resources.rtl_counts(tmp_path, "latency")
+    assert counts == {} and info["used"] is None and "not substituted" in info["note"]
+    (tmp_path / "rtl" / "rtl_report.json").write_text("{")
+    with pytest.raises(FixyError, match="make rtl"):
+        resources.rtl_counts(tmp_path, "da")
 
 
 def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
@@ -466,7 +676,7 @@ def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
     assert f["power_w"]["total_w"] == impl["power"]["total_w"] and f["power_w"]["cells"]["engine"] > 0
     assert f["power_w"]["report"] == "impl_power.rpt"           # outside the repository: the name only
     assert f["energy_per_inference_uj"] == pytest.approx(f["power_w"]["value"] / f["throughput_ips"] * 1e6)
-    assert summary["power_sources"] == {"fixynn": "vivado", "baseline": "estimate", "baseline_full_dsp": "estimate",
+    assert summary["power_sources"] == {"fixynn": "vivado", "baseline": "estimate", "baseline_fastest": "estimate",
                                         "same": False}
     md = (out / "summary.md").read_text()
     assert f"{f['power_w']['value']:.3f} (VIVADO)" in md and "(ESTIMATE)" in md and "different sources" in md
@@ -475,7 +685,7 @@ def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
     b_prj = tmp_path / "prj" / board.name / f"{exp.name}_baseline"
     b_prj.mkdir(parents=True)
     (b_prj / "build_report.json").write_text(json.dumps({"implementation": impl}))
-    (b_prj / "baseline.json").write_text(json.dumps({"reuse_factors": b["reuse_factors"]}))
+    (b_prj / "baseline.json").write_text(json.dumps({"reuse_factors": b["reuse_factors"], "forms": b["forms"]}))
     both, _ = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out3",
                       project_root=tmp_path / "prj", csim=False, log=lambda _m: None)
     assert both["power_sources"]["baseline"] == "vivado" and both["power_sources"]["same"]
@@ -484,6 +694,16 @@ def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
     other, _ = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out4",
                        project_root=tmp_path / "prj", csim=False, log=lambda _m: None)
     assert other["power_sources"]["baseline"] == "estimate"
+    # a build of the front-end with another strategy than the configuration's is not this design: its Vivado
+    # figures are not used, and the summary says why
+    da_rep = {**rep, "frontend": {"layers": [{"name": "stem_conv", "strategy": "distributed_arithmetic"}]}}
+    (project / "build_report.json").write_text(json.dumps(da_rep))
+    mismatch, _ = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out5",
+                          project_root=tmp_path / "prj", csim=False, log=lambda _m: None)
+    check = mismatch["frontend_strategy_check"]
+    assert mismatch["frontend_strategy"] == "latency" and check["built"] == "da" and not check["match"]
+    assert mismatch["power_sources"]["fixynn"] == "estimate" and "rebuild" in check["note"]
+    (project / "build_report.json").write_text(json.dumps(rep))
     shutil.rmtree(b_prj)
     # a build of other reuse factors (stale) or without implementation gives no Vivado power
     assert build_power(rep, stale=True) is None
@@ -498,3 +718,22 @@ def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
         assert summary["variants"][name]["power_w"]["source"] == "vivado"
         assert summary["variants"][name]["power_w"]["value"] == pytest.approx(1.612 - 1.275)
     assert summary["power_sources"]["same"] and "different sources" not in (out / "summary.md").read_text()
+
+
+def test_readme_headline_table_is_the_committed_results(tmp_path):
+    """The README's headline table is generated from results/compare/<board>/summary.json and
+    results/sweep/<board>/sweep.json (`make results`): the committed README holds exactly that table, and
+    update_readme refuses a README without the block."""
+    from fixyfpga import REPO_ROOT
+    from fixyfpga.study import tables
+    from fixyfpga.study.paths import RESULTS_COMPARE, RESULTS_SWEEP
+    table = tables.headline_rows(RESULTS_COMPARE, RESULTS_SWEEP)
+    assert table.count("\n") >= 2 + 4                                  # header, rule, one row per board
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"{tables.README_BEGIN}\n{table}{tables.README_END}" in readme
+    copy = tmp_path / "README.md"
+    copy.write_text(readme.replace(table, "stale\n"))
+    assert tables.update_readme(copy, RESULTS_COMPARE, RESULTS_SWEEP) == table and table in copy.read_text()
+    copy.write_text("no block\n")
+    with pytest.raises(FixyError, match="no .* block"):
+        tables.update_readme(copy, RESULTS_COMPARE, RESULTS_SWEEP)

@@ -408,7 +408,7 @@ def test_multitask_end_to_end(tmp_path, data_dir, board):
     """`make tasks` in small: an engine auto-sized for 43 classes built once, a source task and two
     fine-tuned tasks (10 and 43 classes), every C-sim output bit-exact, switching consistent."""
     from fixyfpga.multitask import REPORT_NAME, load_tasks_config, run
-    cfg = write_config(tmp_path, "", [
+    cfg = write_config(tmp_path, "input: {resize: resize, channels: replicate}\n", [   # 8x8 grey digits: x4, RGB
         "{name: cifar, dataset: cifar10_jpeg, source: true}",
         "{name: digits, dataset: sklearn_digits, epochs: 1, train_images: 500}",
         "{name: signs, dataset: gtsrb32, epochs: 1, train_images: 1000}"])
@@ -433,36 +433,94 @@ def test_multitask_end_to_end(tmp_path, data_dir, board):
     assert len(list((tmp_path / "cache").iterdir())) == 2
 
 
-def test_tasks_with_a_users_qkeras_model(tmp_path, data_dir, board, capsys):
-    """`fixyfpga tasks` on a user's QKeras .h5 (Sequential, fused activations, softmax output, no training
-    record): `split:` names the user's layer, one task is the model's own back-end, one is fine-tuned on the
-    frozen front-end; both packed, loaded into one compiled engine and bit-exact in C-sim, A/B/A switching."""
-    from fixyfpga.cli import main
-    from fixyfpga.data import load_dataset
-    from fixyfpga.multitask import REPORT_NAME
+# ------------------------------------------------------------------------------------------ a user's build
+
+USER_INPUT = (32, 32, 3)
+USER_MAP = "input: {resize: pad, channels: replicate}\n"
+
+
+@pytest.fixture(scope="module")
+def user_rgb_h5(tmp_path_factory, data_dir):
+    """A user's Sequential QKeras CNN (fused activations, softmax output, no training record) for 32x32x3
+    images, trained for seconds on MNIST padded to 32x32 and repeated to RGB, saved as .h5."""
+    from fixyfpga.data import ImageMap, load_dataset, to_model_input
     from user_models import mnist_sequential
-    mnist = load_dataset("mnist", data_dir)
-    model = mnist_sequential(mnist.x_train[:3000], mnist.y_train[:3000])
-    model.save(tmp_path / "user_mnist.h5")
-    cfg = tmp_path / "user_tasks.yaml"
-    cfg.write_text(f"""name: user_tasks
-model: {tmp_path / 'user_mnist.h5'}
+    mnist = load_dataset("mnist", data_dir, ImageMap(resize="pad", channels="replicate"))
+    model = mnist_sequential(to_model_input(mnist.x_train[:3000], USER_INPUT, mnist.image_map), mnist.y_train[:3000],
+                             input_shape=USER_INPUT)
+    path = tmp_path_factory.mktemp("user_rgb") / "user_mnist_rgb.h5"
+    model.save(path)
+    return model, path
+
+
+def user_tasks_config(folder, model_path, mapping=USER_MAP, tasks=True):
+    """The experiment (and with `tasks` the multitask section) of the user's model."""
+    cfg = folder / ("user_tasks.yaml" if tasks else "user_hls.yaml")
+    experiment = f"""name: user_tasks
+model: {model_path}
 split: conv2
 backend: {{classes: 0}}
-csim: {{inputs: 100, dataset: mnist}}
-multitask:
+{mapping}csim: {{inputs: 100, dataset: mnist}}
+"""
+    cfg.write_text(experiment + (f"""multitask:
   inputs: 200
-  cache_dir: {tmp_path / 'cache'}
+  cache_dir: {folder / 'cache'}
   fine_tune: {{epochs: 2, train_images: 3000, lr: 0.01}}
   tasks:
     - {{name: digits, dataset: mnist, source: true}}
     - {{name: fashion, dataset: fashion_mnist}}
-""")
-    out = tmp_path / "hls"
-    assert main(["tasks", "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+""" if tasks else ""))
+    return cfg
+
+
+def test_a_dataset_of_another_shape_stops_before_any_work(tmp_path, data_dir, user_rgb_h5, capsys):
+    """MNIST (28x28 grey) for a 32x32x3 model: one line naming both shapes and the `input:` keys, exit 2,
+    before anything is converted or compiled, from `make hls` and `make tasks` alike."""
+    from fixyfpga.cli import main
+    _, path = user_rgb_h5
+    for command, tasks in ((["hls", "--no-synth"], False), (["tasks"], True)):
+        cfg = user_tasks_config(tmp_path, path, mapping="", tasks=tasks)
+        out = tmp_path / "o"
+        assert main(command + ["--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "images are 28x28x1 but the model takes 32x32x3" in err, err
+        assert "`input.channels: replicate` and `input.resize: pad | resize`" in err
+        assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+    # The mapping is set under input:, not csim:.
+    cfg = user_tasks_config(tmp_path, path, mapping="", tasks=False)
+    cfg.write_text(cfg.read_text().replace("csim: {inputs: 100, dataset: mnist}",
+                                           "csim: {inputs: 100, dataset: mnist, resize: pad}"))
+    assert main(["hls", "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(tmp_path / "o")]) == 2
+    assert "csim: resize is set under `input:`" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def user_tasks(tmp_path_factory, data_dir, board, user_rgb_h5):
+    """`fixyfpga tasks` on the user's 32x32x3 .h5 with MNIST mapped by input.resize: pad and input.channels:
+    replicate: (report, project, config, printed output)."""
+    import contextlib
+    import io
+    from fixyfpga.cli import main
+    from fixyfpga.multitask import REPORT_NAME
+    _, path = user_rgb_h5
+    folder = tmp_path_factory.mktemp("user_tasks")
+    cfg = user_tasks_config(folder, path)
+    out = folder / "hls"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["tasks", "--config", str(cfg), "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    project = out / board.name / "user_tasks"
+    return json.loads((project / REPORT_NAME).read_text()), project, cfg, printed.getvalue()
+
+
+def test_tasks_with_a_users_qkeras_model(user_tasks, user_rgb_h5):
+    """`fixyfpga tasks` on a user's QKeras .h5 (Sequential, fused activations, softmax output, no training
+    record): `split:` names the user's layer, one task is the model's own back-end, one is fine-tuned on the
+    frozen front-end; both packed, loaded into one compiled engine and bit-exact in C-sim, A/B/A switching.
+    The 28x28 grey datasets reach the 32x32x3 input as the config's `input:` asks, and the build says so."""
+    rep, project, _, printed = user_tasks
+    model, _ = user_rgb_h5
     assert "fixyfpga tasks: 2 tasks on one engine" in printed
-    rep = json.loads((out / board.name / "user_tasks" / REPORT_NAME).read_text())
     assert rep["engine_builds"] == 1 and rep["split"] == "conv2_act" and rep["engine_classes"] == 10
     assert rep["build_csim"]["mismatched_elements"] == 0
     by = {t["name"]: t for t in rep["tasks"]}
@@ -474,8 +532,23 @@ multitask:
         assert t["accuracy"] == t["qkeras_accuracy"]
     assert by["digits"]["accuracy"] > 0.5                      # the user's model, trained for seconds: not noise
     assert by["fashion"]["back_end"] == "fine-tuned now" and by["fashion"]["accuracy"] > 0.3   # 3x chance
+    # The build records and prints how its C-sim images were mapped, and the hardware's accuracy on them.
+    build = json.loads((project / "build_report.json").read_text())
+    data = build["csim_data"]
+    assert (data["dataset"], data["resize"], data["channels"]) == ("mnist", "pad", "replicate")
+    assert data["image_shape"] == [28, 28, 1] and data["model_input"] == [32, 32, 3]
+    assert "zero-pad 28x28 centred to 32x32 (input.resize: pad)" in data["preprocessing"]
+    assert "grey repeated to 3 channels (input.channels: replicate)" in data["preprocessing"]
+    pipe = build["pipeline"]["csim"]
+    assert pipe["accuracy"] == pipe["reference_accuracy"] > 0.5
+    assert "digits: images mapped as the config asks: 28x28x1 -> 32x32x3: grey repeated" in printed
+    assert f"hardware {pipe['accuracy']:.2%}, reference model {pipe['reference_accuracy']:.2%}" in printed
+    # Each task file records how its dataset reaches the input.
+    from fixyfpga.tasks import read_task, task_image_map
+    fashion = read_task(project / "tasks" / "fashion.fixytask")
+    assert task_image_map(fashion).to_dict() == {"resize": "pad", "channels": "replicate"}
     # The fine-tune is cached as a full QKeras model; its front-end holds the user's quantized weights.
-    cached = list((tmp_path / "cache").glob("fashion-*"))
+    cached = list((project.parent.parent.parent / "cache").glob("fashion-*"))
     assert len(cached) == 1 and (cached[0] / "model.h5").is_file()
     from fixyfpga.modelstore import load_model
     from fixyfpga.plan import quantized_weights
@@ -485,3 +558,54 @@ multitask:
             assert np.array_equal(a, b), name
     assert not np.array_equal(tuned.get_layer("logits").get_weights()[1],
                               quantized_weights(model.get_layer("logits"))[1])
+
+
+def test_board_side_commands_read_the_users_build(user_tasks, data_dir, tmp_path, capsys, monkeypatch):
+    """`task pack`, `task info`, `runtime prepare` and the notebooks' helpers on the user's .h5 build, named by
+    its folder or by its experiment config: the model, split, input mapping and engine come from the build,
+    so the packed back-ends carry exactly the words `make tasks` packed from the same models."""
+    import shutil
+    from fixyfpga import project as project_module
+    from fixyfpga.cli import main
+    from fixyfpga.runtime.__main__ import main as runtime_main
+    from fixyfpga.runtime.notebook import locate, test_images
+    from fixyfpga.tasks import read_task, task_image_map
+    _, project, cfg, _ = user_tasks
+    design = json.loads((project / "design.json").read_text())
+    made = {t: read_task(project / "tasks" / f"{t}.fixytask", design) for t in ("digits", "fashion")}
+    # task pack with the experiment config (the projects' root as `make tasks --out` wrote it): the built
+    # model's own back-end, class names from its dataset.
+    monkeypatch.setattr(project_module, "DEFAULT_OUT", project.parent.parent)
+    own = tmp_path / "own.fixytask"
+    assert main(["task", "pack", "--config", str(cfg), "--data-dir", str(data_dir), "-o", str(own)]) == 0
+    assert "fits the engine" in capsys.readouterr().out
+    assert np.array_equal(read_task(own, design).words, made["digits"].words)
+    # ... and a back-end fine-tuned on its front-end (make tasks' cache: a full QKeras model).
+    cached = next((project.parent.parent.parent / "cache").glob("fashion-*")) / "model.h5"
+    tuned = tmp_path / "tuned.fixytask"
+    assert main(["task", "pack", "--design", str(project), "--model", str(cached), "--data-dir", str(data_dir),
+                 "-o", str(tuned)]) == 0
+    capsys.readouterr()
+    assert np.array_equal(read_task(tuned, design).words, made["fashion"].words)
+    assert main(["task", "info", str(tuned), "--config", str(cfg)]) == 0
+    assert "fits the engine" in capsys.readouterr().out
+    # runtime prepare on the build folder: the simulated overlay, the model's own task and one fine-tuned now.
+    shutil.move(project / "tasks", tmp_path / "tasks_of_make_tasks")
+    try:
+        assert runtime_main(["prepare", str(project), "--data-dir", str(data_dir), "--second", "fashion_mnist",
+                             "--epochs", "1", "--train-images", "500"]) == 0
+        out = capsys.readouterr().out
+        assert (project / "sim_overlay").is_dir() and "task: " in out
+        own_task = read_task(project / "tasks" / "mnist.fixytask", design)
+        assert np.array_equal(own_task.words, made["digits"].words)
+        second = read_task(project / "tasks" / "fashion_mnist.fixytask", design)
+        assert second.num_classes == 10 and not np.array_equal(second.words, made["fashion"].words)
+        assert task_image_map(second).to_dict() == {"resize": "pad", "channels": "replicate"}
+        # The notebooks' helpers: the build's folders, and test images mapped as the task file says.
+        where = locate("sim", project=cfg, board=design["board"])
+        assert where.overlay == project / "sim_overlay" and where.tasks == project / "tasks"
+        images, labels, note = test_images(second, 16, tuple(design["input"]["shape"]), data_dir=data_dir)
+        assert images.shape == (16, 32, 32, 3) and labels is not None and "zero-pad 28x28" in note
+    finally:
+        shutil.rmtree(project / "tasks", ignore_errors=True)
+        shutil.move(tmp_path / "tasks_of_make_tasks", project / "tasks")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fixyfpga.data import load_dataset, make_dataset
+from fixyfpga.data import ImageMap, load_dataset, make_dataset
 from fixyfpga.errors import FixyError
 from fixyfpga.train import accuracy, set_seed, set_trainable, train_model, validation_split
 from fixyfpga.zoo import build_model
@@ -12,8 +12,10 @@ from fixyfpga.zoo import build_model
 @pytest.fixture(scope="module")
 def digits(data_dir):
     ds = load_dataset("sklearn_digits", data_dir)
-    # 600 train images keep each run to a couple of seconds; the full 450-image test split is kept.
-    return make_dataset(ds.name, ds.x_train[:600], ds.y_train[:600], ds.x_test, ds.y_test, ds.class_names)
+    # 600 train images keep each run to a couple of seconds; the full 450-image test split is kept. The 8x8
+    # grey digits reach the 16x16x3 model upscaled x2 and repeated to RGB, as a config's `input:` would ask.
+    return make_dataset(ds.name, ds.x_train[:600], ds.y_train[:600], ds.x_test, ds.y_test, ds.class_names,
+                        image_map=ImageMap(resize="resize", channels="replicate"))
 
 
 def _tiny(num_classes=10):
@@ -93,8 +95,8 @@ def test_early_stopping_restores_the_best_checkpoint(digits):
     # The model handed back is the best epoch's, measured on the same held-out images.
     keep, held = validation_split(digits.y_train, 0.1, seed=0)
     assert result["val_images"] == len(held) and result["train_images"] == len(keep)
-    assert accuracy(model, digits.x_train[held], digits.y_train[held]) == pytest.approx(result["val_accuracy"],
-                                                                                          abs=1e-6)
+    assert accuracy(model, digits.x_train[held], digits.y_train[held], image_map=digits.image_map) == pytest.approx(
+        result["val_accuracy"], abs=1e-6)
 
 
 def test_early_stopping_stops_on_a_plateau(digits):

@@ -11,15 +11,16 @@ from fixyfpga.config import CsimConfig, ExperimentConfig, InputConfig
 from fixyfpga.data import load_dataset
 from fixyfpga.flow import BuildConfig, build
 
+from conftest import REPO
 from user_models import (cifar_resnet, float_mnist_bn, mixed_kinds, mnist_sequential, mnist_with_batchnorm,
                          save_json_and_weights)
 
 
-def _build(tmp_path, board, data_dir, name, model_path, split, dataset):
+def _build(tmp_path, board, data_dir, name, model_path, split, dataset, images=None):
     exp = ExperimentConfig(name=name, model=str(model_path), split=split,
                            csim=CsimConfig(inputs=1000, dataset=dataset), input=InputConfig(type="ufixed<8,0>"))
     cfg = BuildConfig(experiment=exp, board=board, out_root=tmp_path / "hls_projects", data_dir=data_dir,
-                      synthesis=False)
+                      synthesis=False, images=images)
     return build(cfg, log=lambda msg: None)
 
 
@@ -78,7 +79,7 @@ def test_inspect_lists_layers_cuts_and_every_problem(tmp_path, capsys, mnist_jso
     assert main(["inspect", str(bad)]) == 2
     out = capsys.readouterr().out
     for text in ("float_conv", "use QConv2D", "dilated", "dilation_rate must be 1", "avg3",
-                 "not a fixed-point number", "head", "use QDense"):
+                 "not a power of two", "head", "use QDense"):
         assert text in out, text
 
 
@@ -103,21 +104,24 @@ def test_resnet_h5_with_folded_batchnorm_and_residuals_is_bit_exact(tmp_path, bo
 def test_other_layer_kinds_are_bit_exact(tmp_path, board, data_dir):
     """ZeroPadding2D, strided 'valid' conv with a fused float relu, QSeparableConv2D, AveragePooling2D at the
     cut, QDepthwiseConv2D, Reshape and a sigmoid output, through the flow."""
-    from fixyfpga.data import to_model_input
+    from fixyfpga.data import ImageMap, to_model_input
     from fixyfpga.emulate import trace, split_plans
     from fixyfpga.modelstore import load_model
     from fixyfpga.split import split_model
     ds = load_dataset("cifar10_jpeg", data_dir)
-    model = mixed_kinds(to_model_input(ds.x_train[:2000], (16, 16, 3)), ds.y_train[:2000])
+    half = ImageMap(resize="resize")                   # 32x32 CIFAR -> 2x2 block average -> 16x16
+    model = mixed_kinds(to_model_input(ds.x_train[:2000], (16, 16, 3), half), ds.y_train[:2000])
     path = tmp_path / "mixed.h5"
     model.save(path)
-    rep, _ = _build(tmp_path, board, data_dir, "user_mixed", path, "avg", "cifar10_jpeg")
+    # Its 7 classes are not CIFAR-10's 10, so C-sim runs on given images (CIFAR's, at 16x16), without labels.
+    rep, _ = _build(tmp_path, board, data_dir, "user_mixed", path, "avg", "",
+                    images=to_model_input(ds.x_test[:1000], (16, 16, 3), half))
     _assert_bit_exact(rep)
     assert rep["model_graph"]["host_activation"] == "sigmoid"
     # trace: every layer's raw output; the front-end's last equals the interface the engine reads.
     sp = split_model(load_model(path)[0], "avg")
     front, _ = split_plans(sp)
-    pixels = to_model_input(ds.x_test[:8], (16, 16, 3))
+    pixels = to_model_input(ds.x_test[:8], (16, 16, 3), half)
     raw = trace(front, pixels)
     assert set(raw) == {p.name for p in front}
     iface = sp.frontend.predict(pixels.astype(np.float32) / 256, verbose=0)
@@ -149,7 +153,7 @@ def test_model_formats_and_bad_model_files(tmp_path, monkeypatch, capsys):
     import tensorflow as tf
     from qkeras import QConv2D, QDense
     from fixyfpga.errors import FixyError
-    from fixyfpga.modelstore import load_model
+    from fixyfpga.modelstore import load_model, peek_input_shape
     q = "quantized_bits(6,0,alpha=1)"
     model = tf.keras.Sequential([tf.keras.Input((8, 8, 1)),
                                  QConv2D(4, 3, activation="quantized_relu(6,0)", kernel_quantizer=q, bias_quantizer=q,
@@ -163,6 +167,15 @@ def test_model_formats_and_bad_model_files(tmp_path, monkeypatch, capsys):
         loaded, record = load_model(name)
         assert record["format"] == fmt
         assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+        # The input shape is read from the files without loading the model (a dataset that cannot fit stops
+        # at once); a SavedModel needs TensorFlow, so its check waits for the loaded model.
+        assert peek_input_shape(name) == (None if fmt == "savedmodel" else (8, 8, 1)), name
+    x_in = tf.keras.Input((6, 5, 3), name="pixels")
+    functional = tf.keras.Model(x_in, QDense(2, kernel_quantizer=q, bias_quantizer=q)(tf.keras.layers.Flatten()(x_in)))
+    functional.save("functional.h5")
+    (tmp_path / "functional.json").write_text(functional.to_json())
+    assert peek_input_shape("functional.h5") == peek_input_shape("functional.json") == (6, 5, 3)
+    assert peek_input_shape(REPO / "models" / "default") == (32, 32, 3)
     (tmp_path / "broken.h5").write_bytes((tmp_path / "tiny.h5").read_bytes()[:500])
     with pytest.raises(FixyError, match=r"broken.h5: cannot load the model") as exc:
         load_model("broken.h5")

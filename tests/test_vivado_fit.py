@@ -1,17 +1,23 @@
 """The fit check that runs before any tool: per-layer estimate, the board budget, the fix it names."""
 
 import json
+import re
 
 import numpy as np
 import pytest
+
+from fixyfpga import REPO_ROOT
 
 from fixyfpga.boards import load_board
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 from fixyfpga.plan import LayerPlan, chain
 from fixyfpga.rtl.cost import frontend_luts
-from fixyfpga.vivado.fit import check_fit, estimate, engine_kernel_memory
+from fixyfpga.engine import storage as engine_storage
+from fixyfpga.vivado.fit import bram18_blocks, check_fit, estimate, lutram_luts, storage_cost
 from vivado_fixtures import make_design_dir, tiny_design
+
+TOOL_OUTPUTS = REPO_ROOT.parent / "shared" / "tool_outputs"
 
 U8, S8, ACC = FixedType(8, 0, False), FixedType(8, 1), FixedType(20, 8)
 
@@ -61,7 +67,11 @@ def test_estimate_per_layer():
     assert fe["part"] == "frontend" and fe["dsp"] == 0 and "adder graphs" in fe["detail"]
     assert fe["lut"] >= frontend_luts(p[1], p[0].out_type, None, False) > 27 * 16
     assert be["dsp"] == -(-3 * 3 * 16 * 32 // 64)                                       # ceil(mults / reuse factor)
-    assert rows["classifier"]["dsp"] == 10 and "on-chip weights" in rows["classifier"]["detail"]
+    assert rows["classifier"]["dsp"] == 10 and "on-chip weight lutram 32 x 80" in rows["classifier"]["detail"]
+    # The engine's memories as the kit decides them, each priced: 10 x 8-bit biases are 80 FFs.
+    store = {r["label"]: r for r in est["engine_storage"]}
+    assert store["classifier.bias"]["ff"] == 80 and store["be_conv.weight"]["kind"] == "lutram"
+    assert est["engine_storage_source"].startswith("kit decision")
     assert est["total"]["dsp"] == be["dsp"] + rows["classifier"]["dsp"]
 
 
@@ -120,13 +130,37 @@ def test_estimate_from_design_json(tmp_path):
     assert rows["dense"]["dsp"] == 10 and rows["conv"]["dsp"] == 0
 
 
-def test_engine_kernel_memory_follows_hls4ml_reshape():
-    # 2560 x 8-bit at reuse factor 512: 5 values (40 bits) per word, 512 deep -> 2 BRAM18 (512 x 36)
-    assert engine_kernel_memory(2560, 8, 512) == (0, 1.0)
-    # 4096 x 16-bit at reuse factor 1024: 64 bits x 1024 deep -> min(2 x 2, 4 x 1) BRAM18
-    assert engine_kernel_memory(4096, 16, 1024) == (0, 2.0)
-    # a shallow array (reuse factor 9) is LUTRAM: 16 values x 8 bits per word, one LUT per bit
-    assert engine_kernel_memory(144, 8, 9) == (128, 0.0)
+def test_storage_prices_follow_the_primitives():
+    assert bram18_blocks(512, 36) == 1 and bram18_blocks(513, 36) == 2 and bram18_blocks(1024, 40) == 3
+    assert bram18_blocks(256, 256) == 8           # 8 x (512 x 36), half of each deep
+    assert lutram_luts(64, 256) == 256 and lutram_luts(65, 10) == 20 and lutram_luts(18, 128) == 128
+    w = engine_storage.decide("w", "l.weight", "weight", 2560, 8, 512)       # 5 weights a cycle, 512 deep
+    assert (w.kind, w.depth, w.width) == ("bram", 512, 40) and storage_cost(w) == {"ff": 0, "lut": 0, "bram36": 1.0}
+    b = engine_storage.decide("b", "l.bias", "bias", 10, 12, 512)
+    assert b.kind == "registers" and storage_cost(b) == {"ff": 120, "lut": 0, "bram36": 0.0}
+
+
+def _case08_rpt():
+    found = sorted(TOOL_OUTPUTS.glob("08_*/conv_2d_cl_*_csynth.rpt"))
+    if not found:
+        pytest.skip(f"the AMD tool-output corpus is not in {TOOL_OUTPUTS}")
+    return found[0].read_text()
+
+
+def test_storage_pricing_matches_vivado_hls_case_08():
+    """Vivado HLS 2019.2 (../shared/tool_outputs case 08, hls4ml Resource strategy at RF 64): the ROM row
+    `w5_V_U ... BRAM_18K 4 | Words 72 | Bits 113` and the completely partitioned `kernel_data` of 72
+    ap_fixed<32,16> listed as 72 registers of 32 FF."""
+    rpt = _case08_rpt()
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in rpt.splitlines() if re.match(r"\s*\|\w+_V_U\s*\|", line)]
+    assert rows, "no Memory rows in the report"
+    for name, _module, bram18, _ff, _lut, _uram, words, bits, banks, _total in rows:
+        assert bram18_blocks(int(words), int(bits)) * int(banks) == int(bram18), name
+    regs = [int(m.group(1)) for m in re.finditer(r"\|kernel_data_V_6_\d+\s*\|\s*(\d+)\|", rpt)]
+    assert len(regs) == 72
+    partitioned = engine_storage.Storage("kernel_data", "", 72, 32, "registers", "partition", "complete")
+    assert storage_cost(partitioned)["ff"] == sum(regs) == 2304
 
 
 def test_bad_source():

@@ -5,15 +5,16 @@ statistics and saturation are realistic."""
 import numpy as np
 
 
-def mnist_sequential(x_train, y_train, seed=0):
+def mnist_sequential(x_train, y_train, seed=0, input_shape=(28, 28, 1)):
     """Sequential QKeras MNIST CNN: no input quantizer, activations fused into QConv2D, 'valid' padding,
-    MaxPooling2D, Flatten, Dropout, QDense and a softmax output."""
+    MaxPooling2D, Flatten, Dropout, QDense and a softmax output. `input_shape`: the images it is trained on
+    (e.g. 32x32x3 for MNIST padded and repeated to RGB, as a model meant for colour cameras would be)."""
     import tensorflow as tf
     from qkeras import QConv2D, QDense
     tf.keras.utils.set_random_seed(seed)
     q = "quantized_bits(6,0,alpha=1)"
     model = tf.keras.Sequential([
-        tf.keras.Input((28, 28, 1)),
+        tf.keras.Input(tuple(input_shape)),
         QConv2D(8, (3, 3), padding="valid", activation="quantized_relu(6,0)", kernel_quantizer=q,
                 bias_quantizer=q, name="conv1"),
         tf.keras.layers.MaxPooling2D((2, 2), name="pool1"),
@@ -143,3 +144,136 @@ def float_mnist_bn(x_train, y_train, seed=0):
     model.compile(tf.keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train.astype(np.float32) / 256, y_train, epochs=3, batch_size=64, verbose=0)
     return model
+
+
+def every_exact_kind(x_train, y_train, seed=0):
+    """Every layer kind the kit builds exactly, the same block before and after the cut (the interface is a
+    flat vector, reshaped back into a map by the back-end): QConv2D with QKeras's default per-channel
+    power-of-two alpha, ternary and binary weights, LeakyReLU(0.25), Maximum/Minimum/Subtract/Average/Multiply
+    concatenated, MaxPooling2D(3, strides 2, 'same'), AveragePooling2D(2, strides 1, 'same'), UpSampling2D,
+    Cropping2D, ThresholdedReLU, GlobalMaxPooling2D, GlobalAveragePooling2D(keepdims=True), a binary
+    activation, Add on flat vectors, and a Softmax layer at the output."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, binary, quantized_bits, quantized_relu, ternary
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    bq = quantized_bits(8, 3, alpha=1)
+
+    def block(x, p, crop, crop_gap):
+        # quantized_bits without alpha: QKeras layers make it 'auto_po2', a power of two per output channel.
+        a = QConv2D(4, 3, padding="same", kernel_quantizer="quantized_bits(4,0)", bias_quantizer=bq, name=f"{p}conv")(x)
+        a = L.LeakyReLU(0.25, name=f"{p}leaky")(a)
+        a = QActivation(quantized_bits(8, 3, alpha=1), name=f"{p}a")(a)
+        b = QConv2D(4, 1, kernel_quantizer=ternary(), bias_quantizer=bq, name=f"{p}ternary")(x)
+        b = QActivation(quantized_relu(6, 2), name=f"{p}b")(b)
+        c = L.Concatenate(name=f"{p}cat")([L.Maximum(name=f"{p}max")([a, b]), L.Minimum(name=f"{p}min")([a, b]),
+                                           L.Subtract(name=f"{p}sub")([a, b]), L.Average(name=f"{p}avg")([a, b]),
+                                           L.Multiply(name=f"{p}mul")([a, b])])
+        c = L.MaxPooling2D(3, strides=2, padding="same", name=f"{p}maxpool")(c)
+        c = L.AveragePooling2D(2, strides=1, padding="same", name=f"{p}avgpool")(c)
+        c = QActivation(quantized_bits(8, 4, alpha=1), name=f"{p}c")(c)
+        c = L.UpSampling2D(2, name=f"{p}up")(c)
+        c = L.Cropping2D(crop, name=f"{p}crop")(c)
+        c = L.ThresholdedReLU(0.5, name=f"{p}thr")(c)
+        g = L.GlobalMaxPooling2D(name=f"{p}gmp")(c)
+        h = L.GlobalAveragePooling2D(keepdims=True, name=f"{p}gap")(L.Cropping2D(crop_gap, name=f"{p}crop2")(c))
+        h = QActivation(quantized_relu(6, 2), name=f"{p}gap_q")(h)
+        h = QConv2D(20, 1, kernel_quantizer=quantized_bits(4, 0, alpha=1), bias_quantizer=bq, name=f"{p}head")(h)
+        h = QActivation(binary(), name=f"{p}sign")(h)
+        return L.Add(name=f"{p}add")([L.Flatten(name=f"{p}flat")(h), g])
+
+    x_in = tf.keras.Input((16, 16, 3), name="pixels")
+    x = block(x_in, "f_", ((2, 2), (1, 3)), ((0, 4), (4, 0)))      # 16x16 -> 8x8 -> 16x16 -> 12x12; GAP over 8x8
+    x = QDense(24, kernel_quantizer=binary(), bias_quantizer=bq, name="f_dense")(x)
+    x = QActivation(quantized_bits(6, 3, alpha=1), name="cut")(x)
+    x = L.Reshape((2, 4, 3), name="to_map")(x)
+    x = block(x, "b_", ((0, 0), (1, 1)), ((0, 0), (0, 0)))        # 2x4 -> 1x2 -> 2x4 -> 2x2
+    x = QDense(10, kernel_quantizer=binary(), bias_quantizer=bq, name="logits")(x)
+    x = L.Softmax(name="softmax")(x)
+    model = tf.keras.Model(x_in, x, name="every_exact_kind")
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x_train.astype(np.float32) / 256, y_train, epochs=1, batch_size=64, verbose=0)
+    return model
+
+
+def normalizations(x_train, y_train, seed=0):
+    """The rewrites that are not exact, on both sides of the cut: BatchNormalization after the input, after
+    a concatenation, on a flat vector and right after a layer with a power-of-two alpha (merged into its
+    scale), QBatchNormalization after pooling, and LeakyReLUs whose alpha has many significant bits
+    (LeakyReLU(0.3), Activation('leaky_relu')); a sigmoid output."""
+    import tensorflow as tf
+    from qkeras import QActivation, QBatchNormalization, QConv2D, QDense, quantized_bits, quantized_relu
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    bq, wq, q = quantized_bits(8, 3, alpha=1), quantized_bits(6, 0, alpha=1), quantized_bits(8, 3, alpha=1)
+
+    def block(x, p):
+        a = QConv2D(4, 3, padding="same", kernel_quantizer=wq, bias_quantizer=bq, name=f"{p}conv")(x)
+        a = QActivation(q, name=f"{p}a")(L.LeakyReLU(0.3, name=f"{p}leaky")(a))
+        b = QConv2D(4, 1, kernel_quantizer="quantized_bits(6,0)", bias_quantizer=bq, name=f"{p}po2")(x)
+        b = QActivation(q, name=f"{p}po2_q")(L.BatchNormalization(name=f"{p}po2_bn")(b))
+        b = QActivation(q, name=f"{p}b")(L.Activation("leaky_relu", name=f"{p}b_leaky")(b))
+        c = L.BatchNormalization(name=f"{p}cat_bn")(L.Concatenate(name=f"{p}cat")([a, b]))
+        c = L.MaxPooling2D(2, name=f"{p}pool")(QActivation(quantized_relu(8, 3), name=f"{p}c")(c))
+        return QActivation(q, name=f"{p}out")(QBatchNormalization(name=f"{p}qbn")(c))
+
+    x_in = tf.keras.Input((16, 16, 3), name="pixels")
+    x = QActivation(q, name="q_bn_in")(L.BatchNormalization(name="bn_in")(x_in))
+    x = block(block(x, "f_"), "b_")                                                # 8x8x8, then 4x4x8
+    x = L.BatchNormalization(name="flat_bn")(L.GlobalAveragePooling2D(name="gap")(x))
+    x = QDense(10, kernel_quantizer=wq, bias_quantizer=bq, name="logits")(QActivation(q, name="flat_q")(x))
+    x = L.Activation("sigmoid", name="sigmoid")(x)
+    model = tf.keras.Model(x_in, x, name="normalizations")
+    model.compile("adam", "binary_crossentropy")
+    model.fit(x_train.astype(np.float32) / 256, np.eye(10)[np.asarray(y_train) % 10], epochs=1, batch_size=64,
+              verbose=0)
+    return model
+
+
+def unusual_models():
+    """{name: (model, is_float)}: models the kit answers with a list of problems, a one-line error or a
+    build, never a traceback: several inputs or outputs, a feature-map output, 1D and recurrent layers, an
+    input of unknown size, a shared layer, TensorFlow ops as layers, a flat MLP, and one QKeras model with a
+    problem in nearly every layer (some after layers the kit cannot plan)."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_po2, quantized_relu, ternary
+    L = tf.keras.layers
+    w = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1))
+    out = {}
+    a, b = tf.keras.Input((8, 8, 1), name="left"), tf.keras.Input((8, 8, 1), name="right")
+    out["two_inputs"] = (tf.keras.Model([a, b], L.Dense(3)(L.Flatten()(L.Conv2D(2, 3)(L.Concatenate()([a, b]))))),
+                         True)
+    i = tf.keras.Input((8, 8, 3))
+    y = L.Flatten()(L.Conv2D(4, 3, activation="relu")(i))
+    out["two_outputs"] = (tf.keras.Model(i, [L.Dense(3)(y), L.Dense(2)(y)]), True)
+    i = tf.keras.Input((16, 16, 3))
+    out["feature_map_output"] = (tf.keras.Model(i, L.Conv2D(12, 1)(L.Conv2D(16, 3, strides=2, activation="relu")(i))),
+                                 True)
+    i = tf.keras.Input((32, 3))
+    out["conv1d"] = (tf.keras.Model(i, L.Dense(3)(L.Flatten()(L.MaxPooling1D()(L.Conv1D(4, 3)(i))))), True)
+    i = tf.keras.Input((8, 8, 1))
+    out["lstm"] = (tf.keras.Model(i, L.Dense(3)(L.LSTM(4)(L.Reshape((8, 8))(i)))), True)
+    i = tf.keras.Input((None, None, 3))
+    out["unknown_size"] = (tf.keras.Model(i, L.Dense(3)(L.GlobalAveragePooling2D()(L.Conv2D(4, 3)(i)))), True)
+    i = tf.keras.Input((8, 8, 4))
+    shared = L.Conv2D(4, 3, padding="same")
+    out["shared_layer"] = (tf.keras.Model(i, L.Dense(2)(L.Flatten()(shared(shared(i))))), True)
+    i = tf.keras.Input((8, 8, 3))
+    out["tf_ops"] = (tf.keras.Model(i, L.Dense(2)(L.Flatten()(tf.nn.relu(L.Conv2D(4, 3)(i) * 2.0)))), True)
+    out["flat_mlp"] = (tf.keras.Sequential([tf.keras.Input((64,)), QDense(16, **w), QActivation(quantized_relu(6, 2)),
+                                           QDense(4, **w)], name="flat_mlp"), False)
+    i = tf.keras.Input((16, 16, 3))
+    y = L.Conv2D(4, 3, name="float_conv")(i)
+    y = QConv2D(4, 3, kernel_quantizer=quantized_po2(4), bias_quantizer=quantized_bits(8, 3, alpha=1),
+                name="po2_conv")(y)
+    y = L.Activation("tanh", name="tanh")(y)
+    y = L.AveragePooling2D(3, name="avg9")(y)
+    y = L.UpSampling2D(interpolation="bilinear", name="bilinear")(y)
+    y = L.Average(name="avg3")([y, y, y])
+    y = QActivation(ternary(), name="ternary_act")(y)
+    y = L.ReLU(max_value=6.0, name="relu6")(y)
+    y = L.Softmax(name="inner_softmax")(y)
+    y = QConv2D(4, 1, kernel_quantizer=quantized_bits(6, 0, alpha="auto"), bias_quantizer=quantized_bits(8, 3, alpha=1),
+                name="auto_alpha")(y)
+    out["many_problems"] = (tf.keras.Model(i, L.Flatten()(QDense(3, name="dense_on_map", **w)(y)), name="many"), False)
+    return out

@@ -103,6 +103,7 @@ def engine_arrays():
 
 def write_sources(path, top):
     from fixyfpga.engine import OutputPacking, top_cpp
+    from fixyfpga.engine.storage import decide_array
     from fixyfpga.fixedpoint import FixedType
     fw = path / "firmware"
     if top == "fixy_frontend":
@@ -115,7 +116,7 @@ def write_sources(path, top):
         (fw / "fixy_engine.h").write_text(top_cpp.header_text("input_t"))
         (fw / "fixy_engine.cpp").write_text(top_cpp.source_text(
             engine_arrays(), ["weight2_t", "bias2_t"], "input_t", "result_t", 1, 10,
-            OutputPacking(FixedType(16, 6), 10)))
+            OutputPacking(FixedType(16, 6), 10), storage=[decide_array(a, 128) for a in engine_arrays()]))
 
 
 def make_ip_dir(path, top, with_weights=False):

@@ -22,21 +22,22 @@ static void push_inputs(hls::stream<fixy::in_pack_t> &s_in, const long long *src
 }
 
 #ifdef FIXY_ENGINE
-// Load the engine's weights from n 32-bit words (TLAST on the last). Returns 0; -1 if n is not the
-// engine's word count (nothing is sent then); -2 if the engine left words unread.
-int fixy_load(const unsigned int *words, int n) {
-    if (n != fixy::WEIGHT_WORDS) return -1;
+// One call of the engine's load mode on a stream of n 32-bit words, TLAST on the last one when `tlast`
+// (as a DMA transfer ends; without it the stream stops, as an aborted transfer does). Returns the status
+// register the call writes (fixyfpga.engine.interface: outcome in bits 3..0, words read above), or -1 if
+// the engine left words of the stream unread (it must read through TLAST, or to the stream's end).
+long long fixy_load_stream(const unsigned int *words, int n, int tlast) {
     hls::stream<fixy_word_t> s_w("fixy_weights");
     for (int i = 0; i < n; i++) {
         fixy_word_t w;
         w.data = words[i];
         w.keep = -1;
         w.strb = -1;
-        w.last = (i == n - 1);
+        w.last = tlast && (i == n - 1);
         s_w.write(w);
     }
-    fixy::load(s_w);
-    return s_w.empty() ? 0 : -2;
+    unsigned status = fixy::load(s_w);
+    return s_w.empty() ? (long long)status : -1;
 }
 
 // Run n_images images in one call of the engine. Returns 0; -1 if the design left data in a stream or
@@ -80,7 +81,10 @@ int fixy_run_words(const long long *in, unsigned int *out, int n_images) {
     return (s_in.empty() && s_out.empty()) ? 0 : -1;
 }
 #else
-int fixy_load(const unsigned int *words, int n) { (void)words; return n == 0 ? 0 : -1; }
+long long fixy_load_stream(const unsigned int *words, int n, int tlast) {
+    (void)words; (void)n; (void)tlast;
+    return -1;
+}
 int fixy_run_words(const long long *in, unsigned int *out, int n_images) { (void)in; (void)out; (void)n_images; return -1; }
 
 // Run n_images images through the front-end; out receives the raw outputs. Returns 0, or -1 if the

@@ -7,16 +7,32 @@ function `fixy_engine_layers`. hls4ml keeps its BramFactor-style weight *argumen
 its own static on-chip arrays to them, so hls4ml's pragmas (ARRAY_RESHAPE, ARRAY_PARTITION, ...) shape
 internal memories, never top-level ports. Its top-level ports (`engine_ports`):
 
-    features        axis       in   TDATA = the front-end's beat (elements x type width, bytes)
+    features        axis       in   TDATA = the front-end's beat: each element padded to whole bytes
     scores          axis       out  TDATA 32, TKEEP/TSTRB, TLAST on the last word of the batch
-    weights         axis       in   TDATA 32, TLAST on the last word (fed by the weights DMA, MM2S)
-    s_axi_control   s_axilite  in   32-bit, ap_ctrl_hs at 0x00, `mode` at 0x10, `n_images` at 0x18
+    weights         axis       in   TDATA 32, TKEEP/TSTRB, TLAST on the last word (fed by the weights DMA)
+    s_axi_control   s_axilite  in   32-bit, ap_ctrl_hs at 0x00-0x0C, then `REGISTERS` (mode 0x10, n_images 0x18,
+                                    `status` (read) at 0x20 with `status_ap_vld` at 0x24)
 
 One call (ap_start) does one of two things, chosen by `mode`:
     MODE_LOAD (1)   read `WeightLayout.total_words` words from `weights` into the on-chip arrays; the
-                    inference path does not run, so an inference never sees half-loaded weights.
+                    inference path does not run, so an inference never sees half-loaded weights. Every
+                    word's TLAST is checked (below) and the outcome is the `status` register.
     MODE_INFER (0)  run `n_images` images from `features` to `scores`; the last word of the last image
-                    carries TLAST, so one DMA receive transfer covers the whole batch.
+                    carries TLAST, so one DMA receive transfer covers the whole batch. Every layer is a
+                    dataflow process over the n_images, so images overlap.
+Every call writes `status`: the status word of the last load (LOAD_NONE before any).
+
+The load's outcome (`status` bits 3..0; bits 31..4: the words the call read, `load_status`):
+    LOAD_OK        the last expected word carried TLAST;
+    LOAD_SHORT     TLAST came earlier: the call ends there (the rest of the arrays are not written);
+    LOAD_LONG      no TLAST on the last expected word: the call drains the stream to its TLAST, so no
+                   word of a longer stream (a task for another engine) is left for the next load;
+    LOAD_ABORTED   the stream stopped without TLAST (a DMA halted or reset mid-transfer): after
+                   LOAD_IDLE_CYCLES cycles without a word the call ends;
+    LOAD_OVERRUN   no TLAST within MAX_STREAM_WORDS words, more than one DMA transfer can send.
+An AXI DMA in simple mode ends every MM2S transfer with TLAST on its last beat (PG021), so draining to
+TLAST never reads beyond what the DMA sent; the driver arms the weights DMA before it starts the load
+call, so the idle count cannot run out before the first word.
 
 Words (weights and scores): 32-bit little-endian words; a value is stored in `storage_bits`
 (`FixedType.storage_bits()`: 8, 16 or 32) as two's complement (sign-extended for signed types), value k
@@ -31,9 +47,20 @@ them unchanged through the weights DMA; the C-sim bridge feeds them to the same 
 The front-end IP (`fixy_frontend`) is hls4ml's own top: an axis input, an axis output (hls4ml's
 argument names) and `s_axi_control` (ap_ctrl_hs), listed by `frontend_ports`.
 
-Ports are `{name, protocol, width, depth, direction}`; `depth` is the number of addressable words of a
-memory port and 0 for streams and AXI-lite (the kit's IPs have no memory ports). design.json lists
-them as `frontend.ports` / `engine.ports`, and the HLS step compares them with what Vitis HLS reports.
+Ports are `{name, protocol, width, depth, direction, side_channels, registers}`; `depth` is the number of
+addressable words of a memory port and 0 for streams and AXI-lite (the kit's IPs have no memory ports);
+`side_channels` the AXI4-Stream signals beyond TDATA/TVALID/TREADY (TKEEP, TSTRB, TLAST for an
+`ap_axiu<32, 0, 0, 0>` word, none for hls4ml's `nnet::array` streams); `registers` the AXI-lite register map
+({name: byte offset}, as component.xml names them). design.json lists them as `frontend.ports` /
+`engine.ports`; the HLS step compares them with what Vitis HLS reports (fixyfpga.vivado.hls), and the block
+design, overlay JSON and runtime read their widths from there.
+
+Stream widths as Vitis HLS builds them (AMD UG1399, "AXI4-Stream Interfaces" and "Struct Padding and
+Alignment"; seen in ../shared/tool_outputs cases 01, 04 and 05): the data type of an AXI4-Stream is aligned to
+whole bytes, and a struct on the interface (hls4ml's `nnet::array<T, N>`) is aggregated with each member padded
+to whole bytes: N x ceil(width / 8) x 8 bits (10 x ap_fixed<15, .> is 160 bits, ap_fixed<11, 4> is 16);
+`compact=bit` is not allowed on an axis port, so the padding cannot be packed away. `axis_bits` is the one
+home of that rule.
 """
 
 import hashlib
@@ -61,10 +88,68 @@ CONTROL_PORT = f"s_axi_{CONTROL_BUNDLE}"
 # s_axilite register map of a Vitis HLS block with ap_ctrl_hs (0x00 control, 0x04 GIE, 0x08 IER, 0x0C ISR)
 # and its scalar arguments from 0x10, each 32-bit argument followed by a reserved word (as the generated
 # x<top>_hw.h and the .autopilot tbgen offsets show: `"offset": {"in": 16}`, then 24).
-REGISTERS = {"ap_ctrl": 0x00, "mode": 0x10, "n_images": 0x18}
+REGISTERS = {"ap_ctrl": 0x00, "mode": 0x10, "n_images": 0x18, "status": 0x20, "status_ctrl": 0x24}
+# An output scalar (`status`, written by the top) gets a data register and, 4 bytes later, a control
+# register whose bit 0 is `status_ap_vld`: set when a call writes it, clear on read (the generated
+# x<top>_hw.h: "Control signal of <name>, bit 0 - <name>_ap_vld (Read/COR)").
+STATUS_VALID = 0x1
+# The block-level registers by the names component.xml gives them (cases 02, 06, 07 of ../shared/tool_outputs:
+# spirit:register CTRL 0, GIER 4, IP_IER 8, IP_ISR 12); `REGISTERS["ap_ctrl"]` is CTRL.
+AP_CTRL_REGISTERS = {"CTRL": 0x00, "GIER": 0x04, "IP_IER": 0x08, "IP_ISR": 0x0C}
+# AXI4-Stream signals of an `ap_axiu<32, 0, 0, 0>` / `hls::axis<ap_uint<32>, 0, 0, 0>` word beyond TDATA/TVALID/
+# TREADY: zero-width TUSER/TID/TDEST make no ports (case 01 and 06 of ../shared/tool_outputs).
+WORD_SIDE_CHANNELS = ("TKEEP", "TSTRB", "TLAST")
 MODE_INFER, MODE_LOAD = 0, 1
 
+# The load mode's outcomes (bits 3..0 of `status`) and its bounds (module docstring).
+LOAD_NONE, LOAD_OK, LOAD_SHORT, LOAD_LONG, LOAD_ABORTED, LOAD_OVERRUN = 0, 1, 2, 3, 4, 5
+LOAD_OUTCOMES = {LOAD_NONE: "none", LOAD_OK: "ok", LOAD_SHORT: "short", LOAD_LONG: "long", LOAD_ABORTED: "aborted",
+                 LOAD_OVERRUN: "overrun"}
+STATUS_OUTCOME_BITS = 4
+LOAD_IDLE_CYCLES = 1 << 24          # ~0.17 s at 100 MHz without a word: the stream stopped
+DMA_LENGTH_BITS = 26                # the AXI DMAs' buffer length register: transfers up to 64 MiB - 1
+MAX_STREAM_WORDS = ((1 << DMA_LENGTH_BITS) - 1) // 4
+
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "fixyfpga", "hls", "1.0"
+# The overlay JSON's layout: written by the build side (fixyfpga.vivado.overlay), read by the board side
+# (fixyfpga.runtime.overlay_spec, which documents it); decided here so that neither imports the other.
+OVERLAY_FORMAT = "fixyfpga-overlay/2"
+
+
+@dataclass(frozen=True)
+class LoadStatus:
+    """The engine's `status` register read as the outcome of its last load."""
+    outcome: int
+    words: int
+
+    @classmethod
+    def of(cls, value):
+        value = int(value) & 0xFFFFFFFF
+        return cls(value & ((1 << STATUS_OUTCOME_BITS) - 1), value >> STATUS_OUTCOME_BITS)
+
+    @property
+    def word(self):
+        return (self.words << STATUS_OUTCOME_BITS) | self.outcome
+
+    @property
+    def ok(self):
+        return self.outcome == LOAD_OK
+
+    @property
+    def name(self):
+        return LOAD_OUTCOMES.get(self.outcome, f"unknown outcome {self.outcome}")
+
+    def describe(self, expected):
+        """What happened to the weight stream, in words (`expected`: the engine's word count)."""
+        n = self.words
+        return {
+            LOAD_NONE: "the engine has not loaded weights since its bitstream was loaded",
+            LOAD_OK: f"the engine took its {expected} weight words, TLAST on the last",
+            LOAD_SHORT: f"the weight stream ended (TLAST) after {n} of the engine's {expected} words",
+            LOAD_LONG: f"the weight stream was {n} words long, the engine takes {expected} (it drained the rest)",
+            LOAD_ABORTED: f"the weight stream stopped after {n} of {expected} words without TLAST",
+            LOAD_OVERRUN: f"the weight stream had no TLAST within {n} words",
+        }.get(self.outcome, f"the engine reported status 0x{self.word:08x}, which this kit does not know")
 
 
 def ip_vlnv(top):
@@ -87,41 +172,83 @@ class Port:
     width: int             # TDATA / data bits
     depth: int             # addressable words (memory ports); 0 for streams and AXI-lite
     direction: str         # in | out
+    side_channels: tuple = ()   # axis: TKEEP/TSTRB/TLAST/... present besides TDATA/TVALID/TREADY
+    registers: tuple = ()       # s_axilite: ((name, byte offset), ...) in offset order
 
     def to_dict(self):
-        return {"name": self.name, "protocol": self.protocol, "width": int(self.width), "depth": int(self.depth),
-                "direction": self.direction}
+        d = {"name": self.name, "protocol": self.protocol, "width": int(self.width), "depth": int(self.depth),
+             "direction": self.direction}
+        if self.protocol == "axis":
+            d["side_channels"] = list(self.side_channels)
+        if self.protocol == "s_axilite":
+            d["registers"] = {name: int(offset) for name, offset in self.registers}
+        return d
 
     def geometry(self):
         depth = f" x {self.depth} words" if self.depth else ""
-        return f"{self.protocol} {self.width}-bit{depth} {self.direction}"
+        sides = f" +{'/'.join(self.side_channels)}" if self.side_channels else ""
+        return f"{self.protocol} {self.width}-bit{depth}{sides} {self.direction}"
+
+    @property
+    def register_map(self):
+        return dict(self.registers)
 
 
 def port_from_dict(d):
+    regs = d.get("registers") or {}
     return Port(name=str(d["name"]), protocol=str(d["protocol"]), width=int(d["width"]), depth=int(d.get("depth", 0)),
-                direction=str(d["direction"]))
+                direction=str(d["direction"]), side_channels=tuple(d.get("side_channels") or ()),
+                registers=tuple(sorted(((str(k), int(v)) for k, v in regs.items()), key=lambda r: (r[1], r[0]))))
+
+
+def padded_bits(width):
+    """Bits one element of `width` bits takes on an AXI4-Stream port: whole bytes (UG1399, see the module
+    docstring)."""
+    return -(-int(width) // 8) * 8
 
 
 def axis_bits(elems, width):
-    """TDATA width of a stream beat of `elems` values of `width` bits: packed, rounded up to bytes."""
-    return -(-int(elems) * int(width) // 8) * 8
+    """TDATA width of a stream beat of `elems` values of `width` bits as Vitis HLS builds it: every element
+    padded to whole bytes (an `nnet::array<ap_fixed<6, .>, 16>` beat is 16 x 8 = 128 bits, not 96)."""
+    return int(elems) * padded_bits(width)
 
 
-def axilite_port():
-    return Port(CONTROL_PORT, "s_axilite", 32, 0, "in")
+def control_registers(scalars=None):
+    """The AXI-lite register map ({name: offset}) of a block with ap_ctrl_hs and the scalar registers
+    `scalars` ({name: offset}, e.g. the engine's REGISTERS without "ap_ctrl")."""
+    scalars = scalars or {}
+    regs = dict(AP_CTRL_REGISTERS)
+    skip = output_controls(scalars)
+    regs.update({k: v for k, v in scalars.items() if k != "ap_ctrl" and k not in skip})
+    return regs
+
+
+def output_controls(registers):
+    """Names in `registers` ({name: offset}) of output scalars' control words (`<x>_ctrl`, bit 0 `<x>_ap_vld`).
+    Each belongs to its output `x`: component.xml (and the .hwh copied from it) lists it as a register whose one
+    field is `<x>_ap_vld`, under a name no public report settles, so register maps are compared without them."""
+    return {k for k in registers if k.endswith("_ctrl") and k[:-len("_ctrl")] in registers}
+
+
+def axilite_port(scalars=None):
+    regs = control_registers(scalars)
+    return Port(CONTROL_PORT, "s_axilite", 32, 0, "in",
+                registers=tuple(sorted(regs.items(), key=lambda r: (r[1], r[0]))))
 
 
 def frontend_ports(in_name, in_elems, in_width, out_name, out_elems, out_width):
+    """hls4ml's top: `nnet::array` streams (no side channels) and the block control the HLS script adds."""
     return [Port(in_name, "axis", axis_bits(in_elems, in_width), 0, "in"),
             Port(out_name, "axis", axis_bits(out_elems, out_width), 0, "out"),
             axilite_port()]
 
 
 def engine_ports(in_elems, in_width):
+    """The kit's engine top (fixyfpga.engine.top_cpp): the front-end's beat in, 32-bit words out and in."""
     return [Port(IN_PORT, "axis", axis_bits(in_elems, in_width), 0, "in"),
-            Port(OUT_PORT, "axis", WORD_BITS, 0, "out"),
-            Port(WEIGHT_PORT, "axis", WORD_BITS, 0, "in"),
-            axilite_port()]
+            Port(OUT_PORT, "axis", WORD_BITS, 0, "out", side_channels=WORD_SIDE_CHANNELS),
+            Port(WEIGHT_PORT, "axis", WORD_BITS, 0, "in", side_channels=WORD_SIDE_CHANNELS),
+            axilite_port(REGISTERS)]
 
 
 # ------------------------------------------------------------------------------------ word packing

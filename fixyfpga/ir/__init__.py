@@ -1,10 +1,13 @@
 """The model as a small graph: nodes that list their inputs, a Keras/QKeras importer with one handler
-per layer class, rewrite passes (dropout removal, fused activations, batch-norm folding, host-side
-output activation) and the canonical Keras model the kit hands to hls4ml.
+per layer class (the classes: fixyfpga.ir.classes, the one table the quantizer and the README read too),
+rewrite passes (dropout removal, fused activations, n-input merges in pairs, power-of-two alphas
+factored out, batch norms folded or made scale-and-shifts, LeakyReLU alphas, host-side output
+activation) and the canonical Keras model the kit hands to hls4ml.
 
     graph = load_graph(keras_model)          # import + every pass; problems collected, not raised
     graph.raise_problems()                   # FixyError listing every reason the kit cannot build it
-    canonical = to_keras(graph)              # QKeras model of planned layers only
+    plans = plan_graph(graph, input_type)    # fixyfpga.plan; settles what depends on the input types
+    canonical = to_keras(graph)              # QKeras model of the planned layers
 """
 
 from fixyfpga.ir.graph import Graph, Node, Problem

@@ -3,7 +3,18 @@ their quantized, folded weights and a linear activation, separate QActivation/Re
 padding, reshapes, Add). This is what hls4ml receives; the user's own model stays the reference."""
 
 from fixyfpga.errors import FixyError
+from fixyfpga.hlsext import keras_layers
 from fixyfpga.layers import kind_of
+
+
+def custom_objects():
+    """Keras custom objects of every model the kit reads or writes: QKeras's layers and quantizers and the
+    kit's own layer classes (fixyfpga.hlsext)."""
+    from qkeras.utils import _add_supported_quantized_objects
+    objs = {}
+    _add_supported_quantized_objects(objs)
+    objs.update(keras_layers.custom_objects())
+    return objs
 
 
 def to_keras(graph, name=None, start=None, input_name=None):

@@ -4,10 +4,11 @@ vivado/fit.py look the kind up here instead of branching on it."""
 
 from fixyfpga.errors import FixyError
 from fixyfpga.layers.base import LayerKind, LayerPlan
-from fixyfpga.layers import activation, add, conv, dense, depthwise, input, pool, reshape, zeropad
+from fixyfpga.layers import (activation, add, conv, dense, depthwise, input, leaky, merge, pool, reshape, resize,
+                             scale, zeropad)
 
 KINDS = {}
-for _module in (input, activation, conv, depthwise, dense, pool, reshape, zeropad, add):
+for _module in (input, activation, conv, depthwise, dense, pool, reshape, zeropad, add, merge, leaky, resize, scale):
     for _k in _module.KINDS:
         KINDS[_k.kind] = _k
 

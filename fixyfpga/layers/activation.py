@@ -2,28 +2,17 @@
 
 import numpy as np
 
-from fixyfpga.fixedpoint import FixedType, quantizer_type
+from fixyfpga.fixedpoint import FixedType, quantizer_type, requantize
 from fixyfpga.layers.base import LayerKind, LayerPlan, one_input
 
-
-def requantize(raw, from_frac, to_type):
-    """Raw integers at `from_frac` -> raw of `to_type`: round half to even, then saturate."""
-    shift = from_frac - to_type.frac
-    if shift > 0:
-        floor = raw >> shift                            # arithmetic shift: floor division by 2**shift
-        rem = raw - (floor << shift)
-        half = 1 << (shift - 1)
-        up = (rem > half) | ((rem == half) & ((floor & 1) == 1))
-        raw = floor + up
-    elif shift < 0:
-        raw = raw << (-shift)
-    return np.clip(raw, to_type.raw_min, to_type.raw_max)
+__all__ = ["requantize", "ActivationKind", "ReluKind", "KINDS"]
 
 
 class ActivationKind(LayerKind):
     """Rounds half to even and saturates into the quantizer's type, as QKeras does."""
     kind = "activation"
     fixed_output = "always"
+    requantizes_input = True
 
     def plan(self, node, ins, runtime_weights):
         src = one_input(node.name, ins)

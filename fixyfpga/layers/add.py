@@ -32,6 +32,10 @@ class AddKind(LayerKind):
     def precisions(self, plan, ins):
         return {plan.name: {"result": plan.out_type.hls(), "accum": plan.out_type.hls()}}
 
+    def logic(self, plan, ins):
+        """An adder per element of a beat (fit check)."""
+        return {"lut": int(plan.out_shape[-1]) * plan.out_type.width * (len(ins) - 1 if ins else 1)}
+
     def keras_layer(self, node):
         from tensorflow import keras
         return keras.layers.Add(name=node.name), None

@@ -70,6 +70,12 @@ class LayerKind:
     fixed_output = "inputs"
     line_buffer = False       # fit: keeps kernel-height - 1 rows of its input
     fifo = True               # fit: io_stream FIFO after it
+    # Emulator fusion (fixyfpga.emulate): a layer whose output is its one input rounded half to even and
+    # saturated into its out_type (a quantizing activation) is computed with the layer it alone reads,
+    # from that layer's `emulate_exact` values; a layer that only selects among its input's values by
+    # order (max pooling) commutes with that rounding, so it may run before it.
+    requantizes_input = False
+    commutes_with_requantize = False
 
     def plan(self, node, ins, runtime_weights):
         raise NotImplementedError
@@ -77,6 +83,12 @@ class LayerKind:
     def emulate(self, plan, xs, ins):
         """Raw output (int64) from the raw outputs `xs` of its inputs (plans `ins`)."""
         raise NotImplementedError
+
+    def emulate_exact(self, plan, xs, ins, frac=None):
+        """(values, their fractional bits): the raw output before its conversion to int64, in any dtype
+        that holds it exactly (a float accumulator), at `frac` fractional bits if the layer can produce them
+        exactly (else its own). The default is `emulate` at out_type.frac."""
+        return self.emulate(plan, xs, ins), plan.out_type.frac
 
     def precisions(self, plan, ins):
         """hls4ml 'LayerName' precision entries for this layer (and the helper layers hls4ml adds for it)."""
@@ -89,6 +101,12 @@ class LayerKind:
     def check(self, node, ins):
         """Reasons (strings, each with the change to make) this node cannot be built."""
         return []
+
+    def logic(self, plan, ins):
+        """Fit-check cost of the layer's own logic besides weights, line buffers of convolutions and its
+        output FIFO: {"lut": .., "ff": .., "dsp": .., "buffer_bits": ..} (any subset; buffer bits are
+        priced as LUTRAM or BRAM by vivado/fit.py). Layers that only move values cost nothing here."""
+        return {}
 
     def cycles(self, plan, in_shape, reuse_factor=1, resource=False, depth=0):
         """StreamCycles of this layer reading a tensor of `in_shape` (its first input). The default is a

@@ -3,7 +3,7 @@ strides, 'same'/'valid' padding."""
 
 import numpy as np
 
-from fixyfpga.layers.linear import LinearKind, conv_checks, conv_windows, matmul_exact
+from fixyfpga.layers.linear import LinearKind, conv2d_sums, conv_checks
 
 
 class ConvKind(LinearKind):
@@ -13,14 +13,9 @@ class ConvKind(LinearKind):
     def check(self, node, ins):
         return conv_checks(node)
 
-    def products(self, plan, x, w_raw):
-        kh, kw = w_raw.shape[:2]
-        win = conv_windows(x, kh, kw, plan.attrs.get("strides", (1, 1)), plan.attrs.get("padding", "same"),
-                           plan.out_shape[:2])
-        n, ho, wo = win.shape[:3]
-        cols = win.reshape(n * ho * wo, -1)                     # (kh*kw*Cin) in Keras kernel order
-        acc = matmul_exact(cols, w_raw.reshape(-1, w_raw.shape[-1]), plan.accum_type.width)
-        return acc.reshape(n, ho, wo, -1)
+    def products(self, plan, x, w):
+        return conv2d_sums(x, w, tuple(plan.attrs.get("strides", (1, 1))), plan.attrs.get("padding", "same"),
+                           tuple(plan.out_shape[:2]))
 
     def keras_layer(self, node):
         from qkeras import QConv2D

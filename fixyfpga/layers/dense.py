@@ -3,7 +3,7 @@
 import numpy as np
 
 from fixyfpga.layers.base import StreamCycles, stream_pixels
-from fixyfpga.layers.linear import LinearKind, matmul_exact
+from fixyfpga.layers.linear import LinearKind
 
 
 class DenseKind(LinearKind):
@@ -27,8 +27,8 @@ class DenseKind(LinearKind):
         return StreamCycles(1, interval, interval, interval,
                             f"dense: {in_beats} input beats + product {product} + 1 output beat")
 
-    def products(self, plan, x, w_raw):
-        return matmul_exact(x.reshape(len(x), -1), w_raw, plan.accum_type.width)
+    def products(self, plan, x, w):
+        return np.matmul(x.reshape(len(x), -1).astype(w.dtype), w)
 
     def keras_layer(self, node):
         from qkeras import QDense

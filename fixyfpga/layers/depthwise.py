@@ -3,7 +3,7 @@ one kh x kw filter per channel (depth_multiplier 1), strides, 'same'/'valid' pad
 
 import numpy as np
 
-from fixyfpga.layers.linear import LinearKind, conv_checks, conv_windows
+from fixyfpga.layers.linear import LinearKind, conv_checks, depthwise_sums
 
 
 class DepthwiseKind(LinearKind):
@@ -19,11 +19,9 @@ class DepthwiseKind(LinearKind):
     def per_output(self, kernel):
         return kernel.reshape(-1, kernel.shape[2])           # (kh*kw, C)
 
-    def products(self, plan, x, w_raw):
-        kh, kw = w_raw.shape[:2]
-        win = conv_windows(x, kh, kw, plan.attrs.get("strides", (1, 1)), plan.attrs.get("padding", "same"),
-                           plan.out_shape[:2])
-        return np.einsum("nhwijc,ijc->nhwc", win, w_raw[..., 0])
+    def products(self, plan, x, w):
+        return depthwise_sums(x, w[..., 0], tuple(plan.attrs.get("strides", (1, 1))),
+                              plan.attrs.get("padding", "same"), tuple(plan.out_shape[:2]))
 
     def precisions(self, plan, ins):
         out = super().precisions(plan, ins)

@@ -23,15 +23,18 @@ Everything else listed in PASS_THROUGH is copied unchanged; any other layer is a
 import numpy as np
 
 from fixyfpga.errors import FixyError
+from fixyfpga.ir.classes import COPY, QUANTIZE, REMOVE, quantizer_classes
 
-LINEAR = ("Conv2D", "DepthwiseConv2D", "Dense", "SeparableConv2D")
-DROPPED = ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
-PASS_THROUGH = ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten",
-                "Reshape", "ZeroPadding2D", "Add")
+# What the quantizer does with each float class is read from the kit's one table of classes.
+LINEAR = quantizer_classes(QUANTIZE)
+DROPPED = quantizer_classes(REMOVE)
+PASS_THROUGH = quantizer_classes(COPY)
+MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
 HOST_OUTPUT_FUNCTIONS = ("softmax", "sigmoid")
 # Layers that commute with a positive scalar gain on their input (it can be folded into a later linear layer).
 GAIN_COMMUTES = DROPPED + ("MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                           "Flatten", "Reshape", "ZeroPadding2D")
+                           "Flatten", "Reshape", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Maximum", "Minimum",
+                           "Concatenate")
 INPUT_QUANTIZER_NAME = "q_input"
 
 
@@ -107,6 +110,11 @@ class _Graph:
                             f"an image classifier has one of each")
         self.model = model
         self.layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        if type(model).__name__ != "Sequential":
+            for entry in model.get_config().get("layers", []):
+                if len(entry.get("inbound_nodes") or []) > 1:
+                    raise FixyError(f"layer '{entry['config']['name']}' is used more than once (shared layer); give "
+                                    f"each use its own layer")
         self.consumers = {}
         for layer in self.layers:
             for t in _inputs_of(layer):
@@ -135,7 +143,8 @@ def canonical_float_model(model, input_gain=1.0):
     if not getattr(model, "built", True) or not model.inputs:
         raise FixyError(f"model '{model.name}' is not built; give it an input shape (keras.Input) before quantizing")
     graph = _Graph(model)
-    notes = {"folded_batchnorm": {}, "removed": [], "split_activations": [], "host_output_function": None,
+    notes = {"folded_batchnorm": {}, "copied_batchnorm": [], "removed": [], "split_activations": [],
+             "host_output_function": None,
              "separable_split": [], "input_gain": float(input_gain), "input_gain_folded_into": None}
 
     # Which BatchNormalization layers fold into which linear layers.
@@ -148,10 +157,7 @@ def canonical_float_model(model, input_gain=1.0):
         producer = next((p for p in graph.layers if id(p.output) == id(src)), None)
         if (producer is None or type(producer).__name__ not in LINEAR or graph.only_consumer(producer) is not layer
                 or _act_name(producer.activation) != "linear"):
-            where = producer.name if producer is not None else "the input"
-            raise FixyError(f"layer '{layer.name}' (BatchNormalization) follows {where}, so it cannot be folded; "
-                            f"place each BatchNormalization directly after a Conv2D/DepthwiseConv2D/Dense/"
-                            f"SeparableConv2D with no activation whose only consumer it is")
+            continue       # copied: the kit builds it as a per-channel scale-and-shift (fixyfpga.ir.passes)
         fold_into[producer.name] = layer
 
     taken = {layer.name for layer in model.layers}
@@ -200,18 +206,26 @@ def canonical_float_model(model, input_gain=1.0):
             tensors[id(layer.output)] = _single(ins, layer)
             notes["removed"].append(layer.name)
             continue
-        if cls == "BatchNormalization":      # already folded into its producer
+        if cls == "BatchNormalization" and any(bn is layer for bn in fold_into.values()):   # folded into its producer
             tensors[id(layer.output)] = _single(ins, layer)
+            continue
+        if cls == "BatchNormalization":
+            bn_scale_shift(layer)            # checks the axis
+            new = type(layer).from_config(layer.get_config())
+            tensors[id(layer.output)] = new(_single(ins, layer))
+            pending_weights.append((new, [w.astype(np.float64) for w in layer.get_weights()]))
+            notes["copied_batchnorm"].append(layer.name)
             continue
         if cls in ("Activation", "ReLU", "Softmax"):
             x = _single(ins, layer)
+            slope = 0.2
             if cls == "ReLU":
                 cfg = layer.get_config()
-                if cfg.get("max_value") is not None or float(cfg.get("negative_slope", 0)) or \
-                        float(cfg.get("threshold", 0)):
-                    raise FixyError(f"layer '{layer.name}' (ReLU): max_value, negative_slope and threshold have no "
-                                    f"quantized_relu equivalent; use a plain ReLU")
-                act = "relu"
+                if cfg.get("max_value") is not None or float(cfg.get("threshold", 0)):
+                    raise FixyError(f"layer '{layer.name}' (ReLU): max_value and threshold have no quantized_relu "
+                                    f"equivalent; use a plain ReLU (or ThresholdedReLU)")
+                slope = float(cfg.get("negative_slope", 0))
+                act = "leaky_relu" if slope else "relu"
             else:
                 act = "softmax" if cls == "Softmax" else _act_name(layer.activation)
             if act == "linear":
@@ -223,18 +237,20 @@ def canonical_float_model(model, input_gain=1.0):
                 tensors[id(layer.output)] = x
                 notes["host_output_function"] = act
                 notes["removed"].append(layer.name)
+            elif act == "leaky_relu":      # copied as the layer (the kit builds it as it is)
+                tensors[id(layer.output)] = keras.layers.LeakyReLU(alpha=slope, name=layer.name)(x)
             else:
                 raise FixyError(f"layer '{layer.name}': activation '{act}' is not supported inside the model; use "
-                                f"relu (softmax/sigmoid only at the output, where the host applies it)")
+                                f"relu or leaky_relu (softmax/sigmoid only at the output, where the host applies it)")
             continue
         if cls in PASS_THROUGH:
             new = type(layer).from_config(layer.get_config())
-            tensors[id(layer.output)] = new(ins if cls == "Add" else _single(ins, layer))
+            tensors[id(layer.output)] = new(ins if cls in MERGES else _single(ins, layer))
             continue
         if cls not in LINEAR:
             raise FixyError(f"layer '{layer.name}' ({cls}) is not supported by the quantizer; supported: "
                             f"{', '.join(LINEAR + PASS_THROUGH)}, BatchNormalization, ReLU/Activation('relu'), "
-                            f"Dropout, and softmax/sigmoid at the output")
+                            f"Dropout, Rescaling, and softmax/sigmoid at the output")
         x = _single(ins, layer)
         act = _act_name(layer.activation)
         if act not in ("linear", "relu") and not (act in HOST_OUTPUT_FUNCTIONS and is_out):

@@ -212,7 +212,9 @@ def build_qkeras(canon, qconfig):
             new = qkeras.QActivation(qkeras.get_quantizer(qconfig[layer.name]), name=layer.name)
         else:
             new = type(layer).from_config(cfg)
-        tensors[id(layer.output)] = new(xs if cls == "Add" else xs[0])
+            if layer.get_weights():                  # a copied BatchNormalization keeps its statistics
+                weights.append((new, layer.get_weights()))
+        tensors[id(layer.output)] = new(xs if len(xs) > 1 else xs[0])
     qmodel = keras.Model(new_in, tensors[id(canon.outputs[0])], name=f"{canon.name}_quantized")
     for new, arrays in weights:
         new.set_weights(arrays)
@@ -236,13 +238,35 @@ def float_input(pixels, divisor):
     return np.asarray(pixels, np.float32) / np.float32(divisor)
 
 
-def evaluate(float_model, qmodel, test_pixels, labels, divisor=256.0, progress=True):
-    """Top-1 accuracy of both models and how often their top-1 agree, on uint8 pixels at the model input
-    (the float model gets pixels / divisor, the quantized model pixels / 256)."""
-    pf = np.argmax(predict(float_model, float_input(test_pixels, divisor), progress, "float model"), axis=1)
-    pq = np.argmax(predict(qmodel, scale(test_pixels), progress, "quantized model"), axis=1)
-    return {"images": int(len(labels)), "float_accuracy": float(np.mean(pf == labels)),
-            "quantized_accuracy": float(np.mean(pq == labels)), "top1_agreement": float(np.mean(pf == pq))}
+def evaluate(float_model, qmodel, test_pixels, labels=None, divisor=256.0, progress=True):
+    """Float against quantized model on uint8 pixels at the model input (the float model gets pixels /
+    divisor, the quantized model pixels / 256): how far the quantized outputs are from the float model's
+    (logits: before a host-side softmax), and, with `labels` (the outputs are the dataset's classes),
+    both models' top-1 accuracy and how often their top-1 agree (None without labels)."""
+    ff = _logits(float_model, float_input(test_pixels, divisor), progress, "float model")
+    fq = predict(qmodel, scale(test_pixels), progress, "quantized model")
+    diff = np.abs(ff.reshape(len(ff), -1).astype(np.float64) - fq.reshape(len(fq), -1))
+    out = {"images": int(len(test_pixels)),
+           "output_max_abs_diff": float(diff.max()) if diff.size else 0.0,
+           "output_mean_abs_diff": float(diff.mean()) if diff.size else 0.0,
+           "float_accuracy": None, "quantized_accuracy": None, "top1_agreement": None}
+    if labels is not None:
+        pf, pq = np.argmax(ff, axis=1), np.argmax(fq, axis=1)
+        out.update(float_accuracy=float(np.mean(pf == labels)), quantized_accuracy=float(np.mean(pq == labels)),
+                   top1_agreement=float(np.mean(pf == pq)))
+    return out
+
+
+def outputs_are_classes(model, num_classes):
+    """Whether the model's output is one score per class of a dataset with `num_classes` classes (then
+    accuracy against its labels means something)."""
+    shape = tuple(model.output_shape[1:]) if not isinstance(model.output_shape, list) else ()
+    return len(shape) == 1 and shape[0] == num_classes
+
+
+def describe_output(model):
+    shape = model.output_shape
+    return str(tuple(shape[1:])) if not isinstance(shape, list) else f"{len(shape)} outputs"
 
 
 def kit_check(qmodel):
@@ -257,24 +281,31 @@ def kit_check(qmodel):
 
 
 def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None, fine_tune_data=None,
-                   progress=True):
+                   progress=True, image_map=None):
     """Quantize float Keras `model` into a QKeras model the kit builds: (qmodel, report dict).
 
-    cfg: QuantizeConfig. calib_images: uint8 images at any size (brought to the model input by
-    data.to_model_input), all of them used (the CLI draws cfg.calibration.images from the dataset). test_images/test_labels: uint8 images and labels for the accuracy figures
+    cfg: QuantizeConfig. calib_images: uint8 images (brought to the model input by data.to_model_input
+    with `image_map`, the experiment's input.resize / input.channels), all of them used (the CLI draws cfg.calibration.images from the dataset). test_images/test_labels: uint8 images and labels for the accuracy figures
     (skipped when None). fine_tune_data: a data.Dataset for the quantization-aware fine-tune
     (required when cfg.fine_tune.epochs > 0).
     """
     start = time.perf_counter()
-    input_shape = tuple(int(d) for d in model.input_shape[1:])
-    if len(input_shape) != 3:
-        raise FixyError(f"model '{model.name}' takes input of shape {input_shape}; an image CNN takes (H, W, C)")
+    refuse_quantized(model)
+    if not getattr(model, "built", True) or not model.inputs:
+        raise FixyError(f"model '{model.name}' is not built; give it an input shape (keras.Input) before quantizing")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise FixyError(f"model '{model.name}' has {len(model.inputs)} inputs and {len(model.outputs)} outputs; the "
+                        f"kit quantizes and builds models with one image input and one output")
+    input_shape = tuple(int(d) if d is not None else -1 for d in model.inputs[0].shape[1:])
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        raise FixyError(f"model '{model.name}' takes input of shape {input_shape}; an image CNN takes a fixed (H, W, C) "
+                        f"(give keras.Input a size)")
     calib_images = np.asarray(calib_images)
     if len(calib_images) == 0:
         raise FixyError("quantize: the calibration set is empty")
     divisor = input_divisor(model, cfg)
     canon, notes = canonical_float_model(model, input_gain=256.0 / divisor)
-    calib_x = scale(to_model_input(calib_images, input_shape))
+    calib_x = scale(to_model_input(calib_images, input_shape, image_map, what="calibration images"))
     ranges = calibrate(canon, calib_x, cfg.calibration.percentile, progress)
     qconfig, rows, act_types = choose_types(canon, ranges, cfg)
     sat = _count_act_saturation(canon, calib_x, act_types)
@@ -295,8 +326,8 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
               "split_activations": notes["split_activations"], "separable_split": notes["separable_split"],
               "layers": rows}
     if test_images is not None:
-        test_pixels = to_model_input(np.asarray(test_images), input_shape)
-        labels = np.asarray(test_labels).reshape(-1)
+        test_pixels = to_model_input(np.asarray(test_images), input_shape, image_map, what="test images")
+        labels = np.asarray(test_labels).reshape(-1) if test_labels is not None else None
         report["test"] = {"ptq": evaluate(model, qmodel, test_pixels, labels, divisor, progress)}
         # The canonical float model must agree with the original: a check on the folding itself.
         x = test_pixels[:BATCH]
@@ -305,6 +336,10 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     if cfg.fine_tune.epochs > 0:
         if fine_tune_data is None:
             raise FixyError("quantize: fine_tune.epochs > 0 needs a training set (the calibration dataset)")
+        if not outputs_are_classes(model, fine_tune_data.num_classes):
+            raise FixyError(f"quantize: fine_tune trains on the labels of '{fine_tune_data.name}' "
+                            f"({fine_tune_data.num_classes} classes), but the model's output is "
+                            f"{describe_output(model)}; set fine_tune.epochs: 0 (calibration needs images only)")
         ft = cfg.fine_tune
         if ft.images:
             fine_tune_data = dataclasses.replace(fine_tune_data, x_train=fine_tune_data.x_train[:ft.images],
@@ -318,6 +353,13 @@ def quantize_model(model, cfg, calib_images, test_images=None, test_labels=None,
     report["kit"] = kit_check(qmodel)
     report["seconds"] = round(time.perf_counter() - start, 2)
     return qmodel, report
+
+
+def refuse_quantized(model):
+    """FixyError unless `model` is a float model (the quantizer's input)."""
+    if not is_float_model(model):
+        raise FixyError(f"model '{model.name}' already has QKeras layers: it is quantized; give it to the kit as it is "
+                        f"(no quantize step)")
 
 
 def is_float_model(model):
@@ -343,17 +385,18 @@ def quantize_on_dataset(model, cfg, ds, source, progress=True):
     """quantize_model with calibration images, test split and fine-tune data from data.Dataset `ds` (the
     calibration dataset): `cfg.calibration.images` training images drawn with `cfg.calibration.seed`,
     the first `cfg.test_images` test images (0 = all). `source` names the model in messages and the report."""
-    out_units = int(model.output_shape[-1])
-    if out_units < ds.num_classes:
-        raise FixyError(f"model {source} has {out_units} outputs but dataset '{ds.name}' has {ds.num_classes} "
-                        f"classes; calibrate and test with the dataset the model was trained for")
     n_test = cfg.test_images or len(ds.y_test)
+    classes = outputs_are_classes(model, ds.num_classes)
     qmodel, report = quantize_model(model, cfg, calibration_subset(ds, cfg.calibration.images, cfg.calibration.seed),
-                                    ds.x_test[:n_test], ds.y_test[:n_test], fine_tune_data=ds, progress=progress)
-    return qmodel, {"source": str(source), "dataset": ds.name, **report}
+                                    ds.x_test[:n_test], ds.y_test[:n_test] if classes else None, fine_tune_data=ds,
+                                    progress=progress, image_map=ds.image_map)
+    note = None if classes else (f"accuracy not reported: the model's output {describe_output(model)} is not one score "
+                                 f"per class of '{ds.name}' ({ds.num_classes} classes); its images calibrated the "
+                                 f"quantizer and the outputs are compared with the float model's")
+    return qmodel, {"source": str(source), "dataset": ds.name, "accuracy_note": note, **report}
 
 
-def _logits(model, x):
+def _logits(model, x, progress=False, desc="predict"):
     """The original model's output before a host-side softmax/sigmoid (its last layer's input if that
     layer is the function, else the pre-activation of a fused one)."""
     from tensorflow import keras
@@ -361,12 +404,12 @@ def _logits(model, x):
     act = getattr(last, "activation", None)
     name = getattr(act, "__name__", act) if act is not None else None
     if type(last).__name__ == "Softmax" or (type(last).__name__ == "Activation" and name in ("softmax", "sigmoid")):
-        return predict(keras.Model(model.inputs, last.input), x)
+        return predict(keras.Model(model.inputs, last.input), x, progress, desc)
     if name in ("softmax", "sigmoid"):
         cfg = last.get_config()
         cfg["activation"] = "linear"
         clone = type(last).from_config(cfg)
         out = clone(last.input)
         clone.set_weights(last.get_weights())
-        return predict(keras.Model(model.inputs, out), x)
-    return predict(model, x)
+        return predict(keras.Model(model.inputs, out), x, progress, desc)
+    return predict(model, x, progress, desc)

@@ -20,7 +20,7 @@ def cmd_rtl(args):
         cfg.data_dir = Path(args.data_dir) if args.data_dir else None
     st = run_until(cfg, "split", log=lambda _msg: None)
     plans = plan_model(st.split.frontend, st.split.input_type)
-    images, source = csim_images(cfg, tuple(plans[0].out_shape))
+    images, _, source = csim_images(cfg, tuple(plans[0].out_shape), st.dataset, st.csim_source)
     print(f"fixyfpga rtl: '{exp.name}' front-end on {board.name} (family {board.family}), front-end strategy "
           f"{exp.frontend.strategy}; windows from {source}")
     measure_build(cfg, plans, images, strategies=strategies)

@@ -2,7 +2,39 @@
 
 from fixyfpga.errors import FixyError
 from fixyfpga.runtime.drivers import halted_with_error, pynq_driver_classes, reset_dma
-from fixyfpga.runtime.hwh import check_instances, read_hwh
+from fixyfpga.amd.hwh import read_hwh
+from fixyfpga.engine import output_controls
+
+
+def check_instances(instances, wanted, hwh_path):
+    """FixyError naming every instance in `wanted` ({role: name}) absent from the .hwh or unmapped."""
+    problems = []
+    for role, name in wanted.items():
+        inst = instances.get(name)
+        if inst is None:
+            problems.append(f"{role} '{name}' is not in the design")
+        elif inst.base is None:
+            problems.append(f"{role} '{name}' has no address in the processor's memory map")
+    if problems:
+        mapped = sorted(n for n, i in instances.items() if i.base is not None)
+        raise FixyError(f"{hwh_path}: {'; '.join(problems)}. Mapped instances: {', '.join(mapped) or 'none'}. "
+                        f"The overlay .json and .hwh come from different builds; copy both from the same one")
+
+
+def check_registers(instances, engine, registers, hwh_path):
+    """The engine's AXI-lite registers where the .hwh puts them (Vivado copies each HLS block's register map from
+    its component.xml into the .hwh, case 06 of ../shared/tool_outputs); FixyError when the overlay JSON's
+    offsets ({name: offset}) differ. A .hwh without register maps (older Vivado) is not checked."""
+    found = instances[engine].register_offsets if engine in instances else {}
+    if not found:
+        return
+    wrong = [f"{name} at 0x{found[name]:02X} (overlay JSON 0x{offset:02X})" if name in found else f"{name} missing"
+             for name, offset in registers.items()
+             if name != "ap_ctrl" and name not in output_controls(registers) and found.get(name) != offset]
+    if wrong:
+        raise FixyError(f"{hwh_path}: the engine's registers in the bitstream differ from the overlay JSON "
+                        f"({'; '.join(wrong)}); the .hwh and .json come from different builds: copy both from the "
+                        f"same one")
 
 
 def import_pynq():
@@ -29,6 +61,7 @@ class PynqDevice:
         if spec.has_frontend:               # an engine-only overlay (the study's baseline) has none
             wanted["front-end"] = spec.frontend
         check_instances(self.instances, wanted, spec.hwh)
+        check_registers(self.instances, spec.engine, spec.registers, spec.hwh)
         vlnvs = [spec.engine_vlnv or self.instances[spec.engine].vlnv]
         if spec.has_frontend:
             vlnvs.insert(0, spec.frontend_vlnv or self.instances[spec.frontend].vlnv)

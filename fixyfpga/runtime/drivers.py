@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from fixyfpga.engine import MODE_INFER, MODE_LOAD, REGISTERS
+from fixyfpga.engine import MODE_INFER, MODE_LOAD, REGISTERS, STATUS_VALID, LoadStatus
 from fixyfpga.errors import FixyError
 
 # ap_ctrl_hs registers of a Vitis HLS block with an s_axilite 'return' port.
@@ -79,13 +79,31 @@ class HlsBlock:
             return f"{self.name} ap_ctrl unreadable ({exc})"
 
 
+LOAD_FIX = ("load a task built for this engine with load_task() (a .fixytask packed for this overlay's design.json: "
+            "`fixyfpga task pack --design <project>`)")
+
+
 class EngineControl:
-    """The engine's AXI-lite registers (fixyfpga.engine): one call per ap_start, in load or inference mode."""
+    """The engine's AXI-lite registers (fixyfpga.engine): one call per ap_start, in load or inference mode.
+    `weights_problem` is None while the engine's weights are a whole task (or none was loaded yet), and
+    says what went wrong after a load that did not end LOAD_OK; inference is refused until a good load."""
 
     def __init__(self, ip, registers=None, name="engine"):
         self.ip = ip
         self.registers = dict(REGISTERS, **(registers or {}))
         self.name = name
+        self.weights_problem = None
+
+    def read_status(self):
+        """(status_ap_vld, LoadStatus): whether a call wrote `status` since the last read, and its value.
+        status_ap_vld is clear-on-read: read it once per call."""
+        valid = bool(int(self.ip.read(self.registers["status_ctrl"])) & STATUS_VALID)
+        return valid, LoadStatus.of(int(self.ip.read(self.registers["status"])))
+
+    def check_weights(self):
+        """Refuse to run on weights that are not a whole task (after a bad or interrupted load)."""
+        if self.weights_problem:
+            raise FixyError(f"the engine's weights are not a whole task ({self.weights_problem}); {LOAD_FIX}")
 
     @property
     def control(self):
@@ -93,7 +111,10 @@ class EngineControl:
 
     def state(self):
         try:
-            return f"{self.name} ap_ctrl {ap_ctrl_text(self.control)}, mode {int(self.ip.read(self.registers['mode']))}"
+            mode = int(self.ip.read(self.registers["mode"]))
+            status = LoadStatus.of(int(self.ip.read(self.registers["status"])))   # the data register: not clear-on-read
+            return (f"{self.name} ap_ctrl {ap_ctrl_text(self.control)}, mode {mode}, last load {status.name} "
+                    f"({status.words} words)")
         except Exception as exc:  # reading state for an error message must not hide the error
             return f"{self.name} registers unreadable ({exc})"
 
@@ -197,12 +218,15 @@ class WeightLoader:
         deadline = time.monotonic() + timeout
         while True:
             if channel.error:
+                self.engine.weights_problem = "the weights DMA stopped with an error in the middle of a load"
                 raise FixyError(f"the {self.name} stopped with an error sending {self.words * 4} bytes; "
-                                f"{self.engine.state()}. The DMA stays halted after an error: call reset() on "
-                                f"the overlay (FixyOverlay.reset) to soft-reset it, or reload the overlay")
+                                f"{self.engine.state()}. The DMA stays halted after an error and the engine's weights "
+                                f"are incomplete: call reset() on the overlay (FixyOverlay.reset) to soft-reset it, "
+                                f"then load the task again")
             if channel.idle:
                 break
             if time.monotonic() > deadline:
+                self.engine.weights_problem = "a load did not finish"
                 raise FixyError(f"the {self.name} did not send the task's {self.words} words within {timeout:g} s "
                                 f"(the engine takes them only in load mode): {self.engine.state()}; reload the "
                                 f"overlay to reset it")
@@ -210,7 +234,11 @@ class WeightLoader:
         channel.wait()
 
     def load(self, words, timeout=None):
-        """Send `words` (uint32, interface order); returns when the engine has taken every word."""
+        """Send `words` (uint32, interface order); returns when the engine has taken every word and reported
+        LOAD_OK in its status register. The weights DMA is armed before the engine's load call starts (the
+        engine gives up on a stream that stays idle, fixyfpga.engine.interface), the DMA ends the transfer
+        with TLAST, and any other outcome (short, long, aborted) raises FixyError; the engine then refuses
+        inference (EngineControl.check_weights) until a load ends LOAD_OK."""
         timeout = self.timeout if timeout is None else float(timeout)
         words = np.asarray(words, dtype=np.uint32)
         if words.size != self.words:
@@ -219,18 +247,34 @@ class WeightLoader:
         if bits:          # checked before the engine is started into a load it could not finish
             raise FixyError(f"the {self.name} is halted by an error: {dmasr_text(bits)}; call reset() on the "
                             f"overlay (FixyOverlay.reset) to soft-reset it, or reload the overlay")
-        if self.buf is None:
-            self.buf = DmaBuffer(self.allocate, self.words * 4, self.cacheable)
-        nbytes = self.words * 4
+        nbytes = words.size * 4
+        if self.buf is None or self.buf.size < nbytes:
+            if self.buf is not None:
+                self.buf.free()
+            self.buf = DmaBuffer(self.allocate, nbytes, self.cacheable)
         self.buf.buf[:nbytes].view(np.uint32)[:] = words      # host memory: a plain copy, no MMIO
         check_reach(self.buf, 0, nbytes, self.address_bits, self.name)
-        self.engine.start(MODE_LOAD, 0, timeout)
+        self.engine.wait_idle(timeout)
+        self.engine.read_status()             # clears a stale status_ap_vld of an earlier call
+        before, self.engine.weights_problem = self.engine.weights_problem, "a load was started and has not finished"
         try:
             self.dma.sendchannel.transfer(self.buf.buf, start=0, nbytes=nbytes)   # flushes a cacheable buffer
         except (RuntimeError, ValueError) as exc:
+            self.engine.weights_problem = before          # nothing was sent, the engine was not started
             raise FixyError(f"the {self.name} refused the transfer: {exc}; {self.engine.state()}") from exc
+        self.engine.start(MODE_LOAD, 0, timeout)
         self._wait(timeout)
         self.engine.wait_idle(timeout, "loading the weights")
+        valid, status = self.engine.read_status()
+        if not valid:
+            self.engine.weights_problem = "the engine did not write its status register after the load"
+            raise FixyError(f"the engine finished the load call without writing its status register "
+                            f"({self.engine.state()}): the bitstream's engine is older than this kit's driver; "
+                            f"rebuild the overlay with this kit")
+        if not status.ok:
+            self.engine.weights_problem = f"{status.describe(self.words)} (load {status.name})"
+            raise FixyError(f"the engine refused the weights: {self.engine.weights_problem}; {LOAD_FIX}")
+        self.engine.weights_problem = None
         self.loads += 1
 
     @property
@@ -411,9 +455,11 @@ class StreamDriver:
         timeout = self.timeout if timeout is None else float(timeout)
         s = self.streams
         n = len(images)
+        if self.engine is not None:
+            self.engine.check_weights()
         self._check_not_halted()          # before the engine is started into a batch it could not finish
         self.ensure_capacity(n)
-        self.in_buf.rows(n, s.in_image_bytes)[:, :images.shape[1]] = s.to_stream(images)
+        self.in_buf.rows(n, s.in_image_bytes)[:] = s.to_stream(images)     # pixels padded as the overlay streams them
         self.images_sent = self.images_received = 0
         send, recv = self.dma.sendchannel, self.dma.recvchannel
         in_bytes, out_bytes = n * s.in_image_bytes, s.out_image_bytes

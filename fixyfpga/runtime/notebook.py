@@ -3,20 +3,22 @@
 `locate()` finds the overlay and the task files:
 - on the board, the package made by `make package` puts `overlays/<model>/` and `tasks/<model>/`
   next to the notebooks, and the backend is "pynq";
-- on a host, the simulated board runs a C-simulated project `hls_projects/<board>/<model>/`
-  (its `sim_overlay/` and `tasks/`, made by `python -m fixyfpga.runtime prepare <project>`).
-Environment variables override every guess (FIXY_BACKEND, FIXY_OVERLAY, FIXY_TASKS, FIXY_MODEL,
+- on a host, the simulated board runs a C-simulated project: `project` (a build folder, or the experiment
+  config it was built from: any model, any output folder), else `hls_projects/<board>/<model>/` (its
+  `sim_overlay/` and `tasks/`, made by `python -m fixyfpga.runtime prepare <project>`).
+Environment variables override every guess (FIXY_BACKEND, FIXY_PROJECT, FIXY_OVERLAY, FIXY_TASKS, FIXY_MODEL,
 FIXY_BOARD), so `make notebooks` can point the same notebooks at a fresh build.
 
-`test_images()` gives a task's labelled test images, or sample photographs when the dataset is absent.
+`test_images()` gives a task's labelled test images, brought to the input as the task file records
+(its dataset and image map, from the build), or sample photographs when the dataset is absent.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from fixyfpga import REPO_ROOT
 from fixyfpga.design import baseline_name
 from fixyfpga.errors import FixyError
+from fixyfpga.project import DEFAULT_OUT
 
 
 @dataclass
@@ -38,9 +40,10 @@ def _first_dir(folder):
     return dirs[0].name if dirs else None
 
 
-def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=None, baseline=False):
+def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=None, baseline=False, project=None):
     """Where the overlay and tasks are (see the module docstring); `here` is the notebook's folder.
-    `overlay` and `tasks` override the guessed folders (the notebooks take them from their parameters).
+    `overlay` and `tasks` override the guessed folders (the notebooks take them from their parameters);
+    `project` (host only) is a build folder or the experiment config it was built from (with `board`).
     `baseline=True`: the all-programmable baseline of `model` (default "default"), which `make compare`
     builds into hls_projects/<board>/<model>_baseline and `make package` ships as overlays/<model>_baseline."""
     backend = backend or "auto"
@@ -57,14 +60,19 @@ def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=N
         model = model or _first_dir(here / "overlays") or "default"
         overlay, tasks = here / "overlays" / model, here / "tasks" / model
     else:
-        board = board or "pynq-z2"
-        root = REPO_ROOT / "hls_projects" / board
-        if not model:
-            # The multitask engine (make tasks) has the most tasks to switch between; else the default model.
-            built = [m for m in ("multitask", "default")
-                     if (root / m / "design.json").is_file() and list((root / m / "tasks").glob("*.fixytask"))]
-            model = built[0] if built else "default"
-        project = root / model
+        if project:
+            from fixyfpga.project import project_dir
+            project = project_dir(project, board)
+            board = board or project.parent.name
+        else:
+            board = board or "pynq-z2"
+            root = DEFAULT_OUT / board
+            if not model:
+                # The multitask engine (make tasks) has the most tasks to switch between; else the default model.
+                built = [m for m in ("multitask", "default")
+                         if (root / m / "design.json").is_file() and list((root / m / "tasks").glob("*.fixytask"))]
+                model = built[0] if built else "default"
+            project = root / model
         overlay, tasks = project / "sim_overlay", project / "tasks"
         if backend == "sim" and not overlay_override and not overlay.is_dir() and \
                 (project / "design.json").is_file():
@@ -78,7 +86,9 @@ def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=N
                             f"    make compare BOARD={board}")
         elif backend == "sim" and not (overlay.is_dir() and list(tasks.glob("*.fixytask"))):
             note = note or (f"{project} has no simulated overlay or no task files yet; make them with\n"
-                            f"    make csim BOARD={board} && .venv/bin/python -m fixyfpga.runtime prepare {project}")
+                            f"    make csim BOARD={board} && .venv/bin/python -m fixyfpga.runtime prepare {project} "
+                            f"--second <dataset>\n(add --resize / --channels when that dataset's images differ from "
+                            f"the model's input)")
     if on_board and baseline and not overlay.is_dir() and not overlay_override:
         note = (f"the board package has no {overlay}: run `make compare BOARD=<board>` on a host, build its Vivado "
                 f"script where Vivado is installed, then `make package`")
@@ -88,17 +98,22 @@ def locate(backend=None, model=None, board=None, here=".", overlay=None, tasks=N
 
 
 def test_images(task, n, shape, data_dir=None, fallback=True):
-    """(uint8 images (n, *shape), labels or None, note). The task's dataset is its header's
-    "dataset" key (set by `make tasks` and `python -m fixyfpga.runtime prepare`); `data_dir`
-    defaults to the kit's shared datasets folder."""
-    from fixyfpga.data import load_dataset, to_model_input
+    """(uint8 images (n, *shape), labels or None, note). The task's dataset is its header's "dataset" key
+    and its images reach `shape` by the header's "image_map" (both written by `make tasks`, `fixyfpga task
+    pack` and `python -m fixyfpga.runtime prepare` from the build); a dataset name instead of a task must
+    already have that shape. `data_dir` defaults to the kit's shared datasets folder."""
+    from fixyfpga.data import describe_preprocessing, load_dataset, to_model_input
+    from fixyfpga.tasks import task_image_map
     name = task.header.get("dataset") if hasattr(task, "header") else str(task)
+    image_map = task_image_map(task) if hasattr(task, "header") else None
     try:
         if not name:
             raise FixyError(f"task '{getattr(task, 'name', task)}' does not name its dataset")
-        ds = load_dataset(name, data_dir)
-        images = to_model_input(ds.x_test[:n], shape)
-        return images, ds.y_test[:n], f"{len(images)} test images of {name}"
+        ds = load_dataset(name, data_dir, image_map)
+        what = f"the test images of task '{getattr(task, 'name', name)}'"
+        how = describe_preprocessing(ds.image_shape, shape, ds.image_map, what=what)
+        images = to_model_input(ds.x_test[:n], shape, ds.image_map, what=what)
+        return images, ds.y_test[:n], f"{len(images)} test images of {name} ({how})"
     except FixyError as exc:
         if not fallback:
             raise

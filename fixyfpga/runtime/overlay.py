@@ -150,8 +150,9 @@ class FixyOverlay:
     def load_task(self, task, timeout=None):
         """Send a task (a .fixytask path or a fixyfpga.tasks.Task) to the engine: its words, unchanged,
         through the weights DMA while the engine runs its load mode. A task packed for another engine is
-        refused before anything is sent; returns when the engine has taken every word (a short or long
-        stream is a timeout naming the engine's state, never a half-silent load). Returns the Task."""
+        refused before anything is sent; returns when the engine has taken every word and reported a good
+        load in its status register. A stream the engine reports short, long or aborted raises FixyError,
+        and inference is refused until a task loads. Returns the Task."""
         if isinstance(task, (str, Path)):
             task = read_task(task)
         elif not isinstance(task, Task):
@@ -200,16 +201,18 @@ class FixyOverlay:
             images = np.asarray(images)
         if images.dtype != np.uint8:
             raise FixyError(f"images must be uint8 pixels (0..255), got dtype {images.dtype}; bring images to the "
-                            f"model input with fixyfpga.data.to_model_input (it also resizes)")
+                            f"model input with fixyfpga.data.to_model_input")
         if images.shape == shape:
             images = images[None]
         if images.ndim != len(shape) + 1 or tuple(images.shape[1:]) != shape:
             raise FixyError(f"images must have shape (N, {', '.join(map(str, shape))}) or "
-                            f"({', '.join(map(str, shape))}), got {images.shape}; resize them with "
-                            f"fixyfpga.data.to_model_input(images, {shape})")
+                            f"({', '.join(map(str, shape))}), got {images.shape}; map them with "
+                            f"fixyfpga.data.to_model_input(images, {shape}, ImageMap(resize='pad'|'crop'|'resize', "
+                            f"channels='replicate'|'luma'))")
         return np.ascontiguousarray(images.reshape(len(images), -1))
 
     def _need_task(self):
+        self.engine.check_weights()          # after a short, long or aborted load: load a good task first
         if self.task is None:
             raise FixyError("no task loaded: the engine has no weights yet; call load_task(path) first")
 

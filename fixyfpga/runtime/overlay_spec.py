@@ -17,12 +17,13 @@ JSON layout ("fixyfpga-overlay/2"; keys marked * are optional):
                   of the image DMA and of the weights DMA (the board file's dma_address_bits); a buffer
                   ending above 2**address_bits is refused before any transfer}
     ips           {"frontend"*: {"name", "vlnv"*}, "engine": {"name", "vlnv"*, "registers"*: {name: offset}}}
-                  ap_ctrl_hs over AXI-lite; the engine's `mode` / `n_images` registers
+                  ap_ctrl_hs over AXI-lite; the engine's `mode` / `n_images` / `status` / `status_ctrl` registers
                   (fixyfpga.engine.REGISTERS when absent). No "frontend": an engine-only overlay (the
                   study's all-programmable baseline); the image DMA feeds the engine, and streams.in
                   must carry a pixel_map
     variant*      "fixynn" (front-end + engine) | "engine_only"
-    streams       {"in":  {"shape": [H, W, C], "dtype": "uint8", "image_bytes"*,
+    streams       {"in":  {"shape": [H, W, C], "dtype": "uint8", "image_bytes"*, "pixel_bytes"* (bytes each pixel
+                           takes on the wire: its C bytes, then zero bytes up to pixel_bytes; default C),
                            "pixel_map"* (engine-only): 256 raw integers, the engine's input for each pixel
                            value (the model's input quantizer); the host sends each as one byte},
                    "interface"*: {"type": the engine's input FixedType (required with pixel_map)},
@@ -44,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fixyfpga.engine import REGISTERS, WORD_BITS
+from fixyfpga.engine import OVERLAY_FORMAT, REGISTERS, WORD_BITS
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
 
-FORMAT = "fixyfpga-overlay/2"
+FORMAT = OVERLAY_FORMAT
 TLAST_MODES = ("image", "batch")
 DEFAULT_MAX_TRANSFER = (1 << 23) - 1      # AXI DMA with the default 23-bit buffer length register
 DEFAULT_ADDRESS_BITS = 32                 # AXI DMA c_addr_width default
@@ -79,13 +80,34 @@ class StreamSpec:
     tlast: str = "batch"
     pixel_map: tuple = None        # engine-only overlays: the engine's raw input for each pixel value
     in_type: FixedType = None      # engine-only overlays: the engine's input type (streams.interface.type)
+    in_pixel_bytes: int = 0        # bytes per pixel on the wire (0: the pixel's C bytes, unpadded)
+
+    @property
+    def pixel_bytes(self):
+        return self.in_pixel_bytes or int(self.in_shape[-1])
 
     def to_stream(self, images):
-        """uint8 image rows -> the bytes the image DMA sends: the pixels themselves (a front-end IP
-        quantizes them), or, with no front-end, each pixel's engine input integer as one byte."""
-        if self.pixel_map is None:
-            return images
-        return np.asarray(self.pixel_map, dtype=np.int64).astype(np.uint8)[images]
+        """uint8 image rows (n, H*W*C) -> the bytes the image DMA sends (n, in_image_bytes): the pixels themselves
+        (a front-end IP quantizes them), or, with no front-end, each pixel's engine input integer as one byte; each
+        pixel padded with zero bytes to `pixel_bytes` (the overlay's subset converter drops them again)."""
+        images = np.asarray(images, dtype=np.uint8)
+        if self.pixel_map is not None:
+            images = np.asarray(self.pixel_map, dtype=np.int64).astype(np.uint8)[images]
+        c, p = int(self.in_shape[-1]), self.pixel_bytes
+        n = len(images)
+        if p == c:
+            return images.reshape(n, -1)
+        out = np.zeros((n, images.size // max(n, 1) // c, p), dtype=np.uint8)
+        out[:, :, :c] = images.reshape(n, -1, c)
+        return out.reshape(n, -1)
+
+    def from_stream(self, rows):
+        """The inverse of to_stream's padding: stream bytes (n, in_image_bytes) -> (n, H*W*C), as the first IP sees
+        them behind the subset converter."""
+        rows = np.asarray(rows, dtype=np.uint8)
+        c, p = int(self.in_shape[-1]), self.pixel_bytes
+        n = len(rows)
+        return rows.reshape(n, -1, p)[:, :, :c].reshape(n, -1)
 
     @property
     def out_dtype(self):
@@ -239,7 +261,14 @@ def parse_overlay(data, json_path):
     in_dtype = str(s_in.get("dtype", "uint8"))
     if in_dtype != "uint8":
         raise FixyError(f"{where}: input stream dtype {in_dtype!r} is not supported (uint8 pixels only)")
-    in_bytes = int(_int(s_in.get("image_bytes", 0), "image_bytes") or _prod(in_shape))
+    pixel_bytes = _int(s_in.get("pixel_bytes", in_shape[-1] if in_shape else 0), f"{where} streams.in.pixel_bytes")
+    if not in_shape or pixel_bytes < in_shape[-1]:
+        raise FixyError(f"{where}: streams.in.pixel_bytes {pixel_bytes} is less than a pixel's {in_shape[-1:]} bytes; "
+                        f"rebuild the overlay")
+    in_bytes = int(_int(s_in.get("image_bytes", 0), "image_bytes") or _prod(in_shape[:-1]) * pixel_bytes)
+    if in_bytes != _prod(in_shape[:-1]) * pixel_bytes:
+        raise FixyError(f"{where}: streams.in.image_bytes {in_bytes} is not {_prod(in_shape[:-1])} pixels of "
+                        f"{pixel_bytes} bytes; rebuild the overlay")
     out_type = _type(_need(s_out, "type", f"{where} streams.out"), f"{where} streams.out.type")
     out_bits = _int(s_out.get("elem_bits", out_type.storage_bits()), f"{where} streams.out.elem_bits")
     if out_bits not in (8, 16, 32) or out_bits < out_type.width:
@@ -266,7 +295,7 @@ def parse_overlay(data, json_path):
         pixel_map = in_type = None
     streams = StreamSpec(in_shape=in_shape, in_dtype=in_dtype, in_image_bytes=in_bytes, out_elems=out_elems,
                          out_elem_bits=out_bits, out_type=out_type, out_image_bytes=out_bytes, tlast=tlast,
-                         pixel_map=pixel_map, in_type=in_type)
+                         pixel_map=pixel_map, in_type=in_type, in_pixel_bytes=pixel_bytes)
     weights = _weights(_need(data, "weights", where), where)
     en_entry = ips["engine"] if isinstance(ips["engine"], dict) else {}
     registers = {**REGISTERS, **{k: _int(v, f"{where} ips.engine.registers.{k}")

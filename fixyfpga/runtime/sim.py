@@ -1,9 +1,12 @@
 """The simulated board: the overlay's devices (the image AXI DMA, the weights AXI DMA, the HLS blocks,
 contiguous buffers) reproduced on a host over the C-simulation libraries of the same design.
 
-The driver code is the same as on the board. Loading a task: the driver starts the engine in load mode
-and sends the task's words through the simulated weights DMA, which hands them to the engine library's
-load entry (the kit's C++ load loop, `fixy_load`) only while the engine runs a load call. Images: the
+The driver code is the same as on the board. Loading a task: the driver arms the simulated weights DMA
+and starts the engine in load mode; the DMA hands the transfer's words, TLAST on the last, to the engine
+library's load entry (the kit's C++ load mode, `fixy_load_stream`) only while the engine runs a load
+call, and the engine's `status` register holds what that C++ reports (ok, short, long). A transfer that
+stops with an error (`SimDMA.fail_next`) or a DMA reset mid-transfer gives the engine a stream without
+TLAST: it ends the call as aborted, as the board's engine does once the stream stays idle. Images: the
 driver starts one engine call of n_images; the simulated image DMA feeds the front-end library, the
 engine library returns the score stream's words (`fixy_run_words`, TLAST checked) and the packet ends
 when the call's last image is out. Nothing moves unless the blocks have been started and the channels
@@ -23,14 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from fixyfpga.engine import (ENGINE_TOP, FRONTEND_TOP, MODE_LOAD, REGISTERS, WORD_BITS, OutputPacking, WeightLayout,
-                             ip_vlnv)
+from fixyfpga.engine import (DMA_LENGTH_BITS, ENGINE_TOP, FRONTEND_TOP, LOAD_NONE, MODE_LOAD, REGISTERS, STATUS_VALID,
+                             WORD_BITS, OutputPacking, WeightLayout, control_registers, ip_vlnv)
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
+from fixyfpga.runtime.board import check_registers
 from fixyfpga.runtime.drivers import (AP_AUTO_RESTART, AP_CTRL, AP_DONE, AP_IDLE, AP_START, DMACR_RESET,
                                       DMACR_RS, DMASR_ERROR_MASK, DMASR_HALTED, DMASR_IDLE, MM2S_DMACR, MM2S_DMASR,
                                       MM2S_LENGTH, S2MM_DMACR, S2MM_DMASR, S2MM_LENGTH)
-from fixyfpga.runtime.hwh import Instance, read_hwh, write_hwh
+from fixyfpga.amd.hwh import Instance, read_hwh, write_hwh
 from fixyfpga.runtime.overlay_spec import DEFAULT_ADDRESS_BITS, FORMAT
 
 SIM_NOTE = "SIMULATED overlay: C-simulation libraries stand in for the bitstream; no timing or power is real"
@@ -117,7 +121,9 @@ class SimHlsBlock:
 
 class SimEngine:
     """The engine's AXI-lite registers and call semantics (fixyfpga.engine): ap_start begins one call in
-    `mode`; an inference call lets `n_images` images through, a load call takes the weight words."""
+    `mode`; an inference call lets `n_images` images through, a load call takes the weight words. Every
+    call ends by writing `status` (the status word of the last load) and setting `status_ap_vld`, which
+    a read of its control register clears."""
 
     def __init__(self, name, registers, weight_words):
         self.name = name
@@ -129,11 +135,19 @@ class SimEngine:
         self.mode = 0
         self.remaining = 0
         self.loaded = np.zeros(0, np.uint32)
+        self.last_load = LOAD_NONE          # the top's `last_load`: what every call writes to `status`
+        self.status_valid = False
 
     def read(self, offset):
         if offset == AP_CTRL:
             value = (AP_START if self.busy else 0) | (0 if self.busy else AP_IDLE) | (AP_DONE if self.done else 0)
             self.done = False               # ap_done is clear-on-read in Vitis HLS's ap_ctrl_hs register
+            return value
+        if offset == self.registers.get("status"):
+            return int(self.last_load)
+        if offset == self.registers.get("status_ctrl"):
+            value = STATUS_VALID if self.status_valid else 0
+            self.status_valid = False       # status_ap_vld is clear-on-read
             return value
         return int(self.regs.get(offset, 0))
 
@@ -151,8 +165,10 @@ class SimEngine:
         elif offset in self.regs:
             self.regs[offset] = int(value) & 0xFFFFFFFF
 
-    def finish(self):
-        self.busy, self.done = False, True
+    def finish(self, load_status=None):
+        if load_status is not None:
+            self.last_load = int(load_status)
+        self.busy, self.done, self.status_valid = False, True, True
 
     @property
     def running(self):
@@ -262,6 +278,15 @@ class SimDMA:
         self.transfers = 0
         self.lock = threading.RLock()
         self.busy = False          # true while the pipeline computes (read by the simulated power source)
+        self.failure = None        # (bytes, DMASR error bits) for the next send transfer: `fail_next`
+
+    def fail_next(self, after_bytes, error_bits=0x20):
+        """The next send transfer stops after `after_bytes` with `error_bits` (PG021 DMASR: 0x10 internal,
+        0x20 slave, 0x40 decode error), as an AXI read error on the buffer would stop it: the channel halts
+        and the stream ends there, without TLAST."""
+        if not error_bits & DMASR_ERROR_MASK:
+            raise ValueError("error_bits must be DMASR error bits (0x10, 0x20 or 0x40)")
+        self.failure = (int(after_bytes), int(error_bits))
 
     def _channel(self, offset):
         """The channel whose registers `offset` addresses; None for an S2MM register of an MM2S-only DMA,
@@ -296,7 +321,9 @@ class SimDMA:
                         c.stop()
                         c.status = DMASR_HALTED | DMASR_IDLE
                 self.packets.clear()
-                if not self.weights:
+                if self.weights:
+                    self.pipeline.weights_stopped()     # a transfer cut short ends without TLAST
+                else:
                     self.pipeline.reset()
             elif value & DMACR_RS:
                 if not ch.status & DMASR_ERROR_MASK:   # an error halts the channel until the next reset
@@ -310,8 +337,16 @@ class SimDMA:
             if self.weights:
                 send = self.sendchannel
                 if send.pending and send.running:
-                    send.consumed += self.pipeline.feed_weights(send.bytes_view()[send.consumed:])
-                    if send.consumed >= send.length:
+                    data, stop = send.bytes_view()[send.consumed:], None
+                    if self.failure is not None and self.failure[0] < send.length:
+                        data, stop = data[:max(0, self.failure[0] - send.consumed)], self.failure[1]
+                    send.consumed += self.pipeline.feed_weights(data, tlast=stop is None)
+                    if stop is not None and send.consumed >= self.failure[0]:
+                        self.failure = None
+                        send.complete(send.consumed, error_bits=stop)      # halted: no TLAST was sent
+                        self.pipeline.weights_stopped()
+                    elif send.consumed >= send.length:
+                        self.failure = None                 # the failure was for a shorter transfer
                         send.complete(send.length)
                 return
             send, recv = self.sendchannel, self.recvchannel
@@ -369,21 +404,32 @@ class SimPipeline:
             raise FixyError("simulated overlay: the overlay .json's output stream does not match the engine's score "
                             "words; make the simulated overlay again")
 
-    def feed_weights(self, data):
-        """Weight stream bytes in (the weights DMA); accepted only while the engine runs a load call."""
+    def feed_weights(self, data, tlast=True):
+        """Weight stream bytes in (the rest of a weights DMA transfer; `tlast`: it ends there, as every
+        transfer does); accepted only while the engine runs a load call. The engine reads to TLAST, so it
+        takes the whole transfer, and the call ends with what the C++ load mode reports."""
         eng = self.engine
         if not eng.loading:
             return 0
-        need = (eng.weight_words - eng.loaded.size) * 4
-        take = min(need, int(data.size)) // 4 * 4
+        take = int(data.size) // 4 * 4
         eng.loaded = np.concatenate([eng.loaded, np.frombuffer(np.asarray(data[:take]).tobytes(), dtype="<u4")])
-        if eng.loaded.size == eng.weight_words:
-            self.en_lib.load_words(eng.loaded)
-            self.words = eng.loaded.copy()
-            SimPipeline._owner[str(self.en_lib.path)] = id(self)
-            self.weight_loads += 1
-            eng.finish()
+        if tlast:
+            self._end_load(tlast=True)
         return take
+
+    def weights_stopped(self):
+        """The weight stream stopped without TLAST (an error or a reset cut the transfer short): a load
+        call in progress ends as the board's engine ends it when its stream stays idle."""
+        if self.engine.loading:
+            self._end_load(tlast=False)
+
+    def _end_load(self, tlast):
+        eng = self.engine
+        status = self.en_lib.load_stream(eng.loaded, tlast=tlast)
+        SimPipeline._owner[str(self.en_lib.path)] = id(self)
+        self.words = eng.loaded.copy() if status.ok else None
+        self.weight_loads += int(status.ok)
+        eng.finish(status.word)
 
     def _engine_input(self, stream_bytes):
         """Engine-only: the image stream's bytes as the engine's `features` port reads them (the input
@@ -419,7 +465,7 @@ class SimPipeline:
             dma.busy = True
             try:
                 self._own_weights()
-                pixels = buf[:n * per].reshape(n, per)[:, :int(np.prod(s.in_shape))].astype(np.int64)
+                pixels = s.from_stream(buf[:n * per].reshape(n, per)).astype(np.int64)   # behind the subset converter
                 words = self.en_lib.run_words(self.fe_lib.run(pixels) if self.fe_lib else self._engine_input(pixels),
                                               self.packing.words_per_image)
             finally:
@@ -472,6 +518,7 @@ class SimDevice:
             if name not in self.instances:
                 raise FixyError(f"{spec.hwh}: the {what} '{name}' is not in the address map; make the simulated "
                                 f"overlay again")
+        check_registers(self.instances, spec.engine, spec.registers, spec.hwh)
         self.frontend = SimHlsBlock(spec.frontend) if spec.has_frontend else None
         self.engine = SimEngine(spec.engine, spec.registers, spec.weights.words)
         fe_lib = CsimLibrary(None, self.lib_path("frontend_lib")) if spec.has_frontend else None
@@ -539,7 +586,8 @@ def sim_overlay_dict(design, board_ps="zynq7", name="fixy", libs=None):
         "format": FORMAT, "name": name, "board": design.get("board", ""), "model": design.get("model", ""),
         "clock_mhz": design.get("clock_mhz"), "signature": eng["signature"], "classes": int(eng["classes"]),
         "design": "design.json",
-        "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << 26) - 1, "address_bits": DEFAULT_ADDRESS_BITS},
+        "dma": {"name": "axi_dma_0", "max_transfer_bytes": (1 << DMA_LENGTH_BITS) - 1,
+                "address_bits": DEFAULT_ADDRESS_BITS},
         "ips": ips,
         "streams": {"in": stream_in, "interface": {"type": design["interface"]["type"]},
                     "out": {"elems": packing.elems, "elem_bits": packing.storage_bits, "type": out_type.to_dict(),
@@ -606,7 +654,9 @@ def make_sim_overlay(project_dir, out_dir=None, name=None):
                 old.with_suffix(suffix).unlink(missing_ok=True)
     shutil.copyfile(project / "design.json", out / "design.json")
     proc, proc_vlnv = PROCESSOR.get(ps, PROCESSOR["zynq7"])
-    write_hwh(out / f"{data['name']}.hwh", instances, processor=proc, processor_vlnv=proc_vlnv, note=note)
+    engine = data["ips"]["engine"]
+    write_hwh(out / f"{data['name']}.hwh", instances, processor=proc, processor_vlnv=proc_vlnv, note=note,
+              registers={engine["name"]: control_registers(engine.get("registers") or REGISTERS)})
     tmp = out / f"{data['name']}.json.tmp"
     tmp.write_text(json.dumps(data, indent=1))
     tmp.replace(out / f"{data['name']}.json")

@@ -11,15 +11,20 @@ after its last input; the input stream delivers one pixel (all channels) per cyc
 A layer reads the tensor of its first input (a branch of a residual model reads its own source).
 
 Both IPs (front-end and engine) are DATAFLOW regions chained by AXI4-Stream, so every layer runs
-concurrently on consecutive images: the design's interval is the largest layer interval (the bottleneck),
+concurrently on consecutive images (the engine's every layer, and its score packer `pack_scores`, is a
+dataflow process looping over the call's n_images: fixyfpga.engine.network_cpp / top_cpp): the design's
+interval is the largest layer interval (the bottleneck),
 throughput = clock / interval. Latency of one image is approximated as the bottleneck interval plus each
 layer's fill delay (the cycles before it emits its first output: (kh-1) padded rows + (kw-1) pixels for a
 line buffer, the whole input for dense). When Vitis HLS has run, the csynth interval/latency of each IP
 replace the model's (`apply_csynth`), and the report keeps both.
 """
 
+import math
 from dataclasses import asdict, dataclass
 
+from fixyfpga.engine import OutputPacking
+from fixyfpga.engine.top_cpp import PACKER, packer_cycles
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import kind_of
 
@@ -75,11 +80,17 @@ def input_shapes(plans, before=None):
     return shapes
 
 
+# An engine layer's form -> the hls4ml strategy whose loop structure it has (study.resources.FORMS).
+FORM_STRATEGY = {"resource": "resource", "pipelined": "latency"}
+
+
 def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strategy="latency",
-                  engine_strategy="resource", depth=RESOURCE_CALL_DEPTH):
+                  engine_strategy="resource", depth=RESOURCE_CALL_DEPTH, forms=None):
     """LayerCycles of every layer of both IPs, in stream order (the front-end's input layer is the DMA
-    input stream). `frontend_plans` may be [] (a design that is all engine)."""
+    input stream). `frontend_plans` may be [] (a design that is all engine). `forms`: {engine layer:
+    "resource" | "pipelined"} for layers built otherwise than `engine_strategy` (the study's baseline)."""
     rows = []
+    forms = forms or {}
     shapes = input_shapes(list(frontend_plans) + list(backend_plans))
     for part, plans, strategy in (("frontend", frontend_plans, frontend_strategy),
                                   ("engine", backend_plans, engine_strategy)):
@@ -87,7 +98,13 @@ def design_cycles(frontend_plans, backend_plans, reuse_factors, frontend_strateg
             if p.kind == "input" and (part == "engine" and frontend_plans):
                 continue                       # the interface: produced by the front-end's last layer
             rf = reuse_factors.get(p.name, 1) if (p.has_weights and part == "engine") else 1
-            rows.append(layer_cycles(p, shapes[p.name], part, rf, strategy, depth))
+            how = FORM_STRATEGY[forms[p.name]] if part == "engine" and p.name in forms else strategy
+            rows.append(layer_cycles(p, shapes[p.name], part, rf, how, depth))
+    if backend_plans:       # the engine's score packer: its own process, one output value per cycle
+        last = backend_plans[-1]
+        calls, interval = packer_cycles(OutputPacking(last.out_type, int(math.prod(last.out_shape))))
+        rows.append(LayerCycles(PACKER, "pack", "engine", calls, 1.0, interval, interval,
+                                "score words out (fixyfpga.engine.top_cpp), II=1 per value"))
     return rows
 
 
@@ -111,12 +128,16 @@ def summarize(rows, clock_mhz):
 def apply_csynth(summary, csynth):
     """Replace the model's interval/latency by Vitis HLS's csynth figures when they exist.
 
-    csynth: {"frontend": parse_csynth_report(...) or None, "engine": ...} (vivado/hls.py's parser). The
+    csynth: {"frontend": amd.csynth.csynth_summary(...) or None, "engine": ...} (fixyfpga.amd.csynth). The
     chained IPs' interval is the larger of the two; latency adds up. The model's figures are kept under
-    "model"."""
-    parts = {k: v for k, v in (csynth or {}).items() if v}
+    "model". A part whose report says `undef` (None: the engine's loops run to the n_images register)
+    keeps the model's figure and is listed under "modelled"."""
+    given = {k: v for k, v in (csynth or {}).items() if v}
+    parts = {k: v for k, v in given.items()
+             if v["interval_cycles"].get("max") is not None and v["latency_cycles"].get("worst") is not None}
+    undef = sorted(set(given) - set(parts))
     if not parts:
-        return summary
+        return {**summary, "modelled": undef} if undef else summary
     out = dict(summary)
     out["model"] = {k: summary[k] for k in ("interval_cycles", "latency_cycles", "throughput_ips", "latency_us")}
     interval = max(int(v["interval_cycles"]["max"]) for v in parts.values())
@@ -125,8 +146,10 @@ def apply_csynth(summary, csynth):
         missing = {"frontend", "engine"} - set(parts)
         for m in missing:
             interval = max(interval, summary["per_part_interval"].get(m, 0))
+    if undef:                                  # csynth could not bound these parts' latency: the model's
+        latency = max(latency, summary["latency_cycles"])
     out.update(interval_cycles=interval, latency_cycles=latency, throughput_ips=summary["clock_mhz"] * 1e6 / interval,
-               latency_us=latency / summary["clock_mhz"], source="csynth",
+               latency_us=latency / summary["clock_mhz"], source="csynth+model" if undef else "csynth",
                csynth={k: {"interval_cycles": v["interval_cycles"], "latency_cycles": v["latency_cycles"]}
-                       for k, v in parts.items()})
+                       for k, v in parts.items()}, **({"modelled": undef} if undef else {}))
     return out

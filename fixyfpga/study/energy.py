@@ -1,7 +1,7 @@
 """Power and energy per inference of a variant, from the best source available:
 
 1. `board`: a `measure_energy` result from the board (runtime/power.py's EnergyResult JSON): measured;
-2. `vivado`: Vivado's `report_power` text report of the routed design (fixyfpga.vivado.reports.parse_report_power;
+2. `vivado`: Vivado's `report_power` text report of the routed design (fixyfpga.amd.power.parse_report_power;
    `make hls` writes it with Vivado and keeps it in build_report.json's implementation.power);
 3. `estimate`: the power model below, labelled ESTIMATE everywhere it appears.
 
@@ -48,7 +48,7 @@ import json
 from pathlib import Path
 
 from fixyfpga.errors import FixyError
-from fixyfpga.vivado.reports import parse_report_power
+from fixyfpga.amd.power import parse_report_power
 
 ESTIMATE_LABEL = "ESTIMATE (power model, fixyfpga.study.energy)"
 TOGGLE_RATE = 0.125
@@ -186,7 +186,7 @@ def estimate_power(resources, part, clock_mhz, toggle=TOGGLE_RATE, coefficients=
 
 
 def vivado_power(parsed):
-    """The power entry of a variant from a parsed `report_power` (fixyfpga.vivado.reports.parse_report_power, as
+    """The power entry of a variant from a parsed `report_power` (fixyfpga.amd.power.parse_report_power, as
     stored in build_report.json's implementation.power).
 
     `value` is the on-chip total without the processing system's row (PS7/PS8): device static power plus the
@@ -216,9 +216,15 @@ def board_power(result_json):
     data = json.loads(path.read_text())
     if data.get("simulated"):
         raise FixyError(f"{path} is a simulated-board result, not a measurement; measure on the board")
-    return {"value": float(data["active_w"]), "idle_w": float(data["idle_w"]), "source": "board",
-            "label": data.get("label", "measured"), "energy_per_inference_j": float(data["energy_per_inference_j"]),
-            "result": str(path)}
+    out = {"value": float(data["active_w"]), "idle_w": float(data["idle_w"]), "source": "board",
+           "label": data.get("label", "measured"), "energy_per_inference_j": float(data["energy_per_inference_j"]),
+           "result": str(path)}
+    # the window and count give the end-to-end board-level figure (study.board_energy.measured_board_level)
+    for key, cast in (("window_s", float), ("n_inferences", int), ("pl_energy_per_inference_j", float),
+                      ("pl_active_w", float), ("batch_size", int)):
+        if data.get(key) is not None:
+            out[key] = cast(data[key])
+    return out
 
 
 def energy_per_inference_uj(power, throughput_ips):

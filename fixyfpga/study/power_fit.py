@@ -50,6 +50,7 @@ MIN_CHARGED_W = 0.002
 LUT_COUNTED = ("LUT as Logic", "LUT as Shift Register", "LUT as Distributed RAM")
 LUT_CHARGED = LUT_COUNTED + ("CARRY4", "CARRY8", "F7/F8 Muxes")
 BELOW_RESOLUTION = "<0.001"
+PS_ROWS = ("PS7", "PS8")           # the processing system's row in '1.1 On-Chip Components'
 _URL = re.compile(r"^https://github\.com/([^/]+/[^/]+)/blob/([0-9a-f]{40})/(.+)$")
 _PART_KEY = re.compile(r"^(xc7[a-z]{1,2}\d+t?|xczu\d+[a-z]{2}|xck\d+|xc[kv]u\d+p)")
 
@@ -98,6 +99,10 @@ def load_sources(path=None):
             raise FixyError(f"{path}: report '{rid}' has family {r.get('family')!r}; expected one of {FAMILIES}")
         part_key(r.get("part", ""))
         watts(r.get("device_static_w"))
+        if "ps_w" in r:
+            watts(r["ps_w"])
+            if r.get("ps_row") not in PS_ROWS:
+                raise FixyError(f"{path}: report '{rid}' gives ps_w without ps_row (one of {PS_ROWS})")
         if r.get("use_for_energies"):
             if not isinstance(r.get("clock_mhz"), (int, float)) or r["clock_mhz"] <= 0:
                 raise FixyError(f"{path}: report '{rid}' gives energies but has no single fabric clock_mhz")
@@ -181,3 +186,22 @@ def fit(data=None, toggle=TOGGLE_RATE):
             "spread": spread,
         }
     return out
+
+
+def ps_power(data=None):
+    """The processing system's power from the reports that give `ps_w` (their PS7/PS8 row): {part prefix:
+    {"w": median, "reports": [ids]}} and per family {"w", "reports"} (the median over the family's reports),
+    for board-level energy (study.board_energy)."""
+    data = data if data is not None else load_sources()
+    by_part, by_family = {}, {}
+    for r in data["reports"]:
+        if "ps_w" not in r:
+            continue
+        by_part.setdefault(part_key(r["part"]), []).append(r)
+        by_family.setdefault(r["family"], []).append(r)
+
+    def entry(reports):
+        return {"w": round_sig(statistics.median(watts(r["ps_w"]) for r in reports)),
+                "reports": [r["id"] for r in reports], "rows": sorted({r["ps_row"] for r in reports})}
+    return {"parts": {k: entry(v) for k, v in sorted(by_part.items())},
+            "families": {k: entry(v) for k, v in sorted(by_family.items())}}

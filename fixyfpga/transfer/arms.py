@@ -82,13 +82,13 @@ def _subset(x, y, cap, rng):
 
 def load_capped(name, cfg, data_dir):
     """Load a dataset and apply the config's train/test caps with a seeded random subset."""
-    ds = load_dataset(name, data_dir)
+    ds = load_dataset(name, data_dir, cfg.input)
     if cfg.max_train is None and cfg.max_test is None:
         return ds
     rng = np.random.default_rng(cfg.seed)
     x_train, y_train = _subset(ds.x_train, ds.y_train, cfg.max_train, rng)
     x_test, y_test = _subset(ds.x_test, ds.y_test, cfg.max_test, rng)
-    return make_dataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names)
+    return make_dataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names, image_map=ds.image_map)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -109,12 +109,13 @@ def best_epoch(result):
     return int(result.get("best_epoch", result["epochs"]))
 
 
-def load_user_source(cfg, path, ds, where):
+def load_user_source(cfg, path, ds, where, split=None):
     """A user's source model (source_model, no zoo record): (the model as loaded, its canonical model, the
-    split node, the source result). The config's split must be a legal cut of it and its outputs the source's classes."""
+    split node, the source result). `split` (default: the config's) must be a legal cut of it and its outputs
+    the source's classes."""
     model, _ = load_model(path)
     try:
-        sm = split_model(model, cfg.split)
+        sm = split_model(model, cfg.split if split is None else split)
     except FixyError as exc:
         raise FixyError(f"{where}: split: {exc}") from None
     canonical = sm.canonical
@@ -123,8 +124,8 @@ def load_user_source(cfg, path, ds, where):
         raise FixyError(f"{where}: source_model {cfg.source_model} has {outputs} outputs but the source dataset "
                         f"'{ds.name}' has {ds.num_classes} classes; name the dataset the model was trained on as "
                         f"source")
-    result = {"test_accuracy": accuracy(canonical, ds.x_test, ds.y_test), "seconds": 0.0, "epochs": None,
-              "loaded_from": str(cfg.source_model), "train_images": None}
+    result = {"test_accuracy": accuracy(canonical, ds.x_test, ds.y_test, image_map=ds.image_map), "seconds": 0.0,
+              "epochs": None, "loaded_from": str(cfg.source_model), "train_images": None}
     return model, canonical, sm.interface.layer, result
 
 
@@ -150,8 +151,8 @@ def load_source(cfg, ds):
     if int(record["params"].get("num_classes", -1)) != ds.num_classes:
         raise FixyError(f"source_model {cfg.source_model} has {record['params'].get('num_classes')} classes, "
                         f"the source dataset {ds.num_classes}")
-    result = {"test_accuracy": accuracy(model, ds.x_test, ds.y_test), "seconds": record.get("train_seconds", 0.0),
-              "epochs": record.get("epochs"), "loaded_from": str(cfg.source_model),
+    result = {"test_accuracy": accuracy(model, ds.x_test, ds.y_test, image_map=ds.image_map),
+              "seconds": record.get("train_seconds", 0.0), "epochs": record.get("epochs"), "loaded_from": str(cfg.source_model),
               "train_images": record.get("train_images")}
     return model, result
 
@@ -195,7 +196,7 @@ def hardware_check(model, split, ds, progress):
     """hw accuracy through the bit-exact emulator and whether its raw logits equal the QKeras model's."""
 
     sm = split_model(model, split)
-    x = to_model_input(ds.x_test, tuple(model.input_shape[1:]))
+    x = to_model_input(ds.x_test, tuple(model.input_shape[1:]), ds.image_map)
     start = time.perf_counter()
     raw_hw = emulate_split(sm, x, progress=progress)
     seconds = time.perf_counter() - start
@@ -248,7 +249,7 @@ def save_backend(cfg, model, ds, split, info, out_dir, config_path):
         "source": cfg.source,
         "dataset": ds.name,
         "class_names": list(ds.class_names),
-        "preprocessing": describe_preprocessing(ds.image_shape, tuple(model.input_shape[1:])),
+        "preprocessing": describe_preprocessing(ds.image_shape, tuple(model.input_shape[1:]), ds.image_map),
         "epochs": info["fixynn_epochs"],
         "max_epochs": cfg.target_epochs,
         "patience": cfg.patience,

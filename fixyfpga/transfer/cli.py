@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fixyfpga.errors import FixyError
 from fixyfpga.transfer.config import DEFAULT_CONFIG, QUICK_CONFIG, REPO_ROOT, RESULTS_ROOT
+from fixyfpga.transfer.report import rewrite_reports
 from fixyfpga.transfer.run import run_transfer
 
 def add_transfer_arguments(parser):
@@ -15,16 +16,29 @@ def add_transfer_arguments(parser):
     parser.add_argument("--data-dir", help="folder of .npz datasets (overrides the config)")
     parser.add_argument("--out", default=str(RESULTS_ROOT), help="results root; the run goes to <out>/<run>/")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--report", metavar="RUN_DIR",
+                        help="train nothing: rewrite RUN_DIR's results.md and plots from its summary.json and "
+                             "print the tables (e.g. results/transfer/full)")
 
 
 def cmd_transfer(args):
-    """`fixyfpga transfer`: run the protocol and print the mean over the targets; FixyError on bad input."""
+    """`fixyfpga transfer`: run the protocol and print the mean over the targets; FixyError on bad input.
+    With --report, rewrite a finished run's reports from its summary.json instead."""
+    if getattr(args, "report", None):
+        if args.config or args.quick:
+            raise FixyError("--report rewrites a finished run's reports; give it without a config or --quick")
+        print(rewrite_reports(args.report))
+        return 0
     summary = run_transfer(args.config, quick=args.quick, out_root=args.out, data_dir=args.data_dir,
                            progress=not args.no_progress)
     mean = summary["mean_over_targets"]
-    print(f"wrote {Path(args.out) / summary['run']}: mean over {len(mean['targets'])} targets: baseline "
-          f"{mean['baseline_acc']:.4f}, fixynn {mean['fixynn_acc']:.4f}, delta {mean['delta']:+.4f} "
-          f"({summary['total_seconds']} s)")
+    choice = summary.get("cut_choice") or {}
+    print(f"wrote {Path(args.out) / summary['run']}: split {summary['model']['split']} "
+          f"({100 * summary['model']['fixed_mac_share']:.1f}% of MACs fixed); mean over {len(mean['targets'])} "
+          f"targets: baseline {mean['baseline_acc']:.4f}, fixynn {mean['fixynn_acc']:.4f}, delta "
+          f"{mean['delta']:+.4f}; worst target {mean['worst_target']} delta {mean['worst_delta']:+.4f}; paper's bar "
+          f"{'met' if summary['goal']['met'] else 'missed'}"
+          + (f"; cut choice {choice['split']}" if choice else "") + f" ({summary['total_seconds']} s)")
     return 0
 
 

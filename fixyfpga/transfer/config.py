@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fixyfpga import REPO_ROOT
+from fixyfpga.data import ImageMap, check_image_map
 from fixyfpga.errors import FixyError
 from fixyfpga.modelstore import model_format, user_path
 from fixyfpga.schema import build, read_yaml
@@ -17,6 +18,7 @@ CONFIG_DIR = REPO_ROOT / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "transfer.yaml"
 QUICK_CONFIG = CONFIG_DIR / "transfer_quick.yaml"
 BASELINE_INITS = ("scratch", "source")
+AUTO_SPLIT = "auto"       # split: auto -- the sweep's cut fixing the most MACs with every target within the bar
 
 
 @dataclass
@@ -35,7 +37,7 @@ class SweepSpec:
 class TransferConfig:
     source: str
     targets: list
-    split: str
+    split: str                                    # a split point, or "auto" (chosen from the sweep)
     run: str = "default"
     model: ModelSpec = None                       # zoo model and params; not given with a user source_model
     data_dir: str = None                          # folder of .npz datasets (relative: to the repo root)
@@ -59,7 +61,10 @@ class TransferConfig:
     max_test: int = None                          # cap on test images; None: the full test split
     repeat_seeds: list = field(default_factory=list)   # further seeds for both arms
     repeat_targets: list = None                   # targets run with repeat_seeds; None: all of them
+    repeat_below_test: int = None                 # also repeat every target with fewer test images than this
     sweep: SweepSpec = None
+    input: ImageMap = field(default_factory=ImageMap)   # resize / channels: how every dataset's images reach
+                                                        # the model's input (fixyfpga.data.ImageMap)
 
 
 def _check_int(value, name, where, minimum=1, optional=False):
@@ -73,6 +78,7 @@ def load_config(path):
     """Read and validate a transfer config; every problem is a FixyError naming the key."""
     where = str(path)
     cfg = build(TransferConfig, read_yaml(path), where)
+    check_image_map(cfg.input, f"{where}: input")
     if isinstance(cfg.targets, str):
         cfg.targets = [cfg.targets]
     if not isinstance(cfg.targets, list) or not cfg.targets:
@@ -90,6 +96,7 @@ def load_config(path):
     _check_int(cfg.max_test, "max_test", where, optional=True)
     _check_int(cfg.patience, "patience", where, optional=True)
     _check_int(cfg.lr_patience, "lr_patience", where, optional=True)
+    _check_int(cfg.repeat_below_test, "repeat_below_test", where, optional=True)
     if isinstance(cfg.val_fraction, bool) or not isinstance(cfg.val_fraction, (int, float)) \
             or not 0 < cfg.val_fraction < 0.5:
         raise FixyError(f"{where}: val_fraction must be a number between 0 and 0.5, got {cfg.val_fraction!r}")
@@ -133,6 +140,9 @@ def load_config(path):
         if extra:
             raise FixyError(f"{where}: sweep.targets {', '.join(extra)} are not in targets (the sweep reuses "
                             f"their baselines)")
+    if cfg.split == AUTO_SPLIT and cfg.sweep is None:
+        raise FixyError(f"{where}: split: {AUTO_SPLIT} chooses the cut from the split-point sweep; add "
+                        f"sweep: {{splits: [...]}} or name a split point")
     return cfg
 
 

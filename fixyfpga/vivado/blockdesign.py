@@ -5,25 +5,25 @@ Block design (cell names are what PYNQ and the overlay JSON use):
 
     ps ─M_AXI─> ctrl_sc (SmartConnect) ─> dma/S_AXI_LITE, frontend/s_axi_control, engine/s_axi_control,
                                           wdma/S_AXI_LITE
-    dma/M_AXIS_MM2S ─> in_* width converters ─> frontend ─> engine/features
+    dma/M_AXIS_MM2S (one pixel per beat, padded to a power of two) ─> in_subset ─> frontend ─> engine/features
     engine/scores (32-bit words, TLAST per batch) ─> dma/S_AXIS_S2MM
     wdma/M_AXIS_MM2S (32-bit, the task's words) ─> engine/weights
     dma/M_AXI_MM2S, dma/M_AXI_S2MM, wdma/M_AXI_MM2S ─> mem_sc ─> ps high-performance slave (DDR)
 
 Engine-only variant (the study's all-programmable baseline, design.json without `frontend`): the same
-script without the front-end cell; dma/M_AXIS_MM2S ─> in_* width converters ─> engine/features, the
-engine's window where it is in the FixyNN design.
+script without the front-end cell; dma/M_AXIS_MM2S ─> in_subset ─> engine/features, the engine's window
+where it is in the FixyNN design.
 
 Every port of the two HLS IPs is the one design.json lists (and the HLS step checked against what Vitis
 HLS built); the block design only connects interfaces, so no kit RTL sits between them. One clock (the
 board's clock_mhz from the PS) and one reset (rst) drive everything. The board part is resolved from
-the installed board files (`board.repoPaths`, `get_board_parts -latest_file_version`); a missing one
-stops the build with an install hint.
+the installed board files (`board.repoPaths` and the project's BOARD_PART_REPO_PATHS, `get_board_parts
+-latest_file_version`); a missing one stops the build with an install hint.
 """
 
 from pathlib import Path
 
-from fixyfpga.engine import ip_vlnv
+from fixyfpga.engine import DMA_LENGTH_BITS, ip_vlnv
 from fixyfpga.vivado.reports import POWER_ACTIVITY
 from fixyfpga.vivado.tcl import (Raw, block, cmd, command, comment, config_dict, guard_proc, hex32, render,
                                  step, tcl_list)
@@ -46,7 +46,7 @@ IP = {
     "reset": "xilinx.com:ip:proc_sys_reset",
     "dma": "xilinx.com:ip:axi_dma",
     "smartconnect": "xilinx.com:ip:smartconnect",
-    "width": "xilinx.com:ip:axis_dwidth_converter",
+    "subset": "xilinx.com:ip:axis_subset_converter",
 }
 
 
@@ -140,12 +140,14 @@ def _interconnect_tree(slaves):
 
 
 def _converter_lines(convs, source, sink):
-    """Width converters in a chain from interface `source` to `sink`. The streams they carry have no
-    TKEEP (hls4ml's streams and the DMA's MM2S of whole images), so HAS_TKEEP stays 0."""
+    """Converters in a chain from interface `source` to `sink`. A subset converter (PG085) keeps the low
+    `out_bytes` of each beat (TDATA_REMAP tdata[8*out_bytes-1:0]): the pixel's bytes without its pad bytes. Its
+    slave side takes the DMA's TKEEP and TLAST; its master side has neither, as hls4ml's input stream has none."""
     lines, prev = [], source
     for c in convs:
-        lines += _cell("width", c.cell, {"S_TDATA_NUM_BYTES": c.in_bytes, "M_TDATA_NUM_BYTES": c.out_bytes,
-                                         "HAS_TLAST": int(c.tlast), "HAS_TKEEP": 0})
+        lines += _cell(c.kind, c.cell, {"S_TDATA_NUM_BYTES": c.in_bytes, "M_TDATA_NUM_BYTES": c.out_bytes,
+                                        "S_HAS_TKEEP": 1, "S_HAS_TLAST": 1, "M_HAS_TKEEP": 0, "M_HAS_TLAST": 0,
+                                        "TDATA_REMAP": f"tdata[{8 * c.out_bytes - 1}:0]"})
         lines.append(_intf(prev, f"{c.cell}/S_AXIS"))
         prev = f"{c.cell}/M_AXIS"
     lines.append(_intf(prev, sink))
@@ -153,8 +155,10 @@ def _converter_lines(convs, source, sink):
 
 
 def _board_part_lines(board):
-    """Board files: the repository paths from the board file (`board_repo_paths`, optional) and the
-    installed version of the board part, resolved by Vivado rather than pinned."""
+    """Board files: the repository paths from the board file (`board_repo_paths`, optional) added to both places
+    Vivado looks (as FINN's Zynq build does): the session parameter `board.repoPaths` and the project property
+    BOARD_PART_REPO_PATHS (kept with the project, so a reopened project still finds the board); each keeps the
+    paths it already had. Then the installed version of the board part, resolved by Vivado rather than pinned."""
     vendor, name = board.board_part.split(":")[:2]
     pattern = f"{vendor}:{name}:*"
     hint = (f"install the {name} board files (e.g. from https://github.com/Xilinx/XilinxBoardStore or the "
@@ -162,7 +166,13 @@ def _board_part_lines(board):
     lines = []
     repos = list(getattr(board, "board_repo_paths", None) or [])
     if repos:
-        lines.append(command("set_param", "board.repoPaths", tcl_list([cmd("file", "normalize", r) for r in repos])))
+        ours = tcl_list([cmd("file", "normalize", r) for r in repos])
+        lines += [
+            command("set_param", "board.repoPaths", Raw(f"[concat [get_param board.repoPaths] {ours}]")),
+            command("set_property", "BOARD_PART_REPO_PATHS",
+                    Raw(f"[concat [get_property BOARD_PART_REPO_PATHS [current_project]] {ours}]"),
+                    cmd("current_project")),
+        ]
     lines.append(command("set_property", "board_part", cmd("fixy_board_part", pattern, hint), cmd("current_project")))
     return lines
 
@@ -175,14 +185,14 @@ def block_design_lines(plan):
     lines = [command("create_bd_design", plan.bd_name), *_ps_lines(plan)]
     lines += _cell("reset", "rst")
     lines += _cell("dma", "dma", {
-        "c_include_sg": 0, "c_sg_length_width": 26, "c_addr_width": plan.board.dma_address_bits,
+        "c_include_sg": 0, "c_sg_length_width": DMA_LENGTH_BITS, "c_addr_width": plan.board.dma_address_bits,
         "c_m_axis_mm2s_tdata_width": plan.input.dma_bits, "c_s_axis_s2mm_tdata_width": out.dma_bits,
         "c_m_axi_mm2s_data_width": max(32, plan.input.dma_bits), "c_m_axi_s2mm_data_width": max(32, out.dma_bits),
         "c_mm2s_burst_size": 16, "c_s2mm_burst_size": 16})
     # The weights DMA: memory to stream only, 32-bit words into the engine's weight port.
     lines += _cell("dma", "wdma", {
-        "c_include_sg": 0, "c_sg_length_width": 26, "c_addr_width": plan.board.dma_address_bits, "c_include_s2mm": 0,
-        "c_m_axis_mm2s_tdata_width": 32, "c_m_axi_mm2s_data_width": 32, "c_mm2s_burst_size": 16})
+        "c_include_sg": 0, "c_sg_length_width": DMA_LENGTH_BITS, "c_addr_width": plan.board.dma_address_bits,
+        "c_include_s2mm": 0, "c_m_axis_mm2s_tdata_width": 32, "c_m_axi_mm2s_data_width": 32, "c_mm2s_burst_size": 16})
     hls_cells = ["frontend", "engine"] if plan.has_frontend else ["engine"]
     if plan.has_frontend:
         lines.append(command("create_bd_cell", "-type", "ip", "-vlnv", ip_vlnv(plan.frontend_top), "frontend"))

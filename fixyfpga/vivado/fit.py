@@ -11,11 +11,14 @@ fit hours before Vivado would, and to say which layer to change:
   values, every nonzero weight is a constant multiplier of about input bits x weight bits / 2 LUTs plus
   its share of the adder tree (accumulator bits);
 - engine (Resource strategy): DSPs = ceil(kernel multipliers / reuse factor). The weights live inside the
-  engine (`fixyfpga.engine`): hls4ml's dense_resource reshapes each kernel array into words of
-  block_factor x weight bits (block_factor = ceil(kernel / reuse factor)) with depth = reuse factor, so a
-  kernel costs BRAM18s by that geometry (shallow ones, depth < 64, go to LUTRAM), and biases are
-  completely partitioned into registers. The processor writes no memory: a task's words arrive through
-  the engine's weight stream from a second AXI DMA;
+  engine in the storage the kit decides (`fixyfpga.engine.storage`), priced from its geometry: registers
+  cost one FF per bit, LUTRAM one LUT per bit per 64 words (RAM64X1S), block RAM the fewest BRAM18 over
+  the primitive's aspect ratios (512 x 36 ... 16K x 1), as Vivado HLS's Memory rows count them (a 72 x 113
+  ROM takes 4 BRAM_18K in ../shared/tool_outputs case 08). Before conversion that storage comes from the
+  kit's decision for each planned layer; after it, from a scan of the pragmas in the written engine
+  firmware (`source["engine_storage"]`, design.json's engine.arrays[*].storage, or a project folder's
+  backend/firmware). The processor writes no memory: a task's words arrive through the engine's weight
+  stream from a second AXI DMA;
 - both: io_stream FIFOs between layers hold one full feature map (hls4ml's default depth) and convolution
   line buffers hold kernel-height - 1 rows; large ones go to BRAM;
 - the block design around them (two AXI DMAs, interconnects, width converters) is a fixed overhead.
@@ -34,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fixyfpga.engine import ENGINE_TOP
+from fixyfpga.engine import storage as engine_storage
 from fixyfpga.errors import FixyError
 from fixyfpga.layers import KINDS
 from fixyfpga.rtl.circuits import built_circuits
@@ -51,7 +56,9 @@ DEFAULT_BITS = 8                  # weight/input width when a design.json does n
 # converters), plus the weights AXI DMA (MM2S only) and the engine's load loop.
 OVERHEAD = {"lut": 4500, "ff": 6500, "dsp": 0, "bram36": 2}
 WEIGHT_PATH_OVERHEAD = {"lut": 1400, "ff": 1900, "dsp": 0, "bram36": 1}
-SHALLOW_DEPTH = 64                # reshaped weight arrays shallower than this become LUTRAM (RAM64X1)
+# Block RAM18 aspect ratios (width, depth) of the 7-series / UltraScale+ primitive (UG473, UG573).
+BRAM18_MODES = ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384))
+LUTRAM_DEPTH = 64                 # RAM64X1S: 64 words of one bit per LUT
 ENGINE_LUT_PER_DSP = 40           # weight/accumulator muxing around each shared multiplier
 ENGINE_FF_PER_DSP = 60
 LAYER_CONTROL = {"lut": 400, "ff": 500}
@@ -78,6 +85,8 @@ class LayerInfo:
     is_last: bool = False     # its output leaves the IP (no FIFO inside)
     datapath_lut: int = None  # front-end: LUTs of the layer's datapath (rtl.cost), when weights are known
     circuit: str = None       # front-end: the circuit its strategy builds (rtl.circuits)
+    storage: tuple = ()       # engine: Storage of its kernel and bias (fixyfpga.engine.storage)
+    logic: dict = None        # the kind's own logic besides weights (LayerKind.logic): lut, ff, dsp, buffer_bits
 
 
 def _prod(shape):
@@ -102,6 +111,9 @@ def _from_plans(plans, part, reuse_factors, strategy="da"):
         src = by_name.get(p.inputs[0]) if p.inputs else prev
         if src is not None:
             info.in_shape, info.in_bits = tuple(src.out_shape), src.out_type.width
+        kind = KINDS.get(p.kind)
+        if kind is not None:
+            info.logic = kind.logic(p, [by_name[i] for i in p.inputs if i in by_name]) or None
         if p.has_weights:
             info.weight_bits, info.bias_bits = p.weight_type.width, p.bias_type.width
             info.acc_bits = p.accum_type.width if p.accum_type else 2 * info.weight_bits
@@ -110,6 +122,8 @@ def _from_plans(plans, part, reuse_factors, strategy="da"):
             info.nonzero_kernel = int(np.count_nonzero(p.kernel))
             info.bias_size = int(p.bias.size)
             info.reuse_factor = int(reuse_factors.get(p.name, 1)) if part == "engine" else 1
+            if part == "engine":
+                info.storage = tuple(engine_storage.decide_plan(p, info.reuse_factor))
             if p.name in io:
                 src, act = io[p.name]
                 info.datapath_lut = frontend_luts(p, src.out_type, act.out_type if act else None, act is not None,
@@ -122,9 +136,11 @@ def _from_plans(plans, part, reuse_factors, strategy="da"):
 
 def _from_design(design):
     """Layers from design.json: kernel shapes are not recorded there, so line buffers are left out."""
-    port_types = {}
+    port_types, storage = {}, {}
     for array in design.get("engine", {}).get("arrays", []):
         port_types[(array["layer"], array["kind"])] = int(array["type"]["width"])
+        if array.get("storage"):
+            storage.setdefault(array["layer"], []).append(engine_storage.Storage.from_dict(array["storage"]))
     layers = []
     for part, section in (("frontend", "frontend"), ("engine", "engine")):
         entries = design.get(section, {}).get("layers", [])
@@ -145,25 +161,63 @@ def _from_design(design):
                 info.bias_bits = port_types.get((d["name"], "bias"), info.weight_bits)
                 info.acc_bits = _bits_of_hls(d.get("accum_type"))
                 info.reuse_factor = int(d.get("reuse_factor") or 1) if part == "engine" else 1
+                info.storage = tuple(storage.get(d["name"], ())) if part == "engine" else ()
+                if part == "engine" and not info.storage:      # a design.json without recorded storage
+                    info.storage = (
+                        engine_storage.decide(f"{info.name}.weight", f"{info.name}.weight", "weight",
+                                              info.kernel_size, info.weight_bits, info.reuse_factor),
+                        engine_storage.decide(f"{info.name}.bias", f"{info.name}.bias", "bias", max(1, info.bias_size),
+                                              info.bias_bits, info.reuse_factor))
             layers.append(info)
             prev = info
     return layers
 
 
+def _with_storage(layers, found):
+    """Engine layers priced from scanned storage (Storage labelled `<layer>.weight|bias`)."""
+    by_layer = {}
+    for st in found:
+        by_layer.setdefault(st.label.rsplit(".", 1)[0], []).append(st)
+    return [dataclasses.replace(i, storage=tuple(by_layer.get(i.name, ()))) if i.part == "engine" and i.kernel_size
+            else i for i in layers]
+
+
+def _firmware_storage(project_dir, design):
+    """The storage scanned from a built project's engine firmware, labelled from design.json's arrays."""
+    eng = design.get("engine") or {}
+    fw = Path(project_dir) / eng.get("dir", "backend") / "firmware"
+    if not (fw / f"{eng.get('top', ENGINE_TOP)}.cpp").is_file():
+        return None
+    labels = {a["var"]: f"{a['layer']}.{a['kind']}" for a in eng.get("arrays", []) if a.get("var")}
+    return engine_storage.scan_firmware(fw, eng.get("top", ENGINE_TOP), labels)
+
+
 def _load(source):
+    """(layers, origin, engine storage origin)."""
+    folder = None
     if isinstance(source, (str, Path)):
         path = Path(source)
         path = path / "design.json" if path.is_dir() else path
         if not path.is_file():
             raise FixyError(f"{path} does not exist; build the design with `make hls` first")
+        folder = path.parent
         source = json.loads(path.read_text())
     if isinstance(source, dict) and "format" in source:
-        return _from_design(source), "design.json"
+        layers = _from_design(source)
+        scanned = _firmware_storage(folder, source) if folder is not None else None
+        if scanned is not None:
+            return _with_storage(layers, scanned), "design.json", "firmware scan"
+        recorded = any(a.get("storage") for a in (source.get("engine") or {}).get("arrays", []))
+        return layers, "design.json", ("design.json (recorded from a firmware scan)" if recorded else
+                                       "kit decision (fixyfpga.engine.storage): design.json records no storage")
     if isinstance(source, dict) and "frontend" in source and "backend" in source:
         rfs = source.get("reuse_factors") or {}
         strategy = source.get("frontend_strategy") or "da"
-        return (_from_plans(source["frontend"], "frontend", rfs, strategy) +
-                _from_plans(source["backend"], "engine", rfs), "layer plans")
+        layers = (_from_plans(source["frontend"], "frontend", rfs, strategy) +
+                  _from_plans(source["backend"], "engine", rfs))
+        if source.get("engine_storage") is not None:
+            return _with_storage(layers, source["engine_storage"]), "layer plans", "firmware scan"
+        return layers, "layer plans", "kit decision (fixyfpga.engine.storage), before conversion"
     raise FixyError("estimate() takes a design.json (dict, file or folder) or "
                     "{'frontend': plans, 'backend': plans, 'reuse_factors': {...}}")
 
@@ -177,16 +231,32 @@ def _buffer_cost(bits):
     return 0, math.ceil(bits / BRAM18_BITS) / 2
 
 
-def engine_kernel_memory(size, width, reuse_factor):
-    """(lut, bram36) of one engine kernel array inside the engine: hls4ml's ARRAY_RESHAPE block gives
-    words of ceil(size / reuse factor) x width bits, reuse-factor deep. A BRAM18 is 512 x 36 or
-    1024 x 18 bits; shallow arrays become LUTRAM (one LUT per bit per 64 words)."""
-    rf = max(1, int(reuse_factor))
-    word_bits = math.ceil(size / rf) * width
-    if rf < SHALLOW_DEPTH:
-        return word_bits * math.ceil(rf / 64), 0.0
-    bram18 = min(math.ceil(word_bits / 36) * math.ceil(rf / 512), math.ceil(word_bits / 18) * math.ceil(rf / 1024))
-    return 0, bram18 / 2
+def bram18_blocks(depth, width):
+    """BRAM18 primitives for a memory of `depth` words of `width` bits: the fewest over the aspect ratios."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM18_MODES)
+
+
+def lutram_luts(depth, width):
+    """LUTs of a single-port LUTRAM of `depth` x `width` (RAM64X1S: 64 words of one bit per LUT)."""
+    return int(width) * math.ceil(int(depth) / LUTRAM_DEPTH) if depth > 0 else 0
+
+
+def storage_cost(st):
+    """{"ff", "lut", "bram36"} of one engine array's storage (fixyfpga.engine.storage.Storage)."""
+    banks, depth, width = engine_storage.geometry(st)
+    if st.kind == engine_storage.REGISTERS:
+        return {"ff": banks * depth * width, "lut": 0, "bram36": 0.0}
+    if st.kind == engine_storage.LUTRAM:
+        return {"ff": 0, "lut": banks * lutram_luts(depth, width), "bram36": 0.0}
+    return {"ff": 0, "lut": 0, "bram36": banks * bram18_blocks(depth, width) / 2}
+
+
+def storage_rows(storage):
+    """Per array: what it is and what it costs (JSON-serializable), for the estimate and reports."""
+    return [{"var": st.var, "label": st.label, "kind": st.kind, "shape": st.shape, "banks": st.banks,
+             "depth": st.depth, "width": st.width, "pragmas": st.pragmas(), **storage_cost(st)} for st in storage]
 
 
 def _layer_cost(info):
@@ -212,12 +282,22 @@ def _layer_cost(info):
             cost["dsp"] += dsp
             cost["lut"] += dsp * ENGINE_LUT_PER_DSP
             cost["ff"] += dsp * ENGINE_FF_PER_DSP
-            w_lut, w_bram = engine_kernel_memory(info.kernel_size, info.weight_bits, info.reuse_factor)
-            cost["lut"] += w_lut
-            cost["bram36"] += w_bram
-            cost["ff"] += info.bias_size * info.bias_bits          # biases: completely partitioned registers
             detail.append(f"{info.kernel_size} multipliers / reuse factor {info.reuse_factor}")
-            detail.append(f"on-chip weights {w_bram:g} BRAM36" + (f" + {w_lut} LUTRAM" if w_lut else ""))
+            for st in info.storage:
+                c = storage_cost(st)
+                for r in ("ff", "lut", "bram36"):
+                    cost[r] += c[r]
+                priced = ", ".join(f"{c[r]:g} {name}" for r, name in (("bram36", "BRAM36"), ("lut", "LUTRAM LUTs"),
+                                                                     ("ff", "FFs")) if c[r])
+                detail.append(f"on-chip {st.label.rsplit('.', 1)[-1]} {st.kind} {st.shape} ({priced})")
+    # Logic of weightless layers (merges, pooling windows, ...) and their own buffers, from their kind.
+    if info.logic:
+        for r in ("lut", "ff", "dsp"):
+            cost[r] += int(info.logic.get(r, 0))
+        lut, bram = _buffer_cost(int(info.logic.get("buffer_bits", 0)))
+        cost["lut"] += lut
+        cost["bram36"] += bram
+        detail.append(", ".join(f"{k} {v}" for k, v in info.logic.items()) + " (its kind's logic estimate)")
     # Convolution line buffer: kernel-height - 1 rows of the input feature map.
     kind = KINDS.get(info.kind)
     if kind is not None and kind.line_buffer and info.kernel_shape and len(info.in_shape) == 3:
@@ -245,7 +325,7 @@ def storage_costs(plans, part, reuse_factors=None):
 
 def estimate(source, board):
     """Per-layer and total resource estimate (JSON-serializable dict) for `board`."""
-    layers, origin = _load(source)
+    layers, origin, storage_origin = _load(source)
     rows = []
     total = {r: 0 for r in RESOURCES}
     for info in layers:
@@ -267,7 +347,9 @@ def estimate(source, board):
     total = {r: round(v, 1) if r == "bram36" else int(v) for r, v in total.items()}
     utilization = {r: round(total[r] / available[r], 3) if available[r] else None for r in RESOURCES}
     over = [r for r in RESOURCES if total[r] > LIMITS[r] * available[r]]
+    storage = [st for info in layers if info.part == "engine" for st in info.storage]
     return {"board": board.name, "source": origin, "layers": rows, "infrastructure": infra, "total": total,
+            "engine_storage": storage_rows(storage), "engine_storage_source": storage_origin,
             "available": available, "limits": dict(LIMITS), "utilization": utilization, "over": over,
             "fits": not over}
 

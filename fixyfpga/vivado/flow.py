@@ -23,10 +23,13 @@ from fixyfpga import REPO_ROOT
 from fixyfpga.engine import TASK_SUFFIX
 from fixyfpga.errors import FixyError
 from fixyfpga.tools import run_tool
+from fixyfpga.amd.power import cells_power, parse_report_power
+from fixyfpga.amd.timing import parse_timing_summary
+from fixyfpga.amd.utilization import parse_utilization
 from fixyfpga.vivado import blockdesign, hls, reports
 from fixyfpga.vivado.overlay import OVERLAY_FORMAT, overlay_json, plan_overlay
 from fixyfpga.design import read_design
-from fixyfpga.runtime.hwh import read_hwh
+from fixyfpga.amd.hwh import read_hwh
 
 VIVADO_DIR = "vivado"
 OVERLAY_DIR = "overlay"
@@ -59,7 +62,8 @@ def write_overlay_tcl(design_dir, board, name=None, jobs=2):
                         f"`make hls BOARD={board.name}`")
     plan = plan_overlay(design, board, design_dir, name=name)
     build_dir = design_dir / VIVADO_DIR
-    repos = [os.path.relpath(hls.ip_repo_dir(ip_dir, top), build_dir) for ip_dir, top in _ip_dirs(design_dir, design)]
+    repos = [os.path.relpath(repo, build_dir) for ip_dir, top in _ip_dirs(design_dir, design)
+             for repo in hls.ip_repo_dirs(ip_dir, top)]
     script = blockdesign.write_vivado_tcl(build_dir, plan, repos, f"../{OVERLAY_DIR}", jobs=jobs)
     return plan, script
 
@@ -87,8 +91,8 @@ def _check_hwh(plan, hwh_path):
 
 
 def _section(util_path, timing_path, target_mhz):
-    timing = reports.parse_timing_summary(timing_path, target_mhz)
-    return {"status": "done", "resources": reports.parse_utilization(util_path),
+    timing = parse_timing_summary(timing_path, target_mhz)
+    return {"status": "done", "resources": parse_utilization(util_path),
             "wns_ns": timing["wns_ns"], "tns_ns": timing["tns_ns"], "whs_ns": timing["whs_ns"],
             "failing_endpoints": timing["failing_endpoints"], "clock": timing.get("clock"),
             "target_mhz": timing.get("target_mhz"), "achieved_mhz": timing["achieved_mhz"],
@@ -98,8 +102,8 @@ def _section(util_path, timing_path, target_mhz):
 def _power_section(rpt_dir, bd_name):
     """build_report's implementation.power: report_power's figures, the block design's cells and the switching
     activity the script set (reports.POWER_ACTIVITY)."""
-    power = reports.parse_report_power(rpt_dir / blockdesign.REPORTS["impl_power"])
-    power["cells"] = reports.cells_power(power["hierarchy"], bd_name)
+    power = parse_report_power(rpt_dir / blockdesign.REPORTS["impl_power"])
+    power["cells"] = cells_power(power["hierarchy"], bd_name)
     power["activity"] = dict(reports.POWER_ACTIVITY)
     xpe = rpt_dir / blockdesign.REPORTS["impl_power_xpe"]
     power["xpe"] = str(xpe) if xpe.is_file() else None
@@ -119,11 +123,12 @@ def build_overlay(design_dir, board, hls_tool=None, vivado_tool="vivado", jobs=2
     for ip_dir, top in _ip_dirs(design_dir, design):
         if hls_tool:
             log(f"  {hls_tool}: {top} ...")
-            hls.write_hls_tcl(ip_dir, top, board, tool=hls_tool)
+            hls.write_hls_scripts(ip_dir, top, board)
             hls_results[top] = hls.run_hls(ip_dir, hls_tool, top)
         if not (hls.ip_repo_dir(ip_dir, top) / "component.xml").is_file():
             raise FixyError(f"the {top} IP has not been exported ({hls.ip_repo_dir(ip_dir, top)} is empty); run HLS "
-                            f"first: {hls.hls_command_line(ip_dir, 'vitis_hls')}")
+                            f"first: {hls.hls_command_line(ip_dir, top=top)} (Vitis HLS before 2023.2: "
+                            f"{hls.hls_command_line(ip_dir, 'vitis_hls', top)})")
     plan, script = write_overlay_tcl(design_dir, board, name=name, jobs=jobs)
     build_dir = script.parent
     log(f"  vivado: {plan.name} for {board.name} (this takes a while) ...")

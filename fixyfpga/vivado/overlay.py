@@ -9,16 +9,26 @@ documented and read by `fixyfpga.runtime.overlay_spec`, with these extra keys fo
 
     part, ps                  the FPGA part and "zynq7" | "zynqmp"
     streams.in / out          also: elems_per_beat, elem_bits, beat_bits (the IP's TDATA), dma_bits
-                              (the DMA's stream width), beats_per_image, converters (cell names)
+                              (the DMA's stream width), beats_per_image, converters (cell names);
+                              streams.in.pixel_bytes (bytes per pixel on the wire, read by the runtime)
     weights[i]                also: var (the engine's argument), base, range (the controller's window),
                               keras_shape, transpose (element order, as design.json)
     address_map               [{"cell", "segment", "base", "range"}] exactly as assigned in Vivado
     vivado                    {"bd": block design name, "hls_vlnv": {...}}
 
-Streams: the input carries uint8 pixels in HWC order, so an image is a plain byte buffer; the DMA's
-stream width is a power of two and AXI4-Stream width converters bridge it to the front-end's beat of
-one pixel (all channels). The engine's score stream is already 32-bit words (`fixyfpga.engine`:
-storage-width values, TLAST on the last word of a batch), so it goes straight to the DMA's S2MM.
+Streams: the input carries uint8 pixels, one pixel per DMA beat: the pixel's C channel bytes in HWC order,
+padded with zero bytes to a power of two (`pixel_bytes`: 4 for RGB), the AXI DMA's stream widths being
+powers of two (AMD PG021, C_M_AXIS_MM2S_TDATA_WIDTH 8 to 1024). The host repacks the image that way
+(`fixyfpga.runtime.overlay_spec.StreamSpec.to_stream`) and an AXI4-Stream subset converter (PG085, TDATA_REMAP
+`tdata[8C-1:0]`) drops the pad bytes in front of the first IP, whose TDATA is the C bytes of design.json's port.
+So any image size works: no beat ever spans two pixels, and a batch is a whole number of beats, whatever H x W x
+C is (an image of 13x21x3 is 273 beats). A byte stream regrouped by AXI4-Stream data width converters would need
+every transfer to be a multiple of the converters' common group (12 bytes for 3-byte pixels behind a 4-byte
+DMA stream), and its remainder would shift the next batch. The cost is C-to-P bytes of DDR reads per pixel
+(4/3 for RGB), at one pixel per clock, the rate the front-end reads. No converter when C is a power of two.
+The engine's score stream is already 32-bit words (`fixyfpga.engine`: storage-width values, TLAST on the last
+word of a batch), so it goes straight to the DMA's S2MM. Every TDATA width comes from design.json's ports (the
+front-end's input and output, the engine's `features`), never recomputed here.
 
 Engine-only overlays (design.json without `frontend`, variant "engine_only": the study's all-programmable
 baseline): no front-end IP and no front-end window; the image DMA feeds the engine's `features` through
@@ -37,17 +47,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixyfpga.engine import (IN_PORT, OUT_PORT, REGISTERS, WEIGHT_PORT, WORD_BITS, WeightLayout, ip_vlnv,
-                             output_packing)
+from fixyfpga.engine import (DMA_LENGTH_BITS, IN_PORT, OUT_PORT, OVERLAY_FORMAT, REGISTERS, WEIGHT_PORT, WORD_BITS,
+                             WeightLayout, axis_bits, ip_vlnv, output_packing)
 from fixyfpga.design import VARIANT_FIXYNN, has_frontend
 from fixyfpga.errors import FixyError
 from fixyfpga.fixedpoint import FixedType
-from fixyfpga.runtime.overlay_spec import FORMAT as OVERLAY_SPEC_FORMAT
 
-OVERLAY_FORMAT = OVERLAY_SPEC_FORMAT       # the layout fixyfpga.runtime.overlay_spec reads
 BD_NAME = "fixy_bd"
-DMA_LENGTH_BITS = 26                       # AXI DMA buffer length register: transfers up to 64 MiB - 1
 CONTROL_RANGE = 0x10000                    # 64 KiB windows for the DMAs and the two IPs' AXI-lite ports
+MAX_DMA_STREAM_BYTES = 128                 # AXI DMA stream width: 8 to 1024 bits (PG021)
 MAX_INTERCONNECT_PORTS = 16                # SmartConnect master ports
 
 
@@ -99,11 +107,12 @@ PS_INFO = {
 
 @dataclass
 class Converter:
-    """One AXI4-Stream data width converter in a stream path."""
+    """One AXI4-Stream converter in a stream path: `subset` keeps the low `out_bytes` of each beat (PG085
+    axis_subset_converter, TDATA_REMAP); the beat count is unchanged."""
     cell: str
     in_bytes: int
     out_bytes: int
-    tlast: bool
+    kind: str = "subset"
 
 
 @dataclass
@@ -113,6 +122,7 @@ class StreamPlan:
     beat_bits: int                 # the HLS IP's TDATA width
     beats_per_image: int
     dma_bits: int
+    pixel_bytes: int = 0           # input: bytes per pixel (beat) on the wire, a power of two
     converters: list = field(default_factory=list)
     packed_elem_bits: int = 0      # output only: element width after repacking (storage bits)
     packed_beat_bits: int = 0
@@ -161,23 +171,8 @@ def overlay_name(model):
     return stem
 
 
-def _ceil_bytes(bits):
-    return -(-bits // 8)
-
-
 def _pow2_at_least(n):
     return 1 << max(0, math.ceil(math.log2(max(1, n))))
-
-
-def width_converters(prefix, from_bytes, to_bytes, tlast):
-    """AXI4-Stream width converters from `from_bytes` to `to_bytes` beats: none, one (integer ratio), or
-    up to the least common multiple and down again."""
-    if from_bytes == to_bytes:
-        return []
-    if max(from_bytes, to_bytes) % min(from_bytes, to_bytes) == 0:
-        return [Converter(f"{prefix}_width", from_bytes, to_bytes, tlast)]
-    lcm = from_bytes * to_bytes // math.gcd(from_bytes, to_bytes)
-    return [Converter(f"{prefix}_up", from_bytes, lcm, tlast), Converter(f"{prefix}_down", lcm, to_bytes, tlast)]
 
 
 def top_ports(section, role):
@@ -199,9 +194,20 @@ def top_ports(section, role):
     return {"in": axis_in[0], "out": axis_out[0]}
 
 
+def _axis_port(section, direction, role):
+    """design.json's axis port of `direction` of an IP section."""
+    found = [p for p in section.get("ports") or () if p["protocol"] == "axis" and p["direction"] == direction
+             and p["name"] != WEIGHT_PORT]
+    if len(found) != 1:
+        raise FixyError(f"design.json {role}.ports has {len(found)} {direction}put streams, expected one; rebuild with "
+                        f"`make hls`")
+    return found[0]
+
+
 def _input_stream(design):
     """The image stream into the first IP: the front-end's input (uint8 pixels), or, engine-only, the
-    engine's `features` (the pixels as the input quantizer maps them, one byte each: `input.pixel_map`)."""
+    engine's `features` (the pixels as the input quantizer maps them, one byte each: `input.pixel_map`).
+    One pixel per DMA beat (see the module docstring)."""
     shape = [int(s) for s in design["input"]["shape"]]
     t = FixedType.from_dict(design["input"]["type"])
     if t.width != 8 or t.signed:
@@ -209,22 +215,27 @@ def _input_stream(design):
                         f"uint8 images (quantize the input to 8 unsigned bits)")
     if has_frontend(design):
         elems = int(design["frontend"]["in_elems_per_beat"])
+        port = _axis_port(design["frontend"], "in", "frontend")
     else:
         t = FixedType.from_dict(design["interface"]["type"])
         if t.width != 8:
             raise FixyError(f"the engine-only design reads {t.hls()} values, but its overlay streams one byte per "
                             f"pixel; quantize the model's input to 8 bits")
         elems = int(design["engine"]["in_elems_per_beat"])
-    beat_bytes = _ceil_bytes(elems * t.width)
-    dma_bytes = min(128, max(4, _pow2_at_least(beat_bytes)))
-    convs = width_converters("in", dma_bytes, beat_bytes, tlast=False)
-    image_bytes = math.prod(shape)
-    chunk = convs[0].out_bytes if len(convs) == 2 else max(dma_bytes, beat_bytes)
-    if image_bytes % chunk:
-        raise FixyError(f"an input image of {image_bytes} bytes is not a multiple of the {chunk}-byte groups the "
-                        f"stream converters move; use an input whose H*W*C is a multiple of {chunk}")
-    return StreamPlan(elems_per_beat=elems, elem_type=t, beat_bits=beat_bytes * 8,
-                      beats_per_image=image_bytes // elems, dma_bits=dma_bytes * 8, converters=convs)
+        port = _axis_port(design["engine"], "in", "engine")
+    beat_bits = int(port["width"])
+    if beat_bits != axis_bits(elems, 8) or elems != shape[-1]:
+        raise FixyError(f"design.json's {port['name']} port is {beat_bits} bits for {elems} one-byte values per pixel "
+                        f"of a {'x'.join(map(str, shape))} input; rebuild the design with `make hls`")
+    beat_bytes = beat_bits // 8
+    pixel_bytes = _pow2_at_least(beat_bytes)
+    if pixel_bytes > MAX_DMA_STREAM_BYTES:
+        raise FixyError(f"an input pixel of {beat_bytes} bytes ({elems} channels) is wider than the AXI DMA's widest "
+                        f"stream ({MAX_DMA_STREAM_BYTES} bytes); use at most {MAX_DMA_STREAM_BYTES} input channels")
+    convs = [] if pixel_bytes == beat_bytes else [Converter("in_subset", pixel_bytes, beat_bytes)]
+    pixels = math.prod(shape[:-1])
+    return StreamPlan(elems_per_beat=elems, elem_type=t, beat_bits=beat_bits, beats_per_image=pixels,
+                      dma_bits=pixel_bytes * 8, converters=convs, pixel_bytes=pixel_bytes)
 
 
 def _output_stream(design):
@@ -256,11 +267,15 @@ def plan_overlay(design, board, design_dir, name=None):
     weights = WeightLayout.of(design)
     if not weights.arrays:
         raise FixyError("the engine has no weight arrays; the back-end must be built with run-time weights")
-    iface_t = FixedType.from_dict(design["interface"]["type"])
     iface_elems = int(fe["out_elems_per_beat"])
     if int(en.get("in_elems_per_beat", iface_elems)) != iface_elems:
         raise FixyError(f"front-end beats carry {iface_elems} values but the engine reads "
                         f"{en['in_elems_per_beat']}; rebuild the design with `make hls`")
+    # The interface stream connects the front-end's output to the engine's `features` directly: one width.
+    iface_bits = int(_axis_port(en, "in", "engine")["width"])
+    if fixynn and int(_axis_port(fe, "out", "frontend")["width"]) != iface_bits:
+        raise FixyError(f"design.json's front-end output is {_axis_port(fe, 'out', 'frontend')['width']} bits but the "
+                        f"engine's features port {iface_bits}; rebuild the design with `make hls`")
     base = ps.window_base
     # The same windows in both variants (an engine-only overlay leaves the front-end's window empty).
     segments = [Segment("dma", "dma/S_AXI_LITE/Reg", base, CONTROL_RANGE),
@@ -275,7 +290,7 @@ def plan_overlay(design, board, design_dir, name=None):
     return OverlayPlan(
         name=name or overlay_name(design["model"]), board=board, design=design, ps=ps,
         frontend_top=fe["top"] if fixynn else None, engine_top=en["top"], frontend_ports=fe_ports,
-        engine_ports=en_ports, input=_input_stream(design), interface_bits=_ceil_bytes(iface_elems * iface_t.width) * 8,
+        engine_ports=en_ports, input=_input_stream(design), interface_bits=iface_bits,
         output=_output_stream(design), weights=weights, segments=segments,
         pixel_map=None if fixynn else [int(v) for v in design["input"]["pixel_map"]])
 
@@ -288,7 +303,7 @@ def overlay_json(plan, design_copy="design.json"):
     if plan.has_frontend:
         ips = {"frontend": {"name": "frontend", "vlnv": ip_vlnv(plan.frontend_top)}, **ips}
     stream_in = {"shape": [int(s) for s in d["input"]["shape"]], "dtype": "uint8",
-                 "image_bytes": inp.beats_per_image * inp.elems_per_beat,
+                 "image_bytes": inp.beats_per_image * inp.pixel_bytes, "pixel_bytes": inp.pixel_bytes,
                  "elems_per_beat": inp.elems_per_beat, "elem_bits": inp.elem_type.width,
                  "beat_bits": inp.beat_bits, "dma_bits": inp.dma_bits, "beats_per_image": inp.beats_per_image,
                  "converters": [c.cell for c in inp.converters]}

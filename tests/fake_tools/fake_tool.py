@@ -1,13 +1,23 @@
 #!/usr/bin/env python3
-"""Stand-in for AMD's vitis_hls, vitis-run (--mode hls) and vivado, for tests on machines without them.
+"""Stand-in for AMD's vitis_hls, vitis-run (--mode hls), v++ (-c --mode hls) and vivado, for tests on machines
+without them.
 
-It runs the given TCL script under tclsh after defining stub procs for the tool's commands. Each stub
-appends its call as one JSON line to $FIXY_FAKE_RECORD (default: fake_calls.jsonl in the working
-folder) and creates the files the real command would (reports, IP catalog entries, .bit/.hwh).
+Tcl flows (`vitis_hls -f`, `vitis-run --mode hls --tcl`, `vivado -source`): the script runs under tclsh after
+stub procs for the tool's commands are defined. Each stub appends its call as one JSON line to
+$FIXY_FAKE_RECORD (default: fake_calls.jsonl in the working folder) and creates the files the real command would
+(reports, IP catalog entries, .bit/.hwh).
+
+Config-file flow of Vitis 2023.2+ (AMD UG1399 "Running HLS from the command line"; the log of case 06 of
+../shared/tool_outputs): `vitis-run --mode hls --csim --config <cfg> --work_dir <dir>` (C simulation),
+`v++ -c --mode hls --config <cfg> --work_dir <dir>` (C synthesis: <dir>/hls/syn/report/<top>_csynth.xml and
+csynth.xml, <dir>/logs/hls_compile.log), `vitis-run --mode hls --package --config <cfg> --work_dir <dir>`
+(<dir>/hls/impl/ip/component.xml for package.output.format=ip_catalog). Each run is recorded as one JSON line
+({"tool", "cmd": csim|csynth|package, "args", "cwd"}).
 
 Test-only switches (environment):
   FIXY_FAKE_FAIL=<tool>:<command>   that command prints an ERROR line and fails (tool exits non-zero);
-                                    for vivado, <command> may also be synth_1 or impl_1 (a failed run)
+                                    for vivado, <command> may also be synth_1 or impl_1 (a failed run);
+                                    for the config flow: vitis-run:csim, v++:csynth, vitis-run:package
   FIXY_FAKE_WNS=<ns>                worst negative slack in the fake timing report (default 0.512)
   FIXY_FAKE_NO_BOARDS=<b1,b2>       board names whose board files are "not installed" (get_board_parts)
 """
@@ -18,7 +28,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STUBS = {"vitis_hls": "stubs_hls.tcl", "vitis-run": "stubs_hls.tcl", "vivado": "stubs_vivado.tcl"}
+STUBS = {"vitis_hls": "stubs_hls.tcl", "vitis-run": "stubs_hls.tcl", "vivado": "stubs_vivado.tcl", "v++": None}
 
 
 def tcl_quote(text):
@@ -55,6 +65,9 @@ def main(tool):
     if tool not in STUBS:
         print(f"ERROR: fake tool called as unknown name {tool}", file=sys.stderr)
         return 2
+    if tool == "v++" or tool == "vitis-run" and "--config" in sys.argv[1:]:
+        from fake_config_flow import run
+        return run(tool, sys.argv[1:])
     script, tclargs = parse_args(tool, sys.argv[1:])
     record = os.environ.get("FIXY_FAKE_RECORD", str(Path.cwd() / "fake_calls.jsonl"))
     fail = os.environ.get("FIXY_FAKE_FAIL", "")

@@ -30,7 +30,8 @@ fixy_stub open_solution {
 }
 fixy_stub set_part { set ::hls(part) [lindex $args 0] }
 fixy_stub create_clock { set ::hls(period) [fixy_opt $args -period 10.0] }
-fixy_stub set_clock_uncertainty
+set ::hls(uncertainty) "27%"
+fixy_stub set_clock_uncertainty { set ::hls(uncertainty) [lindex $args 0] }
 fixy_stub config_compile
 fixy_stub config_interface
 set ::hls(axilite_return) ""
@@ -46,11 +47,11 @@ fixy_stub csim_design {
 # The reports come from the C++ the script added (fake_hls_reports.py), never from the kit's design.json.
 proc fixy_hls_reports {what a b out} {
     exec $::fixy_fake(python) [file join $::fixy_fake(dir) fake_hls_reports.py] $what $::hls(top) $a $b $out \
-        $::hls(axilite_return) {*}$::hls(files)
+        $::hls(axilite_return) $::hls(uncertainty) {*}$::hls(files)
 }
 fixy_stub csynth_design {
     set top $::hls(top)
-    fixy_hls_reports csynth $::hls(part) $::hls(period) [file join $::hls(project) $::hls(solution) syn report ${top}_csynth.xml]
+    puts [fixy_hls_reports csynth $::hls(part) $::hls(period) [file join $::hls(project) $::hls(solution) syn report ${top}_csynth.xml]]
 }
 fixy_stub export_design {
     set vlnv "[fixy_opt $args -vendor xilinx.com]:[fixy_opt $args -library hls]:$::hls(top):[fixy_opt $args -version 1.0]"

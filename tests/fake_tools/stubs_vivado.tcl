@@ -41,14 +41,22 @@ fixy_stub current_project { return $::viv(project) }
 # vendor:board:part0:file_version; -latest_file_version keeps the newest). The fake "installs" the board
 # parts the kit's boards/*.yaml name, unless FIXY_FAKE_NO_BOARDS lists the board (as on a fresh Vivado
 # install, where pynq-z2 and ultra96v2 board files are not shipped).
+# A board listed in FIXY_FAKE_NO_BOARDS is found only when a board repository is set both ways FINN sets it:
+# the session parameter board.repoPaths and the project property BOARD_PART_REPO_PATHS.
 set ::viv(board_repo_paths) {}
+set ::viv(board_part_repo_paths) {}
 fixy_stub set_param {
     if {[lindex $args 0] eq "board.repoPaths"} { set ::viv(board_repo_paths) [lindex $args 1] }
+}
+fixy_stub get_param {
+    if {[lindex $args 0] eq "board.repoPaths"} { return $::viv(board_repo_paths) }
+    return ""
 }
 fixy_stub get_board_parts {
     set pattern [lindex $args end]
     set board [lindex [split $pattern :] 1]
-    if {[lsearch -exact [split $::fixy_fake(no_boards) ,] $board] >= 0} { return {} }
+    if {[lsearch -exact [split $::fixy_fake(no_boards) ,] $board] >= 0
+        && ($::viv(board_repo_paths) eq "" || $::viv(board_part_repo_paths) eq "")} { return {} }
     return [list [string map {* part0:1.1} $pattern]]
 }
 fixy_stub exclude_bd_addr_seg
@@ -56,6 +64,10 @@ fixy_stub current_fileset { return sources_1 }
 set ::viv(clock_mhz) 100.0
 fixy_stub set_property {
     if {[lindex $args 0] eq "ip_repo_paths"} { set ::viv(repos) [lindex $args 1] }
+    if {[string toupper [lindex $args 0]] eq "BOARD_PART_REPO_PATHS"} {
+        if {$::viv(project) eq ""} { error "\[Common 17-55\] 'set_property' expects at least one object." }
+        set ::viv(board_part_repo_paths) [lindex $args 1]
+    }
     if {[lindex $args 0] eq "-dict"} {
         set ::cellcfg([lindex $args end]) [lindex $args 1]
         foreach {key value} [lindex $args 1] {
@@ -147,24 +159,15 @@ fixy_stub save_bd_design
 fixy_stub get_files { return [lindex $args end] }
 fixy_stub make_wrapper { return [file join $::viv(dir) "$::viv(bd)_wrapper.v"] }
 fixy_stub generate_target {
-    # The hardware handoff: modules with their VLNVs, address ranges as assigned.
-    set xml "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<EDKSYSTEM TOOLVERSION=\"fake\">\n  <MODULES>\n"
-    foreach cell [lsort [array names ::cells]] {
-        append xml "    <MODULE FULLNAME=\"/$cell\" INSTANCE=\"$cell\" VLNV=\"$::cells($cell)\">\n"
-        if {$cell eq "ps"} {
-            append xml "      <MEMORYMAP>\n"
-            foreach seg $::segments {
-                lassign $seg path offset range
-                set high [format 0x%08X [expr {$offset + $range - 1}]]
-                set type [expr {[string match *Mem0 $path] ? "MEMORY" : "REGISTER"}]
-                append xml "        <MEMRANGE INSTANCE=\"[fixy_cell_of $path]\" BASEVALUE=\"$offset\" HIGHVALUE=\"$high\" MEMTYPE=\"$type\"/>\n"
-            }
-            append xml "      </MEMORYMAP>\n"
-        }
-        append xml "    </MODULE>\n"
-    }
-    append xml "  </MODULES>\n</EDKSYSTEM>\n"
-    fixy_write [file join $::viv(dir) "$::viv(project).gen" sources_1 bd $::viv(bd) hw_handoff "$::viv(bd).hwh"] $xml
+    # The hardware handoff in Vivado's layout (fake_hwh.py): modules with their VLNVs, the processor's address
+    # map as assigned, HLS registers from the exported component.xml.
+    set cellargs {}
+    foreach cell [lsort [array names ::cells]] { lappend cellargs $cell $::cells($cell) }
+    set segargs {}
+    foreach seg $::segments { lappend segargs {*}$seg }
+    exec $::fixy_fake(python) [file join $::fixy_fake(dir) fake_hwh.py] \
+        [file join $::viv(dir) "$::viv(project).gen" sources_1 bd $::viv(bd) hw_handoff "$::viv(bd).hwh"] \
+        2025.2 [join $::viv(repos) |] -- {*}$cellargs -- {*}$segargs
 }
 proc fixy_run_dir {run} { return [file join $::viv(dir) "$::viv(project).runs" $run] }
 fixy_stub get_runs { return [lindex $args 0] }
@@ -189,6 +192,7 @@ fixy_stub get_property {
     lassign $args name object
     switch -- $name {
         PROGRESS { return $::progress($object) }
+        BOARD_PART_REPO_PATHS { return $::viv(board_part_repo_paths) }
         DIRECTORY { return [fixy_run_dir $object] }
         LEFT {
             if {[string match *Addr_A $object]} { return 31 }
