@@ -607,18 +607,20 @@ def test_resources_are_tagged_by_source(board):
     from helpers import small_mobilenet
     fp, bp = split_plans(split_model(small_mobilenet(seed=2), "b1_pool"))
     rfs = {p.name: 1 for p in bp if p.has_weights}
-    est = resources.variant_resources(fp, bp, rfs, board)
+    est = resources.variant_resources(fp, bp, rfs, board, frontend_strategy="latency")
     assert est["source"] == "estimate" and set(est["sources"].values()) == {"estimate"}
     layer = next(p.name for p in fp if p.has_weights)
     row = next(r for r in est["layers"] if r["name"] == layer)
-    measured = resources.variant_resources(fp, bp, rfs, board, rtl={layer: {"lut": 100, "ff": 10, "dsp": 0}})
+    measured = resources.variant_resources(fp, bp, rfs, board, rtl={layer: {"lut": 100, "ff": 10, "dsp": 0}},
+                                           frontend_strategy="latency")
     mrow = next(r for r in measured["layers"] if r["name"] == layer)
     assert mrow["source"] == "yosys" and measured["sources"]["lut"] == "yosys+estimate"
     assert measured["yosys_layers"] == [layer] and mrow["estimate_lut"] == row["lut"]
     assert measured["lut"] - est["lut"] == mrow["lut"] - row["lut"]       # only that layer's figure changed
     assert measured["dsp"] == est["dsp"] and measured["bram36"] == est["bram36"]
     viv = resources.variant_resources(fp, bp, rfs, board, vivado={r: {"used": 7, "available": 9}
-                                                                  for r in resources.RESOURCES})
+                                                                  for r in resources.RESOURCES},
+                                      frontend_strategy="latency")
     assert viv["source"] == "vivado" and viv["lut"] == 7 and viv["sources"]["dsp"] == "vivado"
 
 

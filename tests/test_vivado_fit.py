@@ -47,7 +47,7 @@ def inp(hw=32, c=3):
 def plans(front_channels=16, rf=64, seed=None):
     fe = chain([inp(), conv("fe_conv", 3, front_channels, 32, seed=seed)])
     be = chain([conv("be_conv", front_channels, 32, 32), dense("classifier", 32, 10)])
-    return {"frontend": fe, "backend": be, "reuse_factors": {"be_conv": rf, "classifier": 32}}
+    return {"frontend": fe, "backend": be, "reuse_factors": {"be_conv": rf, "classifier": 32}, "frontend_strategy": "da"}
 
 
 def test_small_design_fits_every_board():
@@ -86,8 +86,11 @@ def test_front_end_estimate_follows_the_strategy():
     assert "da4ml adder graphs" in rows["da"]["detail"]
     assert "one constant multiplier per weight" in rows["latency"]["detail"]
     assert rows["latency"]["lut"] > rows["da"]["lut"]
-    default = next(r for r in estimate(plans(), board)["layers"] if r["name"] == "fe_conv")
-    assert default["lut"] == rows["da"]["lut"]                                        # da when not said
+    unsaid = {k: v for k, v in plans().items() if k != "frontend_strategy"}
+    with pytest.raises(FixyError, match="say which circuit it is built as with 'frontend_strategy'"):
+        estimate(unsaid, board)
+    no_weights = estimate({**unsaid, "frontend": chain([inp()])}, board)                 # nothing to say then
+    assert no_weights["fits"] and not any(r["part"] == "frontend" for r in no_weights["layers"])
     with pytest.raises(FixyError, match="frontend.strategy must be one of latency, da"):
         estimate({**plans(), "frontend_strategy": "fast"}, board)
 

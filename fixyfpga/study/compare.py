@@ -309,7 +309,7 @@ def compare(board_name, config_path, data_dir=None, out_root=None, project_root=
     impl = (rep or {}).get("implementation") or {}
     f_res = resources.variant_resources(fp, bp, rfs, board, rtl=rtl,
                                         vivado=impl.get("resources") if impl.get("status") == "done" and not stale
-                                        else None)
+                                        else None, frontend_strategy=exp.frontend.strategy)
     f_cyc = cycles.summarize(cycles.design_cycles(fp, bp, rfs), board.clock_mhz)
     hls = (rep or {}).get("hls") or {}
     if hls.get("status") == "done" and not stale:

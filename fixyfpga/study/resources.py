@@ -64,8 +64,8 @@ def rtl_counts(project_dir, strategy):
             "used": strategy if counts else None}
     if not counts:
         info["note"] = (f"{RTL_REPORT.as_posix()} measured {', '.join(sorted(measured)) or 'nothing'}, the design is "
-                        f"built with '{strategy}': its front-end LUT/FF stay the fit estimate (a model of da4ml adder "
-                        f"graphs), not substituted; Yosys counts need `make rtl` to measure '{strategy}'")
+                        f"built with '{strategy}': its front-end LUT/FF stay the fit estimate (a model of the '{strategy}' "
+                        f"circuit), not substituted; Yosys counts need `make rtl` to measure '{strategy}'")
     return counts, info
 
 
@@ -86,13 +86,16 @@ def pipelined_weights(plan):
     return delta
 
 
-def variant_resources(frontend_plans, backend_plans, reuse_factors, board, rtl=None, vivado=None, forms=None):
+def variant_resources(frontend_plans, backend_plans, reuse_factors, board, rtl=None, vivado=None, forms=None,
+                      frontend_strategy=None):
     """{"lut", "ff", "dsp", "bram36", "source", "sources": {resource: tag}, "layers": [...], "estimate": {...}}.
 
     rtl: front-end layer -> Yosys counts (rtl_counts(...)[0]) or None; vivado: parsed Vivado utilization
-    {"lut": {"used", ...}, ...} or None; forms: {engine layer: "pipelined" | "resource"} (default resource)."""
-    est = fit.estimate({"frontend": frontend_plans, "backend": backend_plans, "reuse_factors": reuse_factors},
-                       board)
+    {"lut": {"used", ...}, ...} or None; forms: {engine layer: "pipelined" | "resource"} (default resource);
+    frontend_strategy: the experiment's frontend.strategy (the circuit the fit estimate prices; needed when
+    the front-end has weights)."""
+    est = fit.estimate({"frontend": frontend_plans, "backend": backend_plans, "reuse_factors": reuse_factors,
+                        "frontend_strategy": frontend_strategy}, board)
     if vivado:
         out = {r: vivado[r]["used"] for r in RESOURCES}
         return {**out, "source": "vivado", "sources": {r: "vivado" for r in RESOURCES}, "estimate": est["total"]}

@@ -76,7 +76,8 @@ def evaluate_point(spec):
         st.timings[done] = 0.0
     st = run_until(BuildConfig(experiment=exp, board=board, force=True, synthesis=False), "fit_check", st,
                    log=lambda _msg: None)
-    res = resources.variant_resources(st.frontend_plans, st.backend_plans, st.reuse_factors, board)
+    res = resources.variant_resources(st.frontend_plans, st.backend_plans, st.reuse_factors, board,
+                                      frontend_strategy=exp.frontend.strategy)
     cyc = cycles.summarize(cycles.design_cycles(st.frontend_plans, st.backend_plans, st.reuse_factors),
                            board.clock_mhz)
     power = energy.estimate_power(res, board.part, board.clock_mhz,

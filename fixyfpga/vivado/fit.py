@@ -24,8 +24,8 @@ fit hours before Vivado would, and to say which layer to change:
 - the block design around them (two AXI DMAs, interconnects, width converters) is a fixed overhead.
 
 `estimate(source, board)` takes either {"frontend": [LayerPlan], "backend": [LayerPlan],
-"reuse_factors": {layer: rf}, "frontend_strategy": "da" | "latency" (default "da")} (the flow, before
-conversion) or a design.json dict / folder (after).
+"reuse_factors": {layer: rf}, "frontend_strategy": "da" | "latency" (the experiment's frontend.strategy;
+needed when the front-end has weights)} (the flow, before conversion) or a design.json dict / folder (after).
 `check_fit(estimate, board, force=False)` raises FixyError naming the layer and the change to make.
 """
 
@@ -100,11 +100,12 @@ def _bits_of_hls(text):
     return int(text.split("<", 1)[1].split(",", 1)[0])
 
 
-def _from_plans(plans, part, reuse_factors, strategy="da"):
+def _from_plans(plans, part, reuse_factors, strategy=None):
     layers, prev = [], None
     by_name = {p.name: p for p in plans}
     io = datapath_io(plans) if part == "frontend" else {}
-    circuits = built_circuits(plans, strategy) if part == "frontend" else {}
+    # The front-end's circuits need the strategy (estimate() asks for it); storage_costs leaves it out.
+    circuits = built_circuits(plans, strategy) if part == "frontend" and io and strategy else {}
     for i, p in enumerate(plans):
         info = LayerInfo(name=p.name, part=part, kind=p.kind, out_shape=tuple(p.out_shape),
                          out_bits=p.out_type.width, is_last=i == len(plans) - 1)
@@ -124,7 +125,7 @@ def _from_plans(plans, part, reuse_factors, strategy="da"):
             info.reuse_factor = int(reuse_factors.get(p.name, 1)) if part == "engine" else 1
             if part == "engine":
                 info.storage = tuple(engine_storage.decide_plan(p, info.reuse_factor))
-            if p.name in io:
+            if p.name in circuits:
                 src, act = io[p.name]
                 info.datapath_lut = frontend_luts(p, src.out_type, act.out_type if act else None, act is not None,
                                                   circuit=circuits[p.name])
@@ -212,7 +213,10 @@ def _load(source):
                                        "kit decision (fixyfpga.engine.storage): design.json records no storage")
     if isinstance(source, dict) and "frontend" in source and "backend" in source:
         rfs = source.get("reuse_factors") or {}
-        strategy = source.get("frontend_strategy") or "da"
+        strategy = source.get("frontend_strategy")
+        if strategy is None and any(p.has_weights for p in source["frontend"]):
+            raise FixyError("estimate(): the front-end has weights; say which circuit it is built as with "
+                            "'frontend_strategy' (the experiment's frontend.strategy: da or latency)")
         layers = (_from_plans(source["frontend"], "frontend", rfs, strategy) +
                   _from_plans(source["backend"], "engine", rfs))
         if source.get("engine_storage") is not None:
