@@ -9,6 +9,19 @@ from fixyfpga.config import load_config
 from fixyfpga.flow import BuildConfig, csim_images, run_until
 from fixyfpga.plan import plan_model
 
+
+def measure_config(cfg, strategies=(), log=print, progress=True):
+    """`make rtl` for a BuildConfig: its model's front-end at its split, windows from its C-sim images,
+    measured with its frontend.strategy (and `strategies` besides) into <project>/rtl/; returns the report."""
+    exp = cfg.experiment
+    st = run_until(cfg, "split", log=lambda _msg: None)
+    plans = plan_model(st.split.frontend, st.split.input_type)
+    images, _, source = csim_images(cfg, tuple(plans[0].out_shape), st.dataset, st.csim_source)
+    log(f"fixyfpga rtl: '{exp.name}' front-end on {cfg.board.name} (family {cfg.board.family}), front-end strategy "
+        f"{exp.frontend.strategy}; windows from {source}")
+    return measure_build(cfg, plans, images, log=log, progress=progress, strategies=strategies)
+
+
 def cmd_rtl(args):
     exp = load_config(args.config)
     board = load_board(args.board or exp.board)
@@ -18,12 +31,7 @@ def cmd_rtl(args):
         cfg.out_root = Path(args.out).resolve()
     if args.data_dir is not None:
         cfg.data_dir = Path(args.data_dir) if args.data_dir else None
-    st = run_until(cfg, "split", log=lambda _msg: None)
-    plans = plan_model(st.split.frontend, st.split.input_type)
-    images, _, source = csim_images(cfg, tuple(plans[0].out_shape), st.dataset, st.csim_source)
-    print(f"fixyfpga rtl: '{exp.name}' front-end on {board.name} (family {board.family}), front-end strategy "
-          f"{exp.frontend.strategy}; windows from {source}")
-    measure_build(cfg, plans, images, strategies=strategies)
+    measure_config(cfg, strategies)
     print(f"  report: {rtl_report_path(cfg.project_dir)}")
     return 0
 

@@ -12,9 +12,8 @@ from pathlib import Path
 from fixyfpga import REPO_ROOT
 from fixyfpga.boards import load_board
 from fixyfpga.config import load_config
-from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build, csim_images, run_until
-from fixyfpga.plan import plan_model
-from fixyfpga.rtl.measure import measure_build
+from fixyfpga.flow import DEFAULT_OUT as PROJECTS, BuildConfig, build
+from fixyfpga.rtl.cli import measure_config
 from fixyfpga.study import sweep, tables
 from fixyfpga.study.compare import compare
 from fixyfpga.study.paths import BOARDS, RESULTS_COMPARE, RESULTS_SWEEP
@@ -39,10 +38,7 @@ def make_results(boards=BOARDS, config="configs/default.yaml", data_dir=None, pr
         build(cfg, log=lambda _m: None)
         if rtl:
             log(f"fixyfpga results: {name}: rtl (Icarus, Yosys) ...")
-            st = run_until(cfg, "split", log=lambda _m: None)
-            plans = plan_model(st.split.frontend, st.split.input_type)
-            images, _ = csim_images(cfg, tuple(plans[0].out_shape))
-            measure_build(cfg, plans, images, log=lambda _m: None)
+            measure_config(cfg, log=lambda _m: None)
         log(f"fixyfpga results: {name}: compare ...")
         compare(name, config, data_dir=data_dir, out_root=compare_root, project_root=projects, log=lambda _m: None)
         if with_sweep:
