@@ -1,17 +1,21 @@
 """The fit check's front-end LUT estimate (`fixyfpga.rtl.cost`) against Yosys on a table of layer shapes:
 kernels 1x1, 3x3 and 5x5, depthwise 3x3 and 5x5, dense; 4-, 6- and 8-bit weights on 4-, 6- and 8-bit inputs;
 weights drawn like trained ones (normal, scaled to the quantizer's range, then quantized, so narrow
-weights come with many zeros), plus the committed default model's front-end layers. Every layer is
-measured as both circuits (`da` adder graphs and `latency` constant multipliers) with `make rtl`'s own
-code (proof, simulation, Yosys synth_xilinx), cached in --out between runs.
+weights come with many zeros) or at Glorot initialization (small weights of a few LSBs, as in an untrained
+or lightly trained layer), up to 3x3 convolutions of 32 -> 32 channels, plus the committed default model's
+front-end layers (its real weights, at the model's own cut). Every layer is measured as both circuits
+(`da` adder graphs and `latency` constant multipliers; `latency` only up to LATENCY_MAX weights) with
+`make rtl`'s own code (proof, simulation, Yosys synth_xilinx), cached in --out between runs (the JSON
+gives each layer's measuring seconds from when it was measured).
 
     .venv/bin/python benchmarks/rtl_fit.py [--family xc7] [--out /tmp/rtl_fit] [--jobs 2] [--fit]
         [--json results/rtl/fit_table.json]
 
 Prints each layer's measured and estimated LUTs and the error, writes the table as JSON (committed:
-results/rtl/fit_table.json; `benchmarks/rtl_tables.py` writes the README's tables from it). With --fit it
-also prints the least-squares coefficients of the cost model on these layers (relative errors) and each
-layer's error when it is left out of the fit. Yosys counts are relative figures, not Vivado sign-off.
+results/rtl/fit_table.json; `benchmarks/rtl_tables.py` writes the README's tables from it). The JSON also
+gives, per circuit, the worst error of a refit that leaves each layer out (how well the model predicts a
+layer it was not fitted on); --fit prints the least-squares coefficients (relative errors) and each
+layer's left-out error. Yosys counts are relative figures, not Vivado sign-off.
 """
 
 import argparse
@@ -128,6 +132,7 @@ def measure_all(args):
                 row["measured"][circuit] = {k: measured[k] for k in ("lut", "carry", "ff", "dsp")}
                 row["estimate"][circuit] = {"lut": est, "error": round(est / measured["lut"] - 1, 3)}
             row["proved"] = all(p["status"] == "proved" for p in rec["proof"].values())
+            row["seconds"], row["cached"] = rec["seconds"], bool(rec.get("cached"))  # when measured (cache: then)
             rows.append(row)
             print(f"{row['name']:22s} " + "  ".join(
                 f"{c} {row['measured'][c]['lut']:6d} est {row['estimate'][c]['lut']:6d} "
@@ -165,17 +170,21 @@ def main():
     summary = {}
     for circuit in CIRCUITS:
         errors = [abs(r["estimate"][circuit]["error"]) for r in rows if circuit in r["estimate"]]
+        coef, loo = fit(rows, circuit)
         summary[circuit] = {"worst_error": max(errors), "mean_abs_error": round(float(np.mean(errors)), 3),
-                            "layers": len(errors), "model": cost.MODELS[circuit]}
+                            "layers": len(errors), "model": cost.MODELS[circuit],
+                            # how well the model predicts a layer it was not fitted on
+                            "left_one_out_worst_error": round(max(abs(e) for e in loo), 3)}
         print(f"{circuit}: worst error {max(errors):.1%}, mean |error| {np.mean(errors):.1%} over {len(errors)} layers "
-              f"({cost.MODELS[circuit]})")
+              f"({cost.MODELS[circuit]}); left one out: worst {max(abs(e) for e in loo):.1%}")
         if args.fit:
-            coef, loo = fit(rows, circuit)
             each = ", ".join(f"{r['name']} {e:+.0%}" for r, e in zip([r for r in rows if circuit in r["measured"]], loo))
-            print(f"  least squares: {coef}; left-one-out errors: worst {max(abs(e) for e in loo):.1%} ({each})")
+            print(f"  least squares: {coef}; left-one-out errors: {each}")
     out = {"format": "fixyfpga-rtl-fit/1", "command": "python benchmarks/rtl_fit.py --family " + args.family,
            "family": args.family, "tool": {k: tool[k] for k in ("yosys", "da4ml", "label")},
-           "rows": rows, "summary": summary, "seconds": round(time.perf_counter() - t0, 1)}
+           "rows": rows, "summary": summary, "seconds": round(time.perf_counter() - t0, 1),
+           "measured_seconds": round(sum(r["seconds"] for r in rows), 1),
+           "cached_layers": sum(r["cached"] for r in rows)}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.json}")

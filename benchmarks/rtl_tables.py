@@ -82,7 +82,11 @@ def fit_table(fit):
     s = fit["summary"]
     note = (f"\nWorst error: `da` {s['da']['worst_error']:.1%} (mean |error| {s['da']['mean_abs_error']:.1%}), "
             f"`latency` {s['latency']['worst_error']:.1%} (mean {s['latency']['mean_abs_error']:.1%}) over "
-            f"{len(fit['rows'])} layers (`da` on {s['da']['layers']}: hls4ml builds depthwise layers with Latency); "
+            f"{s['da']['layers']} and {s['latency']['layers']} layers (hls4ml builds depthwise layers with Latency, "
+            f"so `da` has none; the largest layers are measured as `da` only)"
+            + ("; refitted without the layer it predicts, worst error `da` "
+               f"{s['da']['left_one_out_worst_error']:.1%}, `latency` {s['latency']['left_one_out_worst_error']:.1%}"
+               if "left_one_out_worst_error" in s["da"] else "") + "; "
             f"every circuit proven equal to the integer reference: "
             f"{'yes' if all(r['proved'] for r in fit['rows']) else 'NO'}. {fit['tool']['yosys'].split(' (')[0]}, "
             f"family {fit['family']}; `{fit['command']}` (source `results/rtl/fit_table.json`).\n")

@@ -3,8 +3,9 @@
 Solving the adder graphs with da4ml takes seconds per layer (minutes for big ones), too slow for a fit
 check that must answer before any tool runs. So the estimate is a cheap linear model of the circuit's
 adders, fitted by least squares (relative errors) to `synth_xilinx -family xc7` LUT counts of the very
-circuits `make rtl` builds (`benchmarks/rtl_fit.py`: 1x1, 3x3 and 5x5 convolutions, depthwise 3x3 and
-5x5, dense layers, 4- to 8-bit weights on 4- to 8-bit inputs, and the default model's front-end; the
+circuits `make rtl` builds (`benchmarks/rtl_fit.py`: 1x1, 3x3 and 5x5 convolutions up to 32 -> 32
+channels, depthwise 3x3 and 5x5, dense layers, 4- to 8-bit weights on 4- to 8-bit inputs, trained-like
+and freshly initialized weights, and the default model's front-end; the
 committed results/rtl/fit_table.json has every layer's error; `make rtl` reports estimate against
 measurement per layer):
 
@@ -31,8 +32,8 @@ from fixyfpga.rtl.datapath import layer_matrix
 # relative errors with benchmarks/rtl_fit.py --fit (Yosys 0.70, xc7, ABC9 without &mfs).
 FEATURES = {"da": ("digit_bits", "weight_rows", "requant_bits"),
             "latency": ("product_rows", "product_adders", "sum_bits")}
-COEF = {"da": {"digit_bits": 0.335, "weight_rows": 0.68, "requant_bits": 0.40},
-        "latency": {"product_rows": 0.589, "product_adders": 1.387, "sum_bits": 0.41}}
+COEF = {"da": {"digit_bits": 0.347, "weight_rows": 0.54, "requant_bits": 1.132},
+        "latency": {"product_rows": 0.263, "product_adders": 1.85, "sum_bits": 0.627}}
 MODELS = {c: f"{' + '.join(f'{COEF[c][n]:g} x {n}' for n in FEATURES[c])} LUT, fitted to yosys synth_xilinx (xc7) "
              f"of the {c} circuits (benchmarks/rtl_fit.py)" for c in FEATURES}
 MODEL_NAME = MODELS["da"]
