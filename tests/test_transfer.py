@@ -244,8 +244,10 @@ def test_quick_run_backends_reload_with_their_accuracy(quick_run, data_dir):
     assert accuracy(model, ds.x_test, ds.y_test, image_map=ds.image_map) == first["fixynn_acc"] == pytest.approx(
         record["test_accuracy"], abs=5e-5)
     source, _ = load_model(run_dir / "source")
-    # The shared front-end is exactly the source model's.
-    for layer in ("stem_conv", "b1_dw", "b1_pw"):
+    # The shared front-end (every weighted layer up to the split) is exactly the source model's.
+    frozen = transfer.arms._weighted_before(source, cfg.split)
+    assert frozen == ["stem_conv", "b1_dw"]
+    for layer in frozen:
         assert all(np.array_equal(a, b) for a, b in zip(model.get_layer(layer).get_weights(),
                                                          source.get_layer(layer).get_weights()))
 
