@@ -19,7 +19,7 @@ def test_emulator_equals_csim_on_the_default_design(default_build, cifar_test_im
     be = CsimLibrary(None, design_library_path(project, design, "engine"))
     be.load_words(np.fromfile(project / "backend" / "tb_data" / "weights.u32", dtype="<u4"))
     model, record = load_model(REPO / "models" / "default")
-    split = split_model(model, record["split"])
+    split = split_model(model, design["interface"]["layer"])          # the cut the design was built at
     images = cifar_test_images[:400]
     n = len(images)
     fe_csim = fe.run(images.reshape(n, -1).astype(np.int64))

@@ -220,3 +220,9 @@ def test_batch_network_makes_every_layer_a_process_over_n_images():
         batch_network(HLS4ML_CORE.replace("    auto&", "    int k = 3;\n    auto&"), header, "core")
     with pytest.raises(FixyError, match="passes `k`"):
         batch_network(HLS4ML_CORE.replace("w2, b2); // conv", "w2, k); // conv"), header, "core")
+    # a numeric constant of the call (hls4ml writes leaky_relu's alpha as a literal) stays in the call
+    leaky = HLS4ML_CORE.replace("nnet::add<layer2_t, layer2_t, result_t, config9>(layer3_cpy1, layer4_out, layer9_out); // add",
+                                "nnet::leaky_relu<layer2_t, leaky_t, result_t, config9>(layer3_cpy1, -0.25, layer9_out); // leaky")
+    cpp, _, _ = batch_network(leaky, header, "core")
+    assert "fixy_stage_leaky(layer3_cpy1, layer9_out, n_images);" in cpp
+    assert "(layer3_cpy1, -0.25, layer9_out);" in cpp.split("static void fixy_stage_leaky(")[1]

@@ -11,13 +11,14 @@ import pytest
 
 from fixyfpga.cli import main
 from fixyfpga.config import CsimConfig, ExperimentConfig, InputConfig
-from fixyfpga.data import load_dataset, to_model_input
+from fixyfpga.data import ImageMap, load_dataset, to_model_input
 from fixyfpga.flow import BuildConfig, build
 
 from user_models import every_exact_kind, normalizations, unusual_models
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (16, 16, 3)
+RESIZE = ImageMap(resize="resize")                # CIFAR-10 32x32 images brought to the small models' 16x16 input
 # Kinds each half of every_exact_kind holds (plan kinds; per-channel scales are 1x1 depthwise layers).
 EXACT_KINDS = {"conv", "depthwise", "dense", "leaky", "activation", "maximum", "minimum", "subtract", "average",
                "multiply", "concat", "pool", "avgpool", "upsample", "crop", "threshold", "gmp", "gap", "binary", "add",
@@ -31,19 +32,19 @@ def cifar(data_dir):
 
 @pytest.fixture(scope="module")
 def exact_model(cifar):
-    return every_exact_kind(to_model_input(cifar.x_train[:1000], SIZE), cifar.y_train[:1000])
+    return every_exact_kind(to_model_input(cifar.x_train[:1000], SIZE, RESIZE), cifar.y_train[:1000])
 
 
 @pytest.fixture(scope="module")
 def norm_model(cifar):
-    return normalizations(to_model_input(cifar.x_train[:1000], SIZE), cifar.y_train[:1000])
+    return normalizations(to_model_input(cifar.x_train[:1000], SIZE, RESIZE), cifar.y_train[:1000])
 
 
 def _build(tmp_path, board, data_dir, model, split):
     path = tmp_path / f"{model.name}.h5"
     model.save(path)
     exp = ExperimentConfig(name=model.name, model=str(path), split=split,
-                           csim=CsimConfig(inputs=1000, dataset="cifar10_jpeg"), input=InputConfig(type="ufixed<8,0>"))
+                           csim=CsimConfig(inputs=1000, dataset="cifar10_jpeg"), input=InputConfig(type="ufixed<8,0>", resize="resize"))
     cfg = BuildConfig(experiment=exp, board=board, out_root=tmp_path / "hls_projects", data_dir=data_dir,
                       synthesis=False)
     return build(cfg, log=lambda msg: None)
@@ -101,7 +102,7 @@ def test_emulator_equals_qkeras_for_every_kind(exact_model, norm_model, cifar):
     """Without C-sim: the kit's integer emulation of each half equals the QKeras halves element by element."""
     from fixyfpga.emulate import emulate, split_plans
     from fixyfpga.split import split_model
-    pixels = to_model_input(cifar.x_test[:64], SIZE).astype(np.int64)
+    pixels = to_model_input(cifar.x_test[:64], SIZE, RESIZE).astype(np.int64)
     for model, cut in ((exact_model, "cut"), (norm_model, "f_out")):
         sp = split_model(model, cut)
         front, back = split_plans(sp)

@@ -119,8 +119,8 @@ def test_odd_input_size_runs_bit_exactly_on_the_simulated_board(odd_build, tmp_p
 
 
 def test_eight_bit_default_model_builds_with_the_fake_tools(default_build, board, monkeypatch, tmp_path):
-    """The default model (ufixed<8,3> x 32 channels at the cut): 256-bit beats either way; both IPs pass the
-    interface check (ports by bundle, side channels, registers) and Vivado builds the overlay."""
+    """The default model (ufixed<8,3> x 24 channels at the b1_dw_act cut): 192-bit beats either way; both IPs pass
+    the interface check (ports by bundle, side channels, registers) and Vivado builds the overlay."""
     from fixyfpga.vivado import flow
     from vivado_fixtures import FAKE_TOOLS
     _, project = default_build
@@ -128,13 +128,15 @@ def test_eight_bit_default_model_builds_with_the_fake_tools(default_build, board
     shutil.copytree(project, work, symlinks=True)
     design = json.loads((work / "design.json").read_text())
     assert design["interface"]["type"]["width"] == 8
-    assert {p["name"]: p["width"] for p in design["engine"]["ports"]}["features"] == axis_bits(32, 8) == 256
+    channels = design["interface"]["shape"][-1]
+    beat = axis_bits(channels, 8)
+    assert {p["name"]: p["width"] for p in design["engine"]["ports"]}["features"] == beat == channels * 8
     monkeypatch.setenv("PATH", f"{FAKE_TOOLS}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FIXY_FAKE_RECORD", str(tmp_path / "calls.jsonl"))
     result = flow.build_overlay(work, board, hls_tool="vitis-run", log=lambda _: None)
     assert result["implementation"]["status"] == "done"
     overlay = json.loads((work / "overlay" / "fixyfpga_default.json").read_text())
-    assert overlay["streams"]["interface"]["beat_bits"] == 256 and overlay["streams"]["in"]["pixel_bytes"] == 4
+    assert overlay["streams"]["interface"]["beat_bits"] == beat and overlay["streams"]["in"]["pixel_bytes"] == 4
 
 
 def test_readme_port_table_is_the_default_designs(default_build):

@@ -331,7 +331,7 @@ def test_cli_task_info_and_pack(engine, packed, source, tmp_path, capsys):
     model_b = packed["b"][1]
     folder = tmp_path / "b_model"
     save_model(model_b, {"zoo": source[1]["zoo"], "params": {**source[1]["params"], "num_classes": 6},
-                         "split": "b1_pool", "role": "fixynn_backend", "dataset": "toy",
+                         "split": source[1]["split"], "role": "fixynn_backend", "dataset": "toy",
                          "class_names": list("uvwxyz")}, folder)
     out_file = tmp_path / "b_cli.fixytask"
     assert main(["task", "pack", "--design", str(project), "--model", str(folder), "-o", str(out_file)]) == 0
@@ -346,10 +346,10 @@ def test_cli_task_info_and_pack(engine, packed, source, tmp_path, capsys):
     stem.set_weights([-w for w in stem.get_weights()])
     folder2 = tmp_path / "other_frontend"
     save_model(other, {"zoo": source[1]["zoo"], "params": {**source[1]["params"], "num_classes": 6},
-                       "split": "b1_pool"}, folder2)
+                       "split": source[1]["split"]}, folder2)
     assert main(["task", "pack", "--design", str(project), "--model", str(folder2), "-o",
                  str(tmp_path / "other.fixytask")]) == 2
-    assert "front-end (up to 'b1_pool') differs from the one built" in capsys.readouterr().err
+    assert f"front-end (up to '{source[1]['split']}') differs from the one built" in capsys.readouterr().err
     assert not (tmp_path / "other.fixytask").exists()
     # A truncated model file: one line naming it, exit 2, nothing written.
     folder3 = tmp_path / "truncated_model"

@@ -1,6 +1,8 @@
 """Transfer protocol: the quick smoke run end to end, and clear errors for bad configs and data."""
 
+import dataclasses
 import json
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -185,6 +187,39 @@ def test_report_rewrites_a_finished_runs_tables_without_training(quick_run, caps
     assert err.startswith("error:") and "no summary.json" in err and "\n" not in err
 
 
+def test_report_rejudges_an_old_run_by_the_fit_check(quick_run, capsys, tmp_path, monkeypatch):
+    """`--report` applies the fit-aware rule to a finished run: an old run (no fit record, split: auto) needs
+    --fit; then every sweep cut is checked on the run's own source model and the choice is made again."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(quick_run[1], run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["settings"]["fit"] == "configs/default.yaml" and summary["model"]["fit"]["fits"]
+    del summary["settings"]["fit"], summary["fit"], summary["model"]["fit"]
+    for row in summary["sweep"]:
+        for key in ("fits", "lut_utilization", "utilization", "over"):
+            del row[key]
+    summary["model"]["split_given"] = "auto"
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    assert main(["--report", str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "give --fit BUILD_CONFIG" in err and "\n" not in err
+
+    target = transfer.cut.load_fit_target("configs/default.yaml", "test")
+    source, _ = load_model(run_dir / "source")
+    luts = {s: f["lut_utilization"] * target.board.resources.lut
+            for s, f in transfer.cut.cut_fits(target, source, ["stem_pool", "b1_dw_act"]).items()}
+    from fixyfpga.vivado.fit import LIMITS
+    _board_luts(monkeypatch, (luts["stem_pool"] + luts["b1_dw_act"]) / 2 / LIMITS["lut"])
+    assert main(["--report", str(run_dir), "--fit", "configs/default.yaml"]) == 0
+    printed = capsys.readouterr().out
+    judged = json.loads((run_dir / "summary.json").read_text())
+    assert [(r["split"], r["fits"]) for r in judged["sweep"]] == [("stem_pool", True), ("b1_dw_act", False)]
+    choice = judged["cut_choice"]
+    assert choice["split"] == "stem_pool" and choice["run_split"] == "b1_dw_act" and not choice["run_split_is_choice"]
+    assert judged["fit"]["checked"] == "fixyfpga transfer --report" and not judged["model"]["fit"]["fits"]
+    assert "chosen before the fit check re-judged it" in printed and "| no (LUT " in printed
+
+
 def test_quick_run_mean_excludes_source_and_sweep_covers_splits(quick_run):
     summary, _ = quick_run
     mean = summary["mean_over_targets"]
@@ -209,8 +244,10 @@ def test_quick_run_backends_reload_with_their_accuracy(quick_run, data_dir):
     assert accuracy(model, ds.x_test, ds.y_test, image_map=ds.image_map) == first["fixynn_acc"] == pytest.approx(
         record["test_accuracy"], abs=5e-5)
     source, _ = load_model(run_dir / "source")
-    # The shared front-end is exactly the source model's.
-    for layer in ("stem_conv", "b1_dw", "b1_pw"):
+    # The shared front-end (every weighted layer up to the split) is exactly the source model's.
+    frozen = transfer.arms._weighted_before(source, cfg.split)
+    assert frozen == ["stem_conv", "b1_dw"]
+    for layer in frozen:
         assert all(np.array_equal(a, b) for a, b in zip(model.get_layer(layer).get_weights(),
                                                          source.get_layer(layer).get_weights()))
 
@@ -223,10 +260,8 @@ FAKE_ACC = {"stem_pool": {"tgt": 0.82, "tgt2": 0.81},      # fixes least; both w
             "b1_pool": {"tgt": 0.95, "tgt2": 0.78}}         # best mean, but tgt2 -2.0 pp: out
 
 
-def test_auto_split_takes_the_cut_with_most_fixed_macs_within_the_bar(tmp_path, data_folder, monkeypatch):
-    _tiny_npz(data_folder / "tgt2.npz")
-    calls, built = [], []
-
+def _fake_training(monkeypatch, built, calls):
+    """Replace every training and the emulator by FAKE_ACC (the bookkeeping and the fit check stay real)."""
     def model(cfg, ds):          # one model for every arm: building QKeras models is the slow part here
         if not built:
             built.append(transfer.build_for(cfg, ds.num_classes))
@@ -249,6 +284,23 @@ def test_auto_split_takes_the_cut_with_most_fixed_macs_within_the_bar(tmp_path, 
                         lambda cfg, src, ds, progress, seed=None: (None, result(0.80 + 0.001 * seed)))
     monkeypatch.setattr(transfer.run, "train_fixynn", fake_fixynn)
     monkeypatch.setattr(transfer.run, "checked_hardware", fake_hw)
+
+
+def _board_luts(monkeypatch, luts):
+    """The fit check's board (the build config's pynq-z2) with `luts` LUTs; everything else as in boards/."""
+    real = transfer.cut.load_board
+
+    def smaller(name):
+        board = real(name)
+        return dataclasses.replace(board, resources=dataclasses.replace(board.resources, lut=int(luts)))
+    monkeypatch.setattr(transfer.cut, "load_board", smaller)
+
+
+def test_auto_split_takes_the_cut_with_most_fixed_macs_within_the_bar(tmp_path, data_folder, monkeypatch):
+    _tiny_npz(data_folder / "tgt2.npz")
+    calls = []
+    _fake_training(monkeypatch, [], calls)
+    _board_luts(monkeypatch, 10 ** 7)          # every cut fits: the bar alone decides
     cfg = _config(tmp_path, split="auto", targets=["tgt", "tgt2"], repeat_seeds=[1], repeat_below_test=9,
                   sweep={"splits": list(FAKE_ACC)})
     summary = run_transfer(cfg, out_root=tmp_path / "out", data_dir=data_folder, progress=False)
@@ -264,15 +316,68 @@ def test_auto_split_takes_the_cut_with_most_fixed_macs_within_the_bar(tmp_path, 
     row = {r["split"]: r for r in summary["sweep"]}["b1_pool"]
     assert not row["within_bar"] and row["worst_delta"] == pytest.approx(-0.02)
     assert row["mean_acc_loss"] == pytest.approx(-0.065)              # kept for fixyfpga.study.sweep
+    assert all(r["fits"] and not r["over"] for r in summary["sweep"]) and summary["model"]["fit"]["fits"]
+    assert summary["fit"]["config"] == "configs/default.yaml" and summary["fit"]["board"] == "pynq-z2"
     record = yaml.safe_load((tmp_path / "out" / "quick" / "source" / "model.yaml").read_text())
     assert record["split"] == "b1_dw_act"
     md = (tmp_path / "out" / "quick" / "results.md").read_text()
     assert "**b1_dw_act**" in md and "| b1_pool | " in md and "tgt2: -2.00 | no |" in md
 
 
-def test_auto_split_needs_a_sweep(tmp_path):
+def test_auto_split_chooses_only_among_the_cuts_that_fit_the_board(tmp_path, data_folder, monkeypatch):
+    """A board where only the smallest cut's front-end fits: auto must take it, although a larger cut is
+    within the bar; a named split that does not fit runs as asked and is reported as not fitting."""
+    _tiny_npz(data_folder / "tgt2.npz")
+    built, calls = [], []
+    _fake_training(monkeypatch, built, calls)
+    cfg = _config(tmp_path, split="auto", targets=["tgt", "tgt2"], repeat_seeds=[1], repeat_below_test=9,
+                  sweep={"splits": list(FAKE_ACC)})
+    built.append(transfer.build_for(load_config(cfg), 4))                   # the source model of the run
+    target = transfer.cut.load_fit_target("configs/default.yaml", "test")
+    luts = {s: f["lut_utilization"] * target.board.resources.lut
+            for s, f in transfer.cut.cut_fits(target, built[0], list(FAKE_ACC)).items()}
+    assert luts["stem_pool"] < luts["b1_dw_act"] < luts["b1_pool"]
+    from fixyfpga.vivado.fit import LIMITS
+    _board_luts(monkeypatch, (luts["stem_pool"] + luts["b1_dw_act"]) / 2 / LIMITS["lut"])
+    summary = run_transfer(cfg, out_root=tmp_path / "out", data_dir=data_folder, progress=False)
+
+    assert summary["model"]["split"] == "stem_pool" and summary["cut_choice"]["split"] == "stem_pool"
+    assert summary["cut_choice"]["fitting"] == ["stem_pool"] and summary["model"]["fit"]["fits"]
+    fits = {r["split"]: (r["fits"], r["over"]) for r in summary["sweep"]}
+    assert fits == {"stem_pool": (True, []), "b1_dw_act": (False, ["lut"]), "b1_pool": (False, ["lut"])}
+    assert sorted(c for c in calls if c[2] == 1) == [("stem_pool", "tgt", 1), ("stem_pool", "tgt2", 1)]
+    md = (tmp_path / "out" / "quick" / "results.md").read_text()
+    assert "**stem_pool**" in md and "| no (LUT " in md and "; over: lut) |" in md
+
+    calls.clear()
+    named = _config(tmp_path, split="b1_dw_act", targets=["tgt", "tgt2"], sweep={"splits": list(FAKE_ACC)})
+    summary = run_transfer(named, out_root=tmp_path / "out", data_dir=data_folder, progress=False)
+    assert summary["model"]["split"] == "b1_dw_act" and not summary["model"]["fit"]["fits"]
+    assert summary["cut_choice"]["run_split_is_choice"] is False
+    md = (tmp_path / "out" / "quick" / "results.md").read_text()
+    assert "does NOT fit pynq-z2" in md and "the split the config names" in md
+
+
+def test_auto_split_with_no_fitting_cut_stops_before_any_training(user_h5, tmp_path, data_dir, monkeypatch, capsys):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although no cut fits")
+    for step in ("train_baseline", "train_fixynn", "train_source"):
+        monkeypatch.setattr(transfer.run, step, no_training)
+    _board_luts(monkeypatch, 1000)
+    cfg = _user_config(tmp_path, user_h5, split="auto", fit="configs/default.yaml")
+    code = main([str(cfg), "--data-dir", str(data_dir), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "split: auto: no cut in sweep.splits fits pynq-z2 by the fit check of configs/default.yaml" in err
+    assert "pool1 LUT" in err and "pool2 LUT" in err and "add an earlier split point" in err
+    assert not (tmp_path / "out" / "user").exists()
+
+
+def test_auto_split_needs_a_sweep_and_a_fit_config(tmp_path):
     with pytest.raises(FixyError, match="split: auto chooses the cut from the split-point sweep"):
         load_config(_config(tmp_path, split="auto"))
+    with pytest.raises(FixyError, match="split: auto chooses among the cuts whose front-end fits the board; add fit:"):
+        load_config(_config(tmp_path, split="auto", fit=None, sweep={"splits": ["stem_pool"]}))
 
 
 # ---- bad input: each fails fast with a FixyError naming the problem -------------------------------------

@@ -180,7 +180,8 @@ def test_interface_check_stops_a_build_of_another_geometry(tmp_path, fake_tools)
     assert "the fixy_engine IP Vitis HLS built does not have the interface design.json lists" in msg
     assert "port 'weights': design.json axis 32-bit +TKEEP/TSTRB/TLAST in, Vitis HLS built no such port" in msg
     assert ("port 's_axi_control': registers: design.json CTRL 0x00, GIER 0x04, IP_IER 0x08, IP_ISR 0x0C, mode 0x10, "
-            "n_images 0x18, Vitis HLS built CTRL 0x00, GIER 0x04, IP_IER 0x08, IP_ISR 0x0C, mode 0x10") in msg
+            "n_images 0x18, status 0x20, Vitis HLS built CTRL 0x00, GIER 0x04, IP_IER 0x08, IP_ISR 0x0C, mode 0x10, "
+            "status 0x18") in msg
     assert "port 'w2_port': not in design.json, Vitis HLS built ap_memory 8-bit x 2048 words in" in msg
     assert "port 's_axi_status': not in design.json, Vitis HLS built s_axilite 32-bit in" in msg
     assert "before Vivado" in msg

@@ -29,6 +29,10 @@ COUNT = "n_images"
 COUNT_TYPE = "ap_uint<32>"
 
 
+# A numeric literal hls4ml passes to a layer call (nnet::leaky_relu's alpha: `0.25`, `-1.5e-3`).
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?[fFlL]?")
+
+
 def _split_args(text):
     args, depth, cur = [], 0, ""
     for ch in text:
@@ -118,13 +122,16 @@ def batch_network(cpp_text, header_text, func):
             streams[m.group(1)] = streams[m.group(2)]
             body.append(raw)
             continue
-        m = re.fullmatch(r"([\w:]+\s*(?:<.*>)?)\s*\(([\w\s,]*)\)\s*;\s*(?://\s*(.*))?", line)
+        m = re.fullmatch(r"([\w:]+\s*(?:<.*>)?)\s*\(([\w\s,.+-]*)\)\s*;\s*(?://\s*(.*))?", line)
         if not m:
             raise FixyError(f"{func}: hls4ml wrote `{line}` in its dataflow region; the kit cannot batch this "
                             f"layer arrangement")
         callee, args, comment = m.group(1), [a.strip() for a in m.group(2).split(",") if a.strip()], m.group(3)
-        decls = []
+        decls, passed = [], []
         for a in args:
+            if NUMBER.fullmatch(a):          # a constant of the layer (leaky_relu's alpha): stays in the call
+                continue
+            passed.append(a)
             if a in streams:
                 decls.append(f"hls::stream<{streams[a]}> &{a}")
             elif a in arrays:
@@ -134,9 +141,9 @@ def batch_network(cpp_text, header_text, func):
                                 f"batch this layer")
         name = _stage_name(comment, index, used)
         stages.append({"name": name, "call": f"{callee}({', '.join(args)});", "layer": (comment or "").strip(),
-                       "params": decls + [f"{COUNT_TYPE} {COUNT}"], "args": args + [COUNT]})
+                       "params": decls + [f"{COUNT_TYPE} {COUNT}"], "args": passed + [COUNT]})
         indent = raw[:len(raw) - len(raw.lstrip())]
-        body.append(f"{indent}{name}({', '.join(args + [COUNT])});")
+        body.append(f"{indent}{name}({', '.join(passed + [COUNT])});")
     if not stages:
         raise FixyError(f"{func}: no layer calls found in hls4ml's engine function; regenerate it with `make hls`")
     new_params = ([f"hls::stream<{p[1]}> &{p[2]}" for p in params[:first_array]] + [f"{COUNT_TYPE} {COUNT}"]

@@ -4,6 +4,8 @@
 
 config   what a transfer config may say, its validation, where runs read and write
 arms     the protocol's steps: both arms' models, their training by one rule, the bit-exact hardware check
+cut      the paper's bar, each cut's fit on the board (the build's own fit check) and the cut choice;
+         re-judging a finished run (--report)
 run      the protocol (its text is written into every summary.json) and the run that writes summary.json
 report   the markdown tables and plots of a run
 cli      the command line

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fixyfpga.errors import FixyError
 from fixyfpga.transfer.config import DEFAULT_CONFIG, QUICK_CONFIG, REPO_ROOT, RESULTS_ROOT
-from fixyfpga.transfer.report import rewrite_reports
+from fixyfpga.transfer.cut import rejudge_run
 from fixyfpga.transfer.run import run_transfer
 
 def add_transfer_arguments(parser):
@@ -17,18 +17,24 @@ def add_transfer_arguments(parser):
     parser.add_argument("--out", default=str(RESULTS_ROOT), help="results root; the run goes to <out>/<run>/")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--report", metavar="RUN_DIR",
-                        help="train nothing: rewrite RUN_DIR's results.md and plots from its summary.json and "
-                             "print the tables (e.g. results/transfer/full)")
+                        help="train nothing: re-judge RUN_DIR's cut (the fit check of every sweep cut on the run's "
+                             "source model, then the cut choice), rewrite its summary.json, results.md and plots "
+                             "and print the tables (e.g. results/transfer/full)")
+    parser.add_argument("--fit", metavar="BUILD_CONFIG",
+                        help="with --report: the build configuration whose board the cuts must fit (default: the "
+                             "run's own `fit:`; e.g. configs/default.yaml)")
 
 
 def cmd_transfer(args):
     """`fixyfpga transfer`: run the protocol and print the mean over the targets; FixyError on bad input.
-    With --report, rewrite a finished run's reports from its summary.json instead."""
+    With --report, re-judge a finished run's cut and rewrite its reports from its summary.json instead."""
     if getattr(args, "report", None):
         if args.config or args.quick:
             raise FixyError("--report rewrites a finished run's reports; give it without a config or --quick")
-        print(rewrite_reports(args.report))
+        print(rejudge_run(args.report, getattr(args, "fit", None)))
         return 0
+    if getattr(args, "fit", None):
+        raise FixyError("--fit re-judges a finished run with --report RUN_DIR; for a run, set fit: in its config")
     summary = run_transfer(args.config, quick=args.quick, out_root=args.out, data_dir=args.data_dir,
                            progress=not args.no_progress)
     mean = summary["mean_over_targets"]
@@ -38,7 +44,11 @@ def cmd_transfer(args):
           f"targets: baseline {mean['baseline_acc']:.4f}, fixynn {mean['fixynn_acc']:.4f}, delta "
           f"{mean['delta']:+.4f}; worst target {mean['worst_target']} delta {mean['worst_delta']:+.4f}; paper's bar "
           f"{'met' if summary['goal']['met'] else 'missed'}"
-          + (f"; cut choice {choice['split']}" if choice else "") + f" ({summary['total_seconds']} s)")
+          + (f"; cut choice {choice['split']}" if choice else "")
+          + ("" if not summary["model"].get("fit") else
+             f"; front-end {'fits' if summary['model']['fit']['fits'] else 'does NOT fit'} {summary['fit']['board']} "
+             f"(LUT {100 * summary['model']['fit']['lut_utilization']:.0f}%)")
+          + f" ({summary['total_seconds']} s)")
     return 0
 
 

@@ -18,7 +18,7 @@ CONFIG_DIR = REPO_ROOT / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "transfer.yaml"
 QUICK_CONFIG = CONFIG_DIR / "transfer_quick.yaml"
 BASELINE_INITS = ("scratch", "source")
-AUTO_SPLIT = "auto"       # split: auto -- the sweep's cut fixing the most MACs with every target within the bar
+AUTO_SPLIT = "auto"       # split: auto -- the sweep's fitting cut fixing the most MACs with every target within the bar
 
 
 @dataclass
@@ -38,6 +38,10 @@ class TransferConfig:
     source: str
     targets: list
     split: str                                    # a split point, or "auto" (chosen from the sweep)
+    fit: str = None                               # the build configuration (e.g. configs/default.yaml) whose
+                                                  # board and front-end/back-end settings every cut's fit check
+                                                  # uses (fixyfpga.transfer.cut); needed by split: auto, which
+                                                  # chooses among the cuts that fit. None: no fit check
     run: str = "default"
     model: ModelSpec = None                       # zoo model and params; not given with a user source_model
     data_dir: str = None                          # folder of .npz datasets (relative: to the repo root)
@@ -143,6 +147,12 @@ def load_config(path):
     if cfg.split == AUTO_SPLIT and cfg.sweep is None:
         raise FixyError(f"{where}: split: {AUTO_SPLIT} chooses the cut from the split-point sweep; add "
                         f"sweep: {{splits: [...]}} or name a split point")
+    if cfg.fit is not None and not isinstance(cfg.fit, str):
+        raise FixyError(f"{where}: fit must name a build configuration file (e.g. fit: configs/default.yaml)")
+    if cfg.split == AUTO_SPLIT and not cfg.fit:
+        raise FixyError(f"{where}: split: {AUTO_SPLIT} chooses among the cuts whose front-end fits the board; add "
+                        f"fit: BUILD_CONFIG (e.g. fit: configs/default.yaml, whose board and strategies the cut "
+                        f"must fit) or name a split point")
     return cfg
 
 

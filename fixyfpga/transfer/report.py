@@ -40,6 +40,26 @@ def _machine(machine):
     return f" on {machine.get('cpus')} CPUs{load}"
 
 
+def _fit_cell(fit):
+    """'yes (LUT 70%)' / 'no (LUT 94%; over: lut)' / '-' (no fit check)."""
+    if not fit or fit.get("fits") is None:
+        return "-"
+    lut = f"LUT {100 * fit['lut_utilization']:.0f}%"
+    return f"yes ({lut})" if fit["fits"] else f"no ({lut}; over: {', '.join(fit['over'])})"
+
+
+def _fit_sentence(summary):
+    """How the run's split fared in the fit check, or '' without one."""
+    fit, where = summary["model"].get("fit"), summary.get("fit")
+    if not fit or not where:
+        return ""
+    lut = f"{100 * fit['lut_utilization']:.0f}% of its LUTs"
+    verdict = (f"fits {where['board']} ({lut})" if fit["fits"] else
+               f"does NOT fit {where['board']} ({lut}; over the fit check's limit: {', '.join(fit['over'])})")
+    return (f" Its front-end {verdict} by the build's fit check of `{where['config']}` (front-end strategy "
+            f"{where['frontend_strategy']}; checked {where['checked']}).")
+
+
 def _training_rule(settings):
     if settings.get("patience"):
         lr_patience = settings.get("lr_patience") or max(1, settings["patience"] // 2)
@@ -66,7 +86,7 @@ def markdown_table(summary):
         f"({100 * model['fixed_mac_share']:.1f}% of the MACs fixed). Source `{src['dataset']}` "
         f"({trained}): {_pct(src['test_accuracy'])}% on "
         f"{src['test_images']} test images. Config `{summary['config']}`, total {summary['total_seconds']:.0f} s"
-        f"{_machine(summary.get('machine'))}.",
+        f"{_machine(summary.get('machine'))}.{_fit_sentence(summary)}",
         "",
         f"Training rule: {_training_rule(settings)}. Epochs below: those each arm had run at its best "
         f"checkpoint / in all, one entry per seed in the order of the seeds column, marked `cap` where the "
@@ -107,13 +127,18 @@ def markdown_table(summary):
                   f"target {mean.get('worst_target')}, delta {_pp(mean.get('worst_delta'))} pp"
                   + (f"; below the per-target bar: {below}." if below else "; every target meets the per-target bar.")]
     if summary.get("sweep"):
+        where = summary.get("fit")
+        fit_head = f"fits {where['board']} (fit check)" if where else "fits the board"
         lines += ["", "## Split-point sweep", "",
                   f"FixyNN at each split (seed {settings.get('seed', 0)}, same training rule) against the same "
                   f"seed's baseline; delta = FixyNN - baseline (pp, negative: FixyNN below the baseline). The "
-                  f"worst target decides whether a split is within the bar.", "",
-                  "| split | fixed weight layers | fixed MAC share % | mean delta (pp) | worst target: delta (pp) "
-                  "| within the bar | per target delta (pp) | hw = QKeras |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  f"worst target decides whether a split is within the bar; only a split whose front-end fits "
+                  f"the board can be chosen"
+                  + (f" (the build's fit check of `{where['config']}`: LUT share of {where['board']}, and the "
+                     f"resources over the check's limits)." if where else " (no fit check in this run: '-')."), "",
+                  f"| split | fixed weight layers | fixed MAC share % | {fit_head} | mean delta (pp) "
+                  "| worst target: delta (pp) | within the bar | per target delta (pp) | hw = QKeras |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for row in summary["sweep"]:
             deltas = row.get("delta") or {n: -v for n, v in row["acc_loss"].items()}
             worst = min(deltas, key=deltas.get)
@@ -121,15 +146,20 @@ def markdown_table(summary):
             differ = [n for n, ok in row["hw_equals_qkeras"].items() if not ok]
             ok = row.get("within_bar")
             lines.append(f"| {row['split']} | {row['fixed_layers']} | {100 * row['fixed_mac_share']:.1f} | "
-                         f"{_pp(-row['mean_acc_loss'])} | {worst}: {_pp(deltas[worst])} | "
+                         f"{_fit_cell(row)} | {_pp(-row['mean_acc_loss'])} | {worst}: {_pp(deltas[worst])} | "
                          f"{'-' if ok is None else 'yes' if ok else 'no'} | {per} | "
                          f"{'NO: ' + ', '.join(differ) if differ else 'yes'} |")
         choice = summary.get("cut_choice")
         if choice:
-            lines += ["", (f"Cut choice ({choice['rule']}): **{choice['split']}** ({100 * choice['fixed_mac_share']:.1f}% "
-                           f"of the MACs fixed; worst target {choice['worst_target']}, delta "
-                           f"{_pp(choice['worst_delta'])} pp)." if choice["split"] else
-                           f"Cut choice ({choice['rule']}): no split of the sweep qualifies.")]
+            text = (f"Cut choice ({choice['rule']}): **{choice['split']}** ({100 * choice['fixed_mac_share']:.1f}% "
+                    f"of the MACs fixed; worst target {choice['worst_target']}, delta "
+                    f"{_pp(choice['worst_delta'])} pp)." if choice["split"] else
+                    f"Cut choice ({choice['rule']}): no split of the sweep qualifies.")
+            if choice.get("run_split_is_choice") is False:
+                text += (f" This run's table is at `{choice['run_split']}`"
+                         + (", chosen before the fit check re-judged it: run again to get the table at the chosen cut."
+                            if model.get("split_given") == "auto" else ", the split the config names."))
+            lines += ["", text]
     lines += ["", "## Protocol", "", summary["protocol"], ""]
     return "\n".join(lines)
 
@@ -189,8 +219,8 @@ def _plot_sweep(summary, png):
     ax.plot(shares, [100 * v for v in mean], "ks-", linewidth=2, label="mean")
     ax.plot(shares, [100 * v for v in worst], "rv-", linewidth=2, label="worst target")
     for r, w in zip(rows, worst):
-        ax.annotate(r["split"], (r["fixed_mac_share"], 100 * w), fontsize=7, textcoords="offset points",
-                    xytext=(3, -10))
+        ax.annotate(r["split"] + (" (does not fit)" if r.get("fits") is False else ""),
+                    (r["fixed_mac_share"], 100 * w), fontsize=7, textcoords="offset points", xytext=(3, -10))
     ax.axhline(0, color="grey", linewidth=0.8)
     if "target_delta_min" in goal:
         ax.axhline(100 * goal["target_delta_min"], color="red", linewidth=0.8, linestyle=":",
@@ -201,7 +231,8 @@ def _plot_sweep(summary, png):
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)
-    return {"split": [r["split"] for r in rows], "fixed_mac_share": shares, "mean_delta": mean,
+    return {"split": [r["split"] for r in rows], "fits": [r.get("fits") for r in rows],
+            "lut_utilization": [r.get("lut_utilization") for r in rows], "fixed_mac_share": shares, "mean_delta": mean,
             "worst_delta": worst, "delta": deltas, "bar": goal.get("target_delta_min")}
 
 
@@ -215,20 +246,3 @@ def write_reports(summary, run_dir):
         (run_dir / "sweep.json").write_text(json.dumps(summary["sweep"], indent=2))
         plotted = _plot_sweep(summary, run_dir / "sweep.png")
         (run_dir / "sweep_plot.json").write_text(json.dumps(plotted, indent=2))
-
-
-def rewrite_reports(run_dir):
-    """Rewrite `run_dir`'s results.md and plots from its summary.json (no training); returns the markdown
-    tables (everything before the protocol). FixyError if the folder holds no readable summary.json."""
-    from fixyfpga.errors import FixyError
-
-    path = Path(run_dir) / "summary.json"
-    if not path.is_file():
-        raise FixyError(f"{run_dir}: no summary.json; give the folder of a finished `fixyfpga transfer` run "
-                        f"(e.g. results/transfer/full)")
-    try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise FixyError(f"{path}: not valid JSON ({exc})") from None
-    write_reports(summary, run_dir)
-    return markdown_table(summary).split("\n## Protocol")[0].rstrip()

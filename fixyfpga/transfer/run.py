@@ -2,8 +2,9 @@
 
     fixyfpga transfer CONFIG.yaml          (python -m fixyfpga.transfer CONFIG.yaml)
 
-The configuration is fixyfpga.transfer.config, the steps of both arms fixyfpga.transfer.arms, the
-reports fixyfpga.transfer.report; this module runs the protocol below and writes summary.json.
+The configuration is fixyfpga.transfer.config, the steps of both arms fixyfpga.transfer.arms, the bar,
+the fit check of each cut and the cut choice fixyfpga.transfer.cut, the reports fixyfpga.transfer.report;
+this module runs the protocol below and writes summary.json.
 
 Protocol (also written into every summary.json):
 1. source: the zoo model (`model`) trained quantization-aware on the source dataset (every layer
@@ -43,10 +44,18 @@ Protocol (also written into every summary.json):
    same target's seed-`seed` baseline (baselines do not depend on the split): per target delta =
    fixynn_acc - baseline_acc against the front-end's share of MACs, with the mean and the worst target's
    delta (`acc_loss` / `mean_acc_loss` / `worst_acc_loss` are the same figures negated).
-9. Cut choice (`cut_choice`): the sweep's split that fixes the largest share of MACs with every sweep
-   target's delta at least -1.0 pp; the worst target decides, not the mean. With `split: auto` the
-   run's table is made at that cut (if no split qualifies, at the one with the best worst-target delta,
-   and the run says so). Order of work: every baseline, then the sweep (seed `seed`), then the other
+9. Fit (`fit`, a build configuration such as configs/default.yaml): every sweep cut, and the run's split,
+   goes through the build's own fit check (the plans and resource estimate `make hls` makes for the source
+   model cut there, on that configuration's board with its front-end and back-end settings; see
+   fixyfpga.transfer.cut). Each sweep row records `fits`, `lut_utilization`, `utilization` and `over` (the
+   resources above the fit check's limits); model.fit does for the run's split. The fit check reads only
+   the source model, so it runs before any training (after the source's own training when it is trained
+   here). A named split that does not fit is run as asked and reported as not fitting.
+10. Cut choice (`cut_choice`): among the sweep's splits whose front-end fits, the one that fixes the
+   largest share of MACs with every sweep target's delta at least -1.0 pp; the worst target decides, not
+   the mean. With `split: auto` the run's table is made at that cut (if no fitting split qualifies, at the
+   fitting one with the best worst-target delta, and the run says so; if no split fits, the run stops
+   before any training). Order of work: every baseline, then the sweep (seed `seed`), then the other
    seeds at the run's split; a fine-tuning the sweep already did is reused, never trained twice. The
    choice reads test-split deltas, as the bar does; `fixynn_val_acc` / `baseline_val_acc` in each sweep
    row give the validation figures beside them.
@@ -62,12 +71,15 @@ import numpy as np
 
 from fixyfpga.augment import recipe
 from fixyfpga.data import DEFAULT_DATA_DIR, check_dataset, describe_preprocessing
+from fixyfpga.modelstore import model_fingerprint
 from fixyfpga.transfer.arms import (_architecture, _save, _weighted_before, best_epoch, build_for, check_split,
                                     checked_hardware, fixed_mac_share, load_capped, load_source,
                                     load_user_source, resolve_split, save_backend, train_baseline, train_fixynn,
                                     train_source)
+from fixyfpga.transfer.cut import (_EPS, MEAN_DELTA_MIN, TARGET_DELTA_MIN, add_fits, auto_split, choose_cut,
+                                   cut_fits, load_fit_target, no_cut_fits, within_bar)
 from fixyfpga.transfer.config import (AUTO_SPLIT, DEFAULT_CONFIG, QUICK_CONFIG, RESULTS_ROOT, _display_path, _folder,
-                                      _name_by_stem, data_dir_path, load_config, user_source)
+                                      _name_by_stem, data_dir_path, load_config, source_model_path, user_source)
 from fixyfpga.transfer.report import write_reports
 
 def _load_average():
@@ -82,12 +94,6 @@ def _mean(values):
     return float(np.mean(values)) if values else None
 
 
-# The paper's bar, in deltas (FixyNN - baseline; negative: FixyNN below the baseline).
-TARGET_DELTA_MIN = -0.01      # every target's delta at least -1.0 pp ...
-MEAN_DELTA_MIN = 0.0          # ... and the mean over the targets at least 0
-_EPS = 1e-12
-
-
 def goal_check(deltas):
     """The paper's bar on {target: delta}: every target's delta >= -1.0 pp and their mean >= 0."""
     mean = _mean(list(deltas.values()))
@@ -95,24 +101,6 @@ def goal_check(deltas):
     mean_met = mean >= MEAN_DELTA_MIN - _EPS
     return {"target_delta_min": TARGET_DELTA_MIN, "mean_delta_min": MEAN_DELTA_MIN, "mean_delta": mean,
             "mean_met": mean_met, "targets_below": below, "met": mean_met and not below}
-
-
-def within_bar(deltas):
-    """True if every delta in {target: delta} meets the per-target bar (TARGET_DELTA_MIN)."""
-    return all(d >= TARGET_DELTA_MIN - _EPS for d in deltas.values())
-
-
-def choose_cut(sweep):
-    """The sweep's cut that fixes the most MACs with every sweep target within the per-target bar:
-    {"rule", "split", "fixed_mac_share", "worst_delta", "worst_target"}, split None if no cut qualifies."""
-    rule = (f"the split fixing the largest share of MACs with every target's delta >= "
-            f"{100 * TARGET_DELTA_MIN:+.1f} pp (seed-0 sweep)")
-    ok = [row for row in sweep if row["within_bar"]]
-    if not ok:
-        return {"rule": rule, "split": None, "fixed_mac_share": None, "worst_delta": None, "worst_target": None}
-    best = max(ok, key=lambda row: row["fixed_mac_share"])
-    return {"rule": rule, "split": best["split"], "fixed_mac_share": best["fixed_mac_share"],
-            "worst_delta": best["worst_delta"], "worst_target": best["worst_target"]}
 
 
 def sweep_deltas(accs, baselines):
@@ -203,6 +191,7 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
     data_dir = Path(data_dir) if data_dir else data_dir_path(cfg.data_dir) if cfg.data_dir else Path(DEFAULT_DATA_DIR)
     start = time.perf_counter()
     load_start = _load_average()
+    fit_target = load_fit_target(cfg.fit, f"{config_path}: fit") if cfg.fit else None
 
     # Validate everything cheap before any training: datasets, model parameters, split points.
     entries = [cfg.source] + [t for t in cfg.targets if t != cfg.source]
@@ -232,6 +221,21 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         check_split(probe, s, f"{config_path}: sweep.splits")
     for entry, ds in loaded.items():       # every image shape reaches the model's input by the config's `input:`
         check_dataset(ds, tuple(probe.input_shape[1:]), None, f"{config_path}: dataset '{entry}'")
+    if user_path is None and cfg.source_model:
+        source_model, source_result = load_source(cfg, source_ds)
+    # The loaded source's files, so `--report` can tell whether a run's source model is still the same.
+    fingerprint = model_fingerprint(source_model_path(cfg)) if cfg.source_model else None
+    # The build's fit check at every cut, on the source model (its front-end is the hardware's): before any
+    # training when the source is loaded (a source trained here is checked right after its training).
+    fits = {}
+
+    def check_fits():
+        fits.update(cut_fits(fit_target, source_model, sweep_splits + ([] if auto else [split])))
+        if auto and not any(fits[s]["fits"] for s in sweep_splits):
+            raise no_cut_fits({s: fits[s] for s in sweep_splits}, fit_target, config_path)
+
+    if fit_target is not None and (user_path is not None or cfg.source_model):
+        check_fits()
     targets = [t for t in cfg.targets if t != cfg.source]        # counted in the means
     sweep_targets = [t for t in (cfg.sweep.targets or targets) if t != cfg.source] if cfg.sweep else []
 
@@ -246,11 +250,10 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
     stages = 1 + sum(len(v) for v in seeds.values()) + len(swept) + main_left
     bar = tqdm(total=stages, desc=f"transfer {cfg.run}", unit="stage", disable=not progress)
 
-    if user_path is None:
-        if cfg.source_model:
-            source_model, source_result = load_source(cfg, source_ds)
-        else:
-            source_model, source_result = train_source(cfg, source_ds, progress)
+    if user_path is None and not cfg.source_model:
+        source_model, source_result = train_source(cfg, source_ds, progress)
+        if fit_target is not None:
+            check_fits()
     bar.update(1)
 
     # 1. Baselines (they do not depend on the split), every target and seed.
@@ -290,16 +293,16 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
                           **sweep_deltas(accs, baselines),
                           **{key: {n: done[n][2][key] for n in sweep_targets}
                              for key in ("hw_acc", "hw_equals_qkeras", "hw_prediction_mismatches")}})
-    choice = choose_cut(sweep) if sweep else None
+        if fits:
+            add_fits(sweep, fits)
+    choice = choose_cut(sweep, fit_target) if sweep else None
     if auto:
-        if choice["split"] is None:
-            best = max(sweep, key=lambda row: (row["worst_delta"], -row["fixed_mac_share"]))
-            tqdm.write(f"split: auto: no split of the sweep keeps every target within the bar; using "
-                       f"{best['split']}, the one with the best worst-target delta ({100 * best['worst_delta']:+.2f} pp)")
-            split = best["split"]
-        else:
-            split = choice["split"]
+        split, note = auto_split(sweep, choice)
+        if note:
+            tqdm.write(f"split: auto: {note}")
         tqdm.write(f"split: auto -> {split} ({choice['rule']})")
+    if choice is not None:
+        choice.update(run_split=split, run_split_is_choice=split == choice["split"] or (auto and choice["split"] is None))
     share, fixed_macs, total_macs = fixed_mac_share(probe, split)
 
     # 3. The run's table at `split`: every target and seed (the sweep's seed-`seed` runs are reused).
@@ -366,11 +369,15 @@ def run_transfer(config_path=None, quick=False, out_root=RESULTS_ROOT, data_dir=
         "model": {**({"zoo": cfg.model.zoo, "params": cfg.model.params} if cfg.model is not None else
                      {"source_model": str(cfg.source_model), "canonical": source_model.name}),
                   "split": split, "split_given": cfg.split,
-                  "fixed_mac_share": share, "fixed_macs": fixed_macs, "total_macs": total_macs},
+                  "fixed_mac_share": share, "fixed_macs": fixed_macs, "total_macs": total_macs,
+                  "fit": fits.get(split)},
+        "fit": ({**fit_target.describe(), "checked": "at the run", "source_model": "the run's source model"}
+                if fit_target is not None else None),
         "source": {"dataset": cfg.source, "test_accuracy": source_result["test_accuracy"],
                    "epochs": source_result.get("epochs", cfg.source_epochs), "seconds": source_result["seconds"],
                    "num_classes": int(source_ds.num_classes),
                    "loaded_from": source_result.get("loaded_from"),
+                   "fingerprint": fingerprint,
                    "train_images": int(source_result.get("train_images") or len(source_ds.y_train)),
                    "test_images": int(len(source_ds.y_test))},
         "settings": {k: v for k, v in asdict(cfg).items() if k not in ("model", "sweep")},
