@@ -2,12 +2,15 @@
 
 - the per-layer table of the default model's front-end, from results/rtl/rtl_report_<board>.json (a copy
   of hls_projects/<board>/default/rtl/rtl_report.json; `--from-report` refreshes the copy first);
-- the fit-estimate table, from results/rtl/fit_table.json (written by benchmarks/rtl_fit.py).
+- the fit-estimate table, from results/rtl/fit_table.json (written by benchmarks/rtl_fit.py);
+- the fit check's LUTs at every cut under each front-end strategy, from results/rtl/fit_by_cut_<board>.json
+  (written by benchmarks/rtl_cuts.py).
 
     .venv/bin/python benchmarks/rtl_tables.py [--from-report hls_projects/pynq-z2/default/rtl/rtl_report.json]
 
 Each table replaces the text between its markers in README.md (<!-- rtl-layers:begin/end -->,
-<!-- rtl-fit:begin/end -->).
+<!-- rtl-fit:begin/end -->,
+<!-- rtl-cuts:begin/end -->).
 """
 
 import argparse
@@ -93,6 +96,37 @@ def fit_table(fit):
     return "\n".join(lines) + "\n" + note
 
 
+def cuts_table(cuts, source):
+    """Cut x front-end strategy -> the fit check's LUTs, from results/rtl/fit_by_cut_<board>.json (rows up to
+    the first cut that fits under no strategy; the rest are summed up in one line)."""
+    strategies = sorted({r["strategy"] for r in cuts["rows"]})
+    by_cut = {}
+    for r in cuts["rows"]:
+        by_cut.setdefault(r["cut"], {})[r["strategy"]] = r
+    conf = cuts["configured"]
+    head = ["cut", "MACs fixed"] + [f"`{s}`: LUT (of {cuts['available_lut']:,}), fits" for s in strategies]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    shown = 0
+    for cut, row in by_cut.items():
+        any_row = next(iter(row.values()))
+        name = f"**{cut}** (configured)" if cut == conf["split"] else cut
+        cells = [name, f"{any_row['macs_fixed'] / any_row['macs']:.1%}"]
+        for s in strategies:
+            r = row[s]
+            cell = f"{r['lut']:,} ({r['utilization']['lut']:.1%}), {'yes' if r['fits'] else 'no'}"
+            cells.append(f"**{cell}**" if (cut, s) == (conf["split"], conf["strategy"]) else cell)
+        lines.append("| " + " | ".join(cells) + " |")
+        shown += 1
+        if not any(r["fits"] for r in row.values()):
+            break
+    rest = list(by_cut)[shown:]
+    note = (f"\n{cuts['board']} ({cuts['part']}), limit {cuts['limit']:.0%} of the LUTs; `{cuts['config']}` with only "
+            f"the cut and `frontend.strategy` changed, configured: `{conf['split']}`, `{conf['strategy']}`. "
+            + (f"Deeper cuts ({', '.join(rest)}) fit under no strategy. " if rest else "")
+            + f"Fit estimate, not synthesis; `{cuts['command']}` (source `{source}`).\n")
+    return "\n".join(lines) + "\n" + note
+
+
 def replace_between(text, name, body):
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
@@ -117,9 +151,13 @@ def main():
     fit_json = RESULTS / "fit_table.json"
     if fit_json.is_file():
         text = replace_between(text, "rtl-fit", fit_table(json.loads(fit_json.read_text())))
+    cuts_json = RESULTS / f"fit_by_cut_{args.board}.json"
+    if cuts_json.is_file():
+        text = replace_between(text, "rtl-cuts", cuts_table(json.loads(cuts_json.read_text()),
+                                                            cuts_json.relative_to(REPO).as_posix()))
     README.write_text(text)
     print(f"README.md tables written from {layers_json.relative_to(REPO)}"
-          + (f" and {fit_json.relative_to(REPO)}" if fit_json.is_file() else ""))
+          + "".join(f", {p.relative_to(REPO)}" for p in (fit_json, cuts_json) if p.is_file()))
 
 
 if __name__ == "__main__":

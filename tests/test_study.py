@@ -543,19 +543,21 @@ def test_compare_summary_schema(tmp_path):
     """summary.json: the built design's front-end strategy, the front-end cells `make rtl` measured for THAT
     strategy (never another's), ratios_by_area with >= 3 metrics each with definition, source, throughput,
     energy at two scopes and baseline_capped; ratios that read as sentences; written into the build folder."""
+    from fixyfpga.config import load_config
     from fixyfpga.study.compare import compare
     from fixyfpga.study import area
     project = tmp_path / "prj" / "pynq-z2" / "default"
     da = {"lut": 3000, "carry": 700, "ff": 10, "dsp": 0, "bram": 0}
     lat = {"lut": 7000, "carry": 900, "ff": 20, "dsp": 0, "bram": 0}
-    _rtl_report(project, "latency", {"stem_conv": {"da": da, "latency": lat}})
+    configured = load_config("configs/default.yaml").frontend.strategy
+    _rtl_report(project, configured, {"stem_conv": {"da": da, "latency": lat}})
     summary, out = compare("pynq-z2", "configs/default.yaml", data_dir="", project_root=tmp_path / "prj", csim=False,
                            log=lambda _m: None)
     assert out == (project / "compare").resolve()
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["board"] == "pynq-z2" and (out / "summary.md").is_file() and (out / "compare.png").is_file()
-    assert on_disk["frontend_strategy"] == "latency" == on_disk["variants"]["fixynn"]["frontend_strategy"]
-    assert on_disk["frontend_strategy_check"]["rtl_used"] == "latency"
+    assert on_disk["frontend_strategy"] == configured == on_disk["variants"]["fixynn"]["frontend_strategy"]
+    assert on_disk["frontend_strategy_check"]["rtl_used"] == configured
     for name in ("fixynn", "baseline", "baseline_fastest"):
         v = on_disk["variants"][name]
         for key, typ in SCHEMA_VARIANT.items():
@@ -698,12 +700,14 @@ def test_compare_takes_the_builds_report_power(tmp_path, fake_tools):
     assert other["power_sources"]["baseline"] == "estimate"
     # a build of the front-end with another strategy than the configuration's is not this design: its Vivado
     # figures are not used, and the summary says why
-    da_rep = {**rep, "frontend": {"layers": [{"name": "stem_conv", "strategy": "distributed_arithmetic"}]}}
-    (project / "build_report.json").write_text(json.dumps(da_rep))
+    other = "latency" if exp.frontend.strategy == "da" else "da"
+    other_rep = {**rep, "frontend": {"layers": [{"name": "stem_conv", "strategy": {"da": "distributed_arithmetic"}.get(
+        other, other)}]}}
+    (project / "build_report.json").write_text(json.dumps(other_rep))
     mismatch, _ = compare(board.name, "configs/default.yaml", data_dir="", out_root=tmp_path / "out5",
                           project_root=tmp_path / "prj", csim=False, log=lambda _m: None)
     check = mismatch["frontend_strategy_check"]
-    assert mismatch["frontend_strategy"] == "latency" and check["built"] == "da" and not check["match"]
+    assert mismatch["frontend_strategy"] == exp.frontend.strategy and check["built"] == other and not check["match"]
     assert mismatch["power_sources"]["fixynn"] == "estimate" and "rebuild" in check["note"]
     (project / "build_report.json").write_text(json.dumps(rep))
     shutil.rmtree(b_prj)
