@@ -3,7 +3,7 @@ kernels 1x1, 3x3 and 5x5, depthwise 3x3 and 5x5, dense; 4-, 6- and 8-bit weights
 weights drawn like trained ones (normal, scaled to the quantizer's range, then quantized, so narrow
 weights come with many zeros) or at Glorot initialization (small weights of a few LSBs, as in an untrained
 or lightly trained layer), up to 3x3 convolutions of 32 -> 32 channels, plus the committed default model's
-front-end layers (its real weights, at the model's own cut). Every layer is measured as both circuits
+front-end layers (its real weights, up to --default-cut). Every layer is measured as both circuits
 (`da` adder graphs and `latency` constant multipliers; `latency` only up to LATENCY_MAX weights) with
 `make rtl`'s own code (proof, simulation, Yosys synth_xilinx), cached in --out between runs (the JSON
 gives each layer's measuring seconds from when it was measured).
@@ -88,13 +88,13 @@ def layer_plans(name, kind, shape, in_bits, w_bits, weights="trained", seed=0):
                   LayerPlan(name + "_act", "activation", "QActivation", out_shape, act_t, (0, act_t.max_value))])
 
 
-def default_frontend():
-    """Plans of the committed default model's front-end (its real trained weights)."""
+def default_frontend(cut):
+    """Plans of the committed default model's front-end up to `cut` (its real trained weights)."""
     from fixyfpga.emulate import split_plans
     from fixyfpga.modelstore import MODELS_DIR, load_model
     from fixyfpga.split import split_model
-    model, record = load_model(MODELS_DIR / "default")
-    return split_plans(split_model(model, record["split"]))[0]
+    model, _ = load_model(MODELS_DIR / "default")
+    return split_plans(split_model(model, cut))[0]
 
 
 def raw_images(plans, n=64, seed=0):
@@ -107,7 +107,7 @@ def measure_all(args):
     board = load_board(board)
     cases = [(spec[0], layer_plans(*spec), "random, " + ("trained-like" if len(spec) < 6 else "at initialization"))
              for spec in LAYERS]
-    cases.append(("default", default_frontend(), "the committed default model"))
+    cases.append(("default", default_frontend(args.default_cut), f"the committed default model up to {args.default_cut}"))
     rows = []
     for case, plans, origin in cases:
         t0 = time.perf_counter()
@@ -162,6 +162,8 @@ def main():
     ap.add_argument("--family", default="xc7", choices=("xc7", "xcup"))
     ap.add_argument("--out", default="/tmp/rtl_fit")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--default-cut", default="b1_pool", help="the default model's front-end up to this cut (default "
+                    "b1_pool: past the configured b1_dw_act, so its pointwise layer is measured too)")
     ap.add_argument("--fit", action="store_true", help="print least-squares coefficients and left-out errors")
     ap.add_argument("--json", default=str(REPO / "results" / "rtl" / "fit_table.json"))
     args = ap.parse_args()
