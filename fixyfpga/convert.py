@@ -107,47 +107,55 @@ def layer_reuse_factors(plan):
 
 
 def choose_reuse_factors(plans, dsp_budget, target_cycles, overrides=None):
-    """Pick a valid reuse factor per linear layer of the engine.
+    """Pick a valid reuse factor per linear layer of the engine: the sizing whose slowest layer is fastest
+    within `dsp_budget` DSPs, never faster than `target_cycles` per image (the front-end's pace, so the
+    engine keeps up and spends no DSPs beyond it).
 
-    Each layer first gets the largest valid factor that keeps its work per image under `target_cycles`
-    (the front-end's cycles per image, so the engine keeps up); then the factors of the layers with the
-    most multipliers are raised until the total fits `dsp_budget`. `overrides` (layer -> factor) are
-    honoured as given, after checking they are valid.
+    A layer's work per image is its reuse factor x its calls per image (output pixels), and its DSPs are
+    its multipliers / reuse factor, so for a target T every layer takes the largest valid factor that keeps
+    it within T (the fewest DSPs meeting T); the chosen T is the smallest (from the front-end's pace up)
+    whose total fits the budget. The images overlap in the engine's dataflow, so the slowest layer sets its
+    interval: minimising it is minimising the interval. `overrides` (layer -> factor) are honoured as
+    given, after checking they are valid, and count against the budget.
     """
     overrides = dict(overrides or {})
-    chosen = {}
-    options = {}
+    fixed, options, calls = {}, {}, {}
     for p in plans:
         if not p.has_weights:
             continue
         n_in, n_out = _layer_dims(p)
         valid = valid_reuse_factors(n_in, n_out)
-        options[p.name] = valid
         if p.name in overrides:
             rf = overrides.pop(p.name)
             if rf not in valid:
                 near = sorted(valid, key=lambda v: abs(v - rf))[:4]
                 raise FixyError(f"reuse factor {rf} is not valid for layer '{p.name}' ({n_in}x{n_out}); "
                                 f"nearest valid: {', '.join(map(str, sorted(near)))}")
-            chosen[p.name] = rf
+            fixed[p.name] = rf
             continue
-        _, calls = _mults_and_calls(p)
-        fitting = [rf for rf in valid if rf * calls <= target_cycles]
-        chosen[p.name] = max(fitting) if fitting else valid[0]
+        options[p.name] = valid
+        calls[p.name] = _mults_and_calls(p)[1]
     if overrides:
         raise FixyError(f"reuse_factors names layers not in the back-end: {', '.join(overrides)}")
+    mults = {p.name: _mults_and_calls(p)[0] for p in plans if p.has_weights}
 
-    def dsps():
-        return sum(math.ceil(_mults_and_calls(p)[0] / chosen[p.name]) for p in plans if p.has_weights)
+    def sizing(limit):
+        chosen = dict(fixed)
+        for name, valid in options.items():
+            fitting = [rf for rf in valid if rf * calls[name] <= limit]
+            chosen[name] = max(fitting) if fitting else valid[0]
+        return chosen
 
-    while dsps() > dsp_budget:
-        candidates = [p for p in plans if p.has_weights and chosen[p.name] != options[p.name][-1]]
-        if not candidates:
+    def dsps(chosen):
+        return sum(math.ceil(mults[name] / rf) for name, rf in chosen.items())
+
+    limits = sorted({rf * calls[name] for name, valid in options.items() for rf in valid if rf * calls[name] > target_cycles})
+    chosen = sizing(target_cycles)
+    for limit in limits:
+        if dsps(chosen) <= dsp_budget:
             break
-        worst = max(candidates, key=lambda p: _mults_and_calls(p)[0] / chosen[p.name])
-        larger = [rf for rf in options[worst.name] if rf > chosen[worst.name]]
-        chosen[worst.name] = larger[0]
-    return chosen, dsps()
+        chosen = sizing(limit)
+    return {p.name: chosen[p.name] for p in plans if p.has_weights}, dsps(chosen)
 
 
 def _layer_precisions(plans):

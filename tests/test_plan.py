@@ -63,3 +63,35 @@ def test_unquantized_input_and_weights_are_rejected():
     model = tf.keras.Model(x_in, QConv2D(4, 3, name="c")(x))
     with pytest.raises(FixyError, match="layer .c.: QConv2D has no kernel_quantizer; set kernel_quantizer=.*no bias_quantizer"):
         plan_model(model, input_type_of(model))
+
+
+def test_engine_sizing_makes_its_slowest_layer_fastest_within_the_dsp_budget():
+    """choose_reuse_factors against a search over every combination of valid reuse factors of three engine
+    layers: within each DSP budget, no other sizing has a faster slowest layer (work = reuse factor x calls
+    per image), and none is chosen faster than the front-end's pace when the budget allows more."""
+    import itertools
+    import math
+    from fixyfpga.convert import _mults_and_calls, choose_reuse_factors, layer_reuse_factors
+    from fixyfpga.split import split_model
+    sp = split_model(small_mobilenet(seed=3), "stem_pool")
+    plans = [p for p in plan_model(sp.backend, sp.interface.type, runtime_weights=True) if p.has_weights][:3]
+    opts = {p.name: layer_reuse_factors(p)[0] for p in plans}
+    mults = {p.name: _mults_and_calls(p)[0] for p in plans}
+    calls = {p.name: _mults_and_calls(p)[1] for p in plans}
+    combos = [dict(zip(opts, c)) for c in itertools.product(*opts.values())]
+    cost = {i: (max(c[n] * calls[n] for n in c), sum(math.ceil(mults[n] / c[n]) for n in c)) for i, c in enumerate(combos)}
+    for budget in (4, 10, 30, 100, 10_000):
+        chosen, dsps = choose_reuse_factors(plans, budget, target_cycles=1)
+        worst = max(chosen[n] * calls[n] for n in chosen)
+        assert dsps == sum(math.ceil(mults[n] / chosen[n]) for n in chosen)
+        best = min((w for w, d in cost.values() if d <= budget), default=None)
+        if best is None:                     # nothing fits: the largest factors, the fit check says the rest
+            assert chosen == {n: v[-1] for n, v in opts.items()}
+        else:
+            assert dsps <= budget and worst == best
+    # with a budget to spare, the front-end's pace bounds the work per image, not the budget
+    pace = max(calls.values()) * 4
+    chosen, _ = choose_reuse_factors(plans, 10_000, target_cycles=pace)
+    for n, rf in chosen.items():
+        assert rf * calls[n] <= pace or rf == opts[n][0]
+        assert all(r * calls[n] > pace for r in opts[n] if r > rf)
