@@ -52,7 +52,7 @@ def run(model, split, args, out_root, board):
     model.save(path)
     exp = ExperimentConfig(name=model.name, model=str(path), split=split,
                            csim=CsimConfig(inputs=args.images, dataset="cifar10_jpeg"),
-                           input=InputConfig(type="ufixed<8,0>"))
+                           input=InputConfig(type="ufixed<8,0>", resize="resize"))
     cfg = BuildConfig(experiment=exp, board=board, out_root=out_root / "hls_projects", data_dir=Path(args.data_dir),
                       synthesis=False, rtl=not args.no_rtl, rtl_jobs=args.jobs)
     t0 = time.perf_counter()
@@ -127,10 +127,10 @@ def main():
     ap.add_argument("--out", default=str(REPO / "results" / "layer_kinds"))
     args = ap.parse_args()
     from fixyfpga.boards import load_board
-    from fixyfpga.data import load_dataset, to_model_input
+    from fixyfpga.data import ImageMap, load_dataset, to_model_input
     from user_models import every_exact_kind, normalizations
     ds = load_dataset("cifar10_jpeg", args.data_dir)
-    x = to_model_input(ds.x_train[:args.train_images], (16, 16, 3))
+    x = to_model_input(ds.x_train[:args.train_images], (16, 16, 3), ImageMap(resize="resize"))
     y = ds.y_train[:args.train_images]
     board = load_board(args.board)
     rows, summaries = [], []
