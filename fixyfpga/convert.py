@@ -119,10 +119,11 @@ def choose_reuse_factors(plans, dsp_budget, target_cycles, overrides=None):
     given, after checking they are valid, and count against the budget.
     """
     overrides = dict(overrides or {})
-    fixed, options, calls = {}, {}, {}
+    fixed, options, calls, mults = {}, {}, {}, {}
     for p in plans:
         if not p.has_weights:
             continue
+        mults[p.name], calls[p.name] = _mults_and_calls(p)
         n_in, n_out = _layer_dims(p)
         valid = valid_reuse_factors(n_in, n_out)
         if p.name in overrides:
@@ -134,10 +135,8 @@ def choose_reuse_factors(plans, dsp_budget, target_cycles, overrides=None):
             fixed[p.name] = rf
             continue
         options[p.name] = valid
-        calls[p.name] = _mults_and_calls(p)[1]
     if overrides:
         raise FixyError(f"reuse_factors names layers not in the back-end: {', '.join(overrides)}")
-    mults = {p.name: _mults_and_calls(p)[0] for p in plans if p.has_weights}
 
     def sizing(limit):
         chosen = dict(fixed)
