@@ -75,6 +75,46 @@ def solved(tmp_path_factory, images):
     return out
 
 
+def _da4ml_own_circuit(dp):
+    """The circuit as da4ml's own API builds it: `x @ matrix` solves every decomposition depth inside
+    `cmvm.api.solve` and solves the winner again (the path hls4ml's distributed_arithmetic pass takes)."""
+    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, comb_trace
+    from da4ml.trace.ops import quantize
+    from fixyfpga.rtl.datapath import _requantize_var, hls4ml_solver_options, kif
+    inp = FixedVariableArrayInput((dp.n_in,), solver_options=hls4ml_solver_options())
+    acc = quantize(inp, *kif(dp.in_type)) @ dp.matrix + dp.bias
+    out = FixedVariableArray(np.array([_requantize_var(v, dp.out_type) for v in acc._vars.ravel()]),
+                             acc.solver_options)
+    return comb_trace(inp, out)
+
+
+def test_candidate_solves_build_da4mls_own_circuit(tmp_path):
+    """`datapath.solve` runs da4ml's candidate decomposition depths as separate jobs and keeps the cheapest;
+    the Verilog is byte for byte what da4ml's own search writes, here for a conv (whose candidates differ in
+    cost) and a depthwise layer; a worker process gives the same result as the calling one."""
+    from da4ml.codegen import VerilogModel
+    from fixyfpga.rtl.datapath import cmvm_problem, finish_solve, solve_candidate
+    from fixyfpga.rtl.measure import _Solver
+    for dp in fixed_layers(tiny_chain(channels=8, seed=3)):
+        solve(dp)
+        assert [c["decompose_dc"] for c in dp.candidates] == [-1, 0, 1, 2] and dp.decompose_dc in (-1, 0, 1, 2)
+        assert min(c["cost"] for c in dp.candidates) == dp.candidates[[-1, 0, 1, 2].index(dp.decompose_dc)]["cost"]
+        ours = write_verilog(dp, tmp_path / "ours" / dp.name).wrapper_file().parent
+        VerilogModel(_da4ml_own_circuit(dp), dp.top, tmp_path / "da4ml" / dp.name).write(
+            metadata={"layer": dp.name, "kind": dp.kind})
+        for name in (f"{dp.top}.v", f"{dp.top}_wrapper.v"):
+            assert (ours / name).read_text() == (tmp_path / "da4ml" / dp.name / "src" / name).read_text(), name
+    problem = cmvm_problem(dp)
+    solver = _Solver(jobs=2, timeout=600)
+    try:
+        solver_results = [solver._pool_solve(problem, dc) for dc in problem.candidates]
+    finally:
+        solver.close()
+    inline = [solve_candidate(problem, dc) for dc in problem.candidates]
+    assert [r[0] for r in solver_results] == [r[0] for r in inline]
+    assert str(finish_solve(dp, problem, solver_results).solution) == str(finish_solve(dp, problem, inline).solution)
+
+
 def test_layers_in_the_datapath(solved):
     (conv, *_), (dw, *_) = solved
     assert (conv.n_in, conv.n_out, conv.activation) == (27, 4, "conv_act")
@@ -303,13 +343,16 @@ def test_a_second_run_comes_from_the_cache(report, images, tmp_path):
 def test_big_layers_skip_the_programmable_equivalent(solved, tmp_path):
     """Above programmable_max_multipliers the programmable layer is neither simulated nor synthesized (it
     needs one DSP per multiplier, known without Yosys); the fixed circuit still is, and says so."""
+    from fixyfpga.rtl import schedule
     from fixyfpga.rtl.measure import _Layer
     dp, windows, want, _ = solved[1]                                       # the depthwise layer, 36 multipliers
     opts = RtlOptions(strategy="latency", programmable_max_multipliers=35)
-    layer = _Layer(dp, tmp_path / "dw", ["latency"], windows, want, opts, "xc7").prepare()
+    layer = _Layer(dp, tmp_path / "dw", ["latency"], windows, want, opts, "xc7")
+    tasks = layer.tasks(solver=None)
     assert layer.rec["programmable"] == {"status": "skipped", "dsp_needed": 36, "reason": layer.rec["programmable"]["reason"]}
     assert "programmable_max_multipliers 35" in layer.rec["programmable"]["reason"]
-    assert [key for key, *_ in layer.synth_jobs] == ["circuit:latency"]
+    assert [t.name for t in tasks if " synth " in t.name] == [f"{dp.name} synth latency"]
+    schedule.run([t for t in tasks if " synth " not in t.name], jobs=1)
     assert layer.rec["proof"]["latency"]["status"] == "proved" and layer.rec["sim"]["mismatched_by_circuit"] == {"latency": 0}
     assert not (tmp_path / "dw" / "sim_prog").exists()
 

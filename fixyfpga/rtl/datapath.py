@@ -44,7 +44,9 @@ class LayerDatapath:
     bias: np.ndarray = field(default=None, repr=False)     # (n_out,)
     terms: list = field(default=None, repr=False)          # per output: input indices it sums (nonzero-able)
     solution: object = field(default=None, repr=False)     # da4ml CombLogic
-    solve_seconds: float = 0.0
+    solve_seconds: float = 0.0                             # CPU seconds of every candidate solve
+    candidates: list = None                                # [{decompose_dc, cost, seconds}] tried
+    decompose_dc: int = None                               # the one kept
     verilog_dir: Path = None
 
     @property
@@ -153,29 +155,112 @@ def hls4ml_solver_options():
     """The da4ml solver options hls4ml 1.3.0's distributed_arithmetic pass uses (its
     backends/vivado/passes/distributed_arithmetic.py): adder depth at most 2 beyond the minimum (DA_HARD_DC,
     the same environment variable), every decomposition depth searched. The circuit `make rtl` measures
-    is then the one the HLS IP is built from (and a 288 x 32 layer solves in 33 s, not minutes)."""
+    is then the one the HLS IP is built from."""
     return {"hard_dc": int(os.environ.get("DA_HARD_DC", 2)), "search_all_decompose_dc": True}
 
 
-def solve(dp, solver_options=None):
-    """Trace the datapath with da4ml and solve its constant-matrix product as adder graphs (with hls4ml's
-    solver options unless others are given)."""
-    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, comb_trace
-    from da4ml.trace.ops import quantize
+# A problem smaller than this (window inputs x outputs) is solved in the calling process: sending it to a
+# worker process costs more than solving it.
+INLINE_SOLVE_MAX = 4096
 
-    t0 = time.perf_counter()
-    options = hls4ml_solver_options() if solver_options is None else solver_options
+
+@dataclass
+class CmvmProblem:
+    """One layer's constant-matrix product as da4ml's solver sees it, split into its candidate solves.
+
+    da4ml 0.5.2's `cmvm.api.solve` with `search_all_decompose_dc` solves the matrix once per decomposition
+    depth (-1 .. min(hard_dc, ceil(log2(n_in)))) with `jit_solve`, keeps the depth of least adder cost
+    (the first on a tie) and then solves that depth a second time for its result. Here every candidate is a
+    separate job (`solve_candidate`) that returns its cost and its solution, so the candidates run in
+    parallel processes and the winner is not solved twice; the choice is the same, so the circuit is too
+    (tests/test_rtl.py compares the Verilog with da4ml's own path)."""
+    matrix: np.ndarray          # (n_in, n_out) float32, as da4ml's cmvm passes it
+    qintervals: list            # (low, high, step) per input
+    latencies: list             # per input
+    kwargs: dict                # jit_solve's options but the decomposition depth
+    candidates: list            # decomposition depths to try
+
+    @property
+    def inline(self):
+        return self.matrix.size < INLINE_SOLVE_MAX
+
+
+def _trace_inputs(dp, options):
+    from da4ml.trace import FixedVariableArrayInput
+    from da4ml.trace.ops import quantize
     inp = FixedVariableArrayInput((dp.n_in,), solver_options=options)
-    x = quantize(inp, *kif(dp.in_type))
-    acc = x @ dp.matrix + dp.bias
+    return inp, quantize(inp, *kif(dp.in_type))
+
+
+def cmvm_problem(dp, solver_options=None):
+    """The CmvmProblem of a datapath (hls4ml's solver options unless others are given), built as da4ml's
+    `FixedVariableArray.matmul` -> `cmvm` builds it."""
+    from math import ceil, log2
+    options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
+    _, x = _trace_inputs(dp, options)
+    opts = dict(x.solver_options)                       # da4ml's defaults filled in, as cmvm reads them
+    if opts.pop("offload_fn", None) is not None:
+        raise FixyError("rtl: da4ml's offload_fn solver option is not supported")
+    hwconf = x._vars.ravel()[0].hwconf
+    opts.setdefault("adder_size", hwconf.adder_size)
+    opts.setdefault("carry_size", hwconf.carry_size)
+    search = opts.pop("search_all_decompose_dc", True)
+    hard_dc = int(opts["hard_dc"])
+    if search:
+        limit = int(1e9) if hard_dc < 0 else hard_dc
+        candidates = list(range(-1, min(limit, ceil(log2(dp.n_in))) + 1))
+    else:
+        candidates = [int(opts["decompose_dc"])]
+    opts.pop("decompose_dc", None)
+    return CmvmProblem(matrix=np.ascontiguousarray(dp.matrix.astype(np.float32)),
+                       qintervals=[(float(v.low), float(v.high), float(v.step)) for v in x._vars],
+                       latencies=[float(v.latency) for v in x._vars], kwargs=opts, candidates=candidates)
+
+
+def solve_candidate(problem, decompose_dc):
+    """(adder cost, seconds, da4ml Pipeline) of one candidate decomposition depth. A module-level function
+    of plain arguments, so a worker process can run it."""
+    from da4ml.cmvm.api import jit_solve
+    from da4ml.cmvm.types import QInterval
+    from numba.typed import List as NumbaList
+    t0 = time.perf_counter()
+    k = problem.kwargs
+    pipeline = jit_solve(problem.matrix, method0=k["method0"], method1=k["method1"], hard_dc=int(k["hard_dc"]),
+                         decompose_dc=int(decompose_dc),
+                         qintervals=NumbaList([QInterval(*q) for q in problem.qintervals]),
+                         latencies=NumbaList(problem.latencies), adder_size=int(k["adder_size"]),
+                         carry_size=int(k["carry_size"]))
+    cost = sum([sum([op.cost for op in sol.ops]) for sol in pipeline.solutions])
+    return float(cost), time.perf_counter() - t0, pipeline
+
+
+def finish_solve(dp, problem, results, solver_options=None):
+    """Trace the datapath on the best candidate (results: solve_candidate's, in candidate order): the
+    product, the bias and the requantizing activation, as one da4ml circuit (dp.solution)."""
+    from da4ml.trace import FixedVariableArray, comb_trace
+    options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
+    costs = [cost for cost, _, _ in results]
+    best = int(np.argmin(costs))
+    inp, x = _trace_inputs(dp, options)
+    acc = FixedVariableArray(np.asarray(results[best][2](x._vars)).reshape(dp.n_out), x.solver_options) + dp.bias
     if dp.activation is not None:
         out = FixedVariableArray(np.array([_requantize_var(v, dp.out_type) for v in acc._vars.ravel()]),
                                  acc.solver_options)
     else:
         out = acc
     dp.solution = comb_trace(inp, out)
-    dp.solve_seconds = time.perf_counter() - t0
+    dp.solve_seconds = sum(seconds for _, seconds, _ in results)
+    dp.candidates = [{"decompose_dc": dc, "cost": cost, "seconds": round(seconds, 2)}
+                     for dc, (cost, seconds, _) in zip(problem.candidates, results)]
+    dp.decompose_dc = problem.candidates[best]
     return dp
+
+
+def solve(dp, solver_options=None):
+    """Trace the datapath with da4ml and solve its constant-matrix product as adder graphs (with hls4ml's
+    solver options unless others are given), every candidate in this process."""
+    problem = cmvm_problem(dp, solver_options)
+    return finish_solve(dp, problem, [solve_candidate(problem, dc) for dc in problem.candidates], solver_options)
 
 
 def write_verilog(dp, folder):

@@ -6,8 +6,11 @@ Circuits (`fixyfpga.rtl.circuits`): `da` (da4ml adder graphs) and `latency` (one
 weight, no sharing, synthesized without DSPs). The build's configured strategy is always measured; more
 are measured when asked (`--strategies da,latency`), so the report can say which is cheaper.
 
-Layers run in parallel (`jobs` workers: each layer's preparation, then its synthesis runs, largest layers
-first) and are cached per layer (`fixyfpga.rtl.cache`, content hash of weights, types, windows, options
+Every layer's work is a set of tasks (`fixyfpga.rtl.schedule`): each of da4ml's candidate solves (big
+ones in worker processes), then the writing of the circuit, then its proof, its simulation and its
+synthesis as separate tasks, and the programmable equivalent's simulation and synthesis from the start.
+`jobs` of them run at once, the longest remaining chain first (on a big layer: solve, then synthesis).
+Layers are cached per layer (`fixyfpga.rtl.cache`, content hash of weights, types, windows, options
 and tool versions): a second run of an unchanged layer takes no tool time.
 
 Layout of the output folder (hls_projects/<board>/<model>/rtl/):
@@ -20,19 +23,25 @@ Layout of the output folder (hls_projects/<board>/<model>/rtl/):
   rtl_report.json, rtl_report.png
 """
 
+import functools
+import multiprocessing
 import shutil
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fixyfpga.errors import CsimMismatchError, FixyError
-from fixyfpga.rtl import cache, cost, equiv, iverilog, yosys
+from fixyfpga.rtl import cache, cost, equiv, iverilog, schedule, yosys
 from fixyfpga.rtl.behavioural import constant_module, constant_verilog
 from fixyfpga.rtl.circuits import built_circuits, check_strategies
-from fixyfpga.rtl.datapath import fixed_layers, hls4ml_solver_options, solve, write_verilog
+from fixyfpga.rtl.datapath import (cmvm_problem, finish_solve, fixed_layers, hls4ml_solver_options, solve_candidate,
+                                   write_verilog)
 from fixyfpga.rtl.verify import (layer_samples, simulate_constant, simulate_fixed, simulate_programmable, trace,
                                  write_programmable)
+from fixyfpga.rtl.schedule import Task
 from fixyfpga.rtl.report import REPORT_FILE, summarize, table, write_report
 
 
@@ -49,6 +58,7 @@ class RtlOptions:
     # under two minutes for every other synthesis, so by default only small layers get it.
     nodsp_max_multipliers: int = 64
     synth_timeout_s: int = yosys.TIMEOUT_S
+    solve_timeout_s: int = 7200         # one da4ml candidate solve
     solver_options: dict = None         # da4ml's; None: hls4ml's (datapath.hls4ml_solver_options)
     cache_dir: Path = None              # per-layer cache (None: none)
     programmable: bool = True           # also simulate and synthesize the programmable equivalent
@@ -72,92 +82,174 @@ def _layer_record(dp):
                         "accum_type": p.accum_type.hls()}}
 
 
+# Estimated seconds of each task per nonzero weight (one 2-core machine, Yosys 0.70, Icarus 11): only the
+# order in which tasks start depends on them (fixyfpga.rtl.schedule). Measured on a 3x3x32x32 convolution
+# (8,913 nonzero weights): candidate solves 34-69 s, da synthesis 137 s, 2,000 simulated windows 44 s.
+TASK_COST = {"solve": 6e-3, "write": 1e-4, "prove": 5e-4, "sim": 5e-3, "synth": 1.6e-2}
+
+
 class _Layer:
-    """One layer's work: preparation (circuits written, proven, simulated), then its synthesis runs."""
+    """One layer's work as tasks: its circuits solved or written, then proven, simulated and synthesized
+    (each a task of its own), and the programmable equivalent simulated and synthesized."""
 
     def __init__(self, dp, folder, circuits, windows, want, options, family):
         self.dp, self.folder, self.circuits = dp, Path(folder), circuits
         self.windows, self.want, self.options, self.family = windows, want, options, family
         self.rec = _layer_record(dp)
-        self.timings = {}
-        self.synth_jobs = []
-
-    def prepare(self):
-        dp, folder, opts = self.dp, self.folder, self.options
-        shutil.rmtree(folder, ignore_errors=True)
-        proofs, mism, files = {}, {}, {}
-        if "da" in self.circuits:
-            t0 = time.perf_counter()
-            solve(dp, opts.solver_options)
-            write_verilog(dp, folder / "da")
-            self.timings["solve"] = time.perf_counter() - t0
-            self.rec["da4ml"] = {"cost": float(dp.solution.cost), "solve_s": round(dp.solve_seconds, 2)}
-            files["da"] = (dp.top, dp.verilog_files(), False)
-            t0 = time.perf_counter()
-            proofs["da"] = equiv.prove_da4ml(dp, folder / "proof_da")
-            self.timings["prove_da"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            mism["da"] = simulate_fixed(dp, self.windows, self.want, folder / "sim_da")
-            self.timings["sim_da"] = time.perf_counter() - t0
-        if "latency" in self.circuits:
-            path = folder / "latency" / f"{constant_module(dp)}.v"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(constant_verilog(dp))
-            files["latency"] = (constant_module(dp), [path], True)
-            t0 = time.perf_counter()
-            proofs["latency"] = equiv.prove_constant(dp, path, folder / "proof_latency")
-            self.timings["prove_latency"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            mism["latency"] = simulate_constant(dp, path, self.windows, self.want, folder / "sim_latency")
-            self.timings["sim_latency"] = time.perf_counter() - t0
-        self.rec["proof"] = proofs
-        self.rec["sim"] = {"inputs": int(len(self.windows)), "elements": int(self.want.size),
-                           "mismatched_by_circuit": {c: int(n) for c, n in mism.items()},
+        self.rec["proof"] = {}
+        self.rec["sim"] = {"inputs": int(len(windows)), "elements": int(want.size), "mismatched_by_circuit": {},
                            "programmable_mismatched_elements": 0,
                            "source": "real images through the integer emulator"}
-        fam = self.family
-        for circuit, (top, srcs, nodsp) in files.items():
-            self.synth_jobs.append((f"circuit:{circuit}", yosys.SynthOptions(top=top, files=srcs, family=fam,
-                                                                              nodsp=nodsp),
-                                    folder / f"synth_{circuit}"))
-        if opts.programmable and dp.multipliers <= opts.programmable_max_multipliers:
-            self._programmable()
+        self.timings = {}
+        self.programmable = options.programmable and dp.multipliers <= options.programmable_max_multipliers
+        self.nodsp = self.programmable and dp.multipliers <= options.nodsp_max_multipliers
+        self._files = {}
+
+    def tasks(self, solver):
+        """The layer's Tasks. solver(problem, decompose_dc) runs one da4ml candidate solve (in a worker
+        process or in this one) and returns `datapath.solve_candidate`'s result."""
+        dp, opts, n = self.dp, self.options, self.dp.name
+        nnz = max(1, int((dp.matrix != 0).sum()))
+        cost = {k: 1.0 + v * nnz for k, v in TASK_COST.items()}
+        cost["sim"] = 1.0 + TASK_COST["sim"] * nnz * len(self.windows) / 2000
+        out = []
+        for circuit in self.circuits:
+            if circuit == "da":
+                problem = cmvm_problem(dp, opts.solver_options)
+                results = [None] * len(problem.candidates)
+                cands = [Task(f"{n} solve da dc={dc}", functools.partial(self._candidate, solver, problem, results, i),
+                              cost=cost["solve"]) for i, dc in enumerate(problem.candidates)]
+                write = Task(f"{n} write da", functools.partial(self._write_da, problem, results), tuple(cands),
+                             cost["write"])
+                out += cands
+            else:
+                write = Task(f"{n} write {circuit}", functools.partial(self._write_constant, circuit), (), cost["write"])
+            out += [write,
+                    Task(f"{n} prove {circuit}", functools.partial(self._prove, circuit), (write,), cost["prove"]),
+                    Task(f"{n} sim {circuit}", functools.partial(self._simulate, circuit), (write,), cost["sim"]),
+                    Task(f"{n} synth {circuit}", functools.partial(self._synth_circuit, circuit), (write,),
+                         cost["synth"])]
+        if self.programmable:
+            write = Task(f"{n} write programmable", self._write_programmable, (), cost["write"])
+            out += [write, Task(f"{n} sim programmable", self._simulate_programmable, (), cost["sim"])]
+            keys = ["programmable"] + (["programmable_nodsp"] if self.nodsp else [])
+            out += [Task(f"{n} synth {key}", functools.partial(self._synth_programmable, key), (write,),
+                         cost["synth"]) for key in keys]
+            if not self.nodsp:
+                self.rec["programmable_nodsp"] = {"status": "skipped", "reason": f"{dp.multipliers} multipliers > "
+                                                  f"nodsp_max_multipliers {opts.nodsp_max_multipliers} (too slow)"}
         elif opts.programmable:
             self.rec["programmable"] = {"status": "skipped", "dsp_needed": dp.multipliers,
                                         "reason": f"{dp.multipliers} multipliers > programmable_max_multipliers "
                                                   f"{opts.programmable_max_multipliers} (too slow; it needs one DSP "
                                                   f"per multiplier)"}
-        return self
+        return out
 
-    def _programmable(self):
-        dp, folder, opts, fam = self.dp, self.folder, self.options, self.family
+    def record(self):
+        """The layer's record with its per-circuit entries in circuit order (tasks finish in any order)."""
+        rec = self.rec
+        for key, d in (("proof", rec["proof"]), ("circuits", rec.get("circuits", {}))):
+            rec[key] = {c: d[c] for c in self.circuits if c in d}
+        by = rec["sim"]["mismatched_by_circuit"]
+        rec["sim"]["mismatched_by_circuit"] = {c: by[c] for c in self.circuits if c in by}
+        return rec
+
+    def _time(self, key, t0):
+        self.timings[key] = self.timings.get(key, 0.0) + time.perf_counter() - t0
+
+    def _candidate(self, solver, problem, results, i):
+        t0 = time.perf_counter()
+        results[i] = solver(problem, problem.candidates[i])
+        self._time("solve", t0)
+
+    def _write_da(self, problem, results):
+        dp, t0 = self.dp, time.perf_counter()
+        finish_solve(dp, problem, results, self.options.solver_options)
+        write_verilog(dp, self.folder / "da")
+        self._time("solve", t0)
+        self.rec["da4ml"] = {"cost": float(dp.solution.cost), "solve_s": round(dp.solve_seconds, 2),
+                             "decompose_dc": dp.decompose_dc, "candidates": dp.candidates}
+        self._files["da"] = (dp.top, dp.verilog_files(), False)
+
+    def _write_constant(self, circuit):
+        path = self.folder / circuit / f"{constant_module(self.dp)}.v"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(constant_verilog(self.dp))
+        self._files[circuit] = (constant_module(self.dp), [path], True)
+
+    def _prove(self, circuit):
+        t0 = time.perf_counter()
+        folder = self.folder / f"proof_{circuit}"
+        if circuit == "da":
+            self.rec["proof"][circuit] = equiv.prove_da4ml(self.dp, folder)
+        else:
+            self.rec["proof"][circuit] = equiv.prove_constant(self.dp, self._files[circuit][1][0], folder)
+        self._time(f"prove_{circuit}", t0)
+
+    def _simulate(self, circuit):
+        t0 = time.perf_counter()
+        folder = self.folder / f"sim_{circuit}"
+        if circuit == "da":
+            mism = simulate_fixed(self.dp, self.windows, self.want, folder)
+        else:
+            mism = simulate_constant(self.dp, self._files[circuit][1][0], self.windows, self.want, folder)
+        self.rec["sim"]["mismatched_by_circuit"][circuit] = int(mism)
+        self._time(f"sim_{circuit}", t0)
+
+    def _synth_circuit(self, circuit):
+        top, srcs, nodsp = self._files[circuit]
+        result = self._synth(f"synth_{circuit}", yosys.SynthOptions(top=top, files=srcs, family=self.family,
+                                                                     nodsp=nodsp))
+        self.rec.setdefault("circuits", {})[circuit] = result
+
+    def _write_programmable(self):
+        self._files["programmable"] = write_programmable(self.dp, self.folder / "prog")
+
+    def _simulate_programmable(self):
         t0 = time.perf_counter()
         self.rec["sim"]["programmable_mismatched_elements"] = int(
-            simulate_programmable(dp, self.windows, self.want, folder / "sim_prog"))
-        prog_files = [write_programmable(dp, folder / "prog")]
-        self.timings["sim_prog"] = time.perf_counter() - t0
-        prog_top = f"{dp.top}_prog"
-        self.synth_jobs.append(("programmable", yosys.SynthOptions(top=prog_top, files=prog_files, family=fam),
-                                folder / "synth_programmable"))
-        if dp.multipliers <= opts.nodsp_max_multipliers:
-            self.synth_jobs.append(("programmable_nodsp", yosys.SynthOptions(top=prog_top, files=prog_files,
-                                                                            family=fam, nodsp=True),
-                                    folder / "synth_programmable_nodsp"))
-        else:
-            self.rec["programmable_nodsp"] = {"status": "skipped", "reason": f"{dp.multipliers} multipliers > "
-                                              f"nodsp_max_multipliers {opts.nodsp_max_multipliers} (too slow)"}
+            simulate_programmable(self.dp, self.windows, self.want, self.folder / "sim_prog"))
+        self._time("sim_prog", t0)
 
-    def synth(self, job):
-        key, opts, folder = job
+    def _synth_programmable(self, key):
+        self.rec[key] = self._synth(f"synth_{key}", yosys.SynthOptions(
+            top=f"{self.dp.top}_prog", files=[self._files["programmable"]], family=self.family,
+            nodsp=key.endswith("nodsp")))
+
+    def _synth(self, key, synth_options):
         t0 = time.perf_counter()
-        result = yosys.run(opts, folder, timeout=self.options.synth_timeout_s)
+        result = yosys.run(synth_options, self.folder / key, timeout=self.options.synth_timeout_s)
         seconds = time.perf_counter() - t0
-        self.timings[f"synth_{key.split(':')[-1]}"] = seconds
-        result = {**result, "seconds": round(seconds, 1)}
-        if key.startswith("circuit:"):
-            self.rec.setdefault("circuits", {})[key.split(":")[1]] = result
-        else:
-            self.rec[key] = result
+        self.timings[key] = seconds
+        return {**result, "seconds": round(seconds, 1)}
+
+
+class _Solver:
+    """Runs da4ml candidate solves: small problems in the calling thread, others in `jobs` worker
+    processes (started on first use; numba holds the GIL, so threads would not run them in parallel)."""
+
+    def __init__(self, jobs, timeout):
+        self.jobs, self.timeout = max(1, jobs), timeout
+        self._pool, self._lock = None, threading.Lock()
+
+    def __call__(self, problem, decompose_dc):
+        if problem.inline:
+            return solve_candidate(problem, decompose_dc)
+        return self._pool_solve(problem, decompose_dc)
+
+    def _pool_solve(self, problem, decompose_dc):
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return self._pool.submit(solve_candidate, problem, decompose_dc).result(timeout=self.timeout)
+        except FuturesTimeout:
+            raise FixyError(f"rtl: a da4ml solve of a {problem.matrix.shape[0]} x {problem.matrix.shape[1]} matrix "
+                            f"took longer than {self.timeout} s") from None
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def _finish(rec, built, options):
@@ -218,7 +310,7 @@ def measure(plans, board, out_dir, images, options=None, progress=True):
         print(f"rtl: {len(cached)} layer(s) from the cache ({', '.join(cached)})")
     _run(work, options, progress, tqdm)
     for layer in work:
-        rec = layer.rec
+        rec = layer.record()
         rec["timings_s"] = {k: round(v, 2) for k, v in layer.timings.items()}
         rec["seconds"] = round(sum(layer.timings.values()), 1)
         rec["cached"] = False
@@ -237,33 +329,24 @@ def measure(plans, board, out_dir, images, options=None, progress=True):
 
 
 def _run(work, options, progress, tqdm):
-    """Prepare every layer and run its synthesis jobs on `options.jobs` workers, biggest layers first."""
+    """Every layer's tasks on `options.jobs` slots (fixyfpga.rtl.schedule), the longest chain first."""
     if not work:
         return
-    steps = sum(1 + len(layer.circuits) + (options.programmable and layer.dp.multipliers <=
-                                           options.programmable_max_multipliers) *
-                (1 + (layer.dp.multipliers <= options.nodsp_max_multipliers)) for layer in work)
-    bar = tqdm(total=steps, desc="rtl: prove + simulate + synthesize", unit="step", disable=not progress)
-    work = sorted(work, key=lambda layer: -layer.dp.multipliers)
-    workers = max(1, options.jobs)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = {pool.submit(layer.prepare): ("prepare", layer) for layer in work}
-        queued = []
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                what, layer = pending.pop(fut)
-                fut.result()                             # a tool failure raises here, with its message
-                bar.update(1)
-                bar.set_postfix_str(f"{layer.dp.name} {what}")
-                if what == "prepare":
-                    queued += [(job, layer) for job in layer.synth_jobs]
-            # Synthesis runs wait for free workers so that the biggest queued one always goes next.
-            queued.sort(key=lambda item: -item[1].dp.multipliers)
-            while queued and sum(1 for w, _ in pending.values() if w != "prepare") < workers:
-                job, layer = queued.pop(0)
-                pending[pool.submit(layer.synth, job)] = (f"synth {job[0]}", layer)
-    bar.close()
+    solver = _Solver(options.jobs, options.solve_timeout_s)
+    try:
+        tasks = [t for layer in work for t in layer.tasks(solver)]
+        bar = tqdm(total=len(tasks), desc="rtl: solve + prove + simulate + synthesize", unit="task",
+                   disable=not progress)
+
+        def done(task):
+            bar.update(1)
+            bar.set_postfix_str(task.name)
+        try:
+            schedule.run(tasks, options.jobs, on_done=done)
+        finally:
+            bar.close()
+    finally:
+        solver.close()
 
 
 def _da4ml_version():
