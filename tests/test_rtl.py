@@ -75,32 +75,19 @@ def solved(tmp_path_factory, images):
     return out
 
 
-def _da4ml_own_circuit(dp):
-    """The circuit as da4ml's own API builds it: `x @ matrix` solves every decomposition depth inside
-    `cmvm.api.solve` and solves the winner again (the path hls4ml's distributed_arithmetic pass takes)."""
-    from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, comb_trace
-    from da4ml.trace.ops import quantize
-    from fixyfpga.rtl.datapath import _requantize_var, hls4ml_solver_options, kif
-    inp = FixedVariableArrayInput((dp.n_in,), solver_options=hls4ml_solver_options())
-    acc = quantize(inp, *kif(dp.in_type)) @ dp.matrix + dp.bias
-    out = FixedVariableArray(np.array([_requantize_var(v, dp.out_type) for v in acc._vars.ravel()]),
-                             acc.solver_options)
-    return comb_trace(inp, out)
-
-
 def test_candidate_solves_build_da4mls_own_circuit(tmp_path):
     """`datapath.solve` runs da4ml's candidate decomposition depths as separate jobs and keeps the cheapest;
     the Verilog is byte for byte what da4ml's own search writes, here for a conv (whose candidates differ in
     cost) and a depthwise layer; a worker process gives the same result as the calling one."""
     from da4ml.codegen import VerilogModel
-    from fixyfpga.rtl.datapath import cmvm_problem, finish_solve, solve_candidate
+    from fixyfpga.rtl.datapath import cmvm_problem, da4ml_search_circuit, finish_solve, solve_candidate
     from fixyfpga.rtl.measure import _Solver
     for dp in fixed_layers(tiny_chain(channels=8, seed=3)):
         solve(dp)
         assert [c["decompose_dc"] for c in dp.candidates] == [-1, 0, 1, 2] and dp.decompose_dc in (-1, 0, 1, 2)
         assert min(c["cost"] for c in dp.candidates) == dp.candidates[[-1, 0, 1, 2].index(dp.decompose_dc)]["cost"]
         ours = write_verilog(dp, tmp_path / "ours" / dp.name).wrapper_file().parent
-        VerilogModel(_da4ml_own_circuit(dp), dp.top, tmp_path / "da4ml" / dp.name).write(
+        VerilogModel(da4ml_search_circuit(dp), dp.top, tmp_path / "da4ml" / dp.name).write(
             metadata={"layer": dp.name, "kind": dp.kind})
         for name in (f"{dp.top}.v", f"{dp.top}_wrapper.v"):
             assert (ours / name).read_text() == (tmp_path / "da4ml" / dp.name / "src" / name).read_text(), name

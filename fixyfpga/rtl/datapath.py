@@ -263,6 +263,21 @@ def solve(dp, solver_options=None):
     return finish_solve(dp, problem, [solve_candidate(problem, dc) for dc in problem.candidates], solver_options)
 
 
+def da4ml_search_circuit(dp, solver_options=None):
+    """The datapath's circuit as da4ml's own API builds it: `x @ matrix` solves every decomposition depth
+    inside `cmvm.api.solve` (a parallel numba function) and solves the winner again. This is the path
+    hls4ml's distributed_arithmetic pass takes during the build; `make rtl` uses `solve`, which gives the
+    same circuit (tests/test_rtl.py compares the Verilog) and warm.py compiles both."""
+    from da4ml.trace import FixedVariableArray, comb_trace
+    options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
+    inp, x = _trace_inputs(dp, options)
+    acc = x @ dp.matrix + dp.bias
+    if dp.activation is None:
+        return comb_trace(inp, acc)
+    return comb_trace(inp, FixedVariableArray(np.array([_requantize_var(v, dp.out_type) for v in acc._vars.ravel()]),
+                                              acc.solver_options))
+
+
 def write_verilog(dp, folder):
     """Write the solved circuit as Verilog (da4ml's VerilogModel) into `folder`."""
     from da4ml.codegen import VerilogModel
