@@ -230,6 +230,13 @@ def test_yosys_script_matches_golden(tmp_path):
         yosys.script(yosys.SynthOptions(top="layer", files=[src], family="xc6"))
 
 
+def test_abc9_script_sweeps_with_the_default_conflict_limit_unless_told():
+    opts = yosys.SynthOptions(top="t", files=[__file__])
+    assert yosys.abc9_script(opts) == "&scorr; &sweep; &dc2; &dch -f -r; &ps; &if -W 300 -v"
+    opts.sweep_conflicts = yosys.SWEEP_FAST_CONFLICTS
+    assert yosys.abc9_script(opts) == "&scorr; &sweep -C 10; &dc2; &dch -f -r; &ps; &if -W 300 -v"
+
+
 def test_stat_json_counts():
     # Shape of `stat -json` (Yosys 0.70): per-module and design totals with num_cells_by_type.
     stat = {"creator": "Yosys 0.70", "modules": {}, "design": {"num_cells": 9, "num_cells_by_type": {
@@ -325,6 +332,50 @@ def test_a_second_run_comes_from_the_cache(report, images, tmp_path):
     assert key != cache.layer_key(other, windows, want, {"circuits": ["da"]})
     assert key != cache.layer_key(dp, windows + 1, want, {"circuits": ["da"]})
     assert key != cache.layer_key(dp, windows, want, {"circuits": ["da", "latency"]})
+
+
+def test_big_layers_solve_in_workers_and_synthesize_the_best_circuit_early(report, images, tmp_path, monkeypatch):
+    """Layers above INLINE_SOLVE_MAX solve their candidates in worker processes, and the cheapest circuit
+    found when one candidate is left is synthesized while it runs: the report's da counts are those of
+    the final circuit either way (the same as the in-process run's), and it says which synthesis they
+    come from."""
+    from fixyfpga.rtl import datapath
+    monkeypatch.setattr(datapath, "INLINE_SOLVE_MAX", 0)
+    opts = RtlOptions(windows=1000, strategy="da", programmable=False, jobs=2)
+    rep = measure(tiny_chain(channels=2), load_board("pynq-z2"), tmp_path / "rtl", images, opts, progress=False)
+    conv, = [r for r in rep["layers"] if r["name"] == "conv"]
+    inline, = [r for r in report[0]["layers"] if r["name"] == "conv"]
+    assert conv["circuits"]["da"]["lut"] == inline["circuits"]["da"]["lut"]
+    assert conv["da4ml"]["decompose_dc"] == inline["da4ml"]["decompose_dc"]
+    early = conv["da4ml"]["provisional"]
+    assert early["used"] == (early["decompose_dc"] == conv["da4ml"]["decompose_dc"])
+    assert (tmp_path / "rtl" / "conv" / "synth_da_provisional" / "stat.json").is_file()
+    assert (tmp_path / "rtl" / "conv" / "synth_da" / "stat.json").is_file() != early["used"]
+    assert conv["proof"]["da"]["status"] == "proved" and conv["sim"]["mismatched_elements"] == 0
+
+
+def test_an_early_synthesis_of_a_circuit_that_lost_is_not_used(images, tmp_path, monkeypatch):
+    """When the last candidate solve beats the circuit synthesized early, the final circuit is synthesized
+    again and its counts are reported (forced here by hiding the best candidate from the early write)."""
+    from fixyfpga.rtl import datapath
+    from fixyfpga.rtl.measure import _Layer
+    plans = tiny_chain(channels=8, seed=3)                   # conv candidates cost 283, 265, 267, 267
+    opts = RtlOptions(windows=1000, strategy="da", programmable=False, jobs=2)
+    plain = measure(plans, load_board("pynq-z2"), tmp_path / "plain", images, opts, progress=False)
+    write_early = _Layer._write_provisional
+
+    def without_the_best(self, problem, results):
+        costs = [np.inf if r is None else r[0] for r in results]
+        return write_early(self, problem, [None if i == int(np.argmin(costs)) else r for i, r in enumerate(results)])
+    monkeypatch.setattr(datapath, "INLINE_SOLVE_MAX", 0)
+    monkeypatch.setattr(_Layer, "_write_provisional", without_the_best)
+    rep = measure(plans, load_board("pynq-z2"), tmp_path / "early", images, opts, progress=False)
+    conv, = [r for r in rep["layers"] if r["name"] == "conv"]
+    ref, = [r for r in plain["layers"] if r["name"] == "conv"]
+    assert conv["da4ml"]["provisional"]["used"] is False and conv["da4ml"]["decompose_dc"] == ref["da4ml"]["decompose_dc"]
+    assert conv["da4ml"]["provisional"]["decompose_dc"] != conv["da4ml"]["decompose_dc"]
+    assert conv["circuits"]["da"]["lut"] == ref["circuits"]["da"]["lut"]
+    assert (tmp_path / "early" / "conv" / "synth_da" / "stat.json").is_file()
 
 
 def test_big_layers_skip_the_programmable_equivalent(solved, tmp_path):

@@ -71,3 +71,14 @@ def test_unscheduled_dependencies_and_cycles_are_refused():
     c.deps = (d,)
     with pytest.raises(FixyError, match="cycle"):
         run([c, d])
+
+
+def test_a_task_can_wait_on_a_condition_besides_its_dependencies():
+    log, step = recorder()
+    a, b = Task("a", step("a"), cost=3), Task("b", step("b"), cost=2)
+    half = Task("half", step("half"), cost=10, ready=lambda: ("end", "a") in log or ("end", "b") in log)
+    order = run([a, b, half], jobs=1)
+    assert [t.name for t in order] == ["a", "half", "b"]
+    never = Task("never", step("never"), ready=lambda: False)
+    with pytest.raises(FixyError, match="no task can start"):
+        run([never], jobs=1)

@@ -235,11 +235,14 @@ def solve_candidate(problem, decompose_dc):
 
 
 def finish_solve(dp, problem, results, solver_options=None):
-    """Trace the datapath on the best candidate (results: solve_candidate's, in candidate order): the
-    product, the bias and the requantizing activation, as one da4ml circuit (dp.solution)."""
+    """Trace the datapath on the best candidate (results: solve_candidate's, in candidate order; None for
+    one not solved yet, which then does not compete): the product, the bias and the requantizing
+    activation, as one da4ml circuit (dp.solution)."""
     from da4ml.trace import FixedVariableArray, comb_trace
     options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
-    costs = [cost for cost, _, _ in results]
+    costs = [np.inf if r is None else r[0] for r in results]
+    if not np.isfinite(min(costs)):
+        raise FixyError(f"layer '{dp.name}': no candidate solve has finished")
     best = int(np.argmin(costs))
     inp, x = _trace_inputs(dp, options)
     acc = FixedVariableArray(np.asarray(results[best][2](x._vars)).reshape(dp.n_out), x.solver_options) + dp.bias
@@ -249,9 +252,9 @@ def finish_solve(dp, problem, results, solver_options=None):
     else:
         out = acc
     dp.solution = comb_trace(inp, out)
-    dp.solve_seconds = sum(seconds for _, seconds, _ in results)
-    dp.candidates = [{"decompose_dc": dc, "cost": cost, "seconds": round(seconds, 2)}
-                     for dc, (cost, seconds, _) in zip(problem.candidates, results)]
+    dp.solve_seconds = sum(r[1] for r in results if r is not None)
+    dp.candidates = [{"decompose_dc": dc, "cost": r[0], "seconds": round(r[1], 2)}
+                     for dc, r in zip(problem.candidates, results) if r is not None]
     dp.decompose_dc = problem.candidates[best]
     return dp
 

@@ -15,6 +15,8 @@ and tool versions): a second run of an unchanged layer takes no tool time.
 
 Layout of the output folder (hls_projects/<board>/<model>/rtl/):
   <layer>/da/               da4ml's Verilog project (src/, model/, metadata.json), when `da` is measured
+  <layer>/da_provisional/   big layers: the cheapest circuit when one candidate solve was left, synthesized
+                            early (synth_da_provisional/); its counts are used when da/ is the same Verilog
   <layer>/latency/          the constant-weight Verilog (fixy_<layer>_const.v), when `latency` is
   <layer>/prog/             the programmable equivalent's Verilog
   <layer>/proof_<circuit>/  Yosys's netlist of the circuit and the proof's log
@@ -23,6 +25,7 @@ Layout of the output folder (hls_projects/<board>/<model>/rtl/):
   rtl_report.json, rtl_report.png
 """
 
+import dataclasses
 import functools
 import multiprocessing
 import shutil
@@ -122,13 +125,23 @@ class _Layer:
                 write = Task(f"{n} write da", functools.partial(self._write_da, problem, results), tuple(cands),
                              cost["write"])
                 out += cands
+                synth = Task(f"{n} synth da", functools.partial(self._synth_circuit, "da"), (write,), cost["synth"])
+                if not problem.inline and len(cands) > 1:
+                    # Speculation: while the last candidate solve runs, synthesize the best circuit so far.
+                    early = Task(f"{n} write da (provisional)", functools.partial(self._write_provisional, problem,
+                                                                                  results), (), cost["write"],
+                                 ready=lambda results=results: sum(r is not None for r in results) >= len(results) - 1)
+                    early_synth = Task(f"{n} synth da (provisional)", self._synth_provisional, (early,), cost["synth"])
+                    synth = Task(f"{n} synth da", self._synth_da_final, (write, early_synth), cost["write"])
+                    out += [early, early_synth]
             else:
                 write = Task(f"{n} write {circuit}", functools.partial(self._write_constant, circuit), (), cost["write"])
+                synth = Task(f"{n} synth {circuit}", functools.partial(self._synth_circuit, circuit), (write,),
+                             cost["synth"])
             out += [write,
                     Task(f"{n} prove {circuit}", functools.partial(self._prove, circuit), (write,), cost["prove"]),
                     Task(f"{n} sim {circuit}", functools.partial(self._simulate, circuit), (write,), cost["sim"]),
-                    Task(f"{n} synth {circuit}", functools.partial(self._synth_circuit, circuit), (write,),
-                         cost["synth"])]
+                    synth]
         if self.programmable:
             write = Task(f"{n} write programmable", self._write_programmable, (), cost["write"])
             out += [write, Task(f"{n} sim programmable", self._simulate_programmable, (), cost["sim"])]
@@ -170,6 +183,33 @@ class _Layer:
         self.rec["da4ml"] = {"cost": float(dp.solution.cost), "solve_s": round(dp.solve_seconds, 2),
                              "decompose_dc": dp.decompose_dc, "candidates": dp.candidates}
         self._files["da"] = (dp.top, dp.verilog_files(), False)
+
+    def _write_provisional(self, problem, results):
+        """The cheapest circuit among the candidates solved so far, written to da_provisional/."""
+        pdp = dataclasses.replace(self.dp, solution=None, verilog_dir=None)
+        finish_solve(pdp, problem, list(results), self.options.solver_options)
+        write_verilog(pdp, self.folder / "da_provisional")
+        self._provisional = pdp
+
+    def _synth_provisional(self):
+        pdp = self._provisional
+        self._provisional_result = self._synth("synth_da_provisional", yosys.SynthOptions(
+            top=pdp.top, files=pdp.verilog_files(), family=self.family))
+
+    def _synth_da_final(self):
+        """The da circuit's counts: the provisional synthesis's when the final circuit is the same Verilog
+        (the last candidate did not win), else a synthesis of its own."""
+        pdp, dp = self._provisional, self.dp
+        same = all(a.read_bytes() == b.read_bytes() for a, b in zip(dp.verilog_files(), pdp.verilog_files()))
+        self.rec["da4ml"]["provisional"] = {
+            "decompose_dc": pdp.decompose_dc, "candidates_done": len(pdp.candidates),
+            "used": same, "note": "synthesized while the last candidate solve ran (da_provisional/, "
+                                  "synth_da_provisional/)" + ("; the same Verilog as da/" if same else
+                                                              "; not the final circuit, which was synthesized again")}
+        if same:
+            self.rec.setdefault("circuits", {})["da"] = dict(self._provisional_result)
+        else:
+            self._synth_circuit("da")
 
     def _write_constant(self, circuit):
         path = self.folder / circuit / f"{constant_module(self.dp)}.v"
@@ -217,11 +257,13 @@ class _Layer:
             nodsp=key.endswith("nodsp")))
 
     def _synth(self, key, synth_options):
+        if int((self.dp.matrix != 0).sum()) > yosys.SWEEP_FULL_MAX_WEIGHTS:
+            synth_options.sweep_conflicts = yosys.SWEEP_FAST_CONFLICTS
         t0 = time.perf_counter()
         result = yosys.run(synth_options, self.folder / key, timeout=self.options.synth_timeout_s)
         seconds = time.perf_counter() - t0
         self.timings[key] = seconds
-        return {**result, "seconds": round(seconds, 1)}
+        return {**result, "seconds": round(seconds, 1), "sweep_conflicts": synth_options.sweep_conflicts}
 
 
 class _Solver:

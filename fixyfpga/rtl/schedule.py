@@ -7,6 +7,9 @@ a thread; a task's heavy work is a child process (Yosys, Icarus, a solver worker
 tasks that wait for it (its "bottom level"), so the chain that decides the wall time - on a big layer:
 solve, then synthesis - starts first and smaller layers fill the gaps.
 
+A task may also wait on a condition of its own (`ready`), asked again whenever a task finishes: `make
+rtl` starts synthesizing the cheapest circuit found so far when one candidate solve is still running.
+
 A failing task stops the run: no further task starts, the running ones finish, and the first error is
 raised with its own message.
 """
@@ -25,6 +28,8 @@ class Task:
     fn: object                         # callable with no arguments
     deps: tuple = ()                   # Tasks that must finish first
     cost: float = 1.0                  # estimated seconds (only the order depends on it)
+    ready: object = None               # optional callable: may the task start (its deps done)? Asked again
+                                       # after every task that finishes
     seconds: float = field(default=None, init=False)   # measured, once run
 
 
@@ -73,7 +78,8 @@ def run(tasks, jobs=2, on_done=None):
         running = {}
         while waiting or running:
             if error is None:
-                ready = sorted((t for t in waiting if all(d in finished for d in t.deps)), key=lambda t: -level[t])
+                ready = sorted((t for t in waiting if all(d in finished for d in t.deps)
+                                and (t.ready is None or t.ready())), key=lambda t: -level[t])
                 for task in ready[:max(1, jobs) - len(running)]:
                     waiting.discard(task)
                     running[pool.submit(timed, task)] = task

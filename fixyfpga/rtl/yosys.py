@@ -12,11 +12,12 @@ ABC9's script is synth_xilinx's own with two changes, both for time:
   that pass took 70-85% of the CPU time of a synthesis (b1_pw's latency circuit: 136 s of CPU with it, 24 s
   without) for 0.5-1.1% fewer LUTs, and up to 112 s for a 900-LUT adder graph. `SynthOptions(abc9_mfs=True)`
   restores it.
-- `&sweep` (SAT sweeping over the carry-chain boxes) with a conflict limit of 10 instead of its default
-  1000: on a 3x3x32x32 convolution's adder graph (14,026 CARRY4) it spent 72 s of SAT solving at 1000 and
-  1.8 s at 10, merging nothing either way; the synthesis of that layer went from 220 s to 137 s. On the
-  default model's circuits and a 3x3x3x32 convolution's the counts moved by at most 0.5% (b1_dw's latency
-  circuit, 9,138 -> 9,188 LUT), the programmable layers' not at all.
+- for big circuits only, `&sweep` (SAT sweeping over the carry-chain boxes) with a conflict limit of 10
+  instead of its default 1000 (`SynthOptions.sweep_conflicts`; `make rtl` lowers it for layers of more than
+  `SWEEP_FULL_MAX_WEIGHTS` nonzero weights): on a 3x3x32x32 convolution's adder graph (14,026 CARRY4) it
+  spent 72 s of SAT solving at 1000 and 1.8 s at 10, merging nothing either way, and the synthesis went
+  from 220 s to 137 s (98,634 -> 98,653 LUT). On small circuits the lower limit does cost LUTs (a 383-LUT
+  batch-norm scale circuit: +21%), so they keep the default.
 
 Yosys's counts are relative figures for comparison and regression, not Vivado sign-off: every report
 carries `LABEL`.
@@ -39,9 +40,12 @@ STAT_FILE = "stat.json"
 SCRIPT_FILE = "synth.ys"
 ABC9_FILE = "abc9.abc"
 # synth_xilinx's ABC9 script as Yosys 0.70 runs it for -family xc7 and xcup ("&scorr; &sweep; &dc2;
-# &dch -f -r; &ps; &if {W} {D} {R} -v; &mfs" with {W} = -W 300, {D} and {R} empty), without &mfs and with
-# &sweep's conflict limit at 10 (see the module docstring).
-ABC9_SCRIPT_NO_MFS = "&scorr; &sweep -C 10; &dc2; &dch -f -r; &ps; &if -W 300 -v"
+# &dch -f -r; &ps; &if {W} {D} {R} -v; &mfs" with {W} = -W 300, {D} and {R} empty), without &mfs, and
+# &sweep's conflict limit ({C}; ABC's default 1000, see the module docstring).
+ABC9_SCRIPT_NO_MFS = "&scorr; &sweep{C}; &dc2; &dch -f -r; &ps; &if -W 300 -v"
+SWEEP_DEFAULT_CONFLICTS = 1000
+SWEEP_FAST_CONFLICTS = 10
+SWEEP_FULL_MAX_WEIGHTS = 4096           # make rtl: layers with more nonzero weights sweep at SWEEP_FAST_CONFLICTS
 LOG_FILE = "yosys.log"
 # The child process that runs a script with pyosys (an error in Yosys raises, so Python exits non-zero).
 PYOSYS_RUNNER = "import sys; from pyosys import libyosys as ys; ys.run_pass('script ' + sys.argv[1], ys.Design())"
@@ -68,6 +72,7 @@ class SynthOptions:
     # changing any count; the circuits are proven equal to the reference before synthesis instead.
     abc9_verify: bool = False
     abc9_mfs: bool = False                     # run ABC9's &mfs pass (see the module docstring)
+    sweep_conflicts: int = SWEEP_DEFAULT_CONFLICTS   # &sweep -C (without &mfs only)
 
     def check(self):
         if self.family not in FAMILIES:
@@ -96,6 +101,12 @@ def script(opts, folder="."):
         f"synth_xilinx {' '.join(flags)} -top {opts.top}",
         f"tee -q -o {STAT_FILE} stat -json",
     ]) + "\n"
+
+
+def abc9_script(opts):
+    """The ABC9 script a run without &mfs uses (written to abc9.abc next to synth.ys)."""
+    c = "" if opts.sweep_conflicts == SWEEP_DEFAULT_CONFLICTS else f" -C {int(opts.sweep_conflicts)}"
+    return ABC9_SCRIPT_NO_MFS.replace("{C}", c)
 
 
 def _pyosys_available():
@@ -131,7 +142,7 @@ def run(opts, folder, timeout=TIMEOUT_S):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / SCRIPT_FILE).write_text(script(opts, folder))
     if not opts.abc9_mfs:
-        (folder / ABC9_FILE).write_text(ABC9_SCRIPT_NO_MFS + "\n")
+        (folder / ABC9_FILE).write_text(abc9_script(opts) + "\n")
     (folder / STAT_FILE).unlink(missing_ok=True)
     try:
         run_tool(command(SCRIPT_FILE), cwd=folder, log_path=folder / LOG_FILE, timeout=timeout,
