@@ -185,19 +185,31 @@ class CmvmProblem:
         return self.matrix.size < INLINE_SOLVE_MAX
 
 
-def _trace_inputs(dp, options):
+def _trace_inputs(dp, solver_options=None):
+    """da4ml's traced input and the window quantized to the input type (hls4ml's solver options unless
+    others are given)."""
     from da4ml.trace import FixedVariableArrayInput
     from da4ml.trace.ops import quantize
+    options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
     inp = FixedVariableArrayInput((dp.n_in,), solver_options=options)
     return inp, quantize(inp, *kif(dp.in_type))
+
+
+def _trace_outputs(dp, inp, acc):
+    """The circuit from `inp` to the accumulator `acc` (product plus bias), requantized into the folded
+    activation's type when there is one."""
+    from da4ml.trace import FixedVariableArray, comb_trace
+    if dp.activation is None:
+        return comb_trace(inp, acc)
+    return comb_trace(inp, FixedVariableArray(np.array([_requantize_var(v, dp.out_type) for v in acc._vars.ravel()]),
+                                              acc.solver_options))
 
 
 def cmvm_problem(dp, solver_options=None):
     """The CmvmProblem of a datapath (hls4ml's solver options unless others are given), built as da4ml's
     `FixedVariableArray.matmul` -> `cmvm` builds it."""
     from math import ceil, log2
-    options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
-    _, x = _trace_inputs(dp, options)
+    _, x = _trace_inputs(dp, solver_options)
     opts = dict(x.solver_options)                       # da4ml's defaults filled in, as cmvm reads them
     if opts.pop("offload_fn", None) is not None:
         raise FixyError("rtl: da4ml's offload_fn solver option is not supported")
@@ -238,20 +250,14 @@ def finish_solve(dp, problem, results, solver_options=None):
     """Trace the datapath on the best candidate (results: solve_candidate's, in candidate order; None for
     one not solved yet, which then does not compete): the product, the bias and the requantizing
     activation, as one da4ml circuit (dp.solution)."""
-    from da4ml.trace import FixedVariableArray, comb_trace
-    options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
+    from da4ml.trace import FixedVariableArray
     costs = [np.inf if r is None else r[0] for r in results]
     if not np.isfinite(min(costs)):
         raise FixyError(f"layer '{dp.name}': no candidate solve has finished")
     best = int(np.argmin(costs))
-    inp, x = _trace_inputs(dp, options)
+    inp, x = _trace_inputs(dp, solver_options)
     acc = FixedVariableArray(np.asarray(results[best][2](x._vars)).reshape(dp.n_out), x.solver_options) + dp.bias
-    if dp.activation is not None:
-        out = FixedVariableArray(np.array([_requantize_var(v, dp.out_type) for v in acc._vars.ravel()]),
-                                 acc.solver_options)
-    else:
-        out = acc
-    dp.solution = comb_trace(inp, out)
+    dp.solution = _trace_outputs(dp, inp, acc)
     dp.solve_seconds = sum(r[1] for r in results if r is not None)
     dp.candidates = [{"decompose_dc": dc, "cost": r[0], "seconds": round(r[1], 2)}
                      for dc, r in zip(problem.candidates, results) if r is not None]
@@ -271,14 +277,8 @@ def da4ml_search_circuit(dp, solver_options=None):
     inside `cmvm.api.solve` (a parallel numba function) and solves the winner again. This is the path
     hls4ml's distributed_arithmetic pass takes during the build; `make rtl` uses `solve`, which gives the
     same circuit (tests/test_rtl.py compares the Verilog) and warm.py compiles both."""
-    from da4ml.trace import FixedVariableArray, comb_trace
-    options = hls4ml_solver_options() if solver_options is None else dict(solver_options)
-    inp, x = _trace_inputs(dp, options)
-    acc = x @ dp.matrix + dp.bias
-    if dp.activation is None:
-        return comb_trace(inp, acc)
-    return comb_trace(inp, FixedVariableArray(np.array([_requantize_var(v, dp.out_type) for v in acc._vars.ravel()]),
-                                              acc.solver_options))
+    inp, x = _trace_inputs(dp, solver_options)
+    return _trace_outputs(dp, inp, x @ dp.matrix + dp.bias)
 
 
 def write_verilog(dp, folder):

@@ -44,8 +44,8 @@ from fixyfpga.rtl.datapath import (cmvm_problem, finish_solve, fixed_layers, hls
                                    write_verilog)
 from fixyfpga.rtl.verify import (layer_samples, simulate_constant, simulate_fixed, simulate_programmable, trace,
                                  write_programmable)
-from fixyfpga.rtl.schedule import Task
 from fixyfpga.rtl.report import REPORT_FILE, summarize, table, write_report
+from fixyfpga.rtl.schedule import Task
 
 
 @dataclass
@@ -104,6 +104,7 @@ class _Layer:
                            "programmable_mismatched_elements": 0,
                            "source": "real images through the integer emulator"}
         self.timings = {}
+        self.nnz = int((dp.matrix != 0).sum())
         self.programmable = options.programmable and dp.multipliers <= options.programmable_max_multipliers
         self.nodsp = self.programmable and dp.multipliers <= options.nodsp_max_multipliers
         self._files = {}
@@ -112,9 +113,8 @@ class _Layer:
         """The layer's Tasks. solver(problem, decompose_dc) runs one da4ml candidate solve (in a worker
         process or in this one) and returns `datapath.solve_candidate`'s result."""
         dp, opts, n = self.dp, self.options, self.dp.name
-        nnz = max(1, int((dp.matrix != 0).sum()))
-        cost = {k: 1.0 + v * nnz for k, v in TASK_COST.items()}
-        cost["sim"] = 1.0 + TASK_COST["sim"] * nnz * len(self.windows) / 2000
+        cost = {k: 1.0 + v * self.nnz for k, v in TASK_COST.items()}
+        cost["sim"] = 1.0 + TASK_COST["sim"] * self.nnz * len(self.windows) / 2000
         out = []
         for circuit in self.circuits:
             if circuit == "da":
@@ -135,7 +135,8 @@ class _Layer:
                     synth = Task(f"{n} synth da", self._synth_da_final, (write, early_synth), cost["write"])
                     out += [early, early_synth]
             else:
-                write = Task(f"{n} write {circuit}", functools.partial(self._write_constant, circuit), (), cost["write"])
+                write = Task(f"{n} write {circuit}", functools.partial(self._write_constant, circuit), (),
+                             cost["write"])
                 synth = Task(f"{n} synth {circuit}", functools.partial(self._synth_circuit, circuit), (write,),
                              cost["synth"])
             out += [write,
@@ -257,7 +258,7 @@ class _Layer:
             nodsp=key.endswith("nodsp")))
 
     def _synth(self, key, synth_options):
-        if int((self.dp.matrix != 0).sum()) > yosys.SWEEP_FULL_MAX_WEIGHTS:
+        if self.nnz > yosys.SWEEP_FULL_MAX_WEIGHTS:
             synth_options.sweep_conflicts = yosys.SWEEP_FAST_CONFLICTS
         t0 = time.perf_counter()
         result = yosys.run(synth_options, self.folder / key, timeout=self.options.synth_timeout_s)
